@@ -1,0 +1,38 @@
+"""Choose JAX as Keras's backend when the user has not chosen one.
+
+This is the only import-time work kerasnet does. It must run before ``keras`` is
+first imported, because Keras reads its backend once, at import.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+DEFAULT_BACKEND = "jax"
+
+
+def _keras_json_backend() -> str | None:
+    """The backend named in the user's keras.json, if any (Keras's own lookup order)."""
+    base = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    path = os.path.join(base, "keras.json")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            config = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    backend = config.get("backend") if isinstance(config, dict) else None
+    return backend or None
+
+
+def choose_default_backend() -> None:
+    """Set ``KERAS_BACKEND=jax`` unless the environment or keras.json already chooses."""
+    if "keras" in sys.modules:
+        # Keras has already fixed its backend; changing the variable now would only lie.
+        return
+    if os.environ.get("KERAS_BACKEND"):
+        return
+    if _keras_json_backend() is not None:
+        return
+    os.environ["KERAS_BACKEND"] = DEFAULT_BACKEND

@@ -1,0 +1,210 @@
+"""Build the seed recipe (``mlp``), compile it for its task, and export it as plain Keras."""
+
+from __future__ import annotations
+
+import numbers
+
+import keras
+
+from .penalty import ElasticNet
+
+__all__ = ["TASKS", "mlp", "compile_for", "to_plain_keras"]
+
+TASKS = ("binary", "multiclass", "regression")
+_OUTPUT_ACTIVATION = {"binary": "sigmoid", "multiclass": "softmax", "regression": "linear"}
+
+
+def _check_task(task) -> str:
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {', '.join(TASKS)}; received task={task!r}.")
+    return task
+
+
+def _check_positive_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive integer; received {name}={value!r}.")
+    return int(value)
+
+
+def _check_penalty(penalty):
+    if penalty is None or isinstance(penalty, keras.regularizers.Regularizer):
+        return penalty
+    raise ValueError(
+        "penalty must be None or a Keras regularizer such as kerasnet.ElasticNet(l1=..., l2=...); "
+        f"received penalty={penalty!r}."
+    )
+
+
+def mlp(
+    n_inputs,
+    n_outputs=1,
+    hidden=(64, 64),
+    task="binary",
+    penalty=None,
+    activation="relu",
+    dropout=0.0,
+    seed=None,
+):
+    """The seed recipe: a ``keras.Sequential`` of ``Dense`` layers with penalized kernels.
+
+    Every ``Dense`` kernel carries ``penalty``; no bias does. The output activation comes
+    from ``task``: sigmoid (``binary``), softmax over ``n_outputs`` classes
+    (``multiclass``) or linear (``regression``). ``hidden=()`` is the linear / logistic
+    model. The model is returned uncompiled; see :func:`compile_for`.
+
+    Parameters
+    ----------
+    n_inputs : int
+        Number of input features.
+    n_outputs : int, default 1
+        Output units: 1 for ``binary``, the number of classes for ``multiclass``, the
+        number of targets for ``regression``.
+    hidden : sequence of int, default (64, 64)
+        Units of each hidden ``Dense`` layer.
+    task : {"binary", "multiclass", "regression"}, default "binary"
+    penalty : keras.regularizers.Regularizer or None, default None
+        Kernel penalty, for example ``kerasnet.ElasticNet(l1=1e-4, l2=1e-3)``; the same
+        object is used on every kernel.
+    activation : str, default "relu"
+        Activation of the hidden layers.
+    dropout : float, default 0.0
+        Dropout rate after each hidden layer, in [0, 1).
+    seed : int or None, default None
+        Makes the initial weights (and dropout masks) reproducible.
+
+    Returns
+    -------
+    keras.Sequential
+
+    Examples
+    --------
+    >>> import kerasnet
+    >>> model = kerasnet.mlp(30, hidden=(64, 64), penalty=kerasnet.ElasticNet(1e-4, 1e-3), seed=0)
+    >>> model = kerasnet.compile_for(model, "binary")
+    """
+    n_inputs = _check_positive_int(n_inputs, "n_inputs")
+    n_outputs = _check_positive_int(n_outputs, "n_outputs")
+    task = _check_task(task)
+    if task == "binary" and n_outputs != 1:
+        raise ValueError(f"task='binary' needs n_outputs=1; received n_outputs={n_outputs}.")
+    if task == "multiclass" and n_outputs < 2:
+        raise ValueError(
+            f"task='multiclass' needs n_outputs >= 2 (one per class); received n_outputs={n_outputs}."
+        )
+    try:
+        hidden = tuple(hidden)
+    except TypeError:
+        raise ValueError(f"hidden must be a sequence of positive integers; received {hidden!r}.")
+    hidden = tuple(_check_positive_int(h, "each hidden layer size") for h in hidden)
+    penalty = _check_penalty(penalty)
+    if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) or not 0 <= dropout < 1:
+        raise ValueError(f"dropout must be a number in [0, 1); received dropout={dropout!r}.")
+
+    def init(i):
+        return keras.initializers.GlorotUniform(seed=None if seed is None else seed + i)
+
+    layers = [keras.Input(shape=(n_inputs,), name="features")]
+    for i, units in enumerate(hidden):
+        layers.append(
+            keras.layers.Dense(
+                units,
+                activation=activation,
+                kernel_initializer=init(i),
+                kernel_regularizer=penalty,
+                name=f"hidden_{i + 1}",
+            )
+        )
+        if dropout > 0:
+            layers.append(
+                keras.layers.Dropout(
+                    float(dropout),
+                    seed=None if seed is None else seed + 1000 + i,
+                    name=f"dropout_{i + 1}",
+                )
+            )
+    layers.append(
+        keras.layers.Dense(
+            n_outputs,
+            activation=_OUTPUT_ACTIVATION[task],
+            kernel_initializer=init(len(hidden)),
+            kernel_regularizer=penalty,
+            name="output",
+        )
+    )
+    return keras.Sequential(layers, name="kerasnet_mlp")
+
+
+def compile_for(model, task, learning_rate=1e-3, optimizer="adam"):
+    """Compile ``model`` with the loss and metrics that fit ``task``; returns the model.
+
+    ``binary``: binary cross-entropy and accuracy (labels 0/1); ``multiclass``: sparse
+    categorical cross-entropy and accuracy (integer labels); ``regression``: mean
+    squared error and RMSE. Keras adds the kernels' penalties to the loss.
+
+    Parameters
+    ----------
+    model : keras.Model
+    task : {"binary", "multiclass", "regression"}
+    learning_rate : float, default 1e-3
+    optimizer : {"adam", "sgd", "rmsprop", "adamw"} or keras.optimizers.Optimizer, default "adam"
+        A name is built with ``learning_rate``; an optimizer instance is used as given.
+
+    Returns
+    -------
+    keras.Model
+        The same model, compiled.
+    """
+    task = _check_task(task)
+    learning_rate = float(learning_rate)
+    if not learning_rate > 0:
+        raise ValueError(f"learning_rate must be > 0; received learning_rate={learning_rate!r}.")
+    if isinstance(optimizer, str):
+        classes = {
+            "adam": keras.optimizers.Adam,
+            "sgd": keras.optimizers.SGD,
+            "rmsprop": keras.optimizers.RMSprop,
+            "adamw": keras.optimizers.AdamW,
+        }
+        if optimizer.lower() not in classes:
+            raise ValueError(
+                f"optimizer must be one of {', '.join(classes)} or a Keras optimizer; "
+                f"received optimizer={optimizer!r}."
+            )
+        optimizer = classes[optimizer.lower()](learning_rate=learning_rate)
+    if task == "binary":
+        loss, metrics = keras.losses.BinaryCrossentropy(), [keras.metrics.BinaryAccuracy("accuracy")]
+    elif task == "multiclass":
+        loss = keras.losses.SparseCategoricalCrossentropy()
+        metrics = [keras.metrics.SparseCategoricalAccuracy("accuracy")]
+    else:
+        loss, metrics = keras.losses.MeanSquaredError(), [keras.metrics.RootMeanSquaredError("rmse")]
+    model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
+    return model
+
+
+def _plain_regularizer(regularizer):
+    if isinstance(regularizer, ElasticNet) and not regularizer.proximal:
+        return regularizer.to_keras()
+    return regularizer
+
+
+def to_plain_keras(model):
+    """A copy of ``model`` whose kerasnet penalties are Keras's own ``L1L2`` (same numbers).
+
+    The copy has the same architecture and weights and is uncompiled; a ``.keras`` file of
+    it loads with ``keras.saving.load_model`` in a process that never imports kerasnet.
+    Penalties with no built-in equivalent are kept as they are.
+    """
+
+    def clone(layer):
+        config = layer.get_config()
+        for key in ("kernel_regularizer", "embeddings_regularizer"):
+            current = getattr(layer, key, None)
+            plain = _plain_regularizer(current)
+            if plain is not current:
+                config[key] = keras.regularizers.serialize(plain)
+        return layer.__class__.from_config(config)
+
+    copy = keras.models.clone_model(model, clone_function=clone)
+    copy.set_weights(model.get_weights())
+    return copy
