@@ -94,7 +94,9 @@ def mlp(
     try:
         hidden = tuple(hidden)
     except TypeError:
-        raise ValueError(f"hidden must be a sequence of positive integers; received {hidden!r}.")
+        raise ValueError(
+            f"hidden must be a sequence of positive integers; received {hidden!r}."
+        ) from None
     hidden = tuple(_check_positive_int(h, "each hidden layer size") for h in hidden)
     penalty = _check_penalty(penalty)
     if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) or not 0 <= dropout < 1:
