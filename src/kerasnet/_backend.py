@@ -6,6 +6,7 @@ first imported, because Keras reads its backend once, at import.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import sys
@@ -33,6 +34,17 @@ def choose_default_backend() -> None:
         return
     if os.environ.get("KERAS_BACKEND"):
         return
-    if _keras_json_backend() is not None:
+    configured = _keras_json_backend()
+    if configured is not None and not _is_unusable_default(configured):
         return
     os.environ["KERAS_BACKEND"] = DEFAULT_BACKEND
+
+
+def _is_unusable_default(backend: str) -> bool:
+    """True for the ``"tensorflow"`` entry Keras writes on its own when TensorFlow is absent.
+
+    Keras creates keras.json with its default backend the first time it is imported, so the
+    file can name TensorFlow without anyone choosing it; with TensorFlow not installed that
+    entry can only fail, so it is not treated as the user's choice.
+    """
+    return backend == "tensorflow" and importlib.util.find_spec("tensorflow") is None
