@@ -1,0 +1,271 @@
+"""Shared pieces of the commands: option types, the data options, one-line errors, atomic outputs."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sys
+import tempfile
+import traceback
+
+import click
+
+from ..data import InputError, load_dataset, load_table, split_features_target
+from ..penalty import check_strength
+
+PROG = "kerasnet"
+DEBUG_ENV = "KERASNET_DEBUG"
+
+
+# --------------------------------------------------------------------------- one-line errors
+
+
+def _one_line(text) -> str:
+    return " ".join(str(text).split())
+
+
+def error_line(message) -> None:
+    """Print ``kerasnet: error: <message>`` as a single line on stderr."""
+    click.echo(f"{PROG}: error: {_one_line(message)}", err=True)
+
+
+class Group(click.Group):
+    """A click group whose errors are one line on stderr: exit 2 for bad input, 1 otherwise.
+
+    Click's own usage errors print a usage block; here every error is one line naming the
+    problem and the fix, and tracebacks appear only with ``KERASNET_DEBUG=1``.
+    """
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        prog_name = prog_name or PROG
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as err:
+            hint = f" (see '{err.ctx.command_path} --help')" if err.ctx is not None else ""
+            error_line(err.format_message() + hint)
+            sys.exit(2)
+        except click.ClickException as err:
+            error_line(err.format_message())
+            sys.exit(err.exit_code)
+        except InputError as err:
+            error_line(err)
+            sys.exit(2)
+        except (click.Abort, KeyboardInterrupt):
+            error_line("interrupted; nothing was written.")
+            sys.exit(130)
+        except Exception as err:  # noqa: BLE001 - the last line of defence prints one line
+            if os.environ.get(DEBUG_ENV):
+                traceback.print_exc()
+            error_line(
+                f"unexpected {type(err).__name__}: {err}; rerun with {DEBUG_ENV}=1 for the "
+                "traceback and report it."
+            )
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+# --------------------------------------------------------------------------- option types
+
+
+class Strength(click.ParamType):
+    """A penalty strength: a finite number >= 0."""
+
+    name = "strength"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, float):
+            return value
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number; give a non-negative number such as 1e-4.", param, ctx)
+        try:
+            return check_strength(number, param.name if param else "strength")
+        except ValueError:
+            self.fail(f"{value!r} must be a finite number >= 0, such as 1e-4.", param, ctx)
+
+
+class Hidden(click.ParamType):
+    """Hidden layer sizes as comma-separated positive integers: ``64,64``; ``none`` for no hidden layer."""
+
+    name = "sizes"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        text = str(value).strip()
+        if text.lower() in ("", "none", "0"):
+            return ()
+        parts = [p.strip() for p in text.split(",")]
+        if not all(p.isdigit() and int(p) > 0 for p in parts):
+            self.fail(
+                f"{value!r} is not a list of layer sizes; give positive integers separated by "
+                "commas, such as 64,64 (or 'none' for a linear model).",
+                param,
+                ctx,
+            )
+        return tuple(int(p) for p in parts)
+
+
+class Columns(click.ParamType):
+    """Comma-separated column names."""
+
+    name = "cols"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        return tuple(c.strip() for c in str(value).split(",") if c.strip())
+
+
+STRENGTH, HIDDEN, COLUMNS = Strength(), Hidden(), Columns()
+
+
+def data_options(command):
+    """Add ``DATA``, ``--target``, ``--dataset`` and ``--drop`` to a command.
+
+    The command receives ``data``, ``target``, ``dataset``, ``drop``; pass them to
+    :func:`load_data`.
+    """
+    decorators = [
+        click.argument("data", required=False, metavar="[DATA]"),
+        click.option("--target", help="Target column of DATA (required with DATA)."),
+        click.option(
+            "--dataset",
+            help="Bundled dataset instead of DATA: breast_cancer, diabetes, wine, digits, iris.",
+        ),
+        click.option("--drop", type=COLUMNS, default="", help="Comma-separated columns to leave out (ids)."),
+    ]
+    for decorator in reversed(decorators):
+        command = decorator(command)
+    return command
+
+
+def out_options(command):
+    """Add ``--out DIR`` (required) and ``--overwrite`` to a command."""
+    command = click.option(
+        "--overwrite", is_flag=True, help="Replace --out if it exists (only after success)."
+    )(command)
+    return click.option("--out", required=True, type=click.Path(), help="Output folder.")(command)
+
+
+def load_data(data, target, dataset, drop=()):
+    """Features and target from ``DATA --target COL`` or ``--dataset NAME``.
+
+    Returns
+    -------
+    (features, y, source) : (pandas.DataFrame, pandas.Series, str)
+    """
+    if (data is None) == (dataset is None):
+        raise InputError(
+            "give either a DATA file with --target COL, or --dataset NAME (not both, not neither)."
+        )
+    if dataset is not None:
+        frame, default_target = load_dataset(dataset)
+        target = target or default_target
+        source = f"dataset:{dataset}"
+    else:
+        if not target:
+            raise InputError(f"--target is required with DATA '{data}'; name the column to predict.")
+        frame = load_table(data)
+        source = os.path.abspath(data)
+    features, y = split_features_target(frame, target, drop)
+    return features, y, source
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+def check_out_dir(out, overwrite: bool) -> None:
+    """Refuse an existing, non-empty ``out`` unless ``overwrite``."""
+    if overwrite or not os.path.lexists(out):
+        return
+    if os.path.isdir(out) and not os.path.islink(out) and not os.listdir(out):
+        return
+    raise InputError(
+        f"--out '{out}' already exists and is not empty; choose a new folder or pass --overwrite "
+        "to replace it."
+    )
+
+
+def check_out_file(out, overwrite: bool) -> None:
+    """Refuse an existing ``out`` file unless ``overwrite``; its folder must exist."""
+    if os.path.isdir(out):
+        raise InputError(f"--out '{out}' is a folder; give a file name such as preds.csv.")
+    if os.path.lexists(out) and not overwrite:
+        raise InputError(f"--out '{out}' already exists; choose a new name or pass --overwrite.")
+    parent = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(parent):
+        raise InputError(f"the folder of --out '{out}' does not exist; create it first.")
+
+
+def _make_parents(path: str) -> list[str]:
+    created = []
+    while not os.path.isdir(path):
+        created.append(path)
+        path = os.path.dirname(path)
+    for folder in reversed(created):
+        os.mkdir(folder)
+    return created
+
+
+@contextlib.contextmanager
+def atomic_dir(out, overwrite: bool = False):
+    """Yield a temporary folder next to ``out``; on success it becomes ``out``, else vanishes.
+
+    An existing ``out`` is replaced (with ``overwrite``) only after the body succeeded, so an
+    interrupted or failed run leaves neither half-written files nor a damaged old folder.
+    """
+    check_out_dir(out, overwrite)
+    out = os.path.abspath(out)
+    parent, name = os.path.split(out)
+    created = _make_parents(parent)
+    tmp = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
+    # mkdtemp makes the folder private (0700); the result should look like any new folder.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)
+    try:
+        yield tmp
+        check_out_dir(out, overwrite)
+        old = None
+        if os.path.lexists(out):
+            old = tempfile.mkdtemp(prefix=f".{name}.old-", dir=parent)
+            os.rmdir(old)
+            os.rename(out, old)
+        os.rename(tmp, out)
+        if old is not None:
+            if os.path.isdir(old) and not os.path.islink(old):
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.remove(old)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        for folder in created:
+            with contextlib.suppress(OSError):
+                os.rmdir(folder)
+        raise
+
+
+def write_file_atomic(out, write) -> None:
+    """Call ``write(tmp_path)`` then move the finished file to ``out`` in one step."""
+    parent, name = os.path.split(os.path.abspath(out))
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.tmp-", dir=parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, out)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
+
+
+def stdout_console():
+    """A rich console on the current stdout (click's test runner swaps it)."""
+    from rich.console import Console
+
+    return Console(file=sys.stdout, soft_wrap=False, width=max(100, shutil.get_terminal_size().columns))

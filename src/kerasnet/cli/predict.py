@@ -1,0 +1,69 @@
+"""``kerasnet predict``: raw rows in, predictions out, row order and extra columns kept."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from ..data import InputError, Preprocessor, load_table
+from ._common import check_out_file, write_file_atomic
+
+
+def load_run(folder):
+    """The model (plain Keras, safe mode) and preprocessing that ``kerasnet fit`` saved in ``folder``."""
+    import keras
+
+    model_path = os.path.join(folder, "model.keras")
+    pre_path = os.path.join(folder, "preprocessing.json")
+    for path in (model_path, pre_path):
+        if not os.path.isfile(path):
+            raise InputError(
+                f"'{folder}' is not a kerasnet fit folder ({os.path.basename(path)} is missing); "
+                "give the --out folder of kerasnet fit."
+            )
+    pre = Preprocessor.load(pre_path)
+    try:
+        model = keras.saving.load_model(model_path, compile=False, safe_mode=True)
+    except (OSError, ValueError) as err:
+        raise InputError(f"cannot load '{model_path}': {err}; refit the model.") from None
+    return model, pre
+
+
+def predict_table(model, pre: Preprocessor, frame):
+    """Predictions for the rows of ``frame``, with its non-feature columns (ids) in front."""
+    x = pre.transform(frame)
+    outputs = model.predict(x, batch_size=4096, verbose=0)
+    predictions = pre.decode_predictions(outputs)
+    kept = frame[[c for c in frame.columns if str(c) not in set(pre.input_columns)]]
+    clash = [c for c in predictions.columns if c in set(map(str, kept.columns))]
+    if clash:
+        raise InputError(
+            f"data already has columns named like the predictions: {', '.join(clash)}; rename or drop them."
+        )
+    predictions.index = kept.index
+    return kept.join(predictions)
+
+
+@click.command("predict")
+@click.argument("run_dir", metavar="DIR", type=click.Path())
+@click.argument("data", metavar="DATA")
+@click.option("--out", type=click.Path(), help="CSV file for the predictions (default: print to stdout).")
+@click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
+def command(run_dir, data, out, overwrite):
+    """Predict the rows of DATA (CSV / Parquet) with the model that kerasnet fit saved in DIR.
+
+    Classification gives the predicted class and one probability column per class;
+    regression the predicted value. Columns that are not features (ids) are kept, and
+    rows stay in input order.
+    """
+    if out is not None:
+        check_out_file(out, overwrite)
+    model, pre = load_run(run_dir)
+    table = predict_table(model, pre, load_table(data))
+    if out is None:
+        table.to_csv(sys.stdout, index=False)
+    else:
+        write_file_atomic(out, lambda path: table.to_csv(path, index=False))
+        click.echo(f"wrote {len(table)} predictions to {out}", err=True)
