@@ -18,7 +18,7 @@ __all__ = ["COMMANDS", "cli", "main", "register"]
 COMMANDS = (demo, fit, predict)
 
 
-@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(name="kerasnet", cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="kerasnet", prog_name="kerasnet")
 def cli():
     """kerasnet: elastic-net (L1-L2) regularized neural networks on Keras 3."""
