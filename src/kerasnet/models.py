@@ -7,6 +7,7 @@ import numbers
 import keras
 
 from .penalty import ElasticNet
+from .proximal import ProximalStep, with_proximal_step
 
 __all__ = ["TASKS", "mlp", "compile_for", "to_plain_keras"]
 
@@ -26,12 +27,12 @@ def _check_positive_int(value, name: str) -> int:
     return int(value)
 
 
-def _check_penalty(penalty):
+def _check_penalty(penalty, name="penalty"):
     if penalty is None or isinstance(penalty, keras.regularizers.Regularizer):
         return penalty
     raise ValueError(
-        "penalty must be None or a Keras regularizer such as kerasnet.ElasticNet(l1=..., l2=...); "
-        f"received penalty={penalty!r}."
+        f"{name} must be None or a Keras regularizer such as kerasnet.ElasticNet(l1=..., l2=...); "
+        f"received {name}={penalty!r}."
     )
 
 
@@ -44,6 +45,7 @@ def mlp(
     activation="relu",
     dropout=0.0,
     seed=None,
+    input_penalty=None,
 ):
     """The seed recipe: a ``keras.Sequential`` of ``Dense`` layers with penalized kernels.
 
@@ -71,6 +73,13 @@ def mlp(
         Dropout rate after each hidden layer, in [0, 1).
     seed : int or None, default None
         Makes the initial weights (and dropout masks) reproducible.
+    input_penalty : keras.regularizers.Regularizer or None, default None
+        Penalty for the first layer's kernel only, in place of ``penalty`` there; for
+        example ``kerasnet.GroupLasso(0.05)`` to select input features.
+
+    Proximal penalties (``ElasticNet(..., proximal=True)``, ``GroupLasso``) also get their
+    :class:`kerasnet.proximal.ProximalStep` as the kernel constraint, so the soft-threshold
+    runs after every optimizer step of a plain ``model.fit``.
 
     Returns
     -------
@@ -99,11 +108,15 @@ def mlp(
         ) from None
     hidden = tuple(_check_positive_int(h, "each hidden layer size") for h in hidden)
     penalty = _check_penalty(penalty)
+    input_penalty = _check_penalty(input_penalty, "input_penalty")
     if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) or not 0 <= dropout < 1:
         raise ValueError(f"dropout must be a number in [0, 1); received dropout={dropout!r}.")
 
     def init(i):
         return keras.initializers.GlorotUniform(seed=None if seed is None else seed + i)
+
+    def layer_penalty(i):
+        return input_penalty if (i == 0 and input_penalty is not None) else penalty
 
     layers = [keras.Input(shape=(n_inputs,), name="features")]
     for i, units in enumerate(hidden):
@@ -112,7 +125,8 @@ def mlp(
                 units,
                 activation=activation,
                 kernel_initializer=init(i),
-                kernel_regularizer=penalty,
+                kernel_regularizer=layer_penalty(i),
+                kernel_constraint=with_proximal_step(layer_penalty(i)),
                 name=f"hidden_{i + 1}",
             )
         )
@@ -129,7 +143,8 @@ def mlp(
             n_outputs,
             activation=_OUTPUT_ACTIVATION[task],
             kernel_initializer=init(len(hidden)),
-            kernel_regularizer=penalty,
+            kernel_regularizer=layer_penalty(len(hidden)),
+            kernel_constraint=with_proximal_step(layer_penalty(len(hidden))),
             name="output",
         )
     )
@@ -185,7 +200,7 @@ def compile_for(model, task, learning_rate=1e-3, optimizer="adam"):
 
 
 def _plain_regularizer(regularizer):
-    if isinstance(regularizer, ElasticNet) and not regularizer.proximal:
+    if isinstance(regularizer, ElasticNet):
         return regularizer.to_keras()
     return regularizer
 
@@ -195,16 +210,27 @@ def to_plain_keras(model):
 
     The copy has the same architecture and weights and is uncompiled; a ``.keras`` file of
     it loads with ``keras.saving.load_model`` in a process that never imports kerasnet.
-    Penalties with no built-in equivalent are kept as they are.
+    ``ElasticNet(proximal=True)`` becomes ``L1L2(l1, l2)`` too (the same objective; plain
+    Keras would train its L1 part by subgradient) and its ``ProximalStep`` constraint is
+    removed, leaving any constraint the layer had before. Penalties with no built-in
+    equivalent (``GroupLasso``) are kept with their step, so that file needs kerasnet.
+    A model saved directly (``model.save``) keeps everything, proximal steps included, and
+    loads in safe mode in any process that has imported kerasnet.
     """
 
     def clone(layer):
         config = layer.get_config()
-        for key in ("kernel_regularizer", "embeddings_regularizer"):
-            current = getattr(layer, key, None)
+        for key in ("kernel", "embeddings"):
+            current = getattr(layer, f"{key}_regularizer", None)
             plain = _plain_regularizer(current)
             if plain is not current:
-                config[key] = keras.regularizers.serialize(plain)
+                config[f"{key}_regularizer"] = keras.regularizers.serialize(plain)
+                constraint = getattr(layer, f"{key}_constraint", None)
+                if isinstance(constraint, ProximalStep) and isinstance(constraint.penalty, ElasticNet):
+                    then = constraint.then
+                    config[f"{key}_constraint"] = (
+                        None if then is None else keras.constraints.serialize(then)
+                    )
         return layer.__class__.from_config(config)
 
     copy = keras.models.clone_model(model, clone_function=clone)

@@ -8,7 +8,9 @@ import numbers
 import keras
 from keras import ops
 
-__all__ = ["ElasticNet", "check_strength", "lambda_to_l1_l2"]
+from .proximal import group_soft_threshold, soft_threshold
+
+__all__ = ["ElasticNet", "GroupLasso", "check_strength", "lambda_to_l1_l2"]
 
 
 def check_strength(value, name: str) -> float:
@@ -73,8 +75,17 @@ class ElasticNet(keras.regularizers.Regularizer):
     l2 : float, default 0.0
         L2 strength, finite and >= 0.
     proximal : bool, default False
-        When True the L1 part leaves the loss and is applied as a soft-threshold after
-        each optimizer step, giving exact zeros. Not available yet.
+        When True the L1 part leaves the loss and is applied as the soft-threshold
+        ``w <- sign(w) * max(|w| - step*l1, 0)`` after every optimizer update, giving
+        exact zeros (the proximal gradient method). ``step`` is the running optimizer's
+        current learning rate (schedules included) for SGD, and the per-weight effective
+        step ``lr / (sqrt(v_hat) + eps)`` for adaptive optimizers such as Adam and RMSprop,
+        so that training stops exactly at the minimizers of ``data loss + penalty``
+        (see :mod:`kerasnet.proximal`). The step is carried out by the
+        :class:`kerasnet.proximal.ProximalStep` kernel constraint, which ``mlp`` and
+        ``penalize`` install next to the regularizer; works with any Keras optimizer and
+        plain ``model.fit``. In this mode the regularizer itself (so ``model.losses`` and
+        Keras's ``loss``) holds only the L2 part; :meth:`total` gives the whole penalty.
 
     Examples
     --------
@@ -87,11 +98,6 @@ class ElasticNet(keras.regularizers.Regularizer):
         self.l2 = check_strength(0.0 if l2 is None else l2, "l2")
         if not isinstance(proximal, bool):
             raise ValueError(f"proximal must be True or False; received proximal={proximal!r}.")
-        if proximal:
-            raise NotImplementedError(
-                "ElasticNet(proximal=True) is not available in this version of kerasnet; "
-                "use proximal=False (Keras's subgradient L1)."
-            )
         self.proximal = proximal
 
     @classmethod
@@ -108,14 +114,39 @@ class ElasticNet(keras.regularizers.Regularizer):
 
     def __call__(self, x):
         regularization = ops.convert_to_tensor(0.0, dtype=x.dtype)
-        if self.l1 != 0.0:
+        # Proximal mode: the L1 part is applied by the ProximalStep constraint, not the loss.
+        if self.l1 != 0.0 and not self.proximal:
             regularization += ops.cast(self.l1, dtype=x.dtype) * ops.sum(ops.absolute(x))
         if self.l2 != 0.0:
             regularization += ops.cast(self.l2, dtype=x.dtype) * ops.sum(ops.square(x))
         return regularization
 
+    def total(self, x):
+        """The whole penalty ``l1*sum|x| + l2*sum(x**2)`` in either mode (for reporting).
+
+        In proximal mode ``__call__`` (hence ``model.losses``) holds only the L2 part; the
+        objective being minimized is still ``data loss + total``.
+        """
+        x = ops.convert_to_tensor(x)
+        return ops.cast(self.l1, x.dtype) * ops.sum(ops.absolute(x)) + ops.cast(
+            self.l2, x.dtype
+        ) * ops.sum(ops.square(x))
+
+    def prox(self, x, step):
+        """Proximal step of the L1 part: ``sign(x) * max(|x| - step*l1, 0)``.
+
+        ``step`` is the optimizer's step size, a scalar or one value per weight.
+        """
+        if self.l1 == 0.0:
+            return x
+        return soft_threshold(x, ops.cast(step, x.dtype) * ops.cast(self.l1, x.dtype))
+
     def to_keras(self) -> keras.regularizers.L1L2:
-        """The equivalent built-in ``keras.regularizers.L1L2`` (for files plain Keras loads)."""
+        """The built-in ``keras.regularizers.L1L2`` with the same objective (for files plain Keras loads).
+
+        For ``proximal=True`` it has the same objective value but plain Keras trains its L1
+        part by subgradient (no exact zeros).
+        """
         return keras.regularizers.L1L2(l1=self.l1, l2=self.l2)
 
     def get_config(self):
@@ -123,3 +154,80 @@ class ElasticNet(keras.regularizers.Regularizer):
 
     def __repr__(self):
         return f"ElasticNet(l1={self.l1!r}, l2={self.l2!r}, proximal={self.proximal!r})"
+
+
+@keras.saving.register_keras_serializable(package="kerasnet")
+class GroupLasso(keras.regularizers.Regularizer):
+    """Group lasso on the rows of a kernel: ``strength * sum_j ||w[j]||_2``.
+
+    One group per index of the kernel's first axis; for a ``Dense`` kernel ``(n_in, units)``
+    that is one group per input feature, so whole features drop out of the model. Use it
+    on the first layer (``kerasnet.mlp(..., input_penalty=GroupLasso(0.05))``), with
+    ``kerasnet.selected_features`` to read which features remain.
+
+    With ``proximal=True`` (default) the penalty leaves the loss and is applied after
+    every optimizer update as the group soft-threshold
+    ``w[j] <- w[j] * max(0, 1 - step*strength / ||w[j]||_2)`` (installed as the kernel's
+    :class:`kerasnet.proximal.ProximalStep` constraint), which sets whole rows exactly to
+    zero. ``step`` is the optimizer's current learning rate for SGD (the exact proximal
+    gradient step); for adaptive optimizers the harmonic mean of the row's per-weight
+    effective steps (a group threshold needs one step per row, and then the fixed point
+    is close to, not exactly, the group-lasso optimum). With ``proximal=False`` the
+    penalty is an ordinary loss term trained by subgradient (rows get small, not zero).
+
+    Parameters
+    ----------
+    strength : float
+        Penalty strength, finite and >= 0.
+    proximal : bool, default True
+
+    Examples
+    --------
+    >>> import kerasnet
+    >>> from kerasnet.penalty import GroupLasso
+    >>> model = kerasnet.mlp(10, hidden=(8,), input_penalty=GroupLasso(0.05))
+    """
+
+    def __init__(self, strength, proximal=True):
+        self.strength = check_strength(strength, "strength")
+        if not isinstance(proximal, bool):
+            raise ValueError(f"proximal must be True or False; received proximal={proximal!r}.")
+        self.proximal = proximal
+
+    def _row_norms(self, x):
+        x = ops.convert_to_tensor(x)
+        rows = ops.reshape(x, (ops.shape(x)[0], -1))
+        return ops.sqrt(ops.sum(ops.square(rows), axis=1))
+
+    def __call__(self, x):
+        x = ops.convert_to_tensor(x)
+        if self.proximal or self.strength == 0.0:
+            return ops.convert_to_tensor(0.0, dtype=x.dtype)
+        return ops.cast(self.strength, x.dtype) * ops.sum(self._row_norms(x))
+
+    def total(self, x):
+        """The whole penalty ``strength * sum_j ||x[j]||_2`` in either mode (for reporting)."""
+        x = ops.convert_to_tensor(x)
+        return ops.cast(self.strength, x.dtype) * ops.sum(self._row_norms(x))
+
+    def prox(self, x, step):
+        """Group soft-threshold of each row by ``step * strength``.
+
+        ``step`` is a scalar or one value per weight (then one harmonic mean per row).
+        """
+        if self.strength == 0.0:
+            return x
+        step = ops.cast(step, x.dtype)
+        if len(step.shape) > 0:
+            # Harmonic mean: the step of one shared denominator, the row's mean of Adam's
+            # sqrt(v_hat) + eps; unlike the plain mean it is not dominated by the huge steps
+            # of weights that have seen almost no gradient.
+            inverse = ops.reshape(1.0 / step, (ops.shape(step)[0], -1))
+            step = 1.0 / ops.mean(inverse, axis=1)
+        return group_soft_threshold(x, step * ops.cast(self.strength, x.dtype))
+
+    def get_config(self):
+        return {"strength": self.strength, "proximal": self.proximal}
+
+    def __repr__(self):
+        return f"GroupLasso(strength={self.strength!r}, proximal={self.proximal!r})"

@@ -1,0 +1,236 @@
+"""The proximal step: soft-thresholds applied after each optimizer update, with any Keras optimizer.
+
+A proximal penalty (``ElasticNet(proximal=True)``, ``GroupLasso``) keeps only its smooth part
+in the loss; its non-smooth part is applied by :class:`ProximalStep`, a Keras ``Constraint``
+installed on the penalized kernel. Keras calls ``variable.constraint`` inside
+``optimizer.apply`` right after the gradient update and *before* the iteration counter is
+incremented, so the step can read the learning rate (schedule included) and the adaptive
+state the optimizer has just used. It finds that optimizer through the name scope Keras
+opens around ``apply`` (``name_scope(optimizer.name, caller=optimizer)``): this works the
+same in JAX's jitted stateless training (optimizer variables are then read through the
+``StatelessScope``) and in torch's eager training, and needs no callback.
+
+Step size rule
+--------------
+The threshold of weight ``i`` is ``strength * s_i``, where ``s_i`` is the optimizer's
+effective step per unit of gradient for that weight. With it, a weight sits still exactly
+when the optimality condition of the penalized objective holds (``|g_i| <= l1`` at zero,
+``g_i = -l1 sign(w_i)`` elsewhere), so the fixed points of training are the minimizers of
+``data loss + penalty`` for every supported optimizer, not of some rescaled objective:
+
+============================  ======================================================
+optimizer                     ``s_i``
+============================  ======================================================
+SGD                           ``lr`` (``lr / (1 - momentum)`` with momentum)
+Adam, AdamW                   ``lr * sqrt(1 - beta_2**t) / (sqrt(v_i) + epsilon)``
+Nadam                         ``lr / (sqrt(v_i / (1 - beta_2**t)) + epsilon)``
+Adamax                        ``lr / (u_i + epsilon)``
+RMSprop                       ``lr / sqrt(v_i + epsilon)`` (``/ (1 - momentum)``)
+Adagrad                       ``lr / sqrt(a_i + epsilon)``
+any other optimizer           ``lr``
+============================  ======================================================
+
+``lr`` is the optimizer's current learning rate and ``v_i`` (``u_i``, ``a_i``) its second
+moment state after this step's update: exactly the factor that multiplied the (bias
+corrected) gradient in the update just made. For plain SGD this is the textbook proximal
+gradient step ``w <- prox_{lr * l1}(w - lr * g)``.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+__all__ = [
+    "ProximalStep",
+    "current_optimizer",
+    "effective_step",
+    "group_soft_threshold",
+    "soft_threshold",
+]
+
+
+def soft_threshold(w, threshold):
+    """``sign(w) * max(|w| - threshold, 0)``: the proximal operator of ``threshold * |w|_1``.
+
+    ``threshold`` is a scalar or a tensor broadcastable to ``w``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> np.asarray(soft_threshold(np.array([-2.0, 0.5, 3.0]), 1.0)).tolist()
+    [-1.0, 0.0, 2.0]
+    """
+    w = ops.convert_to_tensor(w)
+    threshold = ops.cast(threshold, w.dtype)
+    return ops.sign(w) * ops.maximum(ops.abs(w) - threshold, ops.zeros_like(w))
+
+
+def group_soft_threshold(w, threshold):
+    """Shrink each row ``w[j]`` (all axes but the first) by ``threshold`` in L2 norm.
+
+    ``w[j] <- w[j] * max(0, 1 - threshold / ||w[j]||_2)``: the proximal operator of
+    ``threshold * sum_j ||w[j]||_2`` (group lasso, one group per index of the first axis).
+    ``threshold`` is a scalar or has one value per row.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> np.round(np.asarray(group_soft_threshold(np.array([[3.0, 4.0], [0.3, 0.4]]), 1.0)), 6).tolist()
+    [[2.4, 3.2], [0.0, 0.0]]
+    """
+    w = ops.convert_to_tensor(w)
+    rows = ops.reshape(w, (ops.shape(w)[0], -1))
+    norms = ops.sqrt(ops.sum(ops.square(rows), axis=1))
+    threshold = ops.cast(threshold, w.dtype)
+    # Guard the division only; a zero row stays zero because its scale is multiplied by it.
+    safe = ops.where(norms > 0, norms, ops.ones_like(norms))
+    scale = ops.maximum(1.0 - threshold / safe, ops.zeros_like(norms))
+    scale = ops.reshape(scale, (-1,) + (1,) * (len(w.shape) - 1))
+    return w * ops.cast(scale, w.dtype)
+
+
+def current_optimizer():
+    """The Keras optimizer whose ``apply`` is running now, or None outside one.
+
+    Keras opens ``name_scope(optimizer.name, caller=optimizer)`` around the update and
+    the constraints (``BaseOptimizer.apply``); the innermost such scope is the optimizer
+    actually updating the variables (the inner one of a ``LossScaleOptimizer``).
+    """
+    # Keras keeps its name-scope stack (thread-local) in global_state; there is no public
+    # accessor. This is the one place kerasnet reads it.
+    from keras.src.backend.common import global_state
+
+    stack = global_state.get_global_attribute("name_scope_stack") or []
+    for scope in reversed(stack):
+        caller = getattr(scope, "caller", None)
+        if isinstance(caller, keras.optimizers.Optimizer):
+            return caller
+    return None
+
+
+def _state(optimizer, attribute, variable):
+    slots = getattr(optimizer, attribute, None)
+    if not slots:
+        return None
+    return slots[optimizer._get_variable_index(variable)]
+
+
+def effective_step(optimizer, variable):
+    """The optimizer's step per unit of gradient for each weight of ``variable`` (see module doc).
+
+    Returns a scalar tensor (SGD, unknown optimizers) or a tensor shaped like ``variable``.
+    Call it after the optimizer's update of this step and before its iteration counter
+    moves on, as Keras does for constraints.
+    """
+    dtype = variable.dtype
+    lr = ops.cast(optimizer.learning_rate, dtype)
+    t = ops.cast(optimizer.iterations + 1, dtype)
+    name = type(optimizer).__mro__
+    kinds = {cls.__name__ for cls in name}
+    eps = ops.cast(getattr(optimizer, "epsilon", 0.0) or 0.0, dtype)
+
+    if "Adam" in kinds:  # Adam and AdamW
+        v = _state(optimizer, "_velocity_hats" if optimizer.amsgrad else "_velocities", variable)
+        if v is None:
+            return lr
+        correction = ops.sqrt(1.0 - ops.power(ops.cast(optimizer.beta_2, dtype), t))
+        return lr * correction / (ops.sqrt(v) + eps)
+    if "Nadam" in kinds:
+        v = _state(optimizer, "_velocities", variable)
+        v_hat = v / (1.0 - ops.power(ops.cast(optimizer.beta_2, dtype), t))
+        return lr / (ops.sqrt(v_hat) + eps)
+    if "Adamax" in kinds:
+        u = _state(optimizer, "_u", variable)
+        return lr / (u + eps)
+    if "RMSprop" in kinds:
+        v = _state(optimizer, "_velocities", variable)
+        if optimizer.centered:
+            v = v - ops.square(_state(optimizer, "_average_gradients", variable))
+        step = lr / ops.sqrt(v + eps)
+        if optimizer.momentum > 0:
+            step = step / (1.0 - optimizer.momentum)
+        return step
+    if "Adagrad" in kinds:
+        a = _state(optimizer, "_accumulators", variable)
+        return lr / ops.sqrt(a + eps)
+    if "SGD" in kinds:
+        if optimizer.momentum > 0:
+            return lr / (1.0 - optimizer.momentum)
+        return lr
+    return lr
+
+
+@keras.saving.register_keras_serializable(package="kerasnet")
+class ProximalStep(keras.constraints.Constraint):
+    """Kernel constraint that applies a proximal penalty's step after each optimizer update.
+
+    ``w <- penalty.prox(w, step)`` where ``step`` is the running optimizer's effective step
+    size for each weight (:func:`effective_step`): for ``ElasticNet(l1, l2, proximal=True)``
+    the soft-threshold ``sign(w) * max(|w| - step*l1, 0)``, for ``GroupLasso`` the group
+    soft-threshold of each input feature's row. Outside an optimizer update it returns
+    ``w`` unchanged (there is no step to take).
+
+    ``kerasnet.mlp`` and ``kerasnet.penalize`` install it for you; when you build layers
+    yourself, pass it as the kernel constraint next to the regularizer::
+
+        pen = kerasnet.ElasticNet(l1=1e-3, proximal=True)
+        keras.layers.Dense(8, kernel_regularizer=pen, kernel_constraint=ProximalStep(pen))
+
+    Parameters
+    ----------
+    penalty : ElasticNet or GroupLasso
+        A proximal penalty (``penalty.proximal`` is True).
+    then : keras.constraints.Constraint or None, default None
+        A constraint the layer already had; applied after the proximal step.
+    """
+
+    def __init__(self, penalty, then=None):
+        if isinstance(penalty, dict):
+            penalty = keras.saving.deserialize_keras_object(penalty)
+        if not callable(getattr(penalty, "prox", None)) or not getattr(penalty, "proximal", False):
+            raise ValueError(
+                "penalty must be a proximal kerasnet penalty such as "
+                f"ElasticNet(l1=..., proximal=True) or GroupLasso(...); received penalty={penalty!r}."
+            )
+        self.penalty = penalty
+        self.then = keras.constraints.get(then)
+
+    def __call__(self, w):
+        optimizer = current_optimizer()
+        if optimizer is not None:
+            w = self.penalty.prox(w, effective_step(optimizer, w))
+        if self.then is not None:
+            w = self.then(w)
+        return w
+
+    def get_config(self):
+        return {
+            "penalty": keras.saving.serialize_keras_object(self.penalty),
+            "then": None if self.then is None else keras.saving.serialize_keras_object(self.then),
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["penalty"] = keras.saving.deserialize_keras_object(config["penalty"])
+        if config.get("then") is not None:
+            config["then"] = keras.saving.deserialize_keras_object(config["then"])
+        return cls(**config)
+
+    def __repr__(self):
+        return f"ProximalStep({self.penalty!r}, then={self.then!r})"
+
+
+def with_proximal_step(penalty, constraint=None):
+    """The kernel constraint a layer penalized by ``penalty`` should carry.
+
+    ``constraint`` (the layer's existing one) is returned unchanged for a non-proximal
+    penalty, and composed after the proximal step otherwise. A constraint that already is
+    this penalty's step is not wrapped twice.
+    """
+    if not getattr(penalty, "proximal", False):
+        return constraint
+    if isinstance(constraint, ProximalStep):
+        constraint = constraint.then
+    return ProximalStep(penalty, then=constraint)

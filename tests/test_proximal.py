@@ -1,0 +1,236 @@
+"""Proximal L1 / group lasso: exact zeros, and the same solutions as scikit-learn's solvers."""
+
+import os
+import subprocess
+import sys
+
+import kerasnet  # noqa: F401  (chooses the backend before keras is imported)
+
+# isort: split
+import keras
+import numpy as np
+import pytest
+import sklearn
+from sklearn.datasets import load_diabetes, make_classification, make_regression
+from sklearn.linear_model import ElasticNet as SkElasticNet
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+
+from kerasnet.models import mlp, to_plain_keras
+from kerasnet.penalty import ElasticNet, GroupLasso
+from kerasnet.proximal import ProximalStep, group_soft_threshold, soft_threshold
+
+
+def _standardized(X, y):
+    X = StandardScaler().fit_transform(X)
+    return X.astype("float32"), ((y - y.mean()) / y.std()).astype("float32")
+
+
+DATASETS = {
+    "diabetes": lambda: _standardized(*load_diabetes(return_X_y=True)),
+    "synthetic": lambda: _standardized(
+        *make_regression(150, 12, n_informative=5, noise=10.0, random_state=3)
+    ),
+}
+
+
+def _fit_full_batch(model, X, y, optimizer, epochs):
+    model.compile(optimizer=optimizer, loss="mse" if model.layers[-1].activation.__name__ == "linear"
+                  else "binary_crossentropy")
+    model.fit(X, y, batch_size=len(X), epochs=epochs, verbose=0, shuffle=False)
+    layer = model.layers[-1]
+    return np.asarray(layer.kernel.numpy()).ravel(), np.asarray(layer.bias.numpy())
+
+
+def _sklearn_enet(X, y, l1, l2):
+    # mean((y - Xw - b)^2) + l1|w|_1 + l2|w|^2 is twice sklearn's objective with these.
+    alpha = l1 / 2 + l2
+    return SkElasticNet(alpha=alpha, l1_ratio=(l1 / 2) / alpha, tol=1e-12, max_iter=100_000).fit(
+        X.astype("float64"), y.astype("float64")
+    )
+
+
+def test_soft_threshold_matches_formula():
+    w = np.array([-2.0, -0.3, 0.0, 0.2, 1.5])
+    got = np.asarray(soft_threshold(w, 0.5))
+    np.testing.assert_allclose(got, np.sign(w) * np.maximum(np.abs(w) - 0.5, 0))
+    assert np.count_nonzero(got == 0) == 3
+
+
+def test_group_soft_threshold_shrinks_rows_by_norm():
+    w = np.array([[3.0, 4.0], [0.3, 0.4], [0.0, 0.0]])
+    got = np.asarray(group_soft_threshold(w, 1.0))
+    np.testing.assert_allclose(got, [[2.4, 3.2], [0.0, 0.0], [0.0, 0.0]], atol=1e-7)
+
+
+# The first case also runs under torch in CI (-m backend); the others on the default backend.
+@pytest.mark.parametrize("dataset", sorted(DATASETS))
+@pytest.mark.parametrize(
+    "l1,l2", [pytest.param(0.05, 0.01, marks=pytest.mark.backend), (0.1, 0.0), (0.02, 0.05)]
+)
+def test_linear_proximal_sgd_reaches_sklearn_elasticnet(dataset, l1, l2):
+    X, y = DATASETS[dataset]()
+    model = mlp(X.shape[1], hidden=(), task="regression", penalty=ElasticNet(l1, l2, proximal=True), seed=0)
+    w, b = _fit_full_batch(model, X, y, keras.optimizers.SGD(0.1), epochs=2500)
+    ref = _sklearn_enet(X, y, l1, l2)
+    np.testing.assert_allclose(w, ref.coef_, atol=1e-4)
+    np.testing.assert_array_equal(w == 0, ref.coef_ == 0)
+    assert np.count_nonzero(ref.coef_ == 0) >= 1  # the case really tests exact zeros
+    assert abs(float(b[0]) - ref.intercept_) < 1e-4
+
+
+def _sklearn_logistic(X, y, l1, l2):
+    # mean(logloss) + l1|w|_1 + l2|w|^2 = (l1 + 2 l2) * sklearn's objective / (C n) with these.
+    n = len(X)
+    kwargs = dict(C=1 / (n * (l1 + 2 * l2)), l1_ratio=l1 / (l1 + 2 * l2), solver="saga", tol=1e-10,
+                  max_iter=100_000)
+    if tuple(int(p) for p in sklearn.__version__.split(".")[:2]) < (1, 8):
+        kwargs["penalty"] = "elasticnet"  # before 1.8 l1_ratio is ignored without it
+    return LogisticRegression(**kwargs).fit(X.astype("float64"), y)
+
+
+@pytest.mark.parametrize("l1,l2", [pytest.param(0.02, 0.01, marks=pytest.mark.backend), (0.05, 0.0)])
+def test_logistic_proximal_sgd_reaches_sklearn_saga(l1, l2):
+    X, y = make_classification(200, 8, n_informative=4, random_state=0)
+    X = StandardScaler().fit_transform(X).astype("float32")
+    model = mlp(X.shape[1], hidden=(), task="binary", penalty=ElasticNet(l1, l2, proximal=True), seed=0)
+    w, b = _fit_full_batch(model, X, y.astype("float32"), keras.optimizers.SGD(1.0), epochs=2500)
+    ref = _sklearn_logistic(X, y, l1, l2)
+    # Reached here: ~2e-7 on both backends.
+    np.testing.assert_allclose(w, ref.coef_.ravel(), atol=1e-5)
+    np.testing.assert_array_equal(w == 0, ref.coef_.ravel() == 0)
+    assert np.count_nonzero(w == 0) >= 1
+    assert abs(float(b[0]) - ref.intercept_[0]) < 1e-5
+
+
+@pytest.mark.parametrize(
+    "make_optimizer",
+    [
+        pytest.param(lambda: keras.optimizers.Adam(0.01), marks=pytest.mark.backend),
+        lambda: keras.optimizers.RMSprop(0.001),
+        lambda: keras.optimizers.SGD(0.05, momentum=0.9),
+    ],
+    ids=["adam", "rmsprop", "sgd-momentum"],
+)
+def test_adaptive_optimizers_give_exact_zeros_at_the_same_solution(make_optimizer):
+    # The per-weight threshold l1 * (effective step) makes the optimizer's fixed points the
+    # elastic-net solution; a plain lr*l1 threshold with Adam would stop elsewhere.
+    X, y = DATASETS["diabetes"]()
+    l1, l2 = 0.05, 0.01
+    model = mlp(X.shape[1], hidden=(), task="regression", penalty=ElasticNet(l1, l2, proximal=True), seed=0)
+    w, _ = _fit_full_batch(model, X, y, make_optimizer(), epochs=2000)
+    ref = _sklearn_enet(X, y, l1, l2)
+    np.testing.assert_array_equal(w == 0, ref.coef_ == 0)
+    np.testing.assert_allclose(w, ref.coef_, atol=1e-4)
+
+
+def test_learning_rate_schedule_threshold_follows_current_rate():
+    # If the threshold used the initial rate after the drop, the fixed point would be the
+    # solution for a 5x larger l1.
+    X, y = DATASETS["diabetes"]()
+    l1, l2 = 0.05, 0.01
+    schedule = keras.optimizers.schedules.PiecewiseConstantDecay([300], [0.1, 0.02])
+    model = mlp(X.shape[1], hidden=(), task="regression", penalty=ElasticNet(l1, l2, proximal=True), seed=0)
+    w, _ = _fit_full_batch(model, X, y, keras.optimizers.SGD(schedule), epochs=2500)
+    ref = _sklearn_enet(X, y, l1, l2)
+    np.testing.assert_allclose(w, ref.coef_, atol=1e-4)
+    np.testing.assert_array_equal(w == 0, ref.coef_ == 0)
+
+
+def test_subgradient_mode_gives_no_exact_zeros_where_proximal_does():
+    X, y = DATASETS["diabetes"]()
+    sub = mlp(X.shape[1], hidden=(), task="regression", penalty=ElasticNet(0.05, 0.01), seed=0)
+    w_sub, _ = _fit_full_batch(sub, X, y, keras.optimizers.SGD(0.1), epochs=300)
+    assert np.count_nonzero(w_sub == 0) == 0
+
+
+@pytest.mark.backend
+def test_group_lasso_on_one_output_is_the_lasso():
+    # With one output unit every row is a single weight: group lasso == lasso (l1 = strength).
+    X, y = DATASETS["synthetic"]()
+    strength = 0.1
+    model = mlp(X.shape[1], hidden=(), task="regression", input_penalty=GroupLasso(strength), seed=0)
+    w, _ = _fit_full_batch(model, X, y, keras.optimizers.SGD(0.1), epochs=2500)
+    ref = _sklearn_enet(X, y, strength, 0.0)
+    np.testing.assert_allclose(w, ref.coef_, atol=1e-4)
+    np.testing.assert_array_equal(w == 0, ref.coef_ == 0)
+
+
+def test_group_lasso_zeroes_whole_rows_of_a_hidden_layer():
+    X, y = make_classification(200, 10, n_informative=3, n_redundant=0, random_state=1)
+    X = StandardScaler().fit_transform(X).astype("float32")
+    model = mlp(10, hidden=(8,), task="binary", input_penalty=GroupLasso(0.05), seed=0)
+    model.compile(optimizer=keras.optimizers.Adam(0.02), loss="binary_crossentropy")
+    model.fit(X, y.astype("float32"), batch_size=200, epochs=200, verbose=0)
+    kernel = model.get_layer("hidden_1").kernel.numpy()
+    zero_rows = np.all(kernel == 0, axis=1)
+    assert 1 <= zero_rows.sum() < 10
+    # Rows are all-zero or have no zero at all: the threshold acts on whole features.
+    assert np.all(np.all(kernel != 0, axis=1) | zero_rows)
+    assert np.count_nonzero(model.get_layer("output").kernel.numpy() == 0) == 0  # penalty=None there
+
+
+def test_proximal_regularizer_keeps_only_l2_in_the_loss():
+    w = np.array([[1.0, -2.0], [0.5, 0.0]], dtype="float32")
+    prox, sub = ElasticNet(0.1, 0.01, proximal=True), ElasticNet(0.1, 0.01)
+    l1_part, l2_part = 0.1 * np.abs(w).sum(), 0.01 * np.square(w).sum()
+    assert float(prox(keras.ops.convert_to_tensor(w))) == pytest.approx(l2_part, rel=1e-6)
+    assert float(sub(keras.ops.convert_to_tensor(w))) == pytest.approx(l1_part + l2_part, rel=1e-6)
+    assert float(prox.total(w)) == pytest.approx(l1_part + l2_part, rel=1e-6)
+    assert float(GroupLasso(0.5).total(w)) == pytest.approx(0.5 * (np.sqrt(5) + 0.5), rel=1e-6)
+    assert float(GroupLasso(0.5)(keras.ops.convert_to_tensor(w))) == 0.0
+    model = mlp(2, hidden=(), task="regression", penalty=prox, seed=0)
+    model.layers[-1].kernel.assign(w[:, :1])
+    assert float(model.losses[0]) == pytest.approx(0.01 * 1.25, rel=1e-6)
+
+
+def test_proximal_step_is_a_no_op_outside_an_optimizer_and_round_trips():
+    step = ProximalStep(ElasticNet(0.1, proximal=True), then=keras.constraints.NonNeg())
+    w = keras.Variable(np.array([-1.0, 0.05, 2.0], dtype="float32"))
+    np.testing.assert_allclose(np.asarray(step(w)), [0.0, 0.05, 2.0])
+    again = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(step))
+    assert repr(again.penalty) == repr(step.penalty)
+    assert isinstance(again.then, keras.constraints.NonNeg)
+    with pytest.raises(ValueError, match="proximal"):
+        ProximalStep(ElasticNet(0.1))
+    with pytest.raises(ValueError, match="strength"):
+        GroupLasso(-1.0)
+
+
+def _run_fresh(code):
+    env = dict(os.environ)
+    env.setdefault("KERAS_BACKEND", keras.backend.backend())
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+def test_proximal_model_saves_and_loads_in_a_fresh_process(tmp_path):
+    model = mlp(4, hidden=(3,), task="binary", penalty=ElasticNet(0.01, 0.001, proximal=True),
+                input_penalty=GroupLasso(0.01), seed=0)
+    X = np.random.default_rng(0).normal(size=(20, 4)).astype("float32")
+    path = tmp_path / "model.keras"
+    model.save(path)
+    np.save(tmp_path / "x.npy", X)
+    out = _run_fresh(
+        "import kerasnet, keras, numpy as np\n"
+        f"m = keras.saving.load_model({str(path)!r}, safe_mode=True)\n"
+        f"print(repr(m.get_layer('output').kernel_constraint))\n"
+        f"np.save({str(tmp_path / 'p.npy')!r}, m.predict(np.load({str(tmp_path / 'x.npy')!r}), verbose=0))\n"
+    )
+    assert "ProximalStep(ElasticNet(l1=0.01, l2=0.001, proximal=True)" in out
+    np.testing.assert_allclose(np.load(tmp_path / "p.npy"), model.predict(X, verbose=0), atol=1e-6)
+
+
+def test_to_plain_keras_drops_the_proximal_step_of_elasticnet(tmp_path):
+    model = mlp(4, hidden=(3,), task="binary", penalty=ElasticNet(0.01, 0.001, proximal=True), seed=0)
+    plain = to_plain_keras(model)
+    layer = plain.get_layer("hidden_1")
+    assert isinstance(layer.kernel_regularizer, keras.regularizers.L1L2)
+    assert layer.kernel_constraint is None
+    path = tmp_path / "plain.keras"
+    plain.save(path)
+    out = _run_fresh(
+        f"import keras\nm = keras.saving.load_model({str(path)!r}, safe_mode=True)\nprint(m.count_params())\n"
+    )
+    assert out.strip() == str(model.count_params())
