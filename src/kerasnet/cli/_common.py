@@ -17,6 +17,9 @@ from ..penalty import check_strength
 PROG = "kerasnet"
 DEBUG_ENV = "KERASNET_DEBUG"
 
+# Click >= 8.2 raises this for a group called without a command; older Click prints help itself.
+_NoArgsIsHelp = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
 
 # --------------------------------------------------------------------------- one-line errors
 
@@ -43,6 +46,10 @@ class Group(click.Group):
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except _NoArgsIsHelp as err:
+            # Bare `kerasnet`: the help is what the user wants, not an error line.
+            click.echo(err.ctx.get_help())
+            sys.exit(0)
         except click.UsageError as err:
             hint = f" (see '{err.ctx.command_path} --help')" if err.ctx is not None else ""
             error_line(err.format_message() + hint)

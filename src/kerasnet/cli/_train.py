@@ -9,7 +9,7 @@ import os
 import numpy as np
 import pandas as pd
 
-from ..data import Preprocessor, check_finite, split_rows
+from ..data import Preprocessor, check_finite, infer_task, split_rows
 
 
 @dataclasses.dataclass
@@ -51,8 +51,8 @@ def train(
 
     check_finite(features, "features")
     check_finite(y, "target")
-    # Task inference needs all rows (classes), statistics need training rows only.
-    task = Preprocessor(task=task).fit(features.iloc[:1], y).task_
+    # The task (for stratifying) comes from all rows; every statistic from training rows only.
+    task = task or infer_task(y)
     train_idx, valid_idx = split_rows(len(y), validation_split, y=y, task=task, seed=seed)
     if seed is not None:
         keras.utils.set_random_seed(seed)
