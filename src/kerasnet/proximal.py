@@ -225,12 +225,13 @@ class ProximalStep(keras.constraints.Constraint):
 def with_proximal_step(penalty, constraint=None):
     """The kernel constraint a layer penalized by ``penalty`` should carry.
 
-    ``constraint`` (the layer's existing one) is returned unchanged for a non-proximal
-    penalty, and composed after the proximal step otherwise. A constraint that already is
-    this penalty's step is not wrapped twice.
+    ``penalty`` replaces the layer's previous penalty, so a previous ``ProximalStep`` in
+    ``constraint`` (the layer's existing one) is dropped, keeping the constraint it wrapped;
+    that constraint is returned for a non-proximal penalty and composed after the proximal
+    step otherwise.
     """
-    if not getattr(penalty, "proximal", False):
-        return constraint
     if isinstance(constraint, ProximalStep):
         constraint = constraint.then
+    if not getattr(penalty, "proximal", False):
+        return constraint
     return ProximalStep(penalty, then=constraint)
