@@ -1,19 +1,218 @@
-"""scikit-learn estimators: sklearn's own checks, composition, pickling, numbers against sklearn."""
+"""scikit-learn estimators: sklearn's own checks, numbers against sklearn, composition, pickling."""
+
+import copy
+import pickle
 
 import numpy as np
+import pandas as pd
 import pytest
+from sklearn.base import clone
+from sklearn.compose import ColumnTransformer
+from sklearn.datasets import make_classification, make_regression
+from sklearn.linear_model import ElasticNet, LogisticRegression, Ridge
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from kerasnet.sklearn import ElasticNetMLPClassifier, ElasticNetMLPRegressor, expected_failed_checks
+
+SMALL = dict(hidden_layer_sizes=(8,), max_iter=20, learning_rate_init=0.01, random_state=0)
 
 
 def _check_instances():
     # Small networks and few epochs keep sklearn's ~60 checks (each fitting several times) quick;
     # learning_rate_init=0.01 reaches the accuracy check_classifiers_train demands honestly.
-    small = dict(hidden_layer_sizes=(8,), max_iter=20, learning_rate_init=0.01, random_state=0)
-    return [ElasticNetMLPClassifier(**small), ElasticNetMLPRegressor(**small)]
+    return [ElasticNetMLPClassifier(**SMALL), ElasticNetMLPRegressor(**SMALL)]
 
 
 @parametrize_with_checks(_check_instances(), expected_failed_checks=expected_failed_checks)
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
+
+
+@pytest.fixture(scope="module")
+def regression_data():
+    X, y = make_regression(60, 5, n_informative=3, noise=5, random_state=0)
+    X = (X - X.mean(0)) / X.std(0)
+    return X, (y - y.mean()) / y.std()
+
+
+@pytest.fixture(scope="module")
+def binary_data():
+    X, y = make_classification(80, 6, n_informative=3, random_state=0)
+    return X, y
+
+
+# --- numbers against scikit-learn ------------------------------------------------------------
+def test_linear_ridge_matches_sklearn(regression_data):
+    # mean((y - Xw - b)^2) + l2*|w|^2 is Ridge's objective / n with alpha = n*l2.
+    X, y = regression_data
+    l2 = 0.05
+    reg = ElasticNetMLPRegressor(
+        (), l1=0.0, l2=l2, standardize=False, learning_rate_init=0.05, max_iter=300, random_state=0
+    ).fit(X, y)
+    ref = Ridge(alpha=len(y) * l2).fit(X, y)
+    np.testing.assert_allclose(reg.coefs_[0].ravel(), ref.coef_, atol=1e-5)
+    np.testing.assert_allclose(reg.predict(X), ref.predict(X), atol=1e-5)
+
+
+def test_logistic_l2_matches_sklearn(binary_data):
+    # mean(logloss) + l2*|w|^2 is LogisticRegression's objective / (C*n) with C = 1/(2*n*l2).
+    X, y = binary_data
+    l2 = 0.02
+    clf = ElasticNetMLPClassifier(
+        (), l1=0.0, l2=l2, standardize=False, learning_rate_init=0.05, max_iter=400, random_state=0
+    ).fit(X, y)
+    ref = LogisticRegression(C=1 / (2 * len(y) * l2), tol=1e-10, max_iter=10_000).fit(X, y)
+    np.testing.assert_allclose(clf.coefs_[0].ravel(), ref.coef_.ravel(), atol=1e-4)
+    np.testing.assert_allclose(clf.predict_proba(X), ref.predict_proba(X), atol=1e-4)
+
+
+def test_proximal_lasso_matches_sklearn_zeros(regression_data):
+    # 2x sklearn's ElasticNet objective with alpha = l1/2 + l2, l1_ratio = (l1/2)/alpha.
+    X, y = regression_data
+    l1, l2 = 0.6, 0.01
+    reg = ElasticNetMLPRegressor(
+        (),
+        l1=l1,
+        l2=l2,
+        proximal=True,
+        standardize=False,
+        learning_rate_init=0.05,
+        max_iter=400,
+        random_state=0,
+    ).fit(X, y)
+    alpha = l1 / 2 + l2
+    ref = ElasticNet(alpha=alpha, l1_ratio=(l1 / 2) / alpha, tol=1e-12, max_iter=100_000).fit(X, y)
+    assert (ref.coef_ == 0).any() and (ref.coef_ != 0).any()
+    np.testing.assert_array_equal(reg.coefs_[0].ravel() == 0, ref.coef_ == 0)
+    np.testing.assert_allclose(reg.coefs_[0].ravel(), ref.coef_, atol=1e-4)
+    assert reg.sparsity_ == np.mean(ref.coef_ == 0)
+
+
+def test_standardize_makes_fit_invariant_to_feature_scale(binary_data):
+    X, y = binary_data
+    scales = np.array([1e-3, 1.0, 10.0, 1e3, 5.0, 0.1])
+    a = ElasticNetMLPClassifier(**SMALL).fit(X, y)
+    b = ElasticNetMLPClassifier(**SMALL).fit(X * scales + 100.0, y)
+    # Equal up to float32 rounding of the standardized inputs, which Adam amplifies a little.
+    np.testing.assert_allclose(a.predict_proba(X), b.predict_proba(X * scales + 100.0), atol=5e-3)
+    # model_ works on raw inputs: standardization is folded into its first layer.
+    raw = np.asarray(b.model_(np.asarray(X * scales + 100.0, dtype="float32")))
+    np.testing.assert_allclose(raw.ravel(), b.predict_proba(X * scales + 100.0)[:, 1], atol=1e-6)
+
+
+def test_regressor_standardizes_targets_and_multi_output(regression_data):
+    X, y = regression_data
+    Y = np.column_stack([1000.0 * y + 5000.0, -y])
+    reg = ElasticNetMLPRegressor(
+        (16,), l1=0.0, l2=1e-4, max_iter=200, learning_rate_init=0.01, random_state=0
+    ).fit(X, Y)
+    assert reg.predict(X).shape == (60, 2)
+    assert reg.score(X, Y) > 0.9
+    ref = Ridge(alpha=1e-3).fit(X, Y)
+    assert reg.score(X, Y) >= ref.score(X, Y) - 0.05
+
+
+def test_sample_weight_integer_equals_repeated_rows(binary_data):
+    X, y = binary_data
+    w = np.random.RandomState(0).randint(0, 3, size=len(y))
+    params = dict(
+        hidden_layer_sizes=(8,), max_iter=30, learning_rate_init=0.01, batch_size=1000, random_state=0
+    )
+    weighted = ElasticNetMLPClassifier(**params).fit(X, y, sample_weight=w)
+    repeated = ElasticNetMLPClassifier(**params).fit(np.repeat(X, w, 0), np.repeat(y, w))
+    unweighted = ElasticNetMLPClassifier(**params).fit(X, y)
+    np.testing.assert_allclose(weighted.predict_proba(X), repeated.predict_proba(X), rtol=1e-4)
+    assert np.abs(weighted.predict_proba(X) - unweighted.predict_proba(X)).max() > 1e-3
+
+
+def test_string_labels_multiclass_and_feature_names():
+    X, y = make_classification(150, 5, n_informative=4, n_redundant=0, n_classes=3, random_state=1)
+    labels = np.array(["setosa", "versicolor", "virginica"])[y]
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(5)])
+    clf = ElasticNetMLPClassifier((16,), max_iter=100, learning_rate_init=0.01, random_state=0)
+    clf.fit(frame, labels)
+    np.testing.assert_array_equal(clf.classes_, ["setosa", "versicolor", "virginica"])
+    np.testing.assert_array_equal(clf.feature_names_in_, frame.columns)
+    assert set(clf.predict(frame)) <= set(clf.classes_)
+    assert clf.predict_proba(frame).shape == (150, 3)
+    ref = LogisticRegression(max_iter=1000).fit(X, labels).score(X, labels)
+    assert clf.score(frame, labels) >= ref - 0.05
+    assert clf.n_features_in_ == 5 and clf.n_iter_ == 100
+    assert [c.shape for c in clf.coefs_] == [(5, 16), (16, 3)]
+    assert [b.shape for b in clf.intercepts_] == [(16,), (3,)]
+
+
+def test_early_stopping_stops_and_restores(binary_data):
+    X, y = binary_data
+    clf = ElasticNetMLPClassifier(
+        (8,),
+        max_iter=500,
+        learning_rate_init=0.05,
+        early_stopping=True,
+        n_iter_no_change=3,
+        random_state=0,
+    ).fit(X, y)
+    assert clf.n_iter_ < 500
+    assert "val_loss" in clf.history_ and len(clf.history_["val_loss"]) == clf.n_iter_
+
+
+def test_random_state_reproducible_and_none_varies(binary_data):
+    X, y = binary_data
+    a = ElasticNetMLPClassifier(**{**SMALL, "batch_size": 16}).fit(X, y).predict_proba(X)
+    b = ElasticNetMLPClassifier(**{**SMALL, "batch_size": 16}).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(a, b)
+    c = ElasticNetMLPClassifier(**{**SMALL, "random_state": 1}).fit(X, y).predict_proba(X)
+    assert np.abs(a - c).max() > 1e-4
+
+
+def test_invalid_parameters_name_the_argument(binary_data):
+    X, y = binary_data
+    with pytest.raises(InvalidParameterError, match="'l1' parameter"):
+        ElasticNetMLPClassifier(l1=-1.0).fit(X, y)
+    with pytest.raises(ValueError, match="hidden_layer_sizes"):
+        ElasticNetMLPClassifier(hidden_layer_sizes=(8, 0)).fit(X, y)
+
+
+# --- pickling, clone, composition ------------------------------------------------------------
+@pytest.mark.parametrize("Estimator", [ElasticNetMLPClassifier, ElasticNetMLPRegressor])
+def test_pickle_deepcopy_and_clone(Estimator, binary_data):
+    X, y = binary_data
+    est = Estimator(**SMALL, proximal=True, l1=1e-2).fit(X, y)
+    before = est.predict(X)
+    restored = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(restored.predict(X), before)
+    np.testing.assert_array_equal(copy.deepcopy(est).predict(X), before)
+    assert restored.sparsity_ == est.sparsity_ and restored.history_ == est.history_
+    # The restored model is trainable and still proximal: a refit keeps exact zeros.
+    assert pickle.loads(pickle.dumps(est)).fit(X, y).sparsity_ == est.sparsity_
+    fresh = clone(est)
+    assert fresh.get_params() == est.get_params() and not hasattr(fresh, "model_")
+
+
+def test_pipeline_gridsearch_cross_val_score(binary_data):
+    X, y = binary_data
+    pipe = make_pipeline(StandardScaler(), ElasticNetMLPClassifier(**SMALL, standardize=False))
+    scores = cross_val_score(pipe, X, y, cv=3)
+    assert scores.shape == (3,) and scores.mean() > 0.7
+    search = GridSearchCV(
+        ElasticNetMLPClassifier(**SMALL), {"l1": [1e-4, 1e-1], "l2": [0.0, 1e-3]}, cv=2
+    ).fit(X, y)
+    assert set(search.cv_results_["param_l1"]) == {1e-4, 1e-1}
+    assert search.best_estimator_.predict(X).shape == (80,)
+
+
+def test_column_transformer_with_sparse_one_hot():
+    rng = np.random.RandomState(0)
+    frame = pd.DataFrame({"num": rng.normal(size=90), "city": rng.choice(["a", "b", "c"], size=90)})
+    y = (frame["num"] + (frame["city"] == "a") * 2 > 0.5).astype(int)
+    pre = ColumnTransformer(
+        [("num", StandardScaler(), ["num"]), ("cat", OneHotEncoder(), ["city"])], sparse_threshold=1.0
+    )
+    pipe = make_pipeline(
+        pre, ElasticNetMLPClassifier((8,), max_iter=100, learning_rate_init=0.02, random_state=0)
+    )
+    assert pipe.fit(frame, y).score(frame, y) > 0.85

@@ -236,9 +236,7 @@ class _BaseElasticNetMLP(BaseEstimator):
         if sp.issparse(X):
             X = X.toarray()
         X = np.asarray(X, dtype=np.float64)
-        sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True
-        )
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
         targets, task, n_outputs = self._encode_targets(y, sample_weight)
         hidden = _hidden_sizes(self.hidden_layer_sizes)
         seed = _seed_from(self.random_state)
@@ -292,6 +290,7 @@ class _BaseElasticNetMLP(BaseEstimator):
         history = model.fit(
             batches,
             epochs=self.max_iter,
+            shuffle=False,  # _ShuffledBatches shuffles rows; Keras would reorder batches globally
             validation_data=validation_data,
             callbacks=callbacks,
             verbose=2 if self.verbose else 0,
