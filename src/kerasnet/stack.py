@@ -17,6 +17,7 @@ differentiation and compilation, in :func:`_value_and_grad` and :func:`_compile`
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -212,9 +213,13 @@ def _forward(params, x, activations):
 
 
 def _per_sample_loss(task, y, pred):
-    """Keras's own loss functions, unreduced: ``[K, B]``."""
+    """Keras's loss functions, unreduced: ``[K, B]``."""
     if task == "binary":
-        return keras.losses.binary_crossentropy(y, pred)
+        # Keras's clipped formula written out: torch's own BCE raises on NaN input, and a
+        # diverged member must be flagged, not crash the other members' training.
+        eps = keras.config.epsilon()
+        p = ops.clip(pred, eps, 1.0 - eps)
+        return -ops.mean(y * ops.log(p) + (1.0 - y) * ops.log(1.0 - p), axis=-1)
     if task == "multiclass":
         return keras.losses.sparse_categorical_crossentropy(y, pred)
     return keras.losses.mean_squared_error(y, pred)
@@ -342,18 +347,23 @@ class _Engine:
         return [ops.where(_per_member(improved, p) > 0, p, b) for b, p in zip(best, params, strict=True)]
 
 
-def _epoch_batches(rng, train_mask, batch_size, shuffle):
+@functools.lru_cache(maxsize=16)
+def _engine(activations, task, optimizer, proximal, lr):
+    # Cached so that repeated fits of the same shapes reuse the compiled functions.
+    return _Engine(activations, task, optimizer, proximal, lr)
+
+
+def _epoch_batches(keys, train_mask, batch_size):
     """Row indices ``[S, K, B]`` and weights ``[S, K, B]``: each member's rows in batches.
 
-    Member ``k``'s rows (shuffled or in order) fill its consecutive batches of
-    ``batch_size``; its last batch may be partial and later steps empty (weight 0), so the
-    batches are exactly those ``model.fit(X[rows_k], batch_size=...)`` would form.
+    Member ``k`` takes its rows in the order of ``keys[k]`` and fills consecutive batches
+    of ``batch_size``; its last batch may be partial and later steps empty (weight 0), so
+    the batches are exactly those ``model.fit(X[rows_k], batch_size=...)`` would form.
     """
     K, n = train_mask.shape
     counts = train_mask.sum(axis=1)
     steps = max(1, int(math.ceil(counts.max() / batch_size)))
-    keys = rng.random((K, n)) if shuffle else np.broadcast_to(np.arange(n, dtype=float), (K, n)).copy()
-    keys[~train_mask] = np.inf
+    keys = np.where(train_mask, keys, np.inf)
     order = np.argsort(keys, axis=1, kind="stable")
     width = steps * batch_size
     if width > n:
@@ -362,6 +372,19 @@ def _epoch_batches(rng, train_mask, batch_size, shuffle):
     weight = (np.arange(width)[None, :] < counts[:, None]).astype("float32")
     idx = order.reshape(K, steps, batch_size).transpose(1, 0, 2).astype("int32")
     return idx, weight.reshape(K, steps, batch_size).transpose(1, 0, 2)
+
+
+def _shuffle_keys(n, streams, seed, epoch, shuffle):
+    """One random key per row and member; members of the same stream share them.
+
+    Keys depend only on ``(seed, stream, epoch)``, so a member's batches do not change
+    when other members are added or removed.
+    """
+    if not shuffle:
+        return np.broadcast_to(np.arange(n, dtype=float), (len(streams), n))
+    unique, inverse = np.unique(streams, return_inverse=True)
+    keys = np.stack([np.random.default_rng([seed, int(s), epoch]).random(n) for s in unique])
+    return keys[inverse]
 
 
 def fit_stack(
@@ -385,6 +408,7 @@ def fit_stack(
     early_stopping=True,
     patience=10,
     seed=None,
+    streams=None,
     callback=None,
 ):
     """Train every member of ``model`` (a :class:`StackedMLP`) in one loop; weights set in place.
@@ -425,6 +449,10 @@ def fit_stack(
     patience : int, default 10
     seed : int or None
         Seeds the batch order.
+    streams : int array [K] or None
+        Members with the same stream get the same row order each epoch (default: each
+        member its own). A member's batches depend only on ``seed``, its stream and its
+        rows, never on the other members.
     callback : callable or None
         ``callback(epoch, logs)`` after each epoch, ``logs`` a dict of per-member arrays.
 
@@ -448,7 +476,7 @@ def fit_stack(
     budget = np.full(K, epochs) if max_epochs is None else np.minimum(np.asarray(max_epochs), epochs)
     early_stopping = bool(early_stopping and has_val)
 
-    engine = _Engine(model.activations, model.task, optimizer, proximal, learning_rate)
+    engine = _engine(tuple(model.activations), model.task, optimizer, bool(proximal), float(learning_rate))
     params = [ops.convert_to_tensor(v.value) for v in model.trainable_variables]
     state = {}
     if optimizer == "adam":
@@ -461,7 +489,8 @@ def fit_stack(
         val_mask = np.asarray(val_mask, bool)
         wv = ops.convert_to_tensor(val_mask.astype("float32"))
         n_val = np.maximum(val_mask.sum(axis=1), 1)
-    rng = np.random.default_rng(seed)
+    seed = int(np.random.default_rng().integers(2**31)) if seed is None else int(seed)
+    streams = np.arange(K) if streams is None else np.asarray(streams)
 
     running = budget > 0
     diverged = np.zeros(K, bool)
@@ -477,7 +506,8 @@ def fit_stack(
     for epoch in range(epochs):
         if not running.any():
             break
-        idx, w = _epoch_batches(rng, train_mask, batch_size, shuffle)
+        keys = _shuffle_keys(n, streams, seed, epoch, shuffle)
+        idx, w = _epoch_batches(keys, train_mask, batch_size)
         has_rows = w.sum(axis=2) > 0  # [S, K]
         total = np.zeros(K)
         steps = np.zeros(K)

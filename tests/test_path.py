@@ -1,0 +1,233 @@
+"""fit_path: the lambda grid, fold-safe members, selection rules, divergence, Path.model."""
+
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer, load_iris
+from sklearn.linear_model import LogisticRegression, enet_path
+from sklearn.model_selection import StratifiedKFold
+from sklearn.preprocessing import StandardScaler
+
+import kerasnet.path as path_module
+from kerasnet import _grid
+from kerasnet.path import Path, fit_path
+
+
+@pytest.fixture(scope="module")
+def cancer():
+    X, y = load_breast_cancer(return_X_y=True)
+    rows = np.random.default_rng(0).choice(len(y), 240, replace=False)
+    return X[rows][:, :10], y[rows]
+
+
+@pytest.fixture(scope="module")
+def small_path(cancer):
+    X, y = cancer
+    return fit_path(X, y, hidden=(8,), n_lambdas=5, lambda_min_ratio=1e-3, cv=3, epochs=40,
+                    batch_size=32, learning_rate=1e-2, patience=5, seed=0, verbose=0)
+
+
+# ----------------------------------------------------------------------------- pure grid rules
+
+
+def test_lambda_max_regression_is_glmnet_and_sklearn_rule():
+    """MSE objective = 2x sklearn's: our lambda_max (l1_ratio=1) is 2x sklearn's alpha_max."""
+    rng = np.random.default_rng(0)
+    X = StandardScaler().fit_transform(rng.normal(size=(50, 5)))
+    y = X @ [1.0, 0.0, -2.0, 0.0, 0.5] + rng.normal(size=50)
+    alphas, _, _ = enet_path(X, y - y.mean(), l1_ratio=1.0, alphas=3)
+    assert _grid.lambda_max(X, y, "regression", 1.0) == pytest.approx(2 * alphas[0], rel=1e-10)
+    # l1_ratio scales it like glmnet; ridge uses glmnet's 1e-3 fallback.
+    assert _grid.lambda_max(X, y, "regression", 0.5) == pytest.approx(4 * alphas[0])
+    assert _grid.lambda_max(X, y, "regression", 0.0) == pytest.approx(2000 * alphas[0])
+
+
+def test_lambda_max_binary_zeroes_sklearn_logistic_lasso(cancer):
+    """Logistic lasso (C = 1/(n*lambda)) is all zero just above lambda_max, not just below."""
+    X, y = cancer
+    Xs = StandardScaler().fit_transform(X)
+    lam = _grid.lambda_max(Xs, y, "binary", 1.0)
+    n = len(y)
+    for factor, all_zero in ((1.05, True), (0.9, False)):
+        lr = LogisticRegression(l1_ratio=1.0, solver="saga", C=1 / (n * lam * factor), tol=1e-8,
+                                max_iter=20000).fit(Xs, y)
+        assert bool(np.all(lr.coef_ == 0)) is all_zero
+
+
+def test_grid_is_log_spaced_descending():
+    grid = _grid.lambda_grid(2.0, 4, 1e-3)
+    np.testing.assert_allclose(grid, [2.0, 0.2, 0.02, 0.002])
+
+
+def test_cv_summary_is_glmnet_cvsd():
+    values = np.array([[0.9, 0.8, 0.85, 0.95], [0.5, 0.6, 0.55, 0.5]])
+    mean, se = _grid.cv_summary(values)
+    ref = np.sqrt(((values - values.mean(1, keepdims=True)) ** 2).mean(1) / (4 - 1))  # glmnet's cvsd
+    np.testing.assert_allclose(mean, values.mean(1))
+    np.testing.assert_allclose(se, ref)
+    mean, _ = _grid.cv_summary(values, excluded=[[False] * 4, [True, False, False, False]])
+    assert np.isnan(mean[1]) and not np.isnan(mean[0])
+
+
+def test_selection_rules():
+    lambdas = [1.0, 0.5, 0.1, 0.05, 0.01]
+    mean = [0.60, 0.88, 0.90, 0.93, 0.93]
+    se = [0.01, 0.01, 0.01, 0.06, 0.02]
+    assert _grid.select_min(lambdas, mean) == 3  # tie: the larger strength, as glmnet
+    assert _grid.select_1se(lambdas, mean, se) == 1  # 0.88 >= 0.93 - 0.06: the largest such lambda
+    assert _grid.select_1se(lambdas, mean, [0, 0, 0, 0, 0]) == 3
+    assert _grid.select_min(lambdas, [1.0, 0.4, 0.3, 0.35, np.nan], greater_is_better=False) == 2
+    assert _grid.select_min(lambdas, [np.nan, 0.5, 0.9, np.nan, 0.8]) == 2
+    with pytest.raises(ValueError, match="diverged"):
+        _grid.select_min(lambdas, [np.nan] * 5)
+
+
+# ----------------------------------------------------------------------------- fit_path
+
+
+def test_path_attributes_and_selection(small_path, cancer):
+    p = small_path
+    assert isinstance(p, Path) and p.task == "binary"
+    assert np.all(np.diff(p.lambdas_) < 0) and len(p.lambdas_) == 5
+    assert p.cv_scores_.shape == (5, 3) and p.best_epoch_.shape == (5, 3)
+    np.testing.assert_allclose(p.cv_mean_, p.cv_scores_.mean(1))
+    assert p.lambda_min_ == p.lambdas_[np.nanargmax(p.cv_mean_)]
+    assert p.lambda_1se_ >= p.lambda_min_
+    i = p.index_1se_
+    assert p.cv_mean_[i] >= p.cv_mean_.max() - p.cv_se_[p.index_min_]
+    assert np.nanmax(p.cv_mean_) > 0.9
+    frame = p.to_frame()
+    assert list(frame["lambda"]) == list(p.lambdas_)
+    assert set(frame["selected"]) >= {"min"} or "min,1se" in set(frame["selected"])
+    assert p.n_features_selected_.shape == (5,) and not p.diverged_.any()
+
+
+def test_largest_strength_gives_almost_constant_model(small_path, cancer):
+    X, y = cancer
+    prob = small_path.model(small_path.lambdas_[0]).predict(X, verbose=0)[:, 0]
+    assert prob.std() < 0.02
+    # ... while the selected one separates the classes.
+    prob = small_path.model("min").predict(X, verbose=0)[:, 0]
+    assert ((prob > 0.5) == y).mean() > 0.9
+
+
+def test_path_model_is_the_plain_recipe_with_standardization(small_path, cancer, tmp_path):
+    X, y = cancer
+    model = small_path.model("1se")
+    assert model.layers[0].name == "standardize"
+    assert [layer.name for layer in model.layers[1:]] == ["hidden_1", "output"]
+    reg = model.get_layer("hidden_1").kernel_regularizer
+    assert type(reg) is keras.regularizers.L1L2
+    l1 = small_path.lambda_1se_ * 0.5
+    assert reg.l1 == pytest.approx(l1) and reg.l2 == pytest.approx(l1 / 2)
+    # Same numbers as standardizing by hand and running the refit member's weights.
+    w = small_path.weights_[small_path.index_1se_]
+    Xs = (X - X.mean(0)) / X.std(0)
+    ref = 1 / (1 + np.exp(-(np.maximum(Xs @ w[0] + w[1], 0) @ w[2] + w[3])))
+    np.testing.assert_allclose(model.predict(X, verbose=0), ref, atol=1e-4)
+    file = tmp_path / "m.keras"
+    model.save(file)
+    code = (
+        "import keras, numpy as np, sys\n"
+        "assert 'kerasnet' not in sys.modules\n"
+        f"m = keras.saving.load_model({str(file)!r}, safe_mode=True)\n"
+        f"X = np.load({str(tmp_path / 'X.npy')!r})\n"
+        "np.save(sys.argv[1], m.predict(X, verbose=0))\n"
+    )
+    np.save(tmp_path / "X.npy", X.astype("float32"))
+    env = dict(os.environ, KERAS_BACKEND=keras.backend.backend())
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "p.npy")], check=True, env=env, timeout=120)
+    np.testing.assert_allclose(np.load(tmp_path / "p.npy"), model.predict(X, verbose=0), atol=1e-6)
+
+
+def test_path_plot_and_predict(small_path, cancer):
+    from matplotlib.figure import Figure
+
+    fig = small_path.plot()
+    assert isinstance(fig, Figure) and len(fig.axes) >= 2
+    X, y = cancer
+    assert set(np.unique(small_path.predict(X))) <= set(y)
+    with pytest.raises(ValueError, match="not on the path's grid"):
+        small_path.model(123.0)
+
+
+def test_each_member_standardizes_with_its_own_training_rows(cancer, monkeypatch):
+    """Canary: values planted in a validation fold must not reach that fold's members' statistics."""
+    X, y = cancer
+    seen = []
+    real = path_module.fit_stack
+
+    def spy(model, X_, y_, **kw):
+        seen.append(kw)
+        return real(model, X_, y_, **kw)
+
+    monkeypatch.setattr(path_module, "fit_stack", spy)
+    folds = list(StratifiedKFold(3, shuffle=True, random_state=4).split(X, y))
+    canary = X.copy()
+    canary[folds[1][1], 0] = 1e6  # plant in fold 1's validation rows
+    fit_path(canary, y, hidden=(4,), lambdas=[0.1, 0.01], cv=3, epochs=2, seed=4, verbose=0)
+    cv = seen[0]
+    for k in range(6):
+        f = k % 3
+        train_rows = folds[f][0]
+        assert not cv["train_mask"][k][folds[f][1]].any() and cv["val_mask"][k][folds[f][1]].all()
+        ref = StandardScaler().fit(canary[train_rows])
+        np.testing.assert_allclose(cv["mean"][k], ref.mean_, rtol=1e-5)
+        np.testing.assert_allclose(cv["scale"][k], ref.scale_, rtol=1e-4)
+    assert np.abs(cv["mean"][1::3, 0]).max() < 1e3  # fold-1 members never saw the canary
+    assert cv["mean"][0, 0] > 1e4  # the others train on those rows, so they do
+
+
+@pytest.mark.backend
+def test_one_diverging_strength_is_excluded(cancer):
+    X, y = cancer
+    p = fit_path(X, y, hidden=(4,), lambdas=[1e38, 1e-2, 1e-3], cv=3, epochs=5, seed=0, verbose=0)
+    assert p.diverged_.tolist() == [True, False, False]
+    assert np.isnan(p.cv_mean_[0]) and np.isfinite(p.cv_mean_[1:]).all()
+    assert p.lambda_min_ != 1e38 and p.lambda_1se_ != 1e38
+    with pytest.raises(ValueError, match="diverged"):
+        p.model(1e38)
+    ref = fit_path(X, y, hidden=(4,), lambdas=[1e-2, 1e-3], cv=3, epochs=5, seed=0, verbose=0)
+    np.testing.assert_allclose(p.cv_scores_[1:], ref.cv_scores_, atol=1e-6)
+
+
+def test_multiclass_and_task_inference():
+    X, y = load_iris(return_X_y=True)
+    labels = np.array(["setosa", "versicolor", "virginica"])[y]
+    p = fit_path(X, labels, hidden=(8,), n_lambdas=3, cv=3, epochs=30, learning_rate=1e-2, seed=0,
+                 verbose=0)
+    assert p.task == "multiclass" and list(p.classes_) == list(labels[[0, 50, 100]])
+    assert np.nanmax(p.cv_mean_) > 0.8
+    assert set(p.predict(X, "min")) <= set(labels)
+
+
+def test_regression_scores_are_r2():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 3))
+    y = X @ [1.0, -1.0, 0.0] + 0.1 * rng.normal(size=120)
+    p = fit_path(X, y, hidden=(), lambdas=[20.0, 1e-3], cv=3, epochs=60, learning_rate=3e-2, seed=0,
+                 verbose=0)
+    assert p.task == "regression" and p.score_name == "r2"
+    assert p.cv_mean_[1] > 0.95 and p.cv_mean_[0] < 0.1
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"scheduler": "dask"}, "Dask"),
+        ({"l1_ratio": 1.5}, "l1_ratio"),
+        ({"cv": 1}, "cv"),
+        ({"n_lambdas": 0}, "n_lambdas"),
+        ({"lambdas": [-1.0]}, "lambdas"),
+        ({"task": "ranking"}, "task"),
+    ],
+)
+def test_bad_arguments(kwargs, match):
+    X, y = np.zeros((10, 2)), np.arange(10) % 2
+    error = NotImplementedError if "scheduler" in kwargs else ValueError
+    with pytest.raises(error, match=match):
+        fit_path(X, y, verbose=0, **kwargs)
