@@ -137,6 +137,19 @@ def test_learning_rate_schedule_threshold_follows_current_rate():
     np.testing.assert_array_equal(w == 0, ref.coef_ == 0)
 
 
+def test_gradient_accumulation_thresholds_once_per_update():
+    X, y = DATASETS["diabetes"]()
+    l1, l2 = 0.05, 0.01
+    model = mlp(X.shape[1], hidden=(), task="regression", penalty=ElasticNet(l1, l2, proximal=True), seed=0)
+    half = len(X) // 2
+    model.compile(optimizer=keras.optimizers.SGD(0.1, gradient_accumulation_steps=2), loss="mse")
+    model.fit(X[: 2 * half], y[: 2 * half], batch_size=half, epochs=2500, verbose=0, shuffle=False)
+    w = model.layers[-1].kernel.numpy().ravel()
+    ref = _sklearn_enet(X[: 2 * half], y[: 2 * half], l1, l2)
+    np.testing.assert_allclose(w, ref.coef_, atol=1e-4)
+    np.testing.assert_array_equal(w == 0, ref.coef_ == 0)
+
+
 def test_subgradient_mode_gives_no_exact_zeros_where_proximal_does():
     X, y = DATASETS["diabetes"]()
     sub = mlp(X.shape[1], hidden=(), task="regression", penalty=ElasticNet(0.05, 0.01), seed=0)

@@ -30,6 +30,9 @@ Adagrad                       ``lr / sqrt(a_i + epsilon)``
 any other optimizer           ``lr``
 ============================  ======================================================
 
+With ``gradient_accumulation_steps`` the step is taken only on the batches where the
+optimizer actually updates the weights.
+
 ``lr`` is the optimizer's current learning rate and ``v_i`` (``u_i``, ``a_i``) its second
 moment state after this step's update: exactly the factor that multiplied the (bias
 corrected) gradient in the update just made. For plain SGD this is the textbook proximal
@@ -123,11 +126,22 @@ def effective_step(optimizer, variable):
     Call it after the optimizer's update of this step and before its iteration counter
     moves on, as Keras does for constraints.
     """
+    step = _step_per_weight(optimizer, variable)
+    accumulation = getattr(optimizer, "gradient_accumulation_steps", None)
+    if accumulation:
+        # Keras calls constraints on every batch but updates only every `accumulation`
+        # batches; shrinking in between would apply the threshold several times per update.
+        # `iterations` counts updates then; `_iterations` counts batches, as Keras's own test.
+        updated = (optimizer._iterations + 1) % accumulation == 0
+        step = ops.where(updated, step, ops.zeros_like(step))
+    return step
+
+
+def _step_per_weight(optimizer, variable):
     dtype = variable.dtype
     lr = ops.cast(optimizer.learning_rate, dtype)
     t = ops.cast(optimizer.iterations + 1, dtype)
-    name = type(optimizer).__mro__
-    kinds = {cls.__name__ for cls in name}
+    kinds = {cls.__name__ for cls in type(optimizer).__mro__}
     eps = ops.cast(getattr(optimizer, "epsilon", 0.0) or 0.0, dtype)
 
     if "Adam" in kinds:  # Adam and AdamW
