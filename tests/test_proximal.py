@@ -18,7 +18,7 @@ from sklearn.preprocessing import StandardScaler
 
 from kerasnet.models import mlp, to_plain_keras
 from kerasnet.penalty import ElasticNet, GroupLasso
-from kerasnet.proximal import ProximalStep, group_soft_threshold, soft_threshold
+from kerasnet.proximal import ProximalStep, group_soft_threshold, proximal_penalty, soft_threshold
 
 
 def _standardized(X, y):
@@ -195,6 +195,8 @@ def test_proximal_regularizer_keeps_only_l2_in_the_loss():
     model = mlp(2, hidden=(), task="regression", penalty=prox, seed=0)
     model.layers[-1].kernel.assign(w[:, :1])
     assert float(model.losses[0]) == pytest.approx(0.01 * 1.25, rel=1e-6)
+    assert proximal_penalty(model) == pytest.approx(0.1 * 1.5, rel=1e-6)
+    assert proximal_penalty(mlp(2, hidden=(), penalty=sub)) == 0.0
 
 
 def test_proximal_step_is_a_no_op_outside_an_optimizer_and_round_trips():

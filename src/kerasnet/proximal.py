@@ -47,6 +47,7 @@ from keras import ops
 __all__ = [
     "ProximalStep",
     "current_optimizer",
+    "proximal_penalty",
     "effective_step",
     "group_soft_threshold",
     "soft_threshold",
@@ -249,3 +250,21 @@ def with_proximal_step(penalty, constraint=None):
     if not getattr(penalty, "proximal", False):
         return constraint
     return ProximalStep(penalty, then=constraint)
+
+
+def proximal_penalty(model) -> float:
+    """The part of the penalty that proximal steps apply and ``model.losses`` leaves out.
+
+    ``data loss + sum(model.losses) + proximal_penalty(model)`` is the objective a model with
+    proximal penalties minimizes (Keras's logged ``loss`` holds the first two terms). Zero
+    for models without proximal penalties.
+    """
+    total = 0.0
+    for layer in model._flatten_layers(include_self=False, recursive=True):
+        for name in ("kernel", "embeddings"):
+            variable = getattr(layer, name, None)
+            penalty = getattr(variable, "regularizer", None)
+            if isinstance(variable, keras.Variable) and getattr(penalty, "proximal", False):
+                value = variable.value
+                total += float(ops.convert_to_numpy(penalty.total(value) - penalty(value)))
+    return total
