@@ -16,7 +16,7 @@ import numpy as np
 
 from . import _grid
 from ._path_result import Path
-from .models import TASKS, mlp
+from .models import TASKS
 from .penalty import check_strength, lambda_to_l1_l2
 from .stack import StackedMLP, fit_stack
 
@@ -243,48 +243,58 @@ def fit_path(
     L = len(lambdas)
     l1, l2 = np.array([lambda_to_l1_l2(float(lam), l1_ratio) for lam in lambdas]).T
 
-    # Members: k = i * n_folds + f  (strength i, fold f).
-    member_fold = np.tile(np.arange(n_folds), L)
-    train = np.stack([fold != f for f in member_fold])
-    stats = [_standardizer(X, fold != f, standardize) for f in range(n_folds)]
-    mean = np.stack([stats[f][0] for f in member_fold])
-    scale = np.stack([stats[f][1] for f in member_fold])
-    init = mlp(d, n_outputs, hidden, task, seed=seed).get_weights()
+    # Members: k = i * n_folds + f (strength i, fold f). Without early stopping the refit
+    # length is known up front, so the refit members (one per strength, all rows) join the
+    # same stacked fit as "fold" n_folds: one compiled program, one pass.
+    joint = not early_stopping
+    groups = n_folds + 1 if joint else n_folds
+    member_fold = np.tile(np.arange(groups), L)
+    rows = [fold != f for f in range(n_folds)] + [np.ones(n, bool)]
+    stats = [_standardizer(X, r, standardize) for r in rows]
+    m_all, s_all = stats[n_folds]
+    init = StackedMLP(1, d, n_outputs, hidden, task, seed=seed).get_weights()
 
     def stacked(members):
         model = StackedMLP(members, d, n_outputs, hidden, task)
-        for var, w in zip(model.trainable_variables, init, strict=True):
-            var.assign(np.broadcast_to(w, (members,) + w.shape))
+        model.set_weights([np.broadcast_to(w, (members,) + w.shape[1:]) for w in init])
         return model
 
-    common = dict(batch_size=batch_size, learning_rate=learning_rate, proximal=proximal, seed=seed)
-    progress = _Progress(epochs, L, n_folds, "CV   ", verbose)
-    try:
-        cvfit = fit_stack(stacked(L * n_folds), X, y_enc, l1=np.repeat(l1, n_folds),
-                          l2=np.repeat(l2, n_folds), train_mask=train, val_mask=~train, mean=mean,
-                          scale=scale, epochs=epochs, early_stopping=early_stopping, patience=patience,
-                          streams=member_fold, callback=progress, **common)
-    finally:
-        progress.close()
-    best_epoch = cvfit.best_epoch.reshape(L, n_folds)
-    refit_epochs = np.maximum(1, np.round(best_epoch.mean(axis=1))).astype(int)
-    if not early_stopping:
-        refit_epochs[:] = epochs
-    m_all, s_all = _standardizer(X, np.arange(n), standardize)
-    refit_model = stacked(L)
-    progress = _Progress(int(refit_epochs.max()), L, 1, "Refit", verbose)
-    try:
-        refit = fit_stack(refit_model, X, y_enc, l1=l1, l2=l2, mean=np.tile(m_all, (L, 1)),
-                          scale=np.tile(s_all, (L, 1)), epochs=int(refit_epochs.max()),
-                          max_epochs=refit_epochs, streams=np.zeros(L, int), callback=progress, **common)
-    finally:
-        progress.close()
+    def run(members, label, **kw):
+        progress = _Progress(kw["epochs"], L, kw.pop("per_lambda"), label, verbose)
+        try:
+            return fit_stack(model=members, X=X, y=y_enc, callback=progress, batch_size=batch_size,
+                             learning_rate=learning_rate, proximal=proximal, seed=seed, **kw)
+        finally:
+            progress.close()
+
+    train = np.stack([rows[f] for f in member_fold])
+    val = np.stack([~rows[f] if f < n_folds else np.zeros(n, bool) for f in member_fold])
+    cv_model = stacked(L * groups)
+    cvfit = run(cv_model, "CV   ", l1=np.repeat(l1, groups), l2=np.repeat(l2, groups), train_mask=train,
+                val_mask=val, mean=np.stack([stats[f][0] for f in member_fold]),
+                scale=np.stack([stats[f][1] for f in member_fold]), epochs=epochs,
+                early_stopping=early_stopping, patience=patience, streams=member_fold, per_lambda=groups)
+    is_cv = member_fold < n_folds
+    best_epoch = cvfit.best_epoch[is_cv].reshape(L, n_folds)
+    if joint:
+        refit_epochs = np.full(L, epochs)
+        refit_diverged = cvfit.diverged[~is_cv]
+        weights = [cv_model.member_weights(k) for k in np.flatnonzero(~is_cv)]
+        refit = None
+    else:
+        refit_epochs = np.maximum(1, np.round(best_epoch.mean(axis=1))).astype(int)
+        refit_model = stacked(L)
+        refit = run(refit_model, "Refit", l1=l1, l2=l2, mean=np.tile(m_all, (L, 1)),
+                    scale=np.tile(s_all, (L, 1)), epochs=int(refit_epochs.max()), max_epochs=refit_epochs,
+                    streams=np.zeros(L, int), per_lambda=1)
+        refit_diverged = refit.diverged
+        weights = [refit_model.member_weights(i) for i in range(L)]
     return Path(
         lambdas=lambdas, l1_ratio=l1_ratio, task=task, hidden=tuple(hidden), classes=classes,
         feature_names=names, mean=m_all, scale=s_all,
-        cv_score=cvfit.best_val_score.reshape(L, n_folds), cv_loss=cvfit.best_val_loss.reshape(L, n_folds),
-        member_diverged=cvfit.diverged.reshape(L, n_folds), best_epoch=best_epoch,
-        refit_epochs=refit_epochs, refit_diverged=refit.diverged,
-        weights=[refit_model.member_weights(i) for i in range(L)], n_outputs=n_outputs,
+        cv_score=cvfit.best_val_score[is_cv].reshape(L, n_folds),
+        cv_loss=cvfit.best_val_loss[is_cv].reshape(L, n_folds),
+        member_diverged=cvfit.diverged[is_cv].reshape(L, n_folds), best_epoch=best_epoch,
+        refit_epochs=refit_epochs, refit_diverged=refit_diverged, weights=weights, n_outputs=n_outputs,
         proximal=proximal, history={"cv": cvfit, "refit": refit},
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["path_figure"]
+__all__ = ["compare_figure", "compare_histograms", "learning_curves", "path_figure", "weight_histograms"]
 
 
 def path_figure(lambdas, cv_mean, cv_se, lambda_min, lambda_1se, weight_norm, sparsity=None,
@@ -48,4 +48,164 @@ def path_figure(lambdas, cv_mean, cv_se, lambda_min, lambda_1se, weight_norm, sp
             for lam, s, k in marks:
                 twin.annotate(str(int(k)), (lam, s), fontsize=7, textcoords="offset points", xytext=(0, 4))
     ax2.axvline(lambda_1se, color="C2", ls=":", lw=0.8)
+    return fig
+
+
+# --------------------------------------------------------------------------- runs and comparisons
+
+
+def learning_curves(history):
+    """Two panels: training vs validation loss; data loss vs penalty.
+
+    Parameters
+    ----------
+    history : pandas.DataFrame or dict of lists
+        Keras's ``History.history`` with :class:`kerasnet.PenaltyMonitor`'s columns:
+        ``loss`` and optionally ``val_loss``, ``data_loss``, ``val_data_loss``,
+        ``penalty``; an ``epoch`` column (1-based) is used when present.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from matplotlib.figure import Figure
+
+    history = {k: np.asarray(v, float) for k, v in dict(history).items()}
+    epoch = history.get("epoch", np.arange(1, len(history["loss"]) + 1))
+    fig = Figure(figsize=(10, 4), layout="constrained")
+    left, right = fig.subplots(1, 2)
+    left.plot(epoch, history["loss"], label="train loss")
+    if "val_loss" in history:
+        left.plot(epoch, history["val_loss"], label="validation loss")
+    left.set(title="Loss (data + penalty)", xlabel="epoch", ylabel="loss")
+    left.legend()
+    if "data_loss" in history:
+        right.plot(epoch, history["data_loss"], label="train data loss")
+    if "val_data_loss" in history:
+        right.plot(epoch, history["val_data_loss"], label="validation data loss")
+    if "penalty" in history:
+        right.plot(epoch, history["penalty"], label="penalty")
+    right.set(title="Data loss vs penalty", xlabel="epoch", ylabel="value")
+    right.legend()
+    return fig
+
+
+def _zero_share(values):
+    values = np.asarray(values)
+    return float((values == 0).mean()) if values.size else 0.0
+
+
+def weight_histograms(kernels, bins=60):
+    """One histogram per layer of its kernel weights, with the share of exact zeros.
+
+    Parameters
+    ----------
+    kernels : dict of {str: array}
+        Layer name to kernel (any shape), in network order.
+    bins : int, default 60
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from matplotlib.figure import Figure
+
+    names = list(kernels)
+    n = max(len(names), 1)
+    fig = Figure(figsize=(min(4 * n, 14), 3.4), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, n, squeeze=False)[0])
+    for ax, name in zip(axes, names, strict=False):
+        values = np.asarray(kernels[name], float).ravel()
+        # A small output layer gets few bins, so its weights stay visible as bars.
+        ax.hist(values, bins=int(min(bins, max(10, values.size // 4))), color="C0")
+        ax.set_yscale("log")
+        shape = "x".join(map(str, np.shape(kernels[name])))
+        ax.set(title=f"{name} ({shape})", xlabel="weight", ylabel="count")
+        ax.text(0.98, 0.95, f"exact zeros {_zero_share(values):.1%}", transform=ax.transAxes,
+                ha="right", va="top", fontsize=8)
+    return fig
+
+
+def compare_figure(histories, summary, score_name="accuracy"):
+    """The same network under several penalties, side by side.
+
+    Top: validation data loss per epoch (solid) and training data loss (dashed) for each
+    variant. Bottom: the train/validation gap of the data loss, the test score and the
+    share of exact-zero kernel weights, one bar per variant.
+
+    Parameters
+    ----------
+    histories : dict of {str: DataFrame or dict of lists}
+        Variant name to its training history (``data_loss``, ``val_data_loss``).
+    summary : dict of {str: dict}
+        Variant name to ``{"gap": float, "test": float, "sparsity": float}``; missing
+        values are left out.
+    score_name : str, default "accuracy"
+        The test score's name, for the axis label.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from matplotlib.figure import Figure
+
+    names = list(histories)
+    colors = {name: f"C{i}" for i, name in enumerate(names)}
+    fig = Figure(figsize=(12, 7), layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=[1.2, 1])
+    curves = top.subplots(1, 1)
+    for name in names:
+        hist = {k: np.asarray(v, float) for k, v in dict(histories[name]).items()}
+        key = "data_loss" if "data_loss" in hist else "loss"
+        epoch = hist.get("epoch", np.arange(1, len(hist[key]) + 1))
+        curves.plot(epoch, hist[key], ls="--", color=colors[name], alpha=0.7)
+        val = "val_data_loss" if "val_data_loss" in hist else "val_loss"
+        if val in hist:
+            curves.plot(epoch, hist[val], color=colors[name], label=name)
+    curves.set(title="Data loss: validation (solid) vs training (dashed)", xlabel="epoch", ylabel="data loss")
+    curves.legend(fontsize=8)
+    panels = (("gap", "validation - train data loss", "Train/validation gap"),
+              ("test", f"test {score_name}", f"Test {score_name}"),
+              ("sparsity", "share of exact zeros", "Sparsity"))
+    for ax, (key, label, title) in zip(bottom.subplots(1, 3), panels, strict=True):
+        shown = [n for n in names if summary.get(n, {}).get(key) is not None]
+        values = [float(summary[n][key]) for n in shown]
+        bars = ax.bar(range(len(shown)), values, color=[colors[n] for n in shown])
+        ax.bar_label(bars, fmt="%.3g", fontsize=8)
+        ax.set_xticks(range(len(shown)), shown, rotation=15, fontsize=8)
+        ax.set(title=title, ylabel=label)
+        if key == "test" and values and score_name != "rmse":
+            low = min(values)
+            ax.set_ylim(max(0.0, low - 0.1 * (1 - low) - 0.02), 1.0 if score_name == "accuracy" else None)
+    return fig
+
+
+def compare_histograms(weights, bins=80):
+    """All kernel weights of each variant as one histogram, on a shared axis (log counts).
+
+    Parameters
+    ----------
+    weights : dict of {str: array}
+        Variant name to its kernel weights (flattened together).
+    bins : int, default 80
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from matplotlib.figure import Figure
+
+    names = list(weights)
+    values = {n: np.asarray(weights[n], float).ravel() for n in names}
+    both = np.concatenate([v for v in values.values() if v.size] or [np.zeros(1)])
+    edges = np.linspace(both.min(), both.max(), bins + 1) if both.max() > both.min() else bins
+    fig = Figure(figsize=(min(3.5 * max(len(names), 1), 14), 3.4), layout="constrained")
+    axes = fig.subplots(1, max(len(names), 1), sharex=True, sharey=True, squeeze=False)[0]
+    for i, (ax, name) in enumerate(zip(axes, names, strict=False)):
+        ax.hist(values[name], bins=edges, color=f"C{i}")
+        ax.set_yscale("log")
+        ax.set(title=name, xlabel="weight")
+        ax.text(0.98, 0.95, f"exact zeros {_zero_share(values[name]):.1%}", transform=ax.transAxes,
+                ha="right", va="top", fontsize=8)
+    axes[0].set_ylabel("count")
     return fig

@@ -44,20 +44,33 @@ class StackedDense(keras.layers.Layer):
     units : int
         Output units of each member.
     activation : str, default None
+    seed : int or None, default None
+        Seeds the Glorot-uniform initial kernels (each member its own draw).
     """
 
-    def __init__(self, members, units, activation=None, **kwargs):
+    def __init__(self, members, units, activation=None, seed=None, **kwargs):
         super().__init__(**kwargs)
+        self.seed = seed
         self.members = int(members)
         self.units = int(units)
         self.activation = keras.activations.get(activation)
 
     def build(self, input_shape):
         n_in = int(input_shape[-1])
+        # Glorot-uniform per member, drawn with numpy: Keras's random initializers compile a
+        # kernel per shape on JAX (seconds), and callers usually set the weights anyway.
+        limit = math.sqrt(6.0 / (n_in + self.units))
+        rng = np.random.default_rng(self.seed)
+
+        def glorot(shape, dtype=None):
+            return rng.uniform(-limit, limit, size=shape).astype("float32")
+
         self.kernel = self.add_weight(
-            name="kernel", shape=(self.members, n_in, self.units), initializer="glorot_uniform"
+            name="kernel", shape=(self.members, n_in, self.units), initializer=glorot
         )
-        self.bias = self.add_weight(name="bias", shape=(self.members, self.units), initializer="zeros")
+        self.bias = self.add_weight(
+            name="bias", shape=(self.members, self.units), initializer=_numpy_zeros
+        )
 
     def call(self, x):
         return self.activation(_dense(x, self.kernel, self.bias))
@@ -68,8 +81,13 @@ class StackedDense(keras.layers.Layer):
             members=self.members,
             units=self.units,
             activation=keras.activations.serialize(self.activation),
+            seed=self.seed,
         )
         return config
+
+
+def _numpy_zeros(shape, dtype=None):
+    return np.zeros(shape, "float32")
 
 
 def _dense(x, kernel, bias):
@@ -92,6 +110,8 @@ class StackedMLP(keras.Model):
     hidden : sequence of int, default (64, 64)
     task : {"binary", "multiclass", "regression"}, default "binary"
     activation : str, default "relu"
+    seed : int or None, default None
+        Seeds the initial kernels (Glorot uniform, each member its own draw).
 
     Examples
     --------
@@ -101,7 +121,7 @@ class StackedMLP(keras.Model):
     """
 
     def __init__(self, members, n_inputs, n_outputs=1, hidden=(64, 64), task="binary",
-                 activation="relu", **kwargs):
+                 activation="relu", seed=None, **kwargs):
         super().__init__(**kwargs)
         if task not in TASKS:
             raise ValueError(f"task must be one of {', '.join(TASKS)}; received task={task!r}.")
@@ -110,9 +130,10 @@ class StackedMLP(keras.Model):
         acts = [activation] * len(self.hidden) + [_OUTPUT_ACTIVATION[task]]
         names = [f"hidden_{i + 1}" for i in range(len(self.hidden))] + ["output"]
         units = list(self.hidden) + [self.n_outputs]
+        self.seed = seed
         self.dense_layers = [
-            StackedDense(self.members, u, activation=a, name=nm)
-            for u, a, nm in zip(units, acts, names, strict=True)
+            StackedDense(self.members, u, activation=a, seed=None if seed is None else seed + i, name=nm)
+            for i, (u, a, nm) in enumerate(zip(units, acts, names, strict=True))
         ]
         self.build((self.members, None, self.n_inputs))
 
@@ -152,7 +173,8 @@ class StackedMLP(keras.Model):
     def get_config(self):
         config = super().get_config()
         config.update(members=self.members, n_inputs=self.n_inputs, n_outputs=self.n_outputs,
-                      hidden=list(self.hidden), task=self.task, activation=self.hidden_activation)
+                      hidden=list(self.hidden), task=self.task, activation=self.hidden_activation,
+                      seed=self.seed)
         return config
 
 
@@ -278,6 +300,7 @@ class _Engine:
         self.activations, self.task, self.optimizer = activations, task, optimizer
         self.proximal, self.lr = proximal, float(lr)
         self.step = _compile(self._step)
+        self.epoch = _compile(self._epoch)
         self.evaluate = _compile(self._evaluate)
         self.keep_best = _compile(self._keep_best)
 
@@ -325,10 +348,21 @@ class _Engine:
                 new_params.append(ops.where(on, p_new, p))
         return new_params, new_state, member
 
-    def _evaluate(self, params, X, y, mean, scale, wv):
-        """Per-member sums over the rows weighted by ``wv [K, n]``: loss, score parts."""
-        x = (ops.expand_dims(X, 0) - ops.expand_dims(mean, 1)) / ops.expand_dims(scale, 1)
-        yk = ops.broadcast_to(ops.expand_dims(y, 0), (wv.shape[0],) + tuple(y.shape))
+    def _epoch(self, params, state, X, y, mean, scale, idx, w, active, l1, l2):
+        """All steps of one epoch (``idx``, ``w`` ``[S, K, B]``, ``active`` ``[S, K]``) in one call."""
+
+        def body(carry, batch):
+            params, state = carry
+            params, state, member = self._step(params, state, X, y, mean, scale, *batch, l1, l2)
+            return (params, state), member
+
+        (params, state), members = ops.scan(body, (params, state), (idx, w, active))
+        return params, state, members
+
+    def _evaluate(self, params, X, y, mean, scale, vidx, wv):
+        """Per-member sums over rows ``vidx [K, V]`` weighted by ``wv [K, V]``: loss, score parts."""
+        x = (ops.take(X, vidx, axis=0) - ops.expand_dims(mean, 1)) / ops.expand_dims(scale, 1)
+        yk = ops.take(y, vidx, axis=0)
         pred = _forward(params, x, self.activations)
         loss = ops.sum(_per_sample_loss(self.task, yk, pred) * wv, axis=1)
         if self.task == "binary":
@@ -480,15 +514,20 @@ def fit_stack(
     params = [ops.convert_to_tensor(v.value) for v in model.trainable_variables]
     state = {}
     if optimizer == "adam":
-        state = {"t": ops.zeros((K,)), "m": [ops.zeros_like(p) for p in params],
-                 "v": [ops.zeros_like(p) for p in params]}
+        # numpy zeros: eager zeros_like would compile one XLA kernel per shape on JAX.
+        zeros = [np.zeros(tuple(p.shape), "float32") for p in params]
+        state = {"t": ops.convert_to_tensor(np.zeros(K, "float32")),
+                 "m": [ops.convert_to_tensor(z) for z in zeros],
+                 "v": [ops.convert_to_tensor(z.copy()) for z in zeros]}
     Xt, yt = ops.convert_to_tensor(X), ops.convert_to_tensor(y)
     meant, scalet = ops.convert_to_tensor(mean), ops.convert_to_tensor(scale)
     l1t, l2t = ops.convert_to_tensor(l1), ops.convert_to_tensor(l2)
     if has_val:
         val_mask = np.asarray(val_mask, bool)
-        wv = ops.convert_to_tensor(val_mask.astype("float32"))
+        # Each member's validation rows, padded to a common width with weight 0.
         n_val = np.maximum(val_mask.sum(axis=1), 1)
+        vidx, vw = _epoch_batches(np.zeros((K, n)), val_mask, int(n_val.max()))
+        vidx, wv = ops.convert_to_tensor(vidx[0]), ops.convert_to_tensor(vw[0])
     seed = int(np.random.default_rng().integers(2**31)) if seed is None else int(seed)
     streams = np.arange(K) if streams is None else np.asarray(streams)
 
@@ -509,24 +548,20 @@ def fit_stack(
         keys = _shuffle_keys(n, streams, seed, epoch, shuffle)
         idx, w = _epoch_batches(keys, train_mask, batch_size)
         has_rows = w.sum(axis=2) > 0  # [S, K]
-        total = np.zeros(K)
-        steps = np.zeros(K)
-        for s in range(idx.shape[0]):
-            active = (running & has_rows[s]).astype("float32")
-            params, state, member = engine.step(
-                params, state, Xt, yt, meant, scalet, ops.convert_to_tensor(idx[s]),
-                ops.convert_to_tensor(w[s]), ops.convert_to_tensor(active), l1t, l2t,
-            )
-            member = ops.convert_to_numpy(member)
-            on = active > 0
-            total[on] += member[on]
-            steps[on] += 1
+        active = (running[None, :] & has_rows).astype("float32")
+        params, state, members = engine.epoch(
+            params, state, Xt, yt, meant, scalet, ops.convert_to_tensor(idx),
+            ops.convert_to_tensor(w), ops.convert_to_tensor(active), l1t, l2t,
+        )
+        members = ops.convert_to_numpy(members)
+        total = np.where(active > 0, members, 0.0).sum(axis=0)
+        steps = active.sum(axis=0)
         trained[running] += 1
         loss = np.where(steps > 0, total / np.maximum(steps, 1), np.nan)
         newly = running & ~np.isfinite(loss)
         logs = {"loss": loss}
         if has_val:
-            sums = engine.evaluate(params, Xt, yt, meant, scalet, wv)
+            sums = engine.evaluate(params, Xt, yt, meant, scalet, vidx, wv)
             vl, a, b, c = (ops.convert_to_numpy(t) for t in sums)
             vl = vl / n_val
             if model.task == "regression":
