@@ -15,7 +15,8 @@ from click.testing import CliRunner
 from kerasnet.cli import cli
 from kerasnet.data import Preprocessor
 
-FILES = {"model.keras", "preprocessing.json", "history.csv", "metrics.json", "learning_curves.png"}
+FILES = {"model.keras", "preprocessing.json", "history.csv", "metrics.json", "learning_curves.png",
+         "report.html", "weight_histograms.png"}
 FAST = ["--epochs", "3", "--hidden", "4", "--batch-size", "64"]
 
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import click
 
-from . import demo, fit, predict
+from . import compare, demo, fit, predict, report
 from ._common import Group
 
 __all__ = ["COMMANDS", "cli", "main", "register"]
 
 #: Modules whose ``command`` the group offers, in help order.
-COMMANDS = (demo, fit, predict)
+COMMANDS = (demo, fit, compare, predict, report)
 
 
 @click.group(name="kerasnet", cls=Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -37,11 +37,15 @@ def train(
     seed=0,
     verbose=2,
     settings=None,
+    test=None,
 ) -> Run:
     """Split rows, fit the preprocessing on training rows, train the penalized MLP, evaluate.
 
     The split is stratified for classification; ``keras.utils.set_random_seed(seed)`` makes
-    the run reproducible when ``seed`` is given.
+    the run reproducible when ``seed`` is given. ``test``, a ``(features, y)`` pair of rows
+    held out before this call, is scored with the preprocessing fitted on the training rows.
+    metrics.json records the data (rows, class balance, feature names), the network, the
+    environment and, inside a command, the command line (:func:`run_record`).
     """
     import keras
 
@@ -123,28 +127,98 @@ def train(
         "train": evaluate(x_train, y_train),
         "validation": evaluate(*validation) if validation is not None else None,
     }
+    if test is not None:
+        metrics["test"] = evaluate(pre.transform(test[0]), pre.encode_target(test[1]))
+    metrics["data"] = data_record(y, train_idx, valid_idx, pre, test_y=None if test is None else test[1])
+    metrics["model"] = {
+        "layers": [pre.n_features_out, *hidden, pre.n_outputs],
+        "activation": "relu",
+        "penalty": {"name": "ElasticNet", "l1": l1, "l2": l2, "on": "every kernel (biases never)"},
+        "optimizer": "adam",
+        "n_params": int(model.count_params()),
+    }
+    metrics.update(run_record(seed))
     return Run(model=model, preprocessor=pre, history=history, metrics=metrics)
 
 
-def learning_curves(history: pd.DataFrame):
-    """Two panels: training vs validation loss; data loss vs penalty (a matplotlib Figure)."""
-    from matplotlib.figure import Figure
+def _counts(y) -> dict | None:
+    return {str(k): int(v) for k, v in pd.Series(y).value_counts(sort=False).sort_index().items()}
 
-    fig = Figure(figsize=(10, 4), layout="constrained")
-    left, right = fig.subplots(1, 2)
-    epoch = history["epoch"]
-    left.plot(epoch, history["loss"], label="train loss")
-    if "val_loss" in history:
-        left.plot(epoch, history["val_loss"], label="validation loss")
-    left.set(title="Loss (data + penalty)", xlabel="epoch", ylabel="loss")
-    left.legend()
-    right.plot(epoch, history["data_loss"], label="train data loss")
-    if "val_data_loss" in history:
-        right.plot(epoch, history["val_data_loss"], label="validation data loss")
-    right.plot(epoch, history["penalty"], label="penalty")
-    right.set(title="Data loss vs penalty", xlabel="epoch", ylabel="value")
-    right.legend()
-    return fig
+
+def data_record(y, train_idx, valid_idx, pre, test_y=None) -> dict:
+    """Rows per split, class balance (classification) and feature names, for metrics.json."""
+    record = {
+        "n_rows": int(len(y)) + (0 if test_y is None else int(len(test_y))),
+        "n_train": int(len(train_idx)),
+        "n_validation": int(len(valid_idx)),
+        "n_test": 0 if test_y is None else int(len(test_y)),
+        "n_columns": len(pre.input_columns),
+        "n_features": pre.n_features_out,
+        "columns": list(pre.input_columns),
+        "feature_names": list(pre.feature_names_),
+        "task": pre.task_,
+        "target": pre.target_,
+    }
+    if pre.task_ != "regression":
+        balance = {"all": _counts(y if test_y is None else pd.concat([y, test_y])),
+                   "train": _counts(y.iloc[train_idx])}
+        if len(valid_idx):
+            balance["validation"] = _counts(y.iloc[valid_idx])
+        if test_y is not None:
+            balance["test"] = _counts(test_y)
+        record["class_balance"] = balance
+    else:
+        values = y.to_numpy(dtype=float)
+        record["target_summary"] = {"mean": float(values.mean()), "std": float(values.std()),
+                                    "min": float(values.min()), "max": float(values.max())}
+    return record
+
+
+def command_line(ctx=None) -> dict | None:
+    """The running click command as a reproducible line (every option spelled out) and its params.
+
+    None outside a click command (library use).
+    """
+    import shlex
+
+    import click
+
+    ctx = ctx or click.get_current_context(silent=True)
+    if ctx is None:
+        return None
+    words = ctx.command_path.split()
+    params = {}
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name)
+        params[param.name] = list(value) if isinstance(value, tuple) else value
+        if value is None or param.name in ("overwrite",):
+            continue
+        if isinstance(value, tuple):
+            value = ",".join(map(str, value)) if value else ("none" if param.name == "hidden" else "")
+            if value == "":
+                continue
+        if isinstance(param, click.Argument):
+            words.append(str(value))
+        elif getattr(param, "is_flag", False):
+            if value:
+                words.append(param.opts[0])
+        else:
+            words += [param.opts[0], str(value)]
+    return {"line": " ".join(shlex.quote(w) for w in words), "params": params}
+
+
+def run_record(seed=None) -> dict:
+    """``{"environment": ..., "command": ...}`` for metrics.json, so a run can be reproduced."""
+    from ..report import environment
+
+    return {"environment": environment(seed=seed), "command": command_line()}
+
+
+def learning_curves(history: pd.DataFrame):
+    """Training vs validation loss; data loss vs penalty (:func:`kerasnet.plots.learning_curves`)."""
+    from ..plots import learning_curves as figure
+
+    return figure(history)
 
 
 def save_run(run: Run, folder: str) -> list[str]:
@@ -160,3 +234,16 @@ def save_run(run: Run, folder: str) -> list[str]:
         fh.write("\n")
     learning_curves(run.history).savefig(os.path.join(folder, "learning_curves.png"), dpi=100)
     return ["model.keras", "preprocessing.json", "history.csv", "metrics.json", "learning_curves.png"]
+
+
+def write_report(folder) -> str | None:
+    """Build ``folder/report.html``; a failure is a one-line warning, never a lost run."""
+    from ..report import build_report
+    from ._common import error_line
+
+    try:
+        return build_report(folder)
+    except Exception as err:  # noqa: BLE001 - the trained model matters more than its report
+        error_line(f"warning: report.html not written ({type(err).__name__}: {err}); the run is saved, "
+                   f"retry with 'kerasnet report {folder}'.")
+        return None

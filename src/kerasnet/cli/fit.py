@@ -76,10 +76,10 @@ def command(
     """Train an MLP with an L1-L2 penalty on DATA (or --dataset) and save it to --out.
 
     Writes model.keras (loads with plain Keras), preprocessing.json, history.csv,
-    metrics.json and learning_curves.png.
+    metrics.json, learning_curves.png and report.html (with weight_histograms.png).
     """
     from ._common import stdout_console
-    from ._train import save_run, train
+    from ._train import save_run, train, write_report
 
     check_out_dir(out, overwrite)  # refuse before spending time on training
     features, y, source = load_data(data, target, dataset, drop)
@@ -98,12 +98,15 @@ def command(
         verbose=2,
         settings={"data": source, "drop": list(drop)},
     )
+    run.metrics["kind"] = "fit"
     with atomic_dir(out, overwrite) as folder:
         save_run(run, folder)
+        write_report(folder)
     console = stdout_console()
     console.print(
         metrics_table(run.metrics, title=f"kerasnet fit ({run.metrics['task']}, l1={l1:g}, l2={l2:g})")
     )
     console.print(
-        f"saved model.keras, preprocessing.json, history.csv, metrics.json, learning_curves.png to {out}"
+        "saved model.keras, preprocessing.json, history.csv, metrics.json, learning_curves.png, "
+        f"report.html to {out}"
     )

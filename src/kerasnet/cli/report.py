@@ -1,0 +1,26 @@
+"""``kerasnet report DIR``: (re)build the self-contained report.html of a run folder."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+
+@click.command("report")
+@click.argument("run_dir", metavar="DIR")
+def command(run_dir):
+    """Write DIR/report.html from a folder written by fit, path or compare.
+
+    One self-contained HTML file (figures embedded, no external links): data, network and
+    penalty, scores, the path with its CV choices, learning curves, weight histograms,
+    features kept, pruned size and the environment. Figures are also saved as PNG files.
+    """
+    from ..data import InputError
+    from ..report import build_report
+
+    try:
+        path = build_report(run_dir)
+    except ValueError as err:
+        raise InputError(str(err)) from None
+    click.echo(f"wrote {os.path.relpath(path)}")

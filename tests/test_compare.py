@@ -1,0 +1,114 @@
+"""kerasnet compare: four variants on the same rows, a held-out test split, training-row preprocessing."""
+
+import json
+import os
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from kerasnet.cli import cli
+from kerasnet.data import Preprocessor, split_rows
+
+FAST = ["--epochs", "3", "--hidden", "4", "--batch-size", "64"]
+FOLDERS = {"no penalty": "no_penalty", "L1": "l1", "L2": "l2", "L1-L2": "l1_l2"}
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def _frame(n=100, seed=1):
+    rng = np.random.default_rng(seed)
+    x1 = rng.normal(loc=3.0, size=n)
+    return pd.DataFrame({
+        "x1": x1,
+        "x2": rng.normal(size=n),
+        "label": np.where(x1 - 3 + rng.normal(scale=0.5, size=n) > 0, "a", "b"),
+    })
+
+
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory):
+    csv = tmp_path_factory.mktemp("data") / "t.csv"
+    _frame().to_csv(csv, index=False)
+    out = tmp_path_factory.mktemp("runs") / "cmp"
+    result = invoke("compare", csv, "--target", "label", "--l1", "1e-3", "--l2", "1e-2", *FAST, "--out", out)
+    assert result.exit_code == 0, result.output
+    return csv, out, result.output
+
+
+def test_four_runs_and_a_report(compared):
+    _, out, output = compared
+    assert {"metrics.json", "report.html", "compare.png", "compare_weights.png", *FOLDERS.values()} <= set(
+        os.listdir(out))
+    summary = json.loads((out / "metrics.json").read_text())
+    assert summary["kind"] == "compare" and list(summary["variants"]) == list(FOLDERS)
+    expected = {"no penalty": (0, 0), "L1": (1e-3, 0), "L2": (0, 1e-2), "L1-L2": (1e-3, 1e-2)}
+    for name, (l1, l2) in expected.items():
+        v = summary["variants"][name]
+        assert (v["l1"], v["l2"]) == (l1, l2)
+        sub = json.loads((out / FOLDERS[name] / "metrics.json").read_text())
+        assert sub["settings"]["l1"] == l1 and sub["settings"]["l2"] == l2
+        assert (sub["train"]["penalty"] == 0) == (l1 == l2 == 0)
+    assert "given on the command line" in output and "test accuracy" in output
+    text = (out / "report.html").read_text()
+    assert "No penalty vs L1 vs L2 vs L1-L2" in text and text.count("data:image/png;base64,") == 2
+
+
+def test_test_split_is_held_out_and_preprocessing_uses_training_rows(compared):
+    csv, out, _ = compared
+    frame = _frame()
+    y = frame["label"]
+    rest, test = split_rows(len(y), 0.2, y=y, task="binary", seed=0)
+    train, _ = split_rows(len(rest), 0.2, y=y.iloc[rest], task="binary", seed=0)
+    summary = json.loads((out / "metrics.json").read_text())
+    assert summary["data"]["n_test"] == len(test) == 20
+    assert summary["data"]["n_train"] + summary["data"]["n_validation"] == len(rest)
+    for folder in FOLDERS.values():
+        pre = Preprocessor.load(out / folder / "preprocessing.json")
+        x1 = next(c for c in pre.columns_ if c["name"] == "x1")
+        # Statistics of the training rows only: not of all rows, not of training + validation.
+        assert x1["mean"] == pytest.approx(frame["x1"].iloc[rest[train]].mean(), rel=1e-12)
+        assert x1["mean"] != pytest.approx(frame["x1"].mean(), rel=1e-6)
+    # The test score is the saved model's accuracy on exactly the held-out rows.
+    pre = Preprocessor.load(out / "l1_l2" / "preprocessing.json")
+    model = keras.saving.load_model(out / "l1_l2" / "model.keras")
+    proba = model.predict(pre.transform(frame.iloc[test]), verbose=0)[:, 0]
+    accuracy = float(np.mean((proba > 0.5) == pre.encode_target(y.iloc[test])))
+    assert summary["variants"]["L1-L2"]["test"]["accuracy"] == pytest.approx(accuracy, abs=1e-6)
+
+
+def test_default_strengths_are_stated(tmp_path):
+    csv = tmp_path / "t.csv"
+    _frame(60).to_csv(csv, index=False)
+    out = tmp_path / "o"
+    result = invoke("compare", csv, "--target", "label", "--choose", "default", *FAST, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "Default strengths (--choose default): l1=0.001, l2=0.01" in result.output
+    summary = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    assert summary["settings"]["choose"] == "default" and summary["variants"]["L1-L2"]["l2"] == 0.01
+
+
+@pytest.mark.slow
+def test_strengths_from_the_path(tmp_path):
+    result = invoke("compare", "--dataset", "iris", "--epochs", "5", "--hidden", "8", "--out", tmp_path / "o")
+    assert result.exit_code == 0, result.output
+    assert "quick CV paths" in result.output
+    v = json.loads((tmp_path / "o" / "metrics.json").read_text())["variants"]
+    assert v["L1"]["l1"] > 0 and v["L1"]["l2"] == 0 and v["L2"]["l1"] == 0 and v["L2"]["l2"] > 0
+    assert v["L1-L2"]["l1"] == pytest.approx(2 * v["L1-L2"]["l2"])  # l1_ratio 0.5
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--l1", "1e-3"], "give both --l1 and --l2"),
+    (["--l2", "-1", "--l1", "0"], "--l2"),
+    (["--test-split", "0"], "--test-split"),
+])
+def test_bad_input_is_one_line_exit_2(args, message, tmp_path):
+    result = invoke("compare", "--dataset", "iris", *args, "--out", tmp_path / "o")
+    assert result.exit_code == 2
+    assert message in result.output and result.output.strip().count("\n") == 0
+    assert not (tmp_path / "o").exists()
