@@ -126,7 +126,7 @@ def weight_histograms(kernels, bins=60):
     return fig
 
 
-def compare_figure(histories, summary, score_name="accuracy"):
+def compare_figure(histories, summary, score_name="accuracy", near_zero_label="near zero"):
     """The same network under several penalties, side by side.
 
     Top: validation data loss per epoch (solid) and training data loss (dashed) for each
@@ -138,10 +138,13 @@ def compare_figure(histories, summary, score_name="accuracy"):
     histories : dict of {str: DataFrame or dict of lists}
         Variant name to its training history (``data_loss``, ``val_data_loss``).
     summary : dict of {str: dict}
-        Variant name to ``{"gap": float, "test": float, "sparsity": float}``; missing
-        values are left out.
+        Variant name to ``{"gap": float, "test": float, "sparsity": float}`` and
+        optionally ``"near_zero"`` (share of weights below a small threshold, drawn hatched
+        beside the exact zeros); missing values are left out.
     score_name : str, default "accuracy"
         The test score's name, for the axis label.
+    near_zero_label : str, default "near zero"
+        Legend of the hatched bars, e.g. ``"|w| < 0.001"``.
 
     Returns
     -------
@@ -166,12 +169,22 @@ def compare_figure(histories, summary, score_name="accuracy"):
     curves.legend(fontsize=8)
     panels = (("gap", "validation - train data loss", "Train/validation gap"),
               ("test", f"test {score_name}", f"Test {score_name}"),
-              ("sparsity", "share of exact zeros", "Sparsity"))
+              ("sparsity", "share of kernel weights", "Sparsity"))
     for ax, (key, label, title) in zip(bottom.subplots(1, 3), panels, strict=True):
         shown = [n for n in names if summary.get(n, {}).get(key) is not None]
         values = [float(summary[n][key]) for n in shown]
-        bars = ax.bar(range(len(shown)), values, color=[colors[n] for n in shown])
+        near = [summary[n].get("near_zero") for n in shown] if key == "sparsity" else []
+        width = 0.4 if near and all(v is not None for v in near) else 0.8
+        offset = -width / 2 if width < 0.8 else 0.0
+        bars = ax.bar(np.arange(len(shown)) + offset, values, width, color=[colors[n] for n in shown],
+                      label="exact zeros")
         ax.bar_label(bars, fmt="%.3g", fontsize=8)
+        if width < 0.8:
+            bars = ax.bar(np.arange(len(shown)) - offset, [float(v) for v in near], width, fill=False,
+                          hatch="//", edgecolor=[colors[n] for n in shown], label=near_zero_label)
+            ax.bar_label(bars, fmt="%.3g", fontsize=8)
+            ax.set_ylim(0, 1.1)
+            ax.legend(fontsize=7, loc="upper left")
         ax.set_xticks(range(len(shown)), shown, rotation=15, fontsize=8)
         ax.set(title=title, ylabel=label)
         if key == "test" and values and score_name != "rmse":

@@ -420,7 +420,8 @@ def _compare_section(folder, metrics, figure):
             weights[name] = np.concatenate([k.ravel() for k in kernels.values()])
         train, valid, test = m.get("train") or {}, m.get("validation") or {}, m.get("test") or {}
         gap = valid["data_loss"] - train["data_loss"] if train and valid else None
-        summary[name] = {"gap": gap, "test": test.get(score), "sparsity": train.get("sparsity")}
+        summary[name] = {"gap": gap, "test": test.get(score), "sparsity": train.get("sparsity"),
+                         "near_zero": info.get("near_zero")}
         rows.append([name, _num(info.get("l1")), _num(info.get("l2")), _num(train.get("data_loss"), ".4f"),
                      _num(valid.get("data_loss"), ".4f"), _num(gap, ".4f"), _num(train.get(score), ".4f"),
                      _num(valid.get(score), ".4f"), _num(test.get(score), ".4f"),
@@ -430,7 +431,9 @@ def _compare_section(folder, metrics, figure):
                          f"train {score}", f"validation {score}", f"test {score}", "exact zeros",
                          f"|w| < {metrics.get('near_zero_threshold', 1e-3):g}"], rows))
     if histories:
-        parts.append(figure(compare_figure(histories, summary, score_name=score), "compare.png",
+        near = f"|w| < {metrics.get('near_zero_threshold', 1e-3):g}"
+        parts.append(figure(compare_figure(histories, summary, score_name=score, near_zero_label=near),
+                            "compare.png",
                             "Learning curves, train/validation gap, test score and sparsity per penalty"))
     if weights:
         parts.append(figure(compare_histograms(weights), "compare_weights.png",

@@ -38,12 +38,15 @@ def train(
     verbose=2,
     settings=None,
     test=None,
+    proximal=False,
 ) -> Run:
     """Split rows, fit the preprocessing on training rows, train the penalized MLP, evaluate.
 
     The split is stratified for classification; ``keras.utils.set_random_seed(seed)`` makes
-    the run reproducible when ``seed`` is given. ``test``, a ``(features, y)`` pair of rows
-    held out before this call, is scored with the preprocessing fitted on the training rows.
+    the run reproducible when ``seed`` is given. ``proximal`` applies the L1 part as a
+    soft-threshold after each step (exact zeros; :class:`kerasnet.ElasticNet`). ``test``, a
+    ``(features, y)`` pair of rows held out before this call, is scored with the
+    preprocessing fitted on the training rows.
     metrics.json records the data (rows, class balance, feature names), the network, the
     environment and, inside a command, the command line (:func:`run_record`).
     """
@@ -52,6 +55,7 @@ def train(
     from ..models import compile_for, mlp
     from ..monitor import PenaltyMonitor, kernel_sparsity, penalty_value
     from ..penalty import ElasticNet
+    from ..proximal import proximal_penalty
 
     check_finite(features, "features")
     check_finite(y, "target")
@@ -74,7 +78,7 @@ def train(
         n_outputs=pre.n_outputs,
         hidden=hidden,
         task=task,
-        penalty=ElasticNet(l1=l1, l2=l2),
+        penalty=ElasticNet(l1=l1, l2=l2, proximal=proximal),
         seed=seed,
     )
     compile_for(model, task, learning_rate=learning_rate)
@@ -91,16 +95,18 @@ def train(
     history = pd.DataFrame(fitted.history)
     history.insert(0, "epoch", np.arange(1, len(history) + 1))
 
-    penalty = penalty_value(model)
+    # A proximal L1 part is applied by the optimizer step, outside Keras's loss.
+    in_loss = penalty_value(model)
+    penalty = in_loss + (proximal_penalty(model) if proximal else 0.0)
     sparsity = kernel_sparsity(model)
     score = "rmse" if task == "regression" else "accuracy"
 
     def evaluate(x, y_true):
         logs = model.evaluate(x, y_true, batch_size=4096, verbose=0, return_dict=True)
-        loss = float(logs["loss"])
+        data_loss = float(logs["loss"]) - in_loss
         return {
-            "loss": loss,
-            "data_loss": loss - penalty,
+            "loss": data_loss + penalty,
+            "data_loss": data_loss,
             "penalty": penalty,
             score: float(logs[score]),
             "sparsity": sparsity,
@@ -116,6 +122,7 @@ def train(
         "settings": {
             "l1": l1,
             "l2": l2,
+            "proximal": bool(proximal),
             "hidden": list(hidden),
             "epochs": epochs,
             "batch_size": batch_size,
@@ -133,7 +140,8 @@ def train(
     metrics["model"] = {
         "layers": [pre.n_features_out, *hidden, pre.n_outputs],
         "activation": "relu",
-        "penalty": {"name": "ElasticNet", "l1": l1, "l2": l2, "on": "every kernel (biases never)"},
+        "penalty": {"name": "ElasticNet", "l1": l1, "l2": l2, "proximal": bool(proximal),
+                    "on": "every kernel (biases never)"},
         "optimizer": "adam",
         "n_params": int(model.count_params()),
     }

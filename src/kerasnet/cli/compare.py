@@ -25,7 +25,7 @@ VARIANTS = ("no penalty", "L1", "L2", "L1-L2")
 FOLDERS = {"no penalty": "no_penalty", "L1": "l1", "L2": "l2", "L1-L2": "l1_l2"}
 
 
-def _strengths_from_path(features, y, task, hidden, epochs, seed, select, console):
+def _strengths_from_path(features, y, task, hidden, epochs, seed, select, proximal, console):
     """(l1, l2) per penalized variant from quick CV paths on the non-test rows, and a note."""
     import numpy as np
 
@@ -44,7 +44,8 @@ def _strengths_from_path(features, y, task, hidden, epochs, seed, select, consol
             x, target, hidden=hidden, task=task, l1_ratio=ratio, n_lambdas=PATH_SETTINGS["n_lambdas"],
             # Pure ridge has glmnet's lambda_max at l1_ratio=1e-3, 1000x the lasso's: reach as low.
             lambda_min_ratio=1e-6 if ratio == 0 else 1e-3,
-            cv=PATH_SETTINGS["cv"], epochs=min(epochs, PATH_SETTINGS["max_epochs"]), seed=seed, verbose=0,
+            cv=PATH_SETTINGS["cv"], epochs=min(epochs, PATH_SETTINGS["max_epochs"]), proximal=proximal,
+            seed=seed, verbose=0,
         )
         lam = path.lambda_1se_ if select == "1se" else path.lambda_min_
         l1, l2 = lambda_to_l1_l2(float(lam), ratio)
@@ -61,7 +62,7 @@ def _table(runs, strengths, score, near_zero):
     from rich.table import Table
 
     table = Table(title="kerasnet compare: same network, seed and rows; only the penalty differs")
-    table.add_column("")
+    table.add_column("", no_wrap=True)
     for name in runs:
         s = strengths[name]
         label = name if name == "no penalty" else f"{name}\nl1={s['l1']:.3g} l2={s['l2']:.3g}"
@@ -99,6 +100,8 @@ def _table(runs, strengths, score, near_zero):
 )
 @click.option("--select", type=click.Choice(["1se", "min"]), default="1se", show_default=True,
               help="Rule of the quick path: lambda_1se or lambda_min.")
+@click.option("--proximal", is_flag=True,
+              help="Apply L1 as a soft-threshold after each step: exact zeros (kerasnet.ElasticNet).")
 @click.option("--hidden", type=HIDDEN, default="64,64", show_default=True, help="Hidden layer sizes.")
 @click.option("--epochs", type=click.IntRange(min=1), default=100, show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
@@ -112,8 +115,8 @@ def _table(runs, strengths, score, near_zero):
               show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for splits, weights, shuffling.")
 @out_options
-def command(data, target, dataset, drop, l1, l2, choose, select, hidden, epochs, batch_size, learning_rate,
-            validation_split, test_split, task, seed, out, overwrite):
+def command(data, target, dataset, drop, l1, l2, choose, select, proximal, hidden, epochs, batch_size,
+            learning_rate, validation_split, test_split, task, seed, out, overwrite):
     """Train the same MLP with no penalty, L1, L2 and L1-L2 and compare them side by side.
 
     Holds out a test split, then trains each variant on the same training rows with the
@@ -144,7 +147,8 @@ def command(data, target, dataset, drop, l1, l2, choose, select, hidden, epochs,
         strengths = {"L1": {"l1": l1, "l2": 0.0}, "L2": {"l1": 0.0, "l2": l2}, "L1-L2": {"l1": l1, "l2": l2}}
         note, how = f"Strengths given on the command line: --l1 {l1:g} --l2 {l2:g}.", "given"
     elif choose == "path":
-        strengths, note = _strengths_from_path(x_rest, y_rest, task, hidden, epochs, seed, select, console)
+        strengths, note = _strengths_from_path(x_rest, y_rest, task, hidden, epochs, seed, select, proximal,
+                                               console)
         how = "path"
     else:
         strengths = {"L1": {"l1": DEFAULT_L1, "l2": 0.0}, "L2": {"l1": 0.0, "l2": DEFAULT_L2},
@@ -160,7 +164,7 @@ def command(data, target, dataset, drop, l1, l2, choose, select, hidden, epochs,
         console.print(f"training {name} (l1={s['l1']:.3g}, l2={s['l2']:.3g}), {epochs} epochs ...")
         run = train(x_rest, y_rest, task=task, l1=s["l1"], l2=s["l2"], hidden=hidden, epochs=epochs,
                     batch_size=batch_size, learning_rate=learning_rate, validation_split=validation_split,
-                    seed=seed, verbose=0, test=held_out,
+                    seed=seed, verbose=0, test=held_out, proximal=proximal,
                     settings={"data": source, "drop": list(drop), "test_split": test_split})
         run.metrics["kind"] = "fit"
         run.metrics["variant"] = name
@@ -197,7 +201,10 @@ def command(data, target, dataset, drop, l1, l2, choose, select, hidden, epochs,
             json.dump(summary, fh, indent=2, allow_nan=False)
             fh.write("\n")
         write_report(folder)
-    best = max(VARIANTS, key=lambda n: -runs[n].metrics["test"][score] if score == "rmse"
-               else runs[n].metrics["test"][score])
-    console.print(f"best test {score}: {best}. Saved the four runs, metrics.json, compare.png and "
+    scores = {n: runs[n].metrics["test"][score] for n in VARIANTS}
+    best = (min if score == "rmse" else max)(scores.values())
+    winners = [n for n in VARIANTS if abs(scores[n] - best) < 1e-9]
+    lowest = min(VARIANTS, key=lambda n: runs[n].metrics["test"]["data_loss"])
+    console.print(f"best test {score}: {', '.join(winners)}{' (tie)' if len(winners) > 1 else ''}; "
+                  f"lowest test data loss: {lowest}. Saved the four runs, metrics.json, compare.png and "
                   f"report.html to {out}")
