@@ -109,3 +109,51 @@ def test_gridsearch_under_joblib_dask_backend(client, data):
         remote = GridSearchCV(est, grid, cv=2, n_jobs=-1).fit(X, y)
     np.testing.assert_allclose(remote.cv_results_["mean_test_score"], local.cv_results_["mean_test_score"])
     assert remote.best_params_ == local.best_params_
+
+
+def _path_kwargs():
+    return dict(
+        hidden=(6,),
+        n_lambdas=4,
+        cv=3,
+        epochs=12,
+        batch_size=16,
+        learning_rate=0.01,
+        patience=3,
+        seed=3,
+        verbose=0,
+    )
+
+
+def test_fit_path_through_distributed_equals_local(client, data, monkeypatch):
+    # fit_path with its stacked fits routed through kerasnet.distributed (what scheduler= does).
+    import functools
+
+    import kerasnet.path as kpath
+
+    X, y = data
+    local = kpath.fit_path(X, y, **_path_kwargs())
+    monkeypatch.setattr(kpath, "fit_stack", functools.partial(kd.fit_stack, scheduler=client, n_chunks=3))
+    remote = kpath.fit_path(X, y, **_path_kwargs())
+    _assert_same_path(remote, local)
+
+
+def _assert_same_path(remote, local):
+    np.testing.assert_array_equal(remote.lambdas_, local.lambdas_)
+    np.testing.assert_allclose(remote.cv_mean_, local.cv_mean_, rtol=1e-6)
+    np.testing.assert_array_equal(remote.best_epoch_, local.best_epoch_)
+    assert (remote.lambda_min_, remote.lambda_1se_) == (local.lambda_min_, local.lambda_1se_)
+    for a, b in zip(remote.weights_, local.weights_, strict=True):
+        for wa, wb in zip(a, b, strict=True):
+            np.testing.assert_allclose(wa, wb, rtol=1e-5, atol=1e-6)
+
+
+def test_fit_path_scheduler_argument(client, data):
+    from kerasnet.path import fit_path
+
+    X, y = data
+    try:
+        remote = fit_path(X, y, **_path_kwargs(), scheduler=client)
+    except NotImplementedError:
+        pytest.skip("kerasnet.path.fit_path does not route scheduler= to kerasnet.distributed yet")
+    _assert_same_path(remote, fit_path(X, y, **_path_kwargs()))

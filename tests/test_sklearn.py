@@ -16,19 +16,75 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from kerasnet.sklearn import ElasticNetMLPClassifier, ElasticNetMLPRegressor, expected_failed_checks
+from kerasnet.sklearn import (
+    ElasticNetMLPClassifier,
+    ElasticNetMLPClassifierCV,
+    ElasticNetMLPRegressor,
+    ElasticNetMLPRegressorCV,
+    expected_failed_checks,
+)
 
+# Small networks and few epochs keep sklearn's ~60 checks (each fitting several times) quick;
+# learning_rate_init=0.01 reaches the accuracy check_classifiers_train demands honestly.
 SMALL = dict(hidden_layer_sizes=(8,), max_iter=20, learning_rate_init=0.01, random_state=0)
+SMALL_CV = dict(SMALL, n_lambdas=3, cv=3)
+
+# The CV estimators fit a whole path per fit; their full check run is marked slow, and these
+# checks (the estimator contract, fitting, pickling, accuracy, reproducibility) run always.
+FAST_CV_CHECKS = {
+    "check_estimator_cloneable",
+    "check_estimator_repr",
+    "check_no_attributes_set_in_init",
+    "check_parameters_default_constructible",
+    "check_get_params_invariance",
+    "check_set_params",
+    "check_estimators_unfitted",
+    "check_mixin_order",
+    "check_do_not_raise_errors_in_init_or_set_params",
+    "check_estimators_empty_data_messages",
+    "check_estimators_nan_inf",
+    "check_requires_y_none",
+    "check_fit2d_1sample",
+    "check_classifiers_regression_target",
+    "check_classifiers_train",
+    "check_regressors_train",
+    "check_fit_idempotent",
+    "check_estimators_pickle",
+    "check_regressor_multioutput",
+}
 
 
-def _check_instances():
-    # Small networks and few epochs keep sklearn's ~60 checks (each fitting several times) quick;
-    # learning_rate_init=0.01 reaches the accuracy check_classifiers_train demands honestly.
-    return [ElasticNetMLPClassifier(**SMALL), ElasticNetMLPRegressor(**SMALL)]
-
-
-@parametrize_with_checks(_check_instances(), expected_failed_checks=expected_failed_checks)
+@parametrize_with_checks(
+    [ElasticNetMLPClassifier(**SMALL), ElasticNetMLPRegressor(**SMALL)],
+    expected_failed_checks=expected_failed_checks,
+)
 def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+def _cv_check_params():
+    decorator = parametrize_with_checks(
+        [ElasticNetMLPClassifierCV(**SMALL_CV), ElasticNetMLPRegressorCV(**SMALL_CV)],
+        expected_failed_checks=expected_failed_checks,
+    )
+    params, ids, seen = [], [], set()
+    for item in decorator.args[1]:
+        values, marks = (item.values, list(item.marks)) if hasattr(item, "values") else (item, [])
+        estimator, check = values
+        name = getattr(check, "func", check).__name__
+        if name not in FAST_CV_CHECKS or (type(estimator), name) in seen:
+            marks.append(pytest.mark.slow)  # variants of a fast check (memmap, float32) run with slow
+        seen.add((type(estimator), name))
+        params.append(pytest.param(estimator, check, marks=marks))
+        ids.append(decorator.kwargs["ids"](estimator) + "-" + decorator.kwargs["ids"](check))
+    return params, ids
+
+
+_CV_PARAMS, _CV_IDS = _cv_check_params()
+
+
+@pytest.mark.parametrize("estimator, check", _CV_PARAMS, ids=_CV_IDS)
+def test_sklearn_estimator_checks_cv(estimator, check):
     check(estimator)
 
 
@@ -95,13 +151,16 @@ def test_proximal_lasso_matches_sklearn_zeros(regression_data):
 def test_standardize_makes_fit_invariant_to_feature_scale(binary_data):
     X, y = binary_data
     scales = np.array([1e-3, 1.0, 10.0, 1e3, 5.0, 0.1])
+    shifted = (X + 3.0) * scales
     a = ElasticNetMLPClassifier(**SMALL).fit(X, y)
-    b = ElasticNetMLPClassifier(**SMALL).fit(X * scales + 100.0, y)
+    b = ElasticNetMLPClassifier(**SMALL).fit(shifted, y)
     # Equal up to float32 rounding of the standardized inputs, which Adam amplifies a little.
-    np.testing.assert_allclose(a.predict_proba(X), b.predict_proba(X * scales + 100.0), atol=5e-3)
+    np.testing.assert_allclose(a.predict_proba(X), b.predict_proba(shifted), atol=5e-3)
+    unscaled = ElasticNetMLPClassifier(**SMALL, standardize=False).fit(shifted, y)
+    assert np.abs(unscaled.predict_proba(shifted) - a.predict_proba(X)).max() > 0.05
     # model_ works on raw inputs: standardization is folded into its first layer.
-    raw = np.asarray(b.model_(np.asarray(X * scales + 100.0, dtype="float32")))
-    np.testing.assert_allclose(raw.ravel(), b.predict_proba(X * scales + 100.0)[:, 1], atol=1e-6)
+    raw = np.asarray(b.model_(np.asarray(shifted, dtype="float32")))
+    np.testing.assert_allclose(raw.ravel(), b.predict_proba(shifted)[:, 1], atol=1e-5)
 
 
 def test_regressor_standardizes_targets_and_multi_output(regression_data):
@@ -198,9 +257,7 @@ def test_pipeline_gridsearch_cross_val_score(binary_data):
     pipe = make_pipeline(StandardScaler(), ElasticNetMLPClassifier(**SMALL, standardize=False))
     scores = cross_val_score(pipe, X, y, cv=3)
     assert scores.shape == (3,) and scores.mean() > 0.7
-    search = GridSearchCV(
-        ElasticNetMLPClassifier(**SMALL), {"l1": [1e-4, 1e-1], "l2": [0.0, 1e-3]}, cv=2
-    ).fit(X, y)
+    search = GridSearchCV(ElasticNetMLPClassifier(**SMALL), {"l1": [1e-4, 1e-1]}, cv=2).fit(X, y)
     assert set(search.cv_results_["param_l1"]) == {1e-4, 1e-1}
     assert search.best_estimator_.predict(X).shape == (80,)
 
@@ -216,3 +273,40 @@ def test_column_transformer_with_sparse_one_hot():
         pre, ElasticNetMLPClassifier((8,), max_iter=100, learning_rate_init=0.02, random_state=0)
     )
     assert pipe.fit(frame, y).score(frame, y) > 0.85
+
+
+# --- the CV estimators ---------------------------------------------------------------------
+@pytest.mark.parametrize("selection", ["1se", "min"])
+def test_cv_classifier_selects_on_the_path(binary_data, selection):
+    X, y = binary_data
+    labels = np.array(["no", "yes"])[y]
+    clf = ElasticNetMLPClassifierCV(**{**SMALL_CV, "n_lambdas": 4}, selection=selection).fit(X, labels)
+    path = clf.path_
+    assert clf.lambda_ == (path.lambda_1se_ if selection == "1se" else path.lambda_min_)
+    np.testing.assert_array_equal(clf.lambdas_, path.lambdas_)
+    np.testing.assert_array_equal(clf.cv_mean_, path.cv_mean_)
+    np.testing.assert_array_equal(clf.classes_, ["no", "yes"])
+    # model_ is the chosen refit member with standardization folded in: same as Path.model.
+    reference = np.asarray(path.model(clf.lambda_)(np.asarray(X, "float32")))[:, 0]
+    np.testing.assert_allclose(clf.predict_proba(X)[:, 1], reference, atol=1e-5)
+    assert clf.sparsity_ == path.sparsity_[list(path.lambdas_).index(clf.lambda_)]
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.predict(X), clf.predict(X))
+
+
+def test_cv_regressor_multi_output_raw_scale(regression_data):
+    X, y = regression_data
+    Y = np.column_stack([1000.0 * y + 5000.0, -y])
+    reg = ElasticNetMLPRegressorCV(
+        (16,), n_lambdas=3, cv=3, max_iter=60, learning_rate_init=0.01, selection="min", random_state=0
+    ).fit(X, Y)
+    assert reg.predict(X).shape == (60, 2)
+    assert reg.score(X, Y) > 0.8  # R^2 on the raw scale: the target scale is folded into model_
+    assert np.max(reg.cv_mean_) > 0.5
+
+
+def test_cv_in_gridsearch_and_clone(binary_data):
+    X, y = binary_data
+    search = GridSearchCV(ElasticNetMLPClassifierCV(**SMALL_CV), {"l1_ratio": [0.1, 0.9]}, cv=2).fit(X, y)
+    assert search.best_estimator_.lambda_ in search.best_estimator_.lambdas_
+    assert clone(search.best_estimator_).get_params()["l1_ratio"] == search.best_params_["l1_ratio"]

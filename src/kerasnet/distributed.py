@@ -94,7 +94,7 @@ def _merge(fits):
     )
 
 
-def fit_stack(model, X, y, *, scheduler, n_chunks=None, callback=None, **kwargs):
+def fit_stack(model, X, y, *, scheduler=None, n_chunks=None, callback=None, **kwargs):
     """:func:`kerasnet.stack.fit_stack` with the members split across a Dask cluster.
 
     The members of ``model`` are cut into ``n_chunks`` contiguous chunks (for
@@ -110,8 +110,9 @@ def fit_stack(model, X, y, *, scheduler, n_chunks=None, callback=None, **kwargs)
         Holds the initial weights; trained weights are assigned in place.
     X, y : arrays
         Sent once to every worker.
-    scheduler : str or dask.distributed.Client
-        Scheduler address or client (see :func:`get_client`).
+    scheduler : str, dask.distributed.Client or None, default None
+        Scheduler address or client (see :func:`get_client`); None runs
+        :func:`kerasnet.stack.fit_stack` here, unchanged.
     n_chunks : int or None, default None
         Number of chunks; None uses the cluster's total worker threads (at most one
         chunk per member).
@@ -131,6 +132,8 @@ def fit_stack(model, X, y, *, scheduler, n_chunks=None, callback=None, **kwargs)
     >>> client = "tcp://scheduler-host:8786"
     >>> fit = fit_stack(model, X, y, l1=l1, l2=l2, seed=0, scheduler=client)  # doctest: +SKIP
     """
+    if scheduler is None:
+        return _stack.fit_stack(model, X, y, callback=callback, **kwargs)
     K = model.members
     # Pin the choices fit_stack would otherwise make per call, so that every chunk agrees.
     if kwargs.get("seed") is None:

@@ -16,8 +16,9 @@ from numbers import Integral, Real
 import keras
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
-from sklearn.model_selection import train_test_split
+from scipy.special import expit
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context, is_classifier
+from sklearn.model_selection import check_cv, train_test_split
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -26,21 +27,55 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, colu
 
 from .models import compile_for, mlp
 from .monitor import kernel_sparsity
+from .path import fit_path
 from .penalty import ElasticNet
 
-__all__ = ["ElasticNetMLPClassifier", "ElasticNetMLPRegressor", "expected_failed_checks"]
+__all__ = [
+    "ElasticNetMLPClassifier",
+    "ElasticNetMLPClassifierCV",
+    "ElasticNetMLPRegressor",
+    "ElasticNetMLPRegressorCV",
+    "expected_failed_checks",
+]
 
 # scikit-learn's activation names (MLPClassifier) -> Keras's; Keras names are accepted as well.
-_ACTIVATIONS = {
-    "identity": "linear",
-    "logistic": "sigmoid",
-    "tanh": "tanh",
-    "relu": "relu",
-    "elu": "elu",
-    "gelu": "gelu",
-    "silu": "silu",
+_ACTIVATIONS = {"identity": "linear", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+_NUMPY_ACTIVATIONS = {
+    "linear": lambda z: z,
+    "relu": lambda z: np.maximum(z, 0.0),
+    "tanh": np.tanh,
+    "sigmoid": expit,
+    "softmax": _softmax,
 }
-_PREDICT_CHUNK = 65536
+
+
+def _numpy_forward(model, X):
+    """``model``'s output in float64 NumPy, from its Dense layers' weights and activations.
+
+    Keras's float32 kernels (XLA's) can change a row's result by one ulp with its position
+    in the batch; scikit-learn's checks require predictions that do not depend on the other
+    rows (``check_methods_subset_invariance``), which the float64 pass gives.
+    """
+    out = X
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Dropout):
+            continue  # inactive at inference
+        activation = layer.get_config().get("activation") if isinstance(layer, keras.layers.Dense) else None
+        if activation not in _NUMPY_ACTIVATIONS:  # not the plain recipe: let Keras compute it
+            return keras.ops.convert_to_numpy(model(X.astype(np.float32), training=False)).astype(np.float64)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Dense):
+            kernel, bias = layer.get_weights()
+            z = out @ kernel.astype(np.float64) + bias.astype(np.float64)
+            out = _NUMPY_ACTIVATIONS[layer.get_config()["activation"]](z)
+    return out
 
 
 def _seed_from(random_state) -> int:
@@ -125,12 +160,68 @@ def _model_from_bytes(data: bytes):
         return keras.saving.load_model(path, safe_mode=True)
 
 
-class _BaseElasticNetMLP(BaseEstimator):
-    """Shared fit / predict / pickling for the one-strength estimators."""
+class _KerasEstimator(BaseEstimator):
+    """What every kerasnet estimator shares: input checks, the forward pass, pickling."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # densified: ColumnTransformer's one-hot output is often sparse
+        return tags
+
+    def _validate_xy(self, X, y, min_samples=1):
+        regressor = not is_classifier(self)
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=("csr", "csc", "coo"),
+            dtype=(np.float64, np.float32),
+            multi_output=regressor,
+            y_numeric=regressor,
+            ensure_min_samples=min_samples,
+        )
+        if sp.issparse(X):
+            X = X.toarray()
+        return np.asarray(X, dtype=np.float64), y
+
+    def _set_model(self, model):
+        self.model_ = model
+        dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+        self.coefs_ = [np.asarray(layer.get_weights()[0]) for layer in dense]
+        self.intercepts_ = [np.asarray(layer.get_weights()[1]) for layer in dense]
+        self.sparsity_ = kernel_sparsity(model)
+
+    def _forward(self, X):
+        """The network's output on ``X`` as float64, shape (n_samples, n_outputs)."""
+        check_is_fitted(self, "model_")
+        X = validate_data(
+            self, X, accept_sparse=("csr", "csc", "coo"), dtype=(np.float64, np.float32), reset=False
+        )
+        if sp.issparse(X):
+            X = X.toarray()
+        return _numpy_forward(self.model_, np.asarray(X, dtype=np.float64))
+
+    # --- pickling: the Keras model travels as the bytes of a .keras file ------------------
+    def __getstate__(self):
+        state = super().__getstate__()
+        if "model_" in state:
+            state = dict(state)
+            state["model_"] = _model_to_bytes(state["model_"])
+        return state
+
+    def __setstate__(self, state):
+        if isinstance(state.get("model_"), bytes):
+            state = dict(state)
+            state["model_"] = _model_from_bytes(state["model_"])
+        super().__setstate__(state)
+
+
+class _BaseElasticNetMLP(_KerasEstimator):
+    """Parameters and fit of the one-strength estimators."""
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(_ACTIVATIONS) | {"linear", "sigmoid"})],
+        "activation": [StrOptions(set(_ACTIVATIONS))],
         "l1": [Interval(Real, 0, None, closed="left")],
         "l2": [Interval(Real, 0, None, closed="left")],
         "proximal": ["boolean"],
@@ -178,18 +269,6 @@ class _BaseElasticNetMLP(BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True  # densified: ColumnTransformer's one-hot output is often sparse
-        return tags
-
-    # --- subclasses say how targets become Keras labels -----------------------------------
-    def _encode_targets(self, y, sample_weight):  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def _stratify(self, y_encoded):
-        return None
-
     def _penalty(self):
         penalty = ElasticNet(l1=self.l1, l2=self.l2, proximal=self.proximal)
         return penalty
@@ -223,19 +302,7 @@ class _BaseElasticNetMLP(BaseEstimator):
         -------
         self
         """
-        multi_output = isinstance(self, RegressorMixin)
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=("csr", "csc", "coo"),
-            dtype=(np.float64, np.float32),
-            multi_output=multi_output,
-            y_numeric=multi_output,
-        )
-        if sp.issparse(X):
-            X = X.toarray()
-        X = np.asarray(X, dtype=np.float64)
+        X, y = self._validate_xy(X, y)
         sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
         targets, task, n_outputs = self._encode_targets(y, sample_weight)
         hidden = _hidden_sizes(self.hidden_layer_sizes)
@@ -247,7 +314,7 @@ class _BaseElasticNetMLP(BaseEstimator):
                 rows,
                 test_size=self.validation_fraction,
                 random_state=seed,
-                stratify=self._stratify(targets),
+                stratify=targets.ravel() if task != "regression" else None,
             )
         else:
             train, val = rows, rows[:0]
@@ -272,7 +339,7 @@ class _BaseElasticNetMLP(BaseEstimator):
             hidden=hidden,
             task=task,
             penalty=self._penalty(),
-            activation=_ACTIVATIONS.get(self.activation, self.activation),
+            activation=_ACTIVATIONS[self.activation],
             seed=seed,
         )
         self._check_proximal_installed(model)
@@ -297,47 +364,10 @@ class _BaseElasticNetMLP(BaseEstimator):
         )
         _fold_standardization(model, x_mean, x_scale, y_mean, y_scale)
 
-        self.model_ = model
+        self._set_model(model)
         self.history_ = {k: [float(v) for v in vals] for k, vals in history.history.items()}
         self.n_iter_ = len(self.history_.get("loss", []))
-        dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
-        self.coefs_ = [np.asarray(layer.get_weights()[0]) for layer in dense]
-        self.intercepts_ = [np.asarray(layer.get_weights()[1]) for layer in dense]
-        self.sparsity_ = kernel_sparsity(model)
         return self
-
-    def _forward(self, X):
-        """The network's output on ``X`` as float64, shape (n_samples, n_outputs)."""
-        check_is_fitted(self, "model_")
-        X = validate_data(
-            self, X, accept_sparse=("csr", "csc", "coo"), dtype=(np.float64, np.float32), reset=False
-        )
-        if sp.issparse(X):
-            X = X.toarray()
-        X = np.asarray(X, dtype=np.float32)
-        # Calling the model directly (no predict loop) is one forward pass per chunk: fast for
-        # the small batches scikit-learn's tools send, and the same numbers row by row.
-        out = [
-            keras.ops.convert_to_numpy(self.model_(X[i : i + _PREDICT_CHUNK], training=False))
-            for i in range(0, X.shape[0], _PREDICT_CHUNK)
-        ]
-        if not out:
-            return np.zeros((0, self.model_.output_shape[-1]))
-        return np.concatenate(out).astype(np.float64)
-
-    # --- pickling: the Keras model travels as the bytes of a .keras file ------------------
-    def __getstate__(self):
-        state = super().__getstate__()
-        if "model_" in state:
-            state = dict(state)
-            state["model_"] = _model_to_bytes(state["model_"])
-        return state
-
-    def __setstate__(self, state):
-        if isinstance(state.get("model_"), bytes):
-            state = dict(state)
-            state["model_"] = _model_from_bytes(state["model_"])
-        super().__setstate__(state)
 
 
 _PARAMS_DOC = """
@@ -345,8 +375,8 @@ _PARAMS_DOC = """
     ----------
     hidden_layer_sizes : int or tuple of int, default (100,)
         Units of each hidden layer; ``()`` is the linear (logistic) model.
-    activation : {"relu", "tanh", "logistic", "identity", "elu", "gelu", "silu"}, default "relu"
-        Hidden-layer activation (scikit-learn's names; Keras's "linear", "sigmoid" accepted).
+    activation : {"relu", "tanh", "logistic", "identity"}, default "relu"
+        Hidden-layer activation (scikit-learn's names).
     l1 : float, default 1e-4
         L1 strength on every kernel (biases are never penalized).
     l2 : float, default 1e-4
@@ -358,8 +388,10 @@ _PARAMS_DOC = """
         Standardize the inputs (and, for regression, the targets) with the weighted mean and
         standard deviation of the training rows before training, as glmnet does: the penalty
         then treats every feature alike. The statistics are folded into the first and last
-        layers afterwards, so ``model_`` maps raw inputs to raw outputs. Set False when the
-        inputs are already scaled (for example by a ``StandardScaler`` in a ``Pipeline``).
+        layers afterwards, so ``model_`` maps raw inputs to raw outputs (in float32: a feature
+        whose mean exceeds ~1e4 standard deviations loses precision; center it first). Set
+        False when the inputs are already scaled (for example by a ``StandardScaler`` in a
+        ``Pipeline``).
     batch_size : int or "auto", default "auto"
         Minibatch size; "auto" is ``min(200, n_samples)``.
     learning_rate_init : float, default 1e-3
@@ -397,7 +429,62 @@ _PARAMS_DOC = """
 """
 
 
-class ElasticNetMLPClassifier(ClassifierMixin, _BaseElasticNetMLP):
+class _ClassifierOutputs:
+    """Label encoding and class outputs shared by both classifiers."""
+
+    def _encode_targets(self, y, sample_weight):
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        encoder = LabelEncoder().fit(y)
+        self.classes_ = encoder.classes_
+        codes = encoder.transform(y)
+        n_classes = len(self.classes_)
+        if n_classes < 2:
+            raise ValueError(
+                f"A classifier needs at least 2 classes in y; received 1 class: {self.classes_[0]!r}."
+            )
+        if len(np.unique(codes[sample_weight > 0])) < 2:
+            raise ValueError(
+                "sample_weight is zero for every row but those of 1 class; a classifier needs rows "
+                "of at least 2 classes with positive weight."
+            )
+        if n_classes == 2:
+            return codes.astype(np.float64)[:, None], "binary", 1
+        return codes.astype(np.float64), "multiclass", n_classes
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
+        out = self._forward(X)
+        if out.shape[1] == 1:
+            return np.hstack([1.0 - out, out])
+        return out
+
+    def predict(self, X):
+        """The most probable class of each row."""
+        check_is_fitted(self, "model_")
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+class _RegressorOutputs:
+    """Targets and predictions shared by both regressors (one or several targets)."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    def _encode_targets(self, y, sample_weight):
+        y = np.asarray(y, dtype=np.float64)
+        targets = y[:, None] if y.ndim == 1 else y
+        return targets, "regression", targets.shape[1]
+
+    def predict(self, X):
+        """Predicted targets, shape (n_samples,) for one target, else (n_samples, n_outputs)."""
+        out = self._forward(X)
+        return out.ravel() if out.shape[1] == 1 else out
+
+
+class ElasticNetMLPClassifier(ClassifierMixin, _ClassifierOutputs, _BaseElasticNetMLP):
     __doc__ = (
         """Multi-layer perceptron classifier with an elastic-net (L1-L2) penalty on its kernels.
 
@@ -419,44 +506,8 @@ class ElasticNetMLPClassifier(ClassifierMixin, _BaseElasticNetMLP):
     """
     )
 
-    def _encode_targets(self, y, sample_weight):
-        y = column_or_1d(y, warn=True)
-        check_classification_targets(y)
-        encoder = LabelEncoder().fit(y)
-        self.classes_ = encoder.classes_
-        codes = encoder.transform(y)
-        n_classes = len(self.classes_)
-        if n_classes < 2:
-            raise ValueError(
-                f"A classifier needs at least 2 classes in y; received 1 class: {self.classes_[0]!r}."
-            )
-        present = np.unique(codes[sample_weight > 0])
-        if len(present) < 2:
-            raise ValueError(
-                "sample_weight is zero for every row but those of 1 class; a classifier needs rows "
-                "of at least 2 classes with positive weight."
-            )
-        if n_classes == 2:
-            return codes.astype(np.float64)[:, None], "binary", 1
-        return codes.astype(np.float64), "multiclass", n_classes
 
-    def _stratify(self, y_encoded):
-        return np.ravel(y_encoded) if y_encoded.ndim == 1 or y_encoded.shape[1] == 1 else None
-
-    def predict_proba(self, X):
-        """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
-        out = self._forward(X)
-        if out.shape[1] == 1:
-            return np.hstack([1.0 - out, out])
-        return out
-
-    def predict(self, X):
-        """The most probable class of each row."""
-        check_is_fitted(self, "model_")
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
-
-
-class ElasticNetMLPRegressor(RegressorMixin, _BaseElasticNetMLP):
+class ElasticNetMLPRegressor(RegressorMixin, _RegressorOutputs, _BaseElasticNetMLP):
     __doc__ = (
         """Multi-layer perceptron regressor with an elastic-net (L1-L2) penalty on its kernels.
 
@@ -476,20 +527,255 @@ class ElasticNetMLPRegressor(RegressorMixin, _BaseElasticNetMLP):
     """
     )
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        return tags
 
-    def _encode_targets(self, y, sample_weight):
-        y = np.asarray(y, dtype=np.float64)
-        targets = y[:, None] if y.ndim == 1 else y
-        return targets, "regression", targets.shape[1]
+class _BaseElasticNetMLPCV(_KerasEstimator):
+    """Parameters and fit of the path estimators: a thin shell over :func:`kerasnet.fit_path`."""
 
-    def predict(self, X):
-        """Predicted targets, shape (n_samples,) for one target, else (n_samples, n_outputs)."""
-        out = self._forward(X)
-        return out.ravel() if out.shape[1] == 1 else out
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+        "lambdas": ["array-like", None],
+        "n_lambdas": [Interval(Integral, 1, None, closed="left")],
+        "lambda_min_ratio": [Interval(Real, 0, 1, closed="neither")],
+        "cv": ["cv_object"],
+        "selection": [StrOptions({"1se", "min"})],
+        "proximal": ["boolean"],
+        "standardize": ["boolean"],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+        "scheduler": "no_validation",  # an address or a dask Client; checked by kerasnet.distributed
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        *,
+        l1_ratio=0.5,
+        lambdas=None,
+        n_lambdas=32,
+        lambda_min_ratio=1e-3,
+        cv=5,
+        selection="1se",
+        proximal=False,
+        standardize=True,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        max_iter=100,
+        early_stopping=True,
+        n_iter_no_change=10,
+        random_state=None,
+        scheduler=None,
+        verbose=False,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.l1_ratio = l1_ratio
+        self.lambdas = lambdas
+        self.n_lambdas = n_lambdas
+        self.lambda_min_ratio = lambda_min_ratio
+        self.cv = cv
+        self.selection = selection
+        self.proximal = proximal
+        self.standardize = standardize
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.early_stopping = early_stopping
+        self.n_iter_no_change = n_iter_no_change
+        self.random_state = random_state
+        self.scheduler = scheduler
+        self.verbose = verbose
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Fit the path with cross-validation, choose ``lambda_``, keep its refit network.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+
+        Returns
+        -------
+        self
+        """
+        X, y = self._validate_xy(X, y, min_samples=2)  # the path needs rows to split into folds
+        targets, task, _ = self._encode_targets(y, np.ones(X.shape[0]))
+        y_mean = y_scale = None
+        if task == "regression" and self.standardize:
+            # The network learns standardized targets (Adam's steps are O(learning rate));
+            # their scale is folded back into the output layer below.
+            y_mean, y_scale = _weighted_scale(targets, np.ones(X.shape[0]))
+            targets = (targets - y_mean) / y_scale
+        if task != "regression":
+            targets = targets.ravel().astype(int)
+        elif targets.shape[1] == 1:
+            targets = targets.ravel()
+        seed = _seed_from(self.random_state)
+        cv = 5 if self.cv is None else self.cv
+        if not isinstance(cv, Integral):  # lists of (train, test) pairs become a splitter
+            cv = check_cv(cv, targets, classifier=task != "regression")
+        n = X.shape[0]
+        path = fit_path(
+            X,
+            targets,
+            hidden=_hidden_sizes(self.hidden_layer_sizes),
+            task=task,
+            l1_ratio=self.l1_ratio,
+            lambdas=self.lambdas,
+            n_lambdas=self.n_lambdas,
+            lambda_min_ratio=self.lambda_min_ratio,
+            cv=cv,
+            epochs=self.max_iter,
+            batch_size=min(200, n) if self.batch_size == "auto" else self.batch_size,
+            learning_rate=self.learning_rate_init,
+            early_stopping=self.early_stopping,
+            patience=self.n_iter_no_change,
+            proximal=self.proximal,
+            standardize=self.standardize,
+            seed=seed,
+            scheduler=self.scheduler,
+            verbose=int(bool(self.verbose)),
+        )
+        self.path_ = path
+        self.lambda_ = path.lambda_1se_ if self.selection == "1se" else path.lambda_min_
+        self.lambdas_ = path.lambdas_
+        self.cv_mean_, self.cv_se_ = path.cv_mean_, path.cv_se_
+        index = path._index(self.lambda_)
+        # The chosen refit member as the plain recipe on raw inputs, like the one-strength
+        # estimators' model_ (Path.model(lambda_) gives it with a Normalization layer instead).
+        model = mlp(
+            X.shape[1],
+            path.n_outputs,
+            hidden=path.hidden,
+            task=task,
+            penalty=ElasticNet.from_lambda(self.lambda_, self.l1_ratio, proximal=self.proximal),
+        )
+        model.set_weights(path.weights_[index])
+        _fold_standardization(
+            model, np.asarray(path.mean_, np.float64), np.asarray(path.scale_, np.float64), y_mean, y_scale
+        )
+        compile_for(model, task, learning_rate=self.learning_rate_init)
+        # Built now so that the pickled .keras file holds the optimizer state it loads back.
+        model.optimizer.build(model.trainable_variables)
+        self._set_model(model)
+        self.n_iter_ = int(path.refit_epochs_[index])
+        self.history_ = {
+            "cv_loss": [float(v) for v in path.cv_loss_mean_],
+            "cv_score": [float(v) for v in path.cv_mean_],
+            "refit_epochs": [int(v) for v in path.refit_epochs_],
+        }
+        return self
+
+
+_CV_PARAMS_DOC = """
+    Parameters
+    ----------
+    hidden_layer_sizes : int or tuple of int, default (100,)
+        Units of each hidden (ReLU) layer; ``()`` is the linear (logistic) model.
+    l1_ratio : float in [0, 1], default 0.5
+        glmnet's alpha: strength ``lambda`` means ``l1 = lambda*l1_ratio``,
+        ``l2 = lambda*(1 - l1_ratio)/2`` on every kernel.
+    lambdas : array-like or None, default None
+        The strengths; None builds ``n_lambdas`` log-spaced ones from glmnet's ``lambda_max``
+        down to ``lambda_max*lambda_min_ratio``.
+    n_lambdas : int, default 32
+    lambda_min_ratio : float, default 1e-3
+    cv : int, cross-validation generator or iterable, default 5
+        An int makes shuffled (stratified, for classifiers) folds seeded by ``random_state``.
+    selection : {"1se", "min"}, default "1se"
+        ``lambda_`` is the largest strength within one standard error of the best CV score
+        (glmnet's ``lambda.1se``), or the best one.
+    proximal : bool, default False
+        L1 as a soft-threshold after each step (exact zeros).
+    standardize : bool, default True
+        Standardize inputs with each fold's training rows (and regression targets); folded
+        into ``model_``, which takes raw inputs.
+    batch_size : int or "auto", default "auto"
+        "auto" is ``min(200, n_samples)``.
+    learning_rate_init : float, default 1e-3
+    max_iter : int, default 100
+        Epochs of each CV member (with early stopping: at most).
+    early_stopping : bool, default True
+        Each (strength, fold) member stops after ``n_iter_no_change`` epochs without a lower
+        loss on its validation fold and keeps its best weights; each strength is refit on
+        all rows for the mean of its folds' best epochs.
+    n_iter_no_change : int, default 10
+    random_state : int, RandomState instance or None, default None
+        Seeds initial weights, folds and batch order.
+    scheduler : str, dask.distributed.Client or None, default None
+        Run the path on a Dask cluster (``kerasnet[dask]``): its address or a client.
+    verbose : bool, default False
+        Show a progress bar.
+
+    Attributes
+    ----------
+    lambda_ : float
+        The chosen strength.
+    lambdas_ : ndarray
+        The grid, descending.
+    cv_mean_, cv_se_ : ndarray
+        Mean and standard error over folds of the CV score (accuracy or R^2) per strength.
+    path_ : kerasnet.Path
+        The whole path: every strength's refit model, sparsity, plots.
+    model_ : keras.Sequential
+        The refit network at ``lambda_`` (the :func:`kerasnet.mlp` recipe), on raw inputs.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+    history_ : dict of list
+        ``cv_loss``, ``cv_score`` (per strength) and ``refit_epochs``.
+    n_iter_ : int
+        Refit epochs of the chosen strength.
+    coefs_, intercepts_ : list of ndarray
+    sparsity_ : float
+"""
+
+
+class ElasticNetMLPClassifierCV(ClassifierMixin, _ClassifierOutputs, _BaseElasticNetMLPCV):
+    __doc__ = (
+        """Elastic-net MLP classifier whose strength is chosen by cross-validation over a path.
+
+    One call to :func:`kerasnet.fit_path` trains every (strength, fold) pair as one stacked
+    network, then refits every strength on all rows; ``lambda_`` is chosen from the CV
+    accuracy by ``selection``.
+"""
+        + _CV_PARAMS_DOC
+        + """    classes_ : ndarray
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from kerasnet.sklearn import ElasticNetMLPClassifierCV
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> clf = ElasticNetMLPClassifierCV((16,), n_lambdas=8, max_iter=20, random_state=0).fit(X, y)
+    >>> bool(clf.lambda_ in clf.lambdas_)
+    True
+    """
+    )
+
+
+class ElasticNetMLPRegressorCV(RegressorMixin, _RegressorOutputs, _BaseElasticNetMLPCV):
+    __doc__ = (
+        """Elastic-net MLP regressor whose strength is chosen by cross-validation over a path.
+
+    As :class:`ElasticNetMLPClassifierCV`, scored by R^2; several targets share one network.
+"""
+        + _CV_PARAMS_DOC
+        + """
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from kerasnet.sklearn import ElasticNetMLPRegressorCV
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> reg = ElasticNetMLPRegressorCV((16,), n_lambdas=8, max_iter=20, random_state=0).fit(X, y)
+    >>> reg.predict(X[:2]).shape
+    (2,)
+    """
+    )
 
 
 _SAMPLE_WEIGHT_REASON = (
@@ -501,7 +787,9 @@ def expected_failed_checks(estimator) -> dict[str, str]:
     """scikit-learn estimator checks a kerasnet estimator is known to fail, with the reason.
 
     Pass it to ``sklearn.utils.estimator_checks.parametrize_with_checks(...,
-    expected_failed_checks=expected_failed_checks)`` or ``check_estimator``.
+    expected_failed_checks=expected_failed_checks)`` or ``check_estimator``. The CV
+    estimators take no ``sample_weight`` (the path has none yet), so scikit-learn skips
+    its weight checks for them.
 
     Parameters
     ----------
@@ -511,9 +799,16 @@ def expected_failed_checks(estimator) -> dict[str, str]:
     -------
     dict
         ``{check_name: reason}``.
+
+    Examples
+    --------
+    >>> from kerasnet.sklearn import ElasticNetMLPRegressor
+    >>> sorted(expected_failed_checks(ElasticNetMLPRegressor()))  # doctest: +NORMALIZE_WHITESPACE
+    ['check_sample_weight_equivalence_on_dense_data', 'check_sample_weight_equivalence_on_sparse_data']
     """
-    reasons = {
-        "check_sample_weight_equivalence_on_dense_data": _SAMPLE_WEIGHT_REASON,
-        "check_sample_weight_equivalence_on_sparse_data": _SAMPLE_WEIGHT_REASON,
-    }
-    return reasons
+    if isinstance(estimator, _BaseElasticNetMLP):
+        return {
+            "check_sample_weight_equivalence_on_dense_data": _SAMPLE_WEIGHT_REASON,
+            "check_sample_weight_equivalence_on_sparse_data": _SAMPLE_WEIGHT_REASON,
+        }
+    return {}
