@@ -35,7 +35,7 @@ th,td{border:1px solid #d0d6e2;padding:.25em .6em;text-align:right;vertical-alig
 th{background:#f1f4f9}td:first-child,th:first-child{text-align:left}
 figure{margin:1em 0}img{max-width:100%;height:auto;border:1px solid #eef}
 figcaption{color:#555;font-size:.9em}.muted{color:#666}.mono{font-family:ui-monospace,monospace;
-word-break:break-all}.chosen{background:#fff7d6}.kv td{text-align:left}
+word-break:break-all}.chosen{background:#fff7d6}.kv td{text-align:left}.wide{overflow-x:auto}
 """
 
 
@@ -98,7 +98,8 @@ def _table(header, rows, classes=None) -> str:
     for i, row in enumerate(rows):
         cls = f' class="{_e(classes[i])}"' if classes and classes[i] else ""
         body.append(f"<tr{cls}>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return (f'<div class="wide"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody>'
+            "</table></div>")
 
 
 def _pairs(pairs) -> str:
@@ -189,14 +190,17 @@ def _data_section(metrics):
         ("task", task),
         ("rows", data.get("n_rows")),
         ("training / validation / test rows",
-         " / ".join(str(data.get(k, "")) for k in ("n_train", "n_validation", "n_test")) if data else None),
+         " / ".join(str(data.get(k, "")) for k in ("n_train", "n_validation", "n_test"))
+         if data.get("n_validation") or data.get("n_test") else None),
+        ("cross-validation", f"{settings['cv']} folds of all rows" if "cv" in settings else None),
         ("input columns", data.get("n_columns") or metrics.get("n_features_in")),
         ("features after encoding", data.get("n_features") or metrics.get("n_features")),
         ("columns left out", ", ".join(map(str, settings.get("drop") or [])) or None),
     ])]
     balance = data.get("class_balance")
     if balance:
-        splits = list(balance)
+        # A split holding every row (a path's CV) repeats the "all" column: leave it out.
+        splits = [s for s in balance if s == "all" or balance[s] != balance.get("all")]
         labels = list(balance[splits[0]])
         rows = []
         for label in labels:
@@ -224,10 +228,16 @@ def _network_section(metrics, kernels):
     penalty = model.get("penalty") or {}
     l1 = penalty.get("l1", settings.get("l1"))
     l2 = penalty.get("l2", settings.get("l2"))
+    chosen = (metrics.get("path") or {}).get("lambda_selected")
+    if l1 is None and chosen is not None and settings.get("l1_ratio") is not None:
+        from .penalty import lambda_to_l1_l2
+
+        l1, l2 = lambda_to_l1_l2(float(chosen), float(settings["l1_ratio"]))
     rows = [
         ("layers", " - ".join(map(str, layers)) if layers else None),
         ("activation", model.get("activation")),
-        ("penalty", f"ElasticNet l1={l1:g}, l2={l2:g} on {penalty.get('on', 'every kernel')}"
+        ("penalty" if chosen is None else f"penalty at the selected lambda {chosen:.4g}",
+         f"ElasticNet l1={l1:.4g}, l2={l2:.4g} on {penalty.get('on', 'every kernel')}"
          if l1 is not None and l2 is not None else None),
         ("l1_ratio", settings.get("l1_ratio")),
         ("proximal L1 (exact zeros)", settings.get("proximal")),
@@ -292,8 +302,10 @@ def _path_section(folder, metrics, figure):
         parts.append(f"<p>lambda_min = <b>{_num(lam_min)}</b> (best mean CV score); lambda_1se = "
                      f"<b>{_num(lam_1se)}</b> (largest strength within one standard error of the best). "
                      f"Selected: <b>{_e(path_info.get('selected', path_info.get('select', '1se')))}</b>.</p>")
-    shown = [c for c in ("lambda", "l1", "l2", score, f"{score}_se" if score else None, "cv_loss", "sparsity",
-                         "n_features", "weight_norm", "refit_epochs", "diverged", "selected") if c in frame]
+    diverged = "diverged" in frame and frame["diverged"].astype(bool).any()
+    wanted = ("lambda", score, f"{score}_se" if score else None, "cv_loss", "sparsity", "n_features",
+              "weight_norm", "diverged" if diverged else None, "selected")
+    shown = [c for c in wanted if c in frame]
     fmt = {"sparsity": ".1%", "n_features": "d", "refit_epochs": "d"}
     rows = [[v if isinstance(v, str) else _num(v, fmt.get(c, ".4g")) for c, v in zip(shown, r, strict=True)]
             for r in frame[shown].itertuples(index=False)]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import click
 
 
@@ -23,4 +21,4 @@ def command(run_dir):
         path = build_report(run_dir)
     except ValueError as err:
         raise InputError(str(err)) from None
-    click.echo(f"wrote {os.path.relpath(path)}")
+    click.echo(f"wrote {path}")
