@@ -2,6 +2,8 @@
 
 import json
 import os
+import re
+import shutil
 
 import keras
 import numpy as np
@@ -131,3 +133,14 @@ def test_bad_input_is_one_line_exit_2(args, message, tmp_path):
     assert result.exit_code == 2
     assert message in result.output and result.output.strip().count("\n") == 0
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed (Debian: apt-get "
+                    "install chromium); the browser check of report.html needs it")
+def test_compare_report_figures_load_in_headless_chromium(compared, tmp_path):
+    from test_report import _render
+
+    _, out, _ = compared
+    dom = _render(out / "report.html", tmp_path)
+    loaded = json.loads(re.search(r'data-probe="([^"]*)"', dom).group(1).replace("&quot;", '"'))
+    assert len(loaded) == 2 and all(ok and width >= 300 for ok, width, _ in loaded), loaded
