@@ -105,6 +105,24 @@ def test_scores_match_sklearn_and_early_stopping_restores_best():
         assert bce == pytest.approx(fit.best_val_loss[k], rel=1e-4)
 
 
+def test_member_without_validation_rows_trains_to_the_end():
+    """A refit member with no validation rows: never early-stopped, NaN scores, latest weights."""
+    X, y = _data("binary", n=40)
+    val = np.zeros((2, 40), bool)
+    val[0, :10] = True
+    stack = StackedMLP(2, 4, 1, (4,), "binary", seed=0)
+    fit = fit_stack(stack, X, y, l1=0.0, l2=0.0, train_mask=~val, val_mask=val, epochs=30, batch_size=40,
+                    learning_rate=0.5, patience=2, seed=0)
+    assert fit.epochs_trained[0] < 30 and fit.epochs_trained[1] == 30
+    assert fit.best_epoch[1] == 30 and np.isnan(fit.best_val_score[1]) and not fit.diverged.any()
+    ref = StackedMLP(1, 4, 1, (4,), "binary")
+    ref.set_member_weights(0, StackedMLP(2, 4, 1, (4,), "binary", seed=0).member_weights(1))
+    fit_stack(ref, X, y, l1=0.0, l2=0.0, epochs=30, batch_size=40, learning_rate=0.5, seed=0,
+              streams=[1])
+    for a, b in zip(stack.member_weights(1), ref.member_weights(0), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
 def test_regression_score_is_sklearn_r2():
     X, y = _data("regression", n=60)
     val = np.zeros((2, 60), bool)

@@ -11,13 +11,12 @@ alone by ``model.fit`` on the same batches (tested to float tolerance).
 The training loop is ours rather than ``model.fit``'s because members need things Keras's
 loop has no place for: a row mask per member (cross-validation folds), per-member early
 stopping with best-weights restore, per-member divergence, per-member epoch budgets.
-Everything numeric is ``keras.ops``; the only backend-specific code is automatic
-differentiation and compilation, in :func:`_value_and_grad` and :func:`_compile`.
+Everything numeric is ``keras.ops``; the compiled step and the only backend-specific code
+(automatic differentiation and compilation) live in :mod:`kerasnet._stack_engine`.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass, field
 
@@ -25,12 +24,13 @@ import keras
 import numpy as np
 from keras import ops
 
+from ._stack_engine import dense, epoch_batches, shuffle_keys
+from ._stack_engine import engine as _engine_for
 from .models import TASKS
 
 __all__ = ["StackedDense", "StackedMLP", "StackFit", "fit_stack"]
 
 _OUTPUT_ACTIVATION = {"binary": "sigmoid", "multiclass": "softmax", "regression": "linear"}
-_ADAM = {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}  # Keras's Adam defaults
 
 
 @keras.saving.register_keras_serializable(package="kerasnet")
@@ -73,7 +73,7 @@ class StackedDense(keras.layers.Layer):
         )
 
     def call(self, x):
-        return self.activation(_dense(x, self.kernel, self.bias))
+        return self.activation(dense(x, self.kernel, self.bias))
 
     def get_config(self):
         config = super().get_config()
@@ -88,10 +88,6 @@ class StackedDense(keras.layers.Layer):
 
 def _numpy_zeros(shape, dtype=None):
     return np.zeros(shape, "float32")
-
-
-def _dense(x, kernel, bias):
-    return ops.einsum("kbi,kio->kbo", x, kernel) + ops.expand_dims(bias, 1)
 
 
 @keras.saving.register_keras_serializable(package="kerasnet")
@@ -178,89 +174,6 @@ class StackedMLP(keras.Model):
         return config
 
 
-# --------------------------------------------------------------------------- backend-specific
-
-
-def _value_and_grad(fn):
-    """``params -> ((value, aux), grads)`` for a scalar ``fn(params) -> (value, aux)``."""
-    backend = keras.backend.backend()
-    if backend == "jax":
-        import jax
-
-        return jax.value_and_grad(fn, has_aux=True)
-    if backend == "torch":
-        import torch
-
-        def value_and_grad(params):
-            params = [p.detach().requires_grad_(True) for p in params]
-            value, aux = fn(params)
-            grads = torch.autograd.grad(value, params)
-            return (value.detach(), tuple(a.detach() for a in aux)), list(grads)
-
-        return value_and_grad
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        def value_and_grad(params):
-            params = [tf.Variable(p) for p in params]
-            with tf.GradientTape() as tape:
-                value, aux = fn(params)
-            return (value, aux), tape.gradient(value, params)
-
-        return value_and_grad
-    raise NotImplementedError(f"fit_stack does not support the {backend!r} Keras backend.")
-
-
-def _compile(fn):
-    """Compile a pure function of tensors where the backend can (XLA on JAX)."""
-    if keras.backend.backend() == "jax":
-        import jax
-
-        return jax.jit(fn)
-    return fn
-
-
-# --------------------------------------------------------------------------- pure numerics
-
-
-def _per_member(vec, like):
-    """Reshape a ``[K]`` vector to broadcast against a ``[K, ...]`` tensor."""
-    return ops.reshape(vec, (-1,) + (1,) * (len(like.shape) - 1))
-
-
-def _forward(params, x, activations):
-    for i, act in enumerate(activations):
-        x = act(_dense(x, params[2 * i], params[2 * i + 1]))
-    return x
-
-
-def _per_sample_loss(task, y, pred):
-    """Keras's loss functions, unreduced: ``[K, B]``."""
-    if task == "binary":
-        # Keras's clipped formula written out: torch's own BCE raises on NaN input, and a
-        # diverged member must be flagged, not crash the other members' training.
-        eps = keras.config.epsilon()
-        p = ops.clip(pred, eps, 1.0 - eps)
-        return -ops.mean(y * ops.log(p) + (1.0 - y) * ops.log(1.0 - p), axis=-1)
-    if task == "multiclass":
-        return keras.losses.sparse_categorical_crossentropy(y, pred)
-    return keras.losses.mean_squared_error(y, pred)
-
-
-def _penalty(params, l1, l2):
-    """Per-member ``l1_k * sum|W_k| + l2_k * sum W_k**2`` over kernels (never biases)."""
-    total = 0.0
-    for kernel in params[0::2]:
-        total = total + l1 * ops.sum(ops.abs(kernel), axis=(1, 2)) + l2 * ops.sum(
-            ops.square(kernel), axis=(1, 2)
-        )
-    return total
-
-
-def _soft_threshold(w, t):
-    return ops.sign(w) * ops.maximum(ops.abs(w) - t, 0.0)
-
-
 @dataclass
 class StackFit:
     """What :func:`fit_stack` learned about each member (arrays have a member axis ``K``).
@@ -291,134 +204,6 @@ class StackFit:
     epochs_trained: np.ndarray
     diverged: np.ndarray
     extra: dict = field(default_factory=dict)
-
-
-class _Engine:
-    """Compiled step and evaluation functions for one stacked fit."""
-
-    def __init__(self, activations, task, optimizer, proximal, lr):
-        self.activations, self.task, self.optimizer = activations, task, optimizer
-        self.proximal, self.lr = proximal, float(lr)
-        self.step = _compile(self._step)
-        self.epoch = _compile(self._epoch)
-        self.evaluate = _compile(self._evaluate)
-        self.keep_best = _compile(self._keep_best)
-
-    def _objective(self, params, X, y, mean, scale, idx, w, l1, l2):
-        xb = (ops.take(X, idx, axis=0) - ops.expand_dims(mean, 1)) / ops.expand_dims(scale, 1)
-        yb = ops.take(y, idx, axis=0)
-        per = _per_sample_loss(self.task, yb, _forward(params, xb, self.activations))
-        data = ops.sum(per * w, axis=1) / ops.maximum(ops.sum(w, axis=1), 1.0)
-        member = data + _penalty(params, 0.0 if self.proximal else l1, l2)
-        # The sum's gradient w.r.t. member k's weights is member k's own gradient.
-        return ops.sum(member), (member,)
-
-    def _step(self, params, state, X, y, mean, scale, idx, w, active, l1, l2):
-        (_, (member,)), grads = _value_and_grad(
-            lambda p: self._objective(p, X, y, mean, scale, idx, w, l1, l2)
-        )(params)
-        lr = self.lr
-        new_params, new_state = [], {}
-        if self.optimizer == "adam":
-            b1, b2, eps = _ADAM["beta_1"], _ADAM["beta_2"], _ADAM["epsilon"]
-            t = state["t"] + active
-            # Keras's Adam with a per-member step counter (a skipped step does not count).
-            safe_t = ops.maximum(t, 1.0)
-            alpha = lr * ops.sqrt(1.0 - ops.power(b2, safe_t)) / (1.0 - ops.power(b1, safe_t))
-            new_state["t"], new_state["m"], new_state["v"] = t, [], []
-            for i, (p, g, m, v) in enumerate(zip(params, grads, state["m"], state["v"], strict=True)):
-                on = _per_member(active, p) > 0
-                a = _per_member(alpha, p)
-                m_new = m + (g - m) * (1.0 - b1)
-                v_new = v + (ops.square(g) - v) * (1.0 - b2)
-                denom = ops.sqrt(v_new) + eps
-                p_new = p - m_new * a / denom
-                if self.proximal and i % 2 == 0:
-                    # Proximal step in Adam's metric diag(denom / alpha): threshold per weight.
-                    p_new = _soft_threshold(p_new, _per_member(l1, p) * a / denom)
-                new_params.append(ops.where(on, p_new, p))
-                new_state["m"].append(ops.where(on, m_new, m))
-                new_state["v"].append(ops.where(on, v_new, v))
-        else:  # plain SGD
-            for i, (p, g) in enumerate(zip(params, grads, strict=True)):
-                on = _per_member(active, p) > 0
-                p_new = p - lr * g
-                if self.proximal and i % 2 == 0:
-                    p_new = _soft_threshold(p_new, lr * _per_member(l1, p))
-                new_params.append(ops.where(on, p_new, p))
-        return new_params, new_state, member
-
-    def _epoch(self, params, state, X, y, mean, scale, idx, w, active, l1, l2):
-        """All steps of one epoch (``idx``, ``w`` ``[S, K, B]``, ``active`` ``[S, K]``) in one call."""
-
-        def body(carry, batch):
-            params, state = carry
-            params, state, member = self._step(params, state, X, y, mean, scale, *batch, l1, l2)
-            return (params, state), member
-
-        (params, state), members = ops.scan(body, (params, state), (idx, w, active))
-        return params, state, members
-
-    def _evaluate(self, params, X, y, mean, scale, vidx, wv):
-        """Per-member sums over rows ``vidx [K, V]`` weighted by ``wv [K, V]``: loss, score parts."""
-        x = (ops.take(X, vidx, axis=0) - ops.expand_dims(mean, 1)) / ops.expand_dims(scale, 1)
-        yk = ops.take(y, vidx, axis=0)
-        pred = _forward(params, x, self.activations)
-        loss = ops.sum(_per_sample_loss(self.task, yk, pred) * wv, axis=1)
-        if self.task == "binary":
-            hit = ops.cast(ops.cast(pred > 0.5, "float32") == yk, "float32")[..., 0]
-            return loss, ops.sum(hit * wv, axis=1), ops.zeros_like(loss), ops.zeros_like(loss)
-        if self.task == "multiclass":
-            hit = ops.cast(ops.argmax(pred, axis=-1) == ops.cast(yk, "int32"), "float32")
-            return loss, ops.sum(hit * wv, axis=1), ops.zeros_like(loss), ops.zeros_like(loss)
-        wv3 = ops.expand_dims(wv, -1)
-        sse = ops.sum(ops.square(yk - pred) * wv3, axis=1)  # [K, o]
-        sy = ops.sum(yk * wv3, axis=1)
-        syy = ops.sum(ops.square(yk) * wv3, axis=1)
-        return loss, sse, sy, syy
-
-    def _keep_best(self, best, params, improved):
-        return [ops.where(_per_member(improved, p) > 0, p, b) for b, p in zip(best, params, strict=True)]
-
-
-@functools.lru_cache(maxsize=16)
-def _engine(activations, task, optimizer, proximal, lr):
-    # Cached so that repeated fits of the same shapes reuse the compiled functions.
-    return _Engine(activations, task, optimizer, proximal, lr)
-
-
-def _epoch_batches(keys, train_mask, batch_size):
-    """Row indices ``[S, K, B]`` and weights ``[S, K, B]``: each member's rows in batches.
-
-    Member ``k`` takes its rows in the order of ``keys[k]`` and fills consecutive batches
-    of ``batch_size``; its last batch may be partial and later steps empty (weight 0), so
-    the batches are exactly those ``model.fit(X[rows_k], batch_size=...)`` would form.
-    """
-    K, n = train_mask.shape
-    counts = train_mask.sum(axis=1)
-    steps = max(1, int(math.ceil(counts.max() / batch_size)))
-    keys = np.where(train_mask, keys, np.inf)
-    order = np.argsort(keys, axis=1, kind="stable")
-    width = steps * batch_size
-    if width > n:
-        order = np.concatenate([order, np.zeros((K, width - n), dtype=order.dtype)], axis=1)
-    order = order[:, :width]
-    weight = (np.arange(width)[None, :] < counts[:, None]).astype("float32")
-    idx = order.reshape(K, steps, batch_size).transpose(1, 0, 2).astype("int32")
-    return idx, weight.reshape(K, steps, batch_size).transpose(1, 0, 2)
-
-
-def _shuffle_keys(n, streams, seed, epoch, shuffle):
-    """One random key per row and member; members of the same stream share them.
-
-    Keys depend only on ``(seed, stream, epoch)``, so a member's batches do not change
-    when other members are added or removed.
-    """
-    if not shuffle:
-        return np.broadcast_to(np.arange(n, dtype=float), (len(streams), n))
-    unique, inverse = np.unique(streams, return_inverse=True)
-    keys = np.stack([np.random.default_rng([seed, int(s), epoch]).random(n) for s in unique])
-    return keys[inverse]
 
 
 def fit_stack(
@@ -510,7 +295,8 @@ def fit_stack(
     budget = np.full(K, epochs) if max_epochs is None else np.minimum(np.asarray(max_epochs), epochs)
     early_stopping = bool(early_stopping and has_val)
 
-    engine = _engine(tuple(model.activations), model.task, optimizer, bool(proximal), float(learning_rate))
+    engine = _engine_for(tuple(model.activations), model.task, optimizer, bool(proximal),
+                         float(learning_rate))
     params = [ops.convert_to_tensor(v.value) for v in model.trainable_variables]
     state = {}
     if optimizer == "adam":
@@ -524,9 +310,12 @@ def fit_stack(
     l1t, l2t = ops.convert_to_tensor(l1), ops.convert_to_tensor(l2)
     if has_val:
         val_mask = np.asarray(val_mask, bool)
+        # Members without validation rows (e.g. refits trained alongside) get NaN scores,
+        # are never early-stopped and keep their latest weights.
+        validated = val_mask.any(axis=1)
         # Each member's validation rows, padded to a common width with weight 0.
         n_val = np.maximum(val_mask.sum(axis=1), 1)
-        vidx, vw = _epoch_batches(np.zeros((K, n)), val_mask, int(n_val.max()))
+        vidx, vw = epoch_batches(np.zeros((K, n)), val_mask, int(n_val.max()))
         vidx, wv = ops.convert_to_tensor(vidx[0]), ops.convert_to_tensor(vw[0])
     seed = int(np.random.default_rng().integers(2**31)) if seed is None else int(seed)
     streams = np.arange(K) if streams is None else np.asarray(streams)
@@ -545,8 +334,8 @@ def fit_stack(
     for epoch in range(epochs):
         if not running.any():
             break
-        keys = _shuffle_keys(n, streams, seed, epoch, shuffle)
-        idx, w = _epoch_batches(keys, train_mask, batch_size)
+        keys = shuffle_keys(n, streams, seed, epoch, shuffle)
+        idx, w = epoch_batches(keys, train_mask, batch_size)
         has_rows = w.sum(axis=2) > 0  # [S, K]
         active = (running[None, :] & has_rows).astype("float32")
         params, state, members = engine.epoch(
@@ -569,9 +358,9 @@ def fit_stack(
                 vs = np.mean(1.0 - a / np.where(sst > 0, sst, np.nan), axis=1)
             else:
                 vs = a / n_val
-            vl = np.where(running, vl, np.nan)
-            vs = np.where(running, vs, np.nan)
-            newly |= running & ~np.isfinite(vl)
+            vl = np.where(running & validated, vl, np.nan)
+            vs = np.where(running & validated, vs, np.nan)
+            newly |= running & validated & ~np.isfinite(vl)
             last_loss = np.where(running, vl, last_loss)
             last_score = np.where(running, vs, last_score)
             logs.update(val_loss=vl, val_score=vs)
@@ -580,14 +369,15 @@ def fit_stack(
         diverged |= newly
         running &= ~newly
         if has_val:
-            improved = running & (vl < best_loss)
+            improved = running & validated & (vl < best_loss)
             best_loss = np.where(improved, vl, best_loss)
             best_score = np.where(improved, vs, best_score)
-            best_epoch = np.where(improved, epoch + 1, best_epoch)
+            best_epoch = np.where(improved | (running & ~validated), epoch + 1, best_epoch)
             wait = np.where(improved, 0, wait + 1)
             if early_stopping:
-                best = engine.keep_best(best, params, improved.astype("float32"))
-                running &= ~((wait >= patience) & (epoch > 0))
+                keep = improved | (running & ~validated)
+                best = engine.keep_best(best, params, keep.astype("float32"))
+                running &= ~((wait >= patience) & (epoch > 0) & validated)
         else:
             best_epoch = np.where(running, epoch + 1, best_epoch)
         hist_loss.append(loss)

@@ -1,0 +1,145 @@
+"""``kerasnet path``: the regularization path with k-fold CV, the selected model and its files."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import click
+
+from ._common import HIDDEN, atomic_dir, check_out_dir, data_options, load_data, out_options
+
+
+def path_table(path, select: str, title: str = "kerasnet path"):
+    """A rich table: strength, CV mean +- se, sparsity, features kept; selected rows marked."""
+    from rich.table import Table
+
+    frame = path.to_frame()
+    score = f"cv_{path.score_name}"
+    chosen = path.index_1se_ if select == "1se" else path.index_min_
+    table = Table(title=title)
+    for name in ("", "lambda", f"CV {path.score_name}", "+- se", "CV loss", "exact zeros", "features",
+                 "epochs", "rule"):
+        table.add_column(name, justify="left" if name in ("", "rule") else "right")
+    for i, row in frame.iterrows():
+        mark = ">" if i == chosen else ""
+        diverged = bool(row["diverged"])
+        table.add_row(
+            mark,
+            f"{row['lambda']:.4g}",
+            "diverged" if diverged else f"{row[score]:.4f}",
+            "" if diverged else f"{row[score + '_se']:.4f}",
+            "" if diverged else f"{row['cv_loss']:.4f}",
+            f"{row['sparsity']:.1%}",
+            str(int(row["n_features"])),
+            str(int(row["refit_epochs"])),
+            row["selected"],
+            style="bold" if i == chosen else None,
+        )
+    return table
+
+
+@click.command("path")
+@data_options
+@click.option("--l1-ratio", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+              help="Share of L1 in the penalty (glmnet's alpha).")
+@click.option("--n-lambdas", type=click.IntRange(min=1), default=32, show_default=True,
+              help="Strengths on the log grid from lambda_max down.")
+@click.option("--lambda-min-ratio", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=1e-3,
+              show_default=True, help="Smallest strength as a fraction of lambda_max.")
+@click.option("--cv", type=click.IntRange(min=2), default=5, show_default=True, help="Folds.")
+@click.option("--select", type=click.Choice(["1se", "min"]), default="1se", show_default=True,
+              help="1se: largest strength within one SE of the best (glmnet's default); min: best mean.")
+@click.option("--proximal", is_flag=True, help="L1 as a soft-threshold after each step (exact zeros).")
+@click.option("--hidden", type=HIDDEN, default="64,64", show_default=True, help="Hidden layer sizes.")
+@click.option("--epochs", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option("--patience", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Per-member early stopping on its validation fold.")
+@click.option("--no-early-stopping", is_flag=True, help="Train every member for --epochs.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True)
+@click.option("--task", type=click.Choice(["auto", "binary", "multiclass", "regression"]), default="auto",
+              show_default=True, help="auto: strings/booleans or <= 20 integer values are classes.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for folds, weights, batches.")
+@out_options
+def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, cv, select, proximal,
+            hidden, epochs, patience, no_early_stopping, batch_size, learning_rate, task, seed, out,
+            overwrite):
+    """Fit the elastic-net path with CV on DATA (or --dataset) and save the selected model to --out.
+
+    Every strength x fold is one member of a single stacked fit; each strength is then refit
+    on all rows. Writes model.keras (the selected strength, plain Keras), preprocessing.json,
+    path.csv, metrics.json, path.png and report.html.
+    """
+    from ..data import Preprocessor, check_finite, infer_task
+    from ..path import fit_path
+    from ._common import stdout_console
+    from ._train import data_record, run_record, write_report
+
+    check_out_dir(out, overwrite)
+    features, y, source = load_data(data, target, dataset, drop)
+    check_finite(features, "features")
+    task = infer_task(y) if task == "auto" else task
+    # One-hot / numeric encoding from all rows; fit_path standardizes each fold with its own
+    # training rows, which undoes any affine scaling done here, so no fold statistics leak.
+    pre = Preprocessor(task=task).fit(features, y)
+    X, y_enc = pre.transform(features), pre.encode_target(y)
+    path = fit_path(X, y_enc, hidden=hidden, task=task, l1_ratio=l1_ratio, n_lambdas=n_lambdas,
+                    lambda_min_ratio=lambda_min_ratio, cv=cv, epochs=epochs, batch_size=batch_size,
+                    learning_rate=learning_rate, early_stopping=not no_early_stopping, patience=patience,
+                    proximal=proximal, seed=seed, verbose=1)
+    model = path.model(select)
+    chosen = path.index_1se_ if select == "1se" else path.index_min_
+    logs = model.evaluate(X, y_enc, batch_size=4096, verbose=0, return_dict=True)
+    score = "rmse" if task == "regression" else "accuracy"
+    metrics = {
+        "kind": "path",
+        "task": task,
+        "target": pre.target_,
+        "classes": pre.classes_,
+        "n_features_in": len(pre.input_columns),
+        "n_features": pre.n_features_out,
+        "settings": {"data": source, "drop": list(drop), "l1_ratio": l1_ratio, "n_lambdas": n_lambdas,
+                     "lambda_min_ratio": lambda_min_ratio, "cv": cv, "select": select,
+                     "proximal": bool(proximal), "hidden": list(hidden), "epochs": epochs,
+                     "patience": patience, "early_stopping": not no_early_stopping,
+                     "batch_size": batch_size, "learning_rate": learning_rate, "seed": seed},
+        "path": {
+            "lambda_min": path.lambda_min_,
+            "lambda_1se": path.lambda_1se_,
+            "selected": select,
+            "lambda_selected": float(path.lambdas_[chosen]),
+            "score": path.score_name,
+            "cv_mean": float(path.cv_mean_[chosen]),
+            "cv_se": float(path.cv_se_[chosen]),
+            "sparsity": float(path.sparsity_[chosen]),
+            "n_features_selected": int(path.n_features_selected_[chosen]),
+            "refit_epochs": int(path.refit_epochs_[chosen]),
+            "n_diverged": int(path.diverged_.sum()),
+        },
+        # The selected model on all rows (it was refit on them: an optimistic number).
+        "train": {"n_rows": int(len(y_enc)), "loss": float(logs["loss"]), score: float(logs[score]),
+                  "sparsity": float(path.sparsity_[chosen])},
+        "data": data_record(y, list(range(len(y))), [], pre),
+    }
+    metrics.update(run_record(seed))
+    with atomic_dir(out, overwrite) as folder:
+        model.save(os.path.join(folder, "model.keras"))
+        pre.save(os.path.join(folder, "preprocessing.json"))
+        path.to_frame().to_csv(os.path.join(folder, "path.csv"), index=False)
+        with open(os.path.join(folder, "metrics.json"), "w", encoding="utf-8") as fh:
+            json.dump(metrics, fh, indent=2, allow_nan=False, default=float)
+            fh.write("\n")
+        path.plot().savefig(os.path.join(folder, "path.png"), dpi=100)
+        write_report(folder)
+    console = stdout_console()
+    title = f"kerasnet path ({task}, l1_ratio={l1_ratio:g}, {cv}-fold CV)"
+    console.print(path_table(path, select, title=title))
+    console.print(
+        f"lambda_min = {path.lambda_min_:.4g}, lambda_1se = {path.lambda_1se_:.4g}; selected ({select}): "
+        f"{path.lambdas_[chosen]:.4g}, CV {path.score_name} {path.cv_mean_[chosen]:.4f} +- "
+        f"{path.cv_se_[chosen]:.4f}"
+    )
+    console.print(
+        f"saved model.keras, preprocessing.json, path.csv, metrics.json, path.png, report.html to {out}"
+    )

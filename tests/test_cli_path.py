@@ -1,0 +1,66 @@
+"""``kerasnet path``: the table, the files, and a selected model that predict can use."""
+
+import json
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from kerasnet.cli.path import command
+
+FAST = ["--epochs", "30", "--hidden", "4", "--batch-size", "32", "--learning-rate", "1e-2",
+        "--n-lambdas", "4", "--cv", "3"]
+
+
+def _table(n=90, seed=0):
+    rng = np.random.default_rng(seed)
+    x1 = rng.normal(size=n)
+    return pd.DataFrame({
+        "x1": x1, "x2": rng.normal(size=n), "color": rng.choice(["red", "green", "blue"], n),
+        "label": np.where(x1 + rng.normal(scale=0.5, size=n) > 0, "yes", "no"),
+    })
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    data = tmp_path_factory.mktemp("data") / "train.csv"
+    _table().to_csv(data, index=False)
+    out = tmp_path_factory.mktemp("runs") / "path"
+    result = CliRunner().invoke(command, [str(data), "--target", "label", *FAST, "--select", "min",
+                                          "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out, result.output
+
+
+def test_path_writes_files_and_table(run):
+    out, output = run
+    files = {"model.keras", "preprocessing.json", "path.csv", "metrics.json", "path.png"}
+    assert files <= set(os.listdir(out))
+    frame = pd.read_csv(out / "path.csv")
+    assert len(frame) == 4 and frame["lambda"].is_monotonic_decreasing
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["kind"] == "path" and metrics["path"]["selected"] == "min"
+    assert metrics["path"]["lambda_selected"] == pytest.approx(metrics["path"]["lambda_min"])
+    assert frame.loc[frame["cv_accuracy"].idxmax(), "lambda"] == pytest.approx(metrics["path"]["lambda_min"])
+    assert "lambda_min" in output and "CV accuracy" in output
+
+
+def test_selected_model_predicts_raw_rows(run):
+    import keras
+
+    from kerasnet.data import Preprocessor
+
+    out, _ = run
+    table = _table(seed=1)
+    pre = Preprocessor.load(out / "preprocessing.json")
+    model = keras.saving.load_model(out / "model.keras", safe_mode=True, compile=False)
+    prob = model.predict(pre.transform(table.drop(columns="label")), verbose=0)[:, 0]
+    assert ((prob > 0.5) == (table["label"] == "yes")).mean() > 0.7
+
+
+def test_bad_input_exits_2(tmp_path):
+    args = ["--dataset", "breast_cancer", "--cv", "1", "--out", str(tmp_path / "x")]
+    result = CliRunner().invoke(command, args)
+    assert result.exit_code == 2
