@@ -47,6 +47,7 @@ def _images(text):
     return re.findall(r"<img\b[^>]*\bsrc=\"([^\"]*)\"", text)
 
 
+@pytest.mark.backend
 def test_fit_writes_a_self_contained_report(run_dir):
     text = (run_dir / REPORT).read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>")
@@ -65,6 +66,7 @@ def test_fit_writes_a_self_contained_report(run_dir):
     assert embedded == {(run_dir / f).read_bytes() for f in files}
 
 
+@pytest.mark.backend
 def test_report_has_the_sections_and_the_numbers(run_dir):
     text = (run_dir / REPORT).read_text(encoding="utf-8")
     metrics = json.loads((run_dir / "metrics.json").read_text())
