@@ -189,3 +189,17 @@ def test_every_figure_loads_in_headless_chromium(kind, run_dir, tmp_path):
     loaded = json.loads(found.group(1).replace("&quot;", '"'))
     assert len(loaded) == len(_images((folder / REPORT).read_text(encoding="utf-8"))) >= 1
     assert all(ok and width >= 300 and height >= 200 for ok, width, height in loaded), loaded
+
+
+def test_path_command_writes_a_report(tmp_path):
+    out = tmp_path / "path"
+    result = invoke("path", "--dataset", "iris", "--n-lambdas", "4", "--cv", "2", "--epochs", "3", "--hidden",
+                    "4", "--out", out)
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    text = (out / REPORT).read_text(encoding="utf-8")
+    assert ">Regularization path</h2>" in text and ">Weights per layer</h2>" in text
+    assert f"lambda_min = <b>{metrics['path']['lambda_min']:.4g}</b>" in text
+    assert metrics["command"]["line"].startswith("kerasnet path --dataset iris")
+    assert {"path.png", "weight_histograms.png"} <= set(os.listdir(out))
+    assert all(uri.startswith("data:image/png;base64,") for uri in _images(text)) and len(_images(text)) == 2
