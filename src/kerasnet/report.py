@@ -6,18 +6,25 @@ and one sub-folder per variant for ``compare``) and writes ``report.html`` besid
 report has no external links, stylesheets or scripts, so it opens offline and can be mailed;
 its figures are PNG ``data:`` URIs and are also written to the folder as PNG files. A section
 appears only when the folder holds what it needs.
+
+From ``metrics.json`` it reads (each optional): ``kind`` ("fit", "path", "compare"),
+``task``, ``target``, ``settings``, ``data`` (rows per split, ``class_balance``,
+``feature_names``), ``model`` (``layers``, ``penalty``, ``n_params``), the ``train`` /
+``validation`` / ``test`` scores, ``path`` (``lambda_min``, ``lambda_1se``, ``selected``,
+``lambda_selected``), ``prune`` (:meth:`kerasnet.prune.PruneReport.to_dict`, plus ``file``
+when the pruned model was saved), ``variants`` (compare), ``environment``
+(:func:`environment`) and ``command`` (the command line).
 """
 
 from __future__ import annotations
 
-import base64
 import datetime
-import html
-import io
 import json
 import os
 
 import numpy as np
+
+from ._html import Figures, escape, number, page, pairs, table
 
 __all__ = ["REPORT", "build_report", "environment"]
 
@@ -25,19 +32,6 @@ __all__ = ["REPORT", "build_report", "environment"]
 REPORT = "report.html"
 
 _OTHER_PACKAGES = ("jax", "jaxlib", "torch", "scikit-learn", "pandas", "matplotlib")
-
-_CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:0 auto;max-width:1100px;
-padding:0 1.5em 3em;color:#1d2330;line-height:1.45}
-h1{font-size:1.6em;margin:1em 0 .2em}h2{border-bottom:2px solid #dde3ee;padding-bottom:.2em;margin-top:1.8em}
-nav a{margin-right:1em}table{border-collapse:collapse;margin:.6em 0}
-th,td{border:1px solid #d0d6e2;padding:.25em .6em;text-align:right;vertical-align:top}
-th{background:#f1f4f9}td:first-child,th:first-child{text-align:left}
-figure{margin:1em 0}img{max-width:100%;height:auto;border:1px solid #eef}
-figcaption{color:#555;font-size:.9em}.muted{color:#666}.mono{font-family:ui-monospace,monospace;
-word-break:break-all}.chosen{background:#fff7d6}.kv td{text-align:left}.wide{overflow-x:auto}
-"""
-
 
 # --------------------------------------------------------------------------- recording
 
@@ -73,58 +67,6 @@ def environment(seed=None) -> dict:
         "seed": seed,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
-
-
-# --------------------------------------------------------------------------- html pieces
-
-
-def _e(value) -> str:
-    """Escaped text of any value: a column name may well be ``<script>``."""
-    return html.escape("" if value is None else str(value), quote=True)
-
-
-def _num(value, fmt=".4g") -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
-        return _e(value)
-    return _e(format(value, fmt))
-
-
-def _table(header, rows, classes=None) -> str:
-    """An HTML table; every header and cell is escaped."""
-    head = "".join(f"<th>{_e(h)}</th>" for h in header)
-    body = []
-    for i, row in enumerate(rows):
-        cls = f' class="{_e(classes[i])}"' if classes and classes[i] else ""
-        body.append(f"<tr{cls}>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>")
-    return (f'<div class="wide"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody>'
-            "</table></div>")
-
-
-def _pairs(pairs) -> str:
-    """A two-column table of (label, value) pairs, skipping empty values."""
-    shown = [(k, v) for k, v in pairs if v is not None and v != ""]
-    rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in shown)
-    return f'<table class="kv"><tbody>{rows}</tbody></table>'
-
-
-class _Figures:
-    """Saves each figure as a PNG in the run folder and embeds the same bytes in the page."""
-
-    def __init__(self, folder):
-        self.folder, self.written = folder, []
-
-    def __call__(self, fig, name, caption) -> str:
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=100)
-        data = buffer.getvalue()
-        with open(os.path.join(self.folder, name), "wb") as fh:
-            fh.write(data)
-        self.written.append(name)
-        uri = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
-        return (f'<figure><img src="{uri}" alt="{_e(caption)}">'
-                f"<figcaption>{_e(caption)} ({_e(name)})</figcaption></figure>")
 
 
 # --------------------------------------------------------------------------- reading the folder
@@ -184,7 +126,7 @@ def _data_section(metrics):
     data = metrics.get("data") or {}
     settings = metrics.get("settings") or {}
     task = data.get("task") or metrics.get("task")
-    parts = [_pairs([
+    parts = [pairs([
         ("source", settings.get("data") or data.get("source")),
         ("target", data.get("target") or metrics.get("target")),
         ("task", task),
@@ -211,10 +153,10 @@ def _data_section(metrics):
                 n = counts.get(label, 0)
                 row.append(f"{n} ({n / total:.1%})")
             rows.append(row)
-        parts.append("<h3>Class balance</h3>" + _table(["class", *splits], rows))
+        parts.append("<h3>Class balance</h3>" + table(["class", *splits], rows))
     summary = data.get("target_summary")
     if summary:
-        parts.append("<h3>Target</h3>" + _pairs([(k, _num(v)) for k, v in summary.items()]))
+        parts.append("<h3>Target</h3>" + pairs([(k, number(v)) for k, v in summary.items()]))
     return "Data", "".join(parts)
 
 
@@ -248,7 +190,7 @@ def _network_section(metrics, kernels):
                 "select", "early_stopping", "patience"):
         if key in settings:
             rows.append((key.replace("_", " "), settings[key]))
-    return "Network and penalty", _pairs(rows)
+    return "Network and penalty", pairs(rows)
 
 
 def _scores_section(metrics):
@@ -258,11 +200,12 @@ def _scores_section(metrics):
     score = "rmse" if metrics.get("task") == "regression" else "accuracy"
     cols = [("n_rows", "rows", "d"), ("loss", "loss", ".4f"), ("data_loss", "data loss", ".4f"),
             ("penalty", "penalty", ".4f"), (score, score, ".4f"), ("sparsity", "exact zeros", ".1%")]
-    rows = [[s, *(_num(metrics[s].get(k), f) if k in metrics[s] else "" for k, _, f in cols)] for s in splits]
-    html_ = _table(["split", *(label for _, label, _ in cols)], rows)
+    rows = [[s, *(number(metrics[s].get(k), f) if k in metrics[s] else "" for k, _, f in cols)]
+            for s in splits]
+    html_ = table(["split", *(label for _, label, _ in cols)], rows)
     if "train" in splits and "validation" in splits:
         gap = metrics["validation"]["data_loss"] - metrics["train"]["data_loss"]
-        html_ += f"<p>Train/validation gap of the data loss: <b>{_num(gap)}</b>.</p>"
+        html_ += f"<p>Train/validation gap of the data loss: <b>{number(gap)}</b>.</p>"
     return "Scores", html_
 
 
@@ -299,18 +242,18 @@ def _path_section(folder, metrics, figure):
                           col("sparsity"), col("n_features"), score_name=score[3:])
         parts.append(figure(fig, "path.png", "CV score with 1-SE error bars, lambda_min and lambda_1se; "
                                              "weight norm and sparsity along the path"))
-        parts.append(f"<p>lambda_min = <b>{_num(lam_min)}</b> (best mean CV score); lambda_1se = "
-                     f"<b>{_num(lam_1se)}</b> (largest strength within one standard error of the best). "
-                     f"Selected: <b>{_e(path_info.get('selected', path_info.get('select', '1se')))}</b>.</p>")
+        parts.append(f"<p>lambda_min = <b>{number(lam_min)}</b> (best mean CV score); lambda_1se = "
+                     f"<b>{number(lam_1se)}</b> (largest strength within one standard error of the best). "
+                     f"Selected: <b>{escape(path_info.get('selected', '1se'))}</b>.</p>")
     diverged = "diverged" in frame and frame["diverged"].astype(bool).any()
     wanted = ("lambda", score, f"{score}_se" if score else None, "cv_loss", "sparsity", "n_features",
               "weight_norm", "diverged" if diverged else None, "selected")
     shown = [c for c in wanted if c in frame]
     fmt = {"sparsity": ".1%", "n_features": "d", "refit_epochs": "d"}
-    rows = [[v if isinstance(v, str) else _num(v, fmt.get(c, ".4g")) for c, v in zip(shown, r, strict=True)]
+    rows = [[v if isinstance(v, str) else number(v, fmt.get(c, ".4g")) for c, v in zip(shown, r, strict=True)]
             for r in frame[shown].itertuples(index=False)]
     marks = ["chosen" if s else "" for s in selected]
-    parts.append(_table(shown, rows, marks))
+    parts.append(table(shown, rows, marks))
     return "Regularization path", "".join(parts)
 
 
@@ -327,16 +270,16 @@ def _curves_section(folder, figure):
 
 def _weights_section(kernels, error, figure):
     if error:
-        return "Weights", f"<p class=muted>{_e(error)}</p>"
+        return "Weights", f"<p class=muted>{escape(error)}</p>"
     if not kernels:
         return None
     from .plots import weight_histograms
 
     rows = [(name, "x".join(map(str, k.shape)), k.size, f"{(k == 0).mean():.1%}",
-             _num(float(np.abs(k).sum())), _num(float(np.abs(k).max()))) for name, k in kernels.items()]
+             number(float(np.abs(k).sum())), number(float(np.abs(k).max()))) for name, k in kernels.items()]
     html_ = figure(weight_histograms(kernels), "weight_histograms.png",
                    "Kernel weights per layer (log counts)")
-    html_ += _table(["layer", "shape", "weights", "exact zeros", "sum |W|", "max |W|"], rows)
+    html_ += table(["layer", "shape", "weights", "exact zeros", "sum |W|", "max |W|"], rows)
     return "Weights per layer", html_
 
 
@@ -359,11 +302,11 @@ def _features_section(folder, metrics, kernels):
     html_ = (f"<p><b>{len(kept)}</b> of {len(names)} input features have a nonzero first-layer weight"
              + (" (every feature is still used)." if not dropped else ".") + "</p>")
     if dropped:
-        html_ += f"<p>Dropped (all-zero rows): {_e(', '.join(map(str, dropped)))}</p>"
+        html_ += f"<p>Dropped (all-zero rows): {escape(', '.join(map(str, dropped)))}</p>"
     order = np.argsort(-strength)[:30]
-    rows = [(names[i], _num(float(strength[i])), "yes" if used[i] else "no") for i in order]
+    rows = [(names[i], number(float(strength[i])), "yes" if used[i] else "no") for i in order]
     html_ += "<h3>Largest first-layer weights (sum |W| per feature, top 30)</h3>"
-    html_ += _table(["feature", "sum |W| of its row", "kept"], rows)
+    html_ += table(["feature", "sum |W| of its row", "kept"], rows)
     return "Features kept", html_
 
 
@@ -384,7 +327,7 @@ def _prune_section(metrics):
         rows.append((f"units {layer}", f"{before} -> {after}"))
     if info.get("file"):
         rows.append(("file", info["file"]))
-    return "Pruned model", _pairs(rows)
+    return "Pruned model", pairs(rows)
 
 
 def _environment_section(metrics):
@@ -399,7 +342,7 @@ def _environment_section(metrics):
                                                               .get("seed"))), ("created", env.get("created"))]
     if not env:
         rows.append(("note", "this run recorded no environment (written by an older kerasnet)"))
-    return "Environment", _pairs(rows)
+    return "Environment", pairs(rows)
 
 
 def _files_section(folder, extra):
@@ -412,7 +355,7 @@ def _files_section(folder, extra):
         kind = "folder" if os.path.isdir(path) else (f"{os.path.getsize(path):,} bytes"
                                                        if os.path.isfile(path) else "")
         rows.append((name, kind))
-    return "Files", _table(["file", "size"], rows)
+    return "Files", table(["file", "size"], rows)
 
 
 def _compare_section(folder, metrics, figure):
@@ -434,12 +377,13 @@ def _compare_section(folder, metrics, figure):
         gap = valid["data_loss"] - train["data_loss"] if train and valid else None
         summary[name] = {"gap": gap, "test": test.get(score), "sparsity": train.get("sparsity"),
                          "near_zero": info.get("near_zero")}
-        rows.append([name, _num(info.get("l1")), _num(info.get("l2")), _num(train.get("data_loss"), ".4f"),
-                     _num(valid.get("data_loss"), ".4f"), _num(gap, ".4f"), _num(train.get(score), ".4f"),
-                     _num(valid.get(score), ".4f"), _num(test.get(score), ".4f"),
-                     _num(train.get("sparsity"), ".1%"), _num(info.get("near_zero"), ".1%")])
-    parts = [f"<p>{_e(metrics.get('strengths_note', ''))}</p>"]
-    parts.append(_table(["variant", "l1", "l2", "train data loss", "validation data loss", "gap",
+        rows.append([name, number(info.get("l1")), number(info.get("l2")),
+                     number(train.get("data_loss"), ".4f"), number(valid.get("data_loss"), ".4f"),
+                     number(gap, ".4f"), number(train.get(score), ".4f"),
+                     number(valid.get(score), ".4f"), number(test.get(score), ".4f"),
+                     number(train.get("sparsity"), ".1%"), number(info.get("near_zero"), ".1%")])
+    parts = [f"<p>{escape(metrics.get('strengths_note', ''))}</p>"]
+    parts.append(table(["variant", "l1", "l2", "train data loss", "validation data loss", "gap",
                          f"train {score}", f"validation {score}", f"test {score}", "exact zeros",
                          f"|w| < {metrics.get('near_zero_threshold', 1e-3):g}"], rows))
     if histories:
@@ -451,22 +395,6 @@ def _compare_section(folder, metrics, figure):
         parts.append(figure(compare_histograms(weights), "compare_weights.png",
                             "All kernel weights per penalty (log counts)"))
     return "No penalty vs L1 vs L2 vs L1-L2", "".join(parts)
-
-
-# --------------------------------------------------------------------------- the page
-
-
-def _page(title, subtitle, sections) -> str:
-    nav = " ".join(f'<a href="#s{i}">{_e(t)}</a>' for i, (t, _) in enumerate(sections))
-    body = "".join(f'<section id="s{i}"><h2>{_e(t)}</h2>{h}</section>' for i, (t, h) in enumerate(sections))
-    return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>"
-        f"<h1>{_e(title)}</h1><p class=muted>{_e(subtitle)}</p><nav>{nav}</nav>{body}"
-        "<p class=muted>Written by kerasnet; this file is self-contained and opens offline.</p>"
-        "</body></html>\n"
-    )
 
 
 def build_report(run_dir) -> str:
@@ -508,7 +436,7 @@ def build_report(run_dir) -> str:
     import matplotlib
 
     with matplotlib.rc_context({"figure.max_open_warning": 0}):
-        figure = _Figures(folder)
+        figure = Figures(folder)
         kind = _kind(folder, metrics)
         sections = [_data_section(metrics)]
         if kind == "compare":
@@ -539,5 +467,5 @@ def build_report(run_dir) -> str:
     subtitle = " · ".join(str(p) for p in (source, data.get("task") or metrics.get("task"), created) if p)
     path = os.path.join(folder, REPORT)
     with open(path, "w", encoding="utf-8") as fh:
-        fh.write(_page(title, subtitle, sections))
+        fh.write(page(title, subtitle, sections))
     return path
