@@ -109,8 +109,10 @@ def test_logistic_proximal_sgd_reaches_sklearn_saga(l1, l2):
         pytest.param(lambda: keras.optimizers.Adam(0.01), marks=pytest.mark.backend),
         lambda: keras.optimizers.RMSprop(0.001),
         lambda: keras.optimizers.SGD(0.05, momentum=0.9),
+        lambda: keras.optimizers.Nadam(0.01),
+        lambda: keras.optimizers.Adagrad(0.1),
     ],
-    ids=["adam", "rmsprop", "sgd-momentum"],
+    ids=["adam", "rmsprop", "sgd-momentum", "nadam", "adagrad"],
 )
 def test_adaptive_optimizers_give_exact_zeros_at_the_same_solution(make_optimizer):
     # The per-weight threshold l1 * (effective step) makes the optimizer's fixed points the

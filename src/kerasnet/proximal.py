@@ -142,23 +142,23 @@ def _step_per_weight(optimizer, variable):
     dtype = variable.dtype
     lr = ops.cast(optimizer.learning_rate, dtype)
     t = ops.cast(optimizer.iterations + 1, dtype)
-    kinds = {cls.__name__ for cls in type(optimizer).__mro__}
+    opt = keras.optimizers
     eps = ops.cast(getattr(optimizer, "epsilon", 0.0) or 0.0, dtype)
 
-    if "Adam" in kinds:  # Adam and AdamW
+    if isinstance(optimizer, opt.Adam):  # AdamW too
         v = _state(optimizer, "_velocity_hats" if optimizer.amsgrad else "_velocities", variable)
         if v is None:
             return lr
         correction = ops.sqrt(1.0 - ops.power(ops.cast(optimizer.beta_2, dtype), t))
         return lr * correction / (ops.sqrt(v) + eps)
-    if "Nadam" in kinds:
+    if isinstance(optimizer, opt.Nadam):
         v = _state(optimizer, "_velocities", variable)
         v_hat = v / (1.0 - ops.power(ops.cast(optimizer.beta_2, dtype), t))
         return lr / (ops.sqrt(v_hat) + eps)
-    if "Adamax" in kinds:
+    if isinstance(optimizer, opt.Adamax):
         u = _state(optimizer, "_u", variable)
         return lr / (u + eps)
-    if "RMSprop" in kinds:
+    if isinstance(optimizer, opt.RMSprop):
         v = _state(optimizer, "_velocities", variable)
         if optimizer.centered:
             v = v - ops.square(_state(optimizer, "_average_gradients", variable))
@@ -166,10 +166,10 @@ def _step_per_weight(optimizer, variable):
         if optimizer.momentum > 0:
             step = step / (1.0 - optimizer.momentum)
         return step
-    if "Adagrad" in kinds:
+    if isinstance(optimizer, opt.Adagrad):
         a = _state(optimizer, "_accumulators", variable)
         return lr / ops.sqrt(a + eps)
-    if "SGD" in kinds:
+    if isinstance(optimizer, opt.SGD):
         if optimizer.momentum > 0:
             return lr / (1.0 - optimizer.momentum)
         return lr
