@@ -149,7 +149,7 @@ def train(
     return Run(model=model, preprocessor=pre, history=history, metrics=metrics)
 
 
-def _counts(y) -> dict | None:
+def _counts(y) -> dict:
     return {str(k): int(v) for k, v in pd.Series(y).value_counts(sort=False).sort_index().items()}
 
 
