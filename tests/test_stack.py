@@ -94,7 +94,7 @@ def test_scores_match_sklearn_and_early_stopping_restores_best():
     fit = fit_stack(stack, X, y, l1=0.0, l2=[0.0, 1e-3, 1e-2, 1e-1], train_mask=~val, val_mask=val,
                     epochs=60, batch_size=8, learning_rate=3e-2, patience=3, seed=0)
     assert (fit.epochs_trained < 60).any()  # somebody stopped early
-    np.testing.assert_array_equal(fit.best_epoch, np.nanargmin(fit.val_loss, axis=0) + 1)
+    np.testing.assert_array_equal(fit.best_epoch, np.nanargmin(fit.val_objective, axis=0) + 1)
     for k in range(K):
         model = mlp(4, 1, (8,), "binary")
         model.set_weights(stack.member_weights(k))
@@ -103,6 +103,10 @@ def test_scores_match_sklearn_and_early_stopping_restores_best():
         assert accuracy_score(y[val[k]], p > 0.5) == pytest.approx(fit.best_val_score[k], abs=1e-6)
         bce = float(keras.losses.BinaryCrossentropy()(y[val[k]][:, None], p[:, None]))
         assert bce == pytest.approx(fit.best_val_loss[k], rel=1e-4)
+        # The monitored objective is Keras's val_loss: data loss + the penalty of the weights.
+        e = fit.best_epoch[k] - 1
+        penalty = [0.0, 1e-3, 1e-2, 1e-1][k] * sum(float((w**2).sum()) for w in model.get_weights()[0::2])
+        assert fit.val_objective[e, k] - fit.val_loss[e, k] == pytest.approx(penalty, rel=1e-4, abs=1e-7)
 
 
 def test_member_without_validation_rows_trains_to_the_end():

@@ -170,8 +170,11 @@ class _Engine:
         (params, state), members = ops.scan(body, (params, state), (idx, w, active))
         return params, state, members
 
-    def _evaluate(self, params, X, y, mean, scale, vidx, wv):
-        """Per-member sums over rows ``vidx [K, V]`` weighted by ``wv [K, V]``: loss, score parts."""
+    def _evaluate(self, params, X, y, mean, scale, vidx, wv, l1, l2):
+        """Per-member penalty and sums over rows ``vidx [K, V]`` weighted by ``wv``: loss, score parts."""
+        return (_penalty(params, l1, l2),) + self._sums(params, X, y, mean, scale, vidx, wv)
+
+    def _sums(self, params, X, y, mean, scale, vidx, wv):
         x = (ops.take(X, vidx, axis=0) - ops.expand_dims(mean, 1)) / ops.expand_dims(scale, 1)
         yk = ops.take(y, vidx, axis=0)
         pred = _forward(params, x, self.activations)

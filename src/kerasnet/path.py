@@ -144,7 +144,9 @@ def fit_path(
     rows outside its fold, standardized with those rows' mean and standard deviation, and
     is scored on its fold after every epoch (accuracy for classifiers, R^2 for
     regression, and the data loss). With ``early_stopping`` a member stops after
-    ``patience`` epochs without a lower validation loss and keeps its best weights.
+    ``patience`` epochs without a lower validation objective (data loss + penalty, as
+    Keras's ``val_loss`` and ``EarlyStopping``) and keeps its best weights; watching the
+    data loss alone would stop strongly penalized members before the penalty acts.
     Afterwards every strength is refit on all rows for the mean of its folds' best epochs
     (``epochs`` without early stopping), in one more stacked fit.
 

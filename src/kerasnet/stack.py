@@ -186,9 +186,12 @@ class StackFit:
     val_loss, val_score : ndarray [epochs_run, K] or None
         Validation data loss (penalty excluded) and score (accuracy, or R^2 for
         regression) on each member's validation rows, after each epoch.
+    val_objective : ndarray [epochs_run, K] or None
+        ``val_loss`` + the member's penalty: Keras's own ``val_loss``, which early
+        stopping monitors.
     best_epoch : ndarray [K] int
-        Epoch (1-based) of the restored weights: lowest ``val_loss``, or the last epoch
-        trained when there is no validation.
+        Epoch (1-based) of the restored weights: lowest ``val_objective``, or the last
+        epoch trained when there is no validation.
     best_val_loss, best_val_score : ndarray [K]
     epochs_trained : ndarray [K] int
     diverged : ndarray [K] bool
@@ -198,6 +201,7 @@ class StackFit:
     loss: np.ndarray
     val_loss: np.ndarray | None
     val_score: np.ndarray | None
+    val_objective: np.ndarray | None
     best_epoch: np.ndarray
     best_val_loss: np.ndarray
     best_val_score: np.ndarray
@@ -236,7 +240,8 @@ def fit_stack(
     l2[k]*|W|_2^2`` (kernels only) with its own Adam (or SGD) state, on inputs standardized
     as ``(X - mean[k]) / scale[k]``. Its validation loss and score are computed after each
     epoch on the rows of ``val_mask[k]``; with ``early_stopping`` it stops after ``patience``
-    epochs without a lower validation loss and gets its best weights back. A member whose
+    epochs without a lower validation objective (data loss + its penalty: Keras's
+    ``val_loss``) and gets its best weights back. A member whose
     objective becomes NaN or infinite is marked diverged and stops; the others go on
     unaffected. Training ends when every member has stopped or ``epochs`` is reached.
 
@@ -329,7 +334,8 @@ def fit_stack(
     trained = np.zeros(K, int)
     best = list(params)
     last_loss, last_score = np.full(K, np.nan), np.full(K, np.nan)
-    hist_loss, hist_vl, hist_vs = [], [], []
+    hist_loss, hist_vl, hist_vs, hist_vo = [], [], [], []
+    best_objective = np.full(K, np.inf)
 
     for epoch in range(epochs):
         if not running.any():
@@ -350,8 +356,8 @@ def fit_stack(
         newly = running & ~np.isfinite(loss)
         logs = {"loss": loss}
         if has_val:
-            sums = engine.evaluate(params, Xt, yt, meant, scalet, vidx, wv)
-            vl, a, b, c = (ops.convert_to_numpy(t) for t in sums)
+            sums = engine.evaluate(params, Xt, yt, meant, scalet, vidx, wv, l1t, l2t)
+            pen, vl, a, b, c = (ops.convert_to_numpy(t) for t in sums)
             vl = vl / n_val
             if model.task == "regression":
                 sst = c - np.square(b) / n_val[:, None]
@@ -361,15 +367,20 @@ def fit_stack(
             vl = np.where(running & validated, vl, np.nan)
             vs = np.where(running & validated, vs, np.nan)
             newly |= running & validated & ~np.isfinite(vl)
+            # Keras's val_loss: data loss + penalty. Early stopping watches it, so a strongly
+            # penalized member keeps shrinking instead of being stopped before the penalty acts.
+            vo = vl + pen
             last_loss = np.where(running, vl, last_loss)
             last_score = np.where(running, vs, last_score)
-            logs.update(val_loss=vl, val_score=vs)
+            logs.update(val_loss=vl, val_score=vs, val_objective=vo)
+            hist_vo.append(vo)
             hist_vl.append(vl)
             hist_vs.append(vs)
         diverged |= newly
         running &= ~newly
         if has_val:
-            improved = running & validated & (vl < best_loss)
+            improved = running & validated & (vo < best_objective)
+            best_objective = np.where(improved, vo, best_objective)
             best_loss = np.where(improved, vl, best_loss)
             best_score = np.where(improved, vs, best_score)
             best_epoch = np.where(improved | (running & ~validated), epoch + 1, best_epoch)
@@ -396,6 +407,7 @@ def fit_stack(
         loss=np.array(hist_loss).reshape(-1, K),
         val_loss=np.array(hist_vl).reshape(-1, K) if has_val else None,
         val_score=np.array(hist_vs).reshape(-1, K) if has_val else None,
+        val_objective=np.array(hist_vo).reshape(-1, K) if has_val else None,
         best_epoch=best_epoch,
         best_val_loss=best_loss,
         best_val_score=best_score,
