@@ -157,3 +157,19 @@ def test_fit_path_scheduler_argument(client, data):
     except NotImplementedError:
         pytest.skip("kerasnet.path.fit_path does not route scheduler= to kerasnet.distributed yet")
     _assert_same_path(remote, fit_path(X, y, **_path_kwargs()))
+
+
+def test_cv_estimator_scheduler_equals_local(client, data):
+    from kerasnet.sklearn import ElasticNetMLPClassifierCV
+
+    X, y = data
+    params = dict(
+        hidden_layer_sizes=(6,), n_lambdas=3, cv=3, max_iter=10, learning_rate_init=0.01, random_state=0
+    )
+    local = ElasticNetMLPClassifierCV(**params).fit(X, y)
+    try:
+        remote = ElasticNetMLPClassifierCV(**params, scheduler=client).fit(X, y)
+    except NotImplementedError:
+        pytest.skip("kerasnet.path.fit_path does not route scheduler= to kerasnet.distributed yet")
+    assert remote.lambda_ == local.lambda_
+    np.testing.assert_allclose(remote.predict_proba(X), local.predict_proba(X), rtol=1e-5, atol=1e-6)

@@ -3,6 +3,7 @@
 import copy
 import pickle
 
+import keras
 import numpy as np
 import pandas as pd
 import pytest
@@ -102,6 +103,7 @@ def binary_data():
 
 
 # --- numbers against scikit-learn ------------------------------------------------------------
+@pytest.mark.backend
 def test_linear_ridge_matches_sklearn(regression_data):
     # mean((y - Xw - b)^2) + l2*|w|^2 is Ridge's objective / n with alpha = n*l2.
     X, y = regression_data
@@ -159,7 +161,7 @@ def test_standardize_makes_fit_invariant_to_feature_scale(binary_data):
     unscaled = ElasticNetMLPClassifier(**SMALL, standardize=False).fit(shifted, y)
     assert np.abs(unscaled.predict_proba(shifted) - a.predict_proba(X)).max() > 0.05
     # model_ works on raw inputs: standardization is folded into its first layer.
-    raw = np.asarray(b.model_(np.asarray(shifted, dtype="float32")))
+    raw = keras.ops.convert_to_numpy(b.model_(np.asarray(shifted, dtype="float32")))
     np.testing.assert_allclose(raw.ravel(), b.predict_proba(shifted)[:, 1], atol=1e-5)
 
 
@@ -237,6 +239,7 @@ def test_invalid_parameters_name_the_argument(binary_data):
 
 
 # --- pickling, clone, composition ------------------------------------------------------------
+@pytest.mark.backend
 @pytest.mark.parametrize("Estimator", [ElasticNetMLPClassifier, ElasticNetMLPRegressor])
 def test_pickle_deepcopy_and_clone(Estimator, binary_data):
     X, y = binary_data
@@ -277,6 +280,7 @@ def test_column_transformer_with_sparse_one_hot():
 
 # --- the CV estimators ---------------------------------------------------------------------
 @pytest.mark.parametrize("selection", ["1se", "min"])
+@pytest.mark.backend
 def test_cv_classifier_selects_on_the_path(binary_data, selection):
     X, y = binary_data
     labels = np.array(["no", "yes"])[y]
@@ -287,7 +291,7 @@ def test_cv_classifier_selects_on_the_path(binary_data, selection):
     np.testing.assert_array_equal(clf.cv_mean_, path.cv_mean_)
     np.testing.assert_array_equal(clf.classes_, ["no", "yes"])
     # model_ is the chosen refit member with standardization folded in: same as Path.model.
-    reference = np.asarray(path.model(clf.lambda_)(np.asarray(X, "float32")))[:, 0]
+    reference = keras.ops.convert_to_numpy(path.model(clf.lambda_)(np.asarray(X, "float32")))[:, 0]
     np.testing.assert_allclose(clf.predict_proba(X)[:, 1], reference, atol=1e-5)
     assert clf.sparsity_ == path.sparsity_[list(path.lambdas_).index(clf.lambda_)]
     restored = pickle.loads(pickle.dumps(clf))
