@@ -4,10 +4,41 @@ from ._backend import choose_default_backend as _choose_default_backend
 
 _choose_default_backend()
 
+# Importing every module that defines a registered Keras object (penalties, the proximal
+# step, the pruning selector, stacked layers) is what lets `keras.saving.load_model`
+# find them after a plain `import kerasnet`.
 from .models import compile_for, mlp  # noqa: E402
 from .monitor import PenaltyMonitor  # noqa: E402
-from .penalty import ElasticNet  # noqa: E402
+from .path import Path, fit_path  # noqa: E402
+from .penalize import penalize  # noqa: E402
+from .penalty import ElasticNet, GroupLasso  # noqa: E402
+from .prune import PruneReport, prune, selected_features  # noqa: E402
+from .report import build_report  # noqa: E402
+from .sklearn import (  # noqa: E402
+    ElasticNetMLPClassifier,
+    ElasticNetMLPClassifierCV,
+    ElasticNetMLPRegressor,
+    ElasticNetMLPRegressorCV,
+)
 
 __version__ = "0.1.0"
 
-__all__ = ["ElasticNet", "PenaltyMonitor", "compile_for", "mlp", "__version__"]
+__all__ = [
+    "ElasticNet",
+    "ElasticNetMLPClassifier",
+    "ElasticNetMLPClassifierCV",
+    "ElasticNetMLPRegressor",
+    "ElasticNetMLPRegressorCV",
+    "GroupLasso",
+    "Path",
+    "PenaltyMonitor",
+    "PruneReport",
+    "__version__",
+    "build_report",
+    "compile_for",
+    "fit_path",
+    "mlp",
+    "penalize",
+    "prune",
+    "selected_features",
+]
