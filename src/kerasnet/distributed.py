@@ -12,6 +12,8 @@ Dask is an optional extra: ``pip install 'kerasnet[dask]'``.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from keras import ops
 
@@ -70,28 +72,27 @@ def _pad_epochs(history, epochs):
 
 
 def _merge(fits):
-    """One StackFit from chunk fits, members in chunk order (what one local fit reports)."""
+    """One StackFit from chunk fits, members in chunk order (what one local fit reports).
+
+    Generic over StackFit's fields: 2-D arrays are per-epoch histories ``[epochs, K]``
+    (shorter chunks padded with NaN, as a stopped member reads locally), 1-D arrays are
+    per member; ``None`` stays ``None``.
+    """
     epochs = max(f.loss.shape[0] for f in fits)
-
-    def history(name):
-        parts = [getattr(f, name) for f in fits]
+    merged = {}
+    for field in dataclasses.fields(_stack.StackFit):
+        parts = [getattr(f, field.name) for f in fits]
+        if field.name == "extra":
+            continue  # per-fit bookkeeping; keeps its default
         if any(p is None for p in parts):
-            return None
-        return np.concatenate([_pad_epochs(np.asarray(p, float), epochs) for p in parts], axis=1)
-
-    def members(name):
-        return np.concatenate([np.asarray(getattr(f, name)) for f in fits])
-
-    return _stack.StackFit(
-        loss=history("loss"),
-        val_loss=history("val_loss"),
-        val_score=history("val_score"),
-        best_epoch=members("best_epoch"),
-        best_val_loss=members("best_val_loss"),
-        best_val_score=members("best_val_score"),
-        epochs_trained=members("epochs_trained"),
-        diverged=members("diverged"),
-    )
+            merged[field.name] = None  # not recorded (no validation rows)
+            continue
+        parts = [np.asarray(p) for p in parts]
+        if parts[0].ndim == 2:
+            merged[field.name] = np.concatenate([_pad_epochs(p.astype(float), epochs) for p in parts], axis=1)
+        else:
+            merged[field.name] = np.concatenate(parts)
+    return _stack.StackFit(**merged)
 
 
 def fit_stack(model, X, y, *, scheduler=None, n_chunks=None, callback=None, **kwargs):
@@ -163,7 +164,9 @@ def fit_stack(model, X, y, *, scheduler=None, n_chunks=None, callback=None, **kw
         if isinstance(n_chunks, bool) or not isinstance(n_chunks, (int, np.integer)) or n_chunks < 1:
             raise ValueError(f"n_chunks must be a positive integer or None; received n_chunks={n_chunks!r}.")
         chunks = [c for c in np.array_split(np.arange(K), min(int(n_chunks), K)) if len(c)]
-        X_remote, y_remote = client.scatter([np.asarray(X), np.asarray(y)], broadcast=True)
+        # hash=False: content-hashed keys would let a second fit on the same data (fit_path's
+        # refit) reuse keys the first fit is releasing, and Dask cancels it for lost data.
+        X_remote, y_remote = client.scatter([np.asarray(X), np.asarray(y)], broadcast=True, hash=False)
         futures = [
             client.submit(
                 _fit_chunk,
