@@ -218,7 +218,6 @@ def test_regression_scores_are_r2():
 @pytest.mark.parametrize(
     "kwargs,match",
     [
-        ({"scheduler": "dask"}, "Dask"),
         ({"l1_ratio": 1.5}, "l1_ratio"),
         ({"cv": 1}, "cv"),
         ({"n_lambdas": 0}, "n_lambdas"),
@@ -228,6 +227,18 @@ def test_regression_scores_are_r2():
 )
 def test_bad_arguments(kwargs, match):
     X, y = np.zeros((10, 2)), np.arange(10) % 2
-    error = NotImplementedError if "scheduler" in kwargs else ValueError
-    with pytest.raises(error, match=match):
+    with pytest.raises(ValueError, match=match):
         fit_path(X, y, verbose=0, **kwargs)
+
+
+def test_dask_scheduler_gives_the_local_path(cancer):
+    distributed = pytest.importorskip("dask.distributed")
+    X, y = cancer
+    kw = dict(hidden=(4,), lambdas=[0.1, 0.01, 1e-3], cv=3, epochs=6, seed=0, verbose=0)
+    local = fit_path(X, y, **kw)
+    with distributed.Client(processes=False, n_workers=1, threads_per_worker=2,
+                            dashboard_address=None) as client:
+        remote = fit_path(X, y, scheduler=client, **kw)
+    np.testing.assert_allclose(remote.cv_scores_, local.cv_scores_)
+    for a, b in zip(remote.weights_[1], local.weights_[1], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

@@ -180,8 +180,10 @@ def fit_path(
         Initial weights, folds and batch order. Every member starts from the same weights
         and the members of one fold see the same batches, so differences along the path
         come from the strength alone (common random numbers, as glmnet's warm path).
-    scheduler : None
-        Reserved for Dask execution (the distributed issue); only None is accepted now.
+    scheduler : str, dask.distributed.Client or None, default None
+        None trains here. A Dask scheduler address or client splits the members across
+        the cluster's workers (:func:`kerasnet.distributed.fit_stack`): same results,
+        progress shown once per fit.
     verbose : int, default 1
         1 shows a progress bar with the best CV score so far; 0 is silent.
 
@@ -196,11 +198,6 @@ def fit_path(
     >>> path = fit_path(X, y, n_lambdas=8, epochs=20, seed=0, verbose=0)  # doctest: +SKIP
     >>> model = path.model(path.lambda_1se_)  # doctest: +SKIP
     """
-    if scheduler is not None:
-        raise NotImplementedError(
-            "fit_path(scheduler=...) is reserved for Dask execution (the distributed-training "
-            "issue) and is not available yet; use scheduler=None."
-        )
     X, y, names = _check_xy(X, y)
     task = _infer_task(y) if task is None else task
     if task not in TASKS:
@@ -263,9 +260,15 @@ def fit_path(
 
     def run(members, label, **kw):
         progress = _Progress(kw["epochs"], L, kw.pop("per_lambda"), label, verbose)
+        if scheduler is not None:  # members split across a Dask cluster, same numbers
+            from .distributed import fit_stack as fit
+
+            kw["scheduler"] = scheduler
+        else:
+            fit = fit_stack
         try:
-            return fit_stack(model=members, X=X, y=y_enc, callback=progress, batch_size=batch_size,
-                             learning_rate=learning_rate, proximal=proximal, seed=seed, **kw)
+            return fit(members, X, y_enc, callback=progress, batch_size=batch_size,
+                       learning_rate=learning_rate, proximal=proximal, seed=seed, **kw)
         finally:
             progress.close()
 

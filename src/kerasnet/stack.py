@@ -201,12 +201,12 @@ class StackFit:
     loss: np.ndarray
     val_loss: np.ndarray | None
     val_score: np.ndarray | None
-    val_objective: np.ndarray | None
     best_epoch: np.ndarray
     best_val_loss: np.ndarray
     best_val_score: np.ndarray
     epochs_trained: np.ndarray
     diverged: np.ndarray
+    val_objective: np.ndarray | None = None
     extra: dict = field(default_factory=dict)
 
 
