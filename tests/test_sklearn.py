@@ -30,62 +30,17 @@ from kerasnet.sklearn import (
 SMALL = dict(hidden_layer_sizes=(8,), max_iter=20, learning_rate_init=0.01, random_state=0)
 SMALL_CV = dict(SMALL, n_lambdas=3, cv=3)
 
-# The CV estimators fit a whole path per fit; their full check run is marked slow, and these
-# checks (the estimator contract, fitting, pickling, accuracy, reproducibility) run always.
-FAST_CV_CHECKS = {
-    "check_estimator_cloneable",
-    "check_estimator_repr",
-    "check_no_attributes_set_in_init",
-    "check_parameters_default_constructible",
-    "check_get_params_invariance",
-    "check_set_params",
-    "check_estimators_unfitted",
-    "check_mixin_order",
-    "check_do_not_raise_errors_in_init_or_set_params",
-    "check_estimators_empty_data_messages",
-    "check_estimators_nan_inf",
-    "check_requires_y_none",
-    "check_fit2d_1sample",
-    "check_classifiers_regression_target",
-    "check_classifiers_train",
-    "check_regressors_train",
-    "check_fit_idempotent",
-    "check_estimators_pickle",
-    "check_regressor_multioutput",
-}
-
 
 @parametrize_with_checks(
-    [ElasticNetMLPClassifier(**SMALL), ElasticNetMLPRegressor(**SMALL)],
+    [
+        ElasticNetMLPClassifier(**SMALL),
+        ElasticNetMLPRegressor(**SMALL),
+        ElasticNetMLPClassifierCV(**SMALL_CV),
+        ElasticNetMLPRegressorCV(**SMALL_CV),
+    ],
     expected_failed_checks=expected_failed_checks,
 )
 def test_sklearn_estimator_checks(estimator, check):
-    check(estimator)
-
-
-def _cv_check_params():
-    decorator = parametrize_with_checks(
-        [ElasticNetMLPClassifierCV(**SMALL_CV), ElasticNetMLPRegressorCV(**SMALL_CV)],
-        expected_failed_checks=expected_failed_checks,
-    )
-    params, ids, seen = [], [], set()
-    for item in decorator.args[1]:
-        values, marks = (item.values, list(item.marks)) if hasattr(item, "values") else (item, [])
-        estimator, check = values
-        name = getattr(check, "func", check).__name__
-        if name not in FAST_CV_CHECKS or (type(estimator), name) in seen:
-            marks.append(pytest.mark.slow)  # variants of a fast check (memmap, float32) run with slow
-        seen.add((type(estimator), name))
-        params.append(pytest.param(estimator, check, marks=marks))
-        ids.append(decorator.kwargs["ids"](estimator) + "-" + decorator.kwargs["ids"](check))
-    return params, ids
-
-
-_CV_PARAMS, _CV_IDS = _cv_check_params()
-
-
-@pytest.mark.parametrize("estimator, check", _CV_PARAMS, ids=_CV_IDS)
-def test_sklearn_estimator_checks_cv(estimator, check):
     check(estimator)
 
 
