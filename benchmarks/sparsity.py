@@ -15,8 +15,8 @@ Part 1, same strengths, two modes: MLP (64, 64), ``ElasticNet(l1)`` on every ker
 ``kerasnet.prune`` and validation accuracy.
 
 Part 2, feature selection: one hidden layer of 64 units for both methods. kerasnet: a
-warm-started path, ``GroupLasso(s)`` on the first layer for 25 strengths from 1e-3 to 3
-(log-spaced), each continuing from the previous weights (``kerasnet.penalize``) for 10
+warm-started path, ``GroupLasso(s)`` on the first layer for 61 strengths from 1e-3 to 30
+(log-spaced), each continuing from the previous weights (``kerasnet.penalize``) for 5
 epochs (the first for the full epoch count); LassoNet:
 ``LassoNetClassifier(hidden_dims=(64,))`` path (its own defaults, with its internal 10%
 validation split of the training rows for early stopping). For each feature budget ``k``
@@ -51,8 +51,8 @@ from kerasnet.prune import prune, selected_features
 DATASETS = {"breast_cancer": load_breast_cancer, "digits": load_digits}
 L1_STRENGTHS = {"breast_cancer": (1e-4, 3e-4, 1e-3), "digits": (3e-4, 1e-3, 3e-3)}
 EPOCHS = {"breast_cancer": 100, "digits": 60}
-GROUP_STRENGTHS = np.geomspace(0.001, 3.0, 25)
-PATH_EPOCHS = 10
+GROUP_STRENGTHS = np.geomspace(0.001, 30.0, 61)
+PATH_EPOCHS = 5
 BUDGETS = {"breast_cancer": (2, 3, 5, 10, 20, 30), "digits": (5, 10, 20, 30, 40, 64)}
 
 
