@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_breast_cancer, load_iris
 from sklearn.linear_model import LogisticRegression, enet_path
+from sklearn.metrics import r2_score
 from sklearn.model_selection import StratifiedKFold
 from sklearn.preprocessing import StandardScaler
 
@@ -205,14 +206,23 @@ def test_multiclass_and_task_inference():
     assert set(p.predict(X, "min")) <= set(labels)
 
 
-def test_regression_scores_are_r2():
+def test_regression_scores_are_r2_and_model_predicts_in_y_units():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(120, 3))
-    y = X @ [1.0, -1.0, 0.0] + 0.1 * rng.normal(size=120)
-    p = fit_path(X, y, hidden=(), lambdas=[20.0, 1e-3], cv=3, epochs=60, learning_rate=3e-2, seed=0,
-                 verbose=0)
+    y = 100.0 + 20.0 * (X @ [1.0, -1.0, 0.0]) + 2.0 * rng.normal(size=120)
+    p = fit_path(X, y, hidden=(), n_lambdas=2, lambda_min_ratio=1e-3, cv=3, epochs=60, learning_rate=3e-2,
+                 seed=0, verbose=0)
     assert p.task == "regression" and p.score_name == "r2"
-    assert p.cv_mean_[1] > 0.95 and p.cv_mean_[0] < 0.3  # Adam jitters around 0
+    # lambda_max (the standardized target's null model) gives the constant model: R^2 ~ 0, mean(y).
+    assert abs(p.cv_mean_[0]) < 0.05 and p.cv_mean_[1] > 0.95
+    top = p.model(p.lambdas_[0]).predict(X, verbose=0)
+    assert top.std() < 0.1 * y.std() and abs(top.mean() - y.mean()) < 0.05 * y.std()  # Adam jitters
+    model = p.model(p.lambdas_[1])
+    assert model.layers[-1].name == "unstandardize"
+    assert r2_score(y, model.predict(X, verbose=0)[:, 0]) > 0.95
+    W, b = p.weights_[1]  # the trained linear member, on standardized X and y
+    ref = ((X - X.mean(0)) / X.std(0)) @ W[:, 0] + b[0]
+    np.testing.assert_allclose(model.predict(X, verbose=0)[:, 0], ref * y.std() + y.mean(), rtol=1e-4)
 
 
 @pytest.mark.parametrize(
@@ -242,3 +252,18 @@ def test_dask_scheduler_gives_the_local_path(cancer):
     np.testing.assert_allclose(remote.cv_scores_, local.cv_scores_)
     for a, b in zip(remote.weights_[1], local.weights_[1], strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_regression_target_is_standardized_with_training_rows_only(monkeypatch):
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(60, 2))
+    y = X[:, 0] + 0.1 * rng.normal(size=60)
+    seen = []
+    real = path_module.fit_stack
+    monkeypatch.setattr(path_module, "fit_stack", lambda *a, **kw: seen.append(kw) or real(*a, **kw))
+    fit_path(X, y, hidden=(), lambdas=[0.1], cv=3, epochs=2, seed=1, verbose=0)
+    cv = seen[0]
+    for k in range(3):
+        rows = cv["train_mask"][k]
+        np.testing.assert_allclose(cv["y_mean"][k], y[rows].mean(), rtol=1e-5)
+        np.testing.assert_allclose(cv["y_scale"][k], y[rows].std(), rtol=1e-5)

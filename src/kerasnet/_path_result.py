@@ -42,13 +42,14 @@ class Path:
         Epochs of each refit on all rows: the mean of its folds' best epochs.
     """
 
-    def __init__(self, *, lambdas, l1_ratio, task, hidden, classes, feature_names, mean, scale, cv_score,
-                 cv_loss, member_diverged, best_epoch, refit_epochs, refit_diverged, weights, n_outputs,
-                 proximal, history=None):
+    def __init__(self, *, lambdas, l1_ratio, task, hidden, classes, feature_names, mean, scale, y_mean,
+                 y_scale, cv_score, cv_loss, member_diverged, best_epoch, refit_epochs, refit_diverged,
+                 weights, n_outputs, proximal, history=None):
         self.lambdas_ = np.asarray(lambdas, float)
         self.l1_ratio, self.task, self.hidden, self.proximal = l1_ratio, task, hidden, proximal
         self.classes_, self.feature_names_ = classes, list(feature_names)
         self.n_outputs, self.mean_, self.scale_ = n_outputs, mean, scale
+        self.y_mean_, self.y_scale_ = y_mean, y_scale
         self.cv_scores_, self.cv_losses_ = cv_score, cv_loss
         self.member_diverged_ = member_diverged
         self.diverged_ = member_diverged.any(axis=1) | np.asarray(refit_diverged, bool)
@@ -87,7 +88,8 @@ class Path:
 
         It is the plain recipe (:func:`kerasnet.mlp` with Keras's own ``L1L2`` penalty at
         ``lam``) preceded by a ``Normalization`` layer holding the training mean and
-        variance, so it takes raw ``X``; a ``.keras`` file of it loads with
+        variance, so it takes raw ``X`` (for regression followed by a ``Rescaling`` layer
+        back to ``y``'s units); a ``.keras`` file of it loads with
         ``keras.saving.load_model`` (safe mode) without kerasnet.
 
         Parameters
@@ -103,8 +105,13 @@ class Path:
         base = mlp(d, self.n_outputs, self.hidden, self.task, penalty=keras.regularizers.L1L2(l1=l1, l2=l2))
         norm = keras.layers.Normalization(mean=self.mean_.tolist(), variance=np.square(self.scale_).tolist(),
                                           name="standardize")
-        model = keras.Sequential([keras.Input((d,), name="features"), norm, *base.layers],
-                                 name="kerasnet_path_model")
+        layers = [keras.Input((d,), name="features"), norm, *base.layers]
+        if self.task == "regression":  # the network fit the standardized target
+            scale, offset = self.y_scale_.tolist(), self.y_mean_.tolist()
+            if len(scale) == 1:
+                scale, offset = scale[0], offset[0]
+            layers.append(keras.layers.Rescaling(scale=scale, offset=offset, name="unstandardize"))
+        model = keras.Sequential(layers, name="kerasnet_path_model")
         dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
         weights = self.weights_[i]
         for j, layer in enumerate(dense):

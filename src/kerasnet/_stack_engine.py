@@ -115,18 +115,26 @@ class _Engine:
         self.evaluate = _compile(self._evaluate)
         self.keep_best = _compile(self._keep_best)
 
-    def _objective(self, params, X, y, mean, scale, idx, w, l1, l2):
-        xb = (ops.take(X, idx, axis=0) - ops.expand_dims(mean, 1)) / ops.expand_dims(scale, 1)
+    def _rows(self, X, y, norm, idx):
+        """Member rows ``idx [K, B]``: standardized inputs, and target (standardized for regression)."""
+        mean, scale, y_mean, y_scale = norm
+        x = (ops.take(X, idx, axis=0) - ops.expand_dims(mean, 1)) / ops.expand_dims(scale, 1)
         yb = ops.take(y, idx, axis=0)
+        if self.task == "regression":
+            yb = (yb - ops.expand_dims(y_mean, 1)) / ops.expand_dims(y_scale, 1)
+        return x, yb
+
+    def _objective(self, params, X, y, norm, idx, w, l1, l2):
+        xb, yb = self._rows(X, y, norm, idx)
         per = _per_sample_loss(self.task, yb, _forward(params, xb, self.activations))
         data = ops.sum(per * w, axis=1) / ops.maximum(ops.sum(w, axis=1), 1.0)
         member = data + _penalty(params, 0.0 if self.proximal else l1, l2)
         # The sum's gradient w.r.t. member k's weights is member k's own gradient.
         return ops.sum(member), (member,)
 
-    def _step(self, params, state, X, y, mean, scale, idx, w, active, l1, l2):
+    def _step(self, params, state, X, y, norm, idx, w, active, l1, l2):
         (_, (member,)), grads = _value_and_grad(
-            lambda p: self._objective(p, X, y, mean, scale, idx, w, l1, l2)
+            lambda p: self._objective(p, X, y, norm, idx, w, l1, l2)
         )(params)
         lr = self.lr
         new_params, new_state = [], {}
@@ -159,24 +167,23 @@ class _Engine:
                 new_params.append(ops.where(on, p_new, p))
         return new_params, new_state, member
 
-    def _epoch(self, params, state, X, y, mean, scale, idx, w, active, l1, l2):
+    def _epoch(self, params, state, X, y, norm, idx, w, active, l1, l2):
         """All steps of one epoch (``idx``, ``w`` ``[S, K, B]``, ``active`` ``[S, K]``) in one call."""
 
         def body(carry, batch):
             params, state = carry
-            params, state, member = self._step(params, state, X, y, mean, scale, *batch, l1, l2)
+            params, state, member = self._step(params, state, X, y, norm, *batch, l1, l2)
             return (params, state), member
 
         (params, state), members = ops.scan(body, (params, state), (idx, w, active))
         return params, state, members
 
-    def _evaluate(self, params, X, y, mean, scale, vidx, wv, l1, l2):
+    def _evaluate(self, params, X, y, norm, vidx, wv, l1, l2):
         """Per-member penalty and sums over rows ``vidx [K, V]`` weighted by ``wv``: loss, score parts."""
-        return (_penalty(params, l1, l2),) + self._sums(params, X, y, mean, scale, vidx, wv)
+        return (_penalty(params, l1, l2),) + self._sums(params, X, y, norm, vidx, wv)
 
-    def _sums(self, params, X, y, mean, scale, vidx, wv):
-        x = (ops.take(X, vidx, axis=0) - ops.expand_dims(mean, 1)) / ops.expand_dims(scale, 1)
-        yk = ops.take(y, vidx, axis=0)
+    def _sums(self, params, X, y, norm, vidx, wv):
+        x, yk = self._rows(X, y, norm, vidx)
         pred = _forward(params, x, self.activations)
         loss = ops.sum(_per_sample_loss(self.task, yk, pred) * wv, axis=1)
         if self.task == "binary":

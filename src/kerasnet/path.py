@@ -77,6 +77,16 @@ def _folds(cv, y, task, seed):
     return fold
 
 
+def _target_standardizer(y, rows, task, standardize):
+    """Regression target mean and sd of ``rows`` (the network fits the standardized target,
+    so its intercept is not left to crawl towards ``mean(y)`` and ``lambda`` is scale-free)."""
+    y = np.asarray(y, "float32").reshape(len(y), -1) if task == "regression" else np.zeros((len(y), 1))
+    if task != "regression" or not standardize:
+        return np.zeros(y.shape[1], "float32"), np.ones(y.shape[1], "float32")
+    mean, sd = y[rows].mean(axis=0), y[rows].std(axis=0)
+    return mean.astype("float32"), np.where(sd > 0, sd, 1.0).astype("float32")
+
+
 def _standardizer(X, rows, standardize):
     if not standardize:
         return np.zeros(X.shape[1], "float32"), np.ones(X.shape[1], "float32")
@@ -176,6 +186,10 @@ def fit_path(
         L1 as a soft-threshold after each Adam step (exact zeros); see
         :func:`kerasnet.stack.fit_stack` for the threshold rule.
     standardize : bool, default True
+        Standardize the features (and a regression target) with each member's own
+        training rows; ``Path.model`` undoes it inside the model, so it takes raw ``X``
+        and predicts in ``y``'s units. Scores are unchanged; the regression CV loss is
+        the MSE of the standardized target.
     seed : int or None
         Initial weights, folds and batch order. Every member starts from the same weights
         and the members of one fold see the same batches, so differences along the path
@@ -230,7 +244,9 @@ def fit_path(
     n_folds = int(fold.max()) + 1
     if lambdas is None:
         m_all, s_all = _standardizer(X, np.arange(n), standardize)
-        lam_max = _grid.lambda_max((X - m_all) / s_all, y_enc, task, l1_ratio)
+        ym, ys = _target_standardizer(y_enc, np.ones(n, bool), task, standardize)
+        target = (y_enc.reshape(n, -1) - ym) / ys if task == "regression" else y_enc
+        lam_max = _grid.lambda_max((X - m_all) / s_all, target, task, l1_ratio)
         lambdas = _grid.lambda_grid(lam_max, n_lambdas, lambda_min_ratio)
     else:
         lambdas = np.atleast_1d(np.asarray(lambdas, dtype=float))
@@ -250,6 +266,7 @@ def fit_path(
     member_fold = np.tile(np.arange(groups), L)
     rows = [fold != f for f in range(n_folds)] + [np.ones(n, bool)]
     stats = [_standardizer(X, r, standardize) for r in rows]
+    y_stats = [_target_standardizer(y_enc, r, task, standardize) for r in rows]
     m_all, s_all = stats[n_folds]
     init = StackedMLP(1, d, n_outputs, hidden, task, seed=seed).get_weights()
 
@@ -260,6 +277,8 @@ def fit_path(
 
     def run(members, label, **kw):
         progress = _Progress(kw["epochs"], L, kw.pop("per_lambda"), label, verbose)
+        if task != "regression":  # the target statistics only matter for regression
+            kw.pop("y_mean"), kw.pop("y_scale")
         if scheduler is not None:  # members split across a Dask cluster, same numbers
             from .distributed import fit_stack as fit
 
@@ -277,7 +296,9 @@ def fit_path(
     cv_model = stacked(L * groups)
     cvfit = run(cv_model, "CV   ", l1=np.repeat(l1, groups), l2=np.repeat(l2, groups), train_mask=train,
                 val_mask=val, mean=np.stack([stats[f][0] for f in member_fold]),
-                scale=np.stack([stats[f][1] for f in member_fold]), epochs=epochs,
+                scale=np.stack([stats[f][1] for f in member_fold]),
+                y_mean=np.stack([y_stats[f][0] for f in member_fold]),
+                y_scale=np.stack([y_stats[f][1] for f in member_fold]), epochs=epochs,
                 early_stopping=early_stopping, patience=patience, streams=member_fold, per_lambda=groups)
     is_cv = member_fold < n_folds
     best_epoch = cvfit.best_epoch[is_cv].reshape(L, n_folds)
@@ -290,13 +311,15 @@ def fit_path(
         refit_epochs = np.maximum(1, np.round(best_epoch.mean(axis=1))).astype(int)
         refit_model = stacked(L)
         refit = run(refit_model, "Refit", l1=l1, l2=l2, mean=np.tile(m_all, (L, 1)),
-                    scale=np.tile(s_all, (L, 1)), epochs=int(refit_epochs.max()), max_epochs=refit_epochs,
-                    streams=np.zeros(L, int), per_lambda=1)
+                    scale=np.tile(s_all, (L, 1)), y_mean=np.tile(y_stats[n_folds][0], (L, 1)),
+                    y_scale=np.tile(y_stats[n_folds][1], (L, 1)), epochs=int(refit_epochs.max()),
+                    max_epochs=refit_epochs, streams=np.zeros(L, int), per_lambda=1)
         refit_diverged = refit.diverged
         weights = [refit_model.member_weights(i) for i in range(L)]
     return Path(
         lambdas=lambdas, l1_ratio=l1_ratio, task=task, hidden=tuple(hidden), classes=classes,
-        feature_names=names, mean=m_all, scale=s_all,
+        feature_names=names, mean=m_all, scale=s_all, y_mean=y_stats[n_folds][0],
+        y_scale=y_stats[n_folds][1],
         cv_score=cvfit.best_val_score[is_cv].reshape(L, n_folds),
         cv_loss=cvfit.best_val_loss[is_cv].reshape(L, n_folds),
         member_diverged=cvfit.diverged[is_cv].reshape(L, n_folds), best_epoch=best_epoch,

@@ -221,6 +221,8 @@ def fit_stack(
     val_mask=None,
     mean=None,
     scale=None,
+    y_mean=None,
+    y_scale=None,
     epochs=100,
     max_epochs=None,
     batch_size=32,
@@ -256,6 +258,9 @@ def fit_stack(
         Rows each member trains / is validated on (default: all rows / no validation).
     mean, scale : array [K, d] or None
         Per-member standardization (default: none).
+    y_mean, y_scale : array [K, o] or None
+        Regression only: member ``k`` fits ``(y - y_mean[k]) / y_scale[k]``; its losses and
+        scores are in those units (R^2 is unchanged by the scaling).
     epochs : int, default 100
     max_epochs : int array [K] or None
         Per-member epoch budget (refits), at most ``epochs``.
@@ -311,7 +316,10 @@ def fit_stack(
                  "m": [ops.convert_to_tensor(z) for z in zeros],
                  "v": [ops.convert_to_tensor(z.copy()) for z in zeros]}
     Xt, yt = ops.convert_to_tensor(X), ops.convert_to_tensor(y)
-    meant, scalet = ops.convert_to_tensor(mean), ops.convert_to_tensor(scale)
+    o = y.shape[1] if y.ndim == 2 else 1
+    y_mean = np.zeros((K, o), "float32") if y_mean is None else np.asarray(y_mean, "float32").reshape(K, o)
+    y_scale = np.ones((K, o), "float32") if y_scale is None else np.asarray(y_scale, "float32").reshape(K, o)
+    norm = tuple(ops.convert_to_tensor(a) for a in (mean, scale, y_mean, y_scale))
     l1t, l2t = ops.convert_to_tensor(l1), ops.convert_to_tensor(l2)
     if has_val:
         val_mask = np.asarray(val_mask, bool)
@@ -345,7 +353,7 @@ def fit_stack(
         has_rows = w.sum(axis=2) > 0  # [S, K]
         active = (running[None, :] & has_rows).astype("float32")
         params, state, members = engine.epoch(
-            params, state, Xt, yt, meant, scalet, ops.convert_to_tensor(idx),
+            params, state, Xt, yt, norm, ops.convert_to_tensor(idx),
             ops.convert_to_tensor(w), ops.convert_to_tensor(active), l1t, l2t,
         )
         members = ops.convert_to_numpy(members)
@@ -356,7 +364,7 @@ def fit_stack(
         newly = running & ~np.isfinite(loss)
         logs = {"loss": loss}
         if has_val:
-            sums = engine.evaluate(params, Xt, yt, meant, scalet, vidx, wv, l1t, l2t)
+            sums = engine.evaluate(params, Xt, yt, norm, vidx, wv, l1t, l2t)
             pen, vl, a, b, c = (ops.convert_to_numpy(t) for t in sums)
             vl = vl / n_val
             if model.task == "regression":
