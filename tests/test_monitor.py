@@ -47,7 +47,9 @@ def test_frozen_weights_give_exact_split_of_the_loss():
 def test_penalty_tracks_training_and_csvlogger_sees_it(tmp_path):
     x, y = _data()
     model = kerasnet.compile_for(
-        kerasnet.mlp(5, hidden=(4,), penalty=kerasnet.ElasticNet(l2=0.05), seed=1), "binary", learning_rate=0.05
+        kerasnet.mlp(5, hidden=(4,), penalty=kerasnet.ElasticNet(l2=0.05), seed=1),
+        "binary",
+        learning_rate=0.05,
     )
     start = penalty_value(model)
     log_path = tmp_path / "log.csv"
@@ -81,3 +83,20 @@ def test_kernel_sparsity_counts_exact_zeros_only_in_kernels():
     out_kernel[0] = 1e-30  # tiny is not zero
     model.set_weights([kernel, bias, out_kernel, out_bias])
     assert kernel_sparsity(model) == pytest.approx(10 / 25)
+
+
+def test_proximal_penalty_counts_the_l1_part_kept_out_of_the_loss():
+    """Proximal L1 leaves Keras's loss; the monitor still reports the whole penalty."""
+    x, y = _data()
+    penalty = kerasnet.ElasticNet(l1=0.01, l2=0.02, proximal=True)
+    model = kerasnet.mlp(5, hidden=(4,), penalty=penalty, seed=0)
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0), loss="binary_crossentropy")
+    kernels = [keras.ops.convert_to_numpy(v) for v in model.trainable_variables if len(v.shape) == 2]
+    l1_part = 0.01 * sum(np.abs(k).sum() for k in kernels)
+    l2_part = 0.02 * sum((k**2).sum() for k in kernels)
+    history = model.fit(x, y, batch_size=64, epochs=1, verbose=0, callbacks=[kerasnet.PenaltyMonitor()])
+    logs = history.history
+    assert logs["penalty"][0] == pytest.approx(l1_part + l2_part, rel=1e-5)
+    p = keras.ops.convert_to_numpy(model(x))
+    assert logs["data_loss"][0] == pytest.approx(_bce(p, y), rel=1e-4)
+    assert logs["loss"][0] == pytest.approx(_bce(p, y) + l2_part, rel=1e-4)

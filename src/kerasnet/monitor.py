@@ -5,6 +5,8 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from .proximal import proximal_penalty
+
 __all__ = ["PenaltyMonitor", "kernel_sparsity", "penalty_value"]
 
 
@@ -49,12 +51,17 @@ class PenaltyMonitor(keras.callbacks.Callback):
     Keras logs only the total training objective ``loss = data loss + penalty``, which hides
     how much of it is penalty. This callback adds, for every epoch:
 
-    - ``penalty``: the sum of the model's regularization losses (``model.losses``) at the
-      weights each training step used, averaged over the epoch's steps like ``loss``;
-    - ``data_loss``: ``loss - penalty``, the data term alone;
+    - ``penalty``: the whole penalty (``sum(model.losses)`` plus, for proximal penalties,
+      the L1 / group part that the proximal step applies outside the loss) at the weights
+      each training step used, averaged over the epoch's steps like ``loss``;
+    - ``data_loss``: the data term alone: ``loss`` minus the penalty terms Keras put in it
+      (``loss - penalty`` unless proximal penalties are used);
     - ``sparsity``: the fraction of kernel weights that are exactly 0 at the epoch's end;
-    - ``val_data_loss``: ``val_loss`` minus the penalty at the end-of-epoch weights (those
-      Keras evaluates), when validation runs.
+    - ``val_data_loss``: ``val_loss`` minus the in-loss penalty at the end-of-epoch weights
+      (those Keras evaluates), when validation runs.
+
+    Steps are weighted equally; Keras weights its running ``loss`` by batch size, so the two
+    differ only through a smaller last batch, whose weights are one step apart.
 
     Place it before ``History``-reading callbacks (CSVLogger, TensorBoard) in the list so
     they see the new keys; ``model.fit``'s own History always sees them.
@@ -72,31 +79,38 @@ class PenaltyMonitor(keras.callbacks.Callback):
 
     def __init__(self):
         super().__init__()
-        self._sum = 0.0
+        self._in_loss = 0.0
+        self._outside = 0.0
         self._steps = 0
 
-    def _current_penalty(self) -> float:
+    def _current_penalties(self) -> tuple[float, float]:
+        """(penalty inside Keras's loss, proximal penalty applied outside it)."""
         # JAX training keeps weights outside the model between epochs; fetch them first.
         sync = getattr(self.model, "jax_state_sync", None)
         if sync is not None:
             sync()
-        return penalty_value(self.model)
+        return penalty_value(self.model), proximal_penalty(self.model)
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._sum, self._steps = 0.0, 0
+        self._in_loss, self._outside, self._steps = 0.0, 0.0, 0
 
     def on_train_batch_begin(self, batch, logs=None):
-        self._sum += self._current_penalty()
+        in_loss, outside = self._current_penalties()
+        self._in_loss += in_loss
+        self._outside += outside
         self._steps += 1
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is None:
             return
-        penalty = self._sum / self._steps if self._steps else self._current_penalty()
-        end_penalty = self._current_penalty()
-        logs["penalty"] = penalty
+        end_in_loss, end_outside = self._current_penalties()
+        if self._steps:
+            in_loss, outside = self._in_loss / self._steps, self._outside / self._steps
+        else:
+            in_loss, outside = end_in_loss, end_outside
+        logs["penalty"] = in_loss + outside
         if "loss" in logs:
-            logs["data_loss"] = float(logs["loss"]) - penalty
+            logs["data_loss"] = float(logs["loss"]) - in_loss
         if "val_loss" in logs:
-            logs["val_data_loss"] = float(logs["val_loss"]) - end_penalty
+            logs["val_data_loss"] = float(logs["val_loss"]) - end_in_loss
         logs["sparsity"] = kernel_sparsity(self.model)
