@@ -33,13 +33,14 @@ def test_every_kernel_penalized_no_bias():
     # One loss term per kernel, each equal to the penalty of that kernel alone.
     losses = [float(keras.ops.convert_to_numpy(v)) for v in model.losses]
     assert len(losses) == 3
-    for loss, layer in zip(losses, dense):
+    for loss, layer in zip(losses, dense, strict=True):
         k = keras.ops.convert_to_numpy(layer.kernel)
         assert loss == pytest.approx(1e-3 * np.abs(k).sum() + 1e-2 * (k**2).sum(), rel=1e-5)
 
 
 @pytest.mark.parametrize(
-    "task,n_outputs,activation", [("binary", 1, "sigmoid"), ("multiclass", 3, "softmax"), ("regression", 2, "linear")]
+    "task,n_outputs,activation",
+    [("binary", 1, "sigmoid"), ("multiclass", 3, "softmax"), ("regression", 2, "linear")],
 )
 def test_output_activation_from_task(task, n_outputs, activation):
     model = kerasnet.mlp(4, n_outputs=n_outputs, hidden=(3,), task=task)
@@ -59,7 +60,7 @@ def test_seed_makes_weights_reproducible():
     a = kerasnet.mlp(4, hidden=(8,), seed=3).get_weights()
     b = kerasnet.mlp(4, hidden=(8,), seed=3).get_weights()
     c = kerasnet.mlp(4, hidden=(8,), seed=4).get_weights()
-    for wa, wb in zip(a, b):
+    for wa, wb in zip(a, b, strict=True):
         np.testing.assert_array_equal(wa, wb)
     assert not np.array_equal(a[0], c[0])
 
@@ -98,7 +99,9 @@ def test_mlp_rejects_bad_arguments(kwargs, match):
 )
 def test_compile_for_picks_loss_and_metrics(task, loss, metric):
     n_out = 3 if task == "multiclass" else 1
-    model = kerasnet.compile_for(kerasnet.mlp(4, n_outputs=n_out, hidden=(3,), task=task), task, learning_rate=0.01)
+    model = kerasnet.compile_for(
+        kerasnet.mlp(4, n_outputs=n_out, hidden=(3,), task=task), task, learning_rate=0.01
+    )
     assert isinstance(model.loss, loss)
     assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == pytest.approx(0.01)
     x = np.zeros((4, 4), "float32")

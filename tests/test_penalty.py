@@ -17,8 +17,12 @@ pytestmark = pytest.mark.backend
 def test_matches_hand_computation_and_keras_l1l2(l1, l2):
     w = np.random.default_rng(0).normal(size=(7, 5)).astype("float32")
     expected = l1 * np.abs(w).sum() + l2 * (w**2).sum()
-    ours = float(keras.ops.convert_to_numpy(kerasnet.ElasticNet(l1=l1, l2=l2)(keras.ops.convert_to_tensor(w))))
-    theirs = float(keras.ops.convert_to_numpy(keras.regularizers.L1L2(l1=l1, l2=l2)(keras.ops.convert_to_tensor(w))))
+    ours = float(
+        keras.ops.convert_to_numpy(kerasnet.ElasticNet(l1=l1, l2=l2)(keras.ops.convert_to_tensor(w)))
+    )
+    theirs = float(
+        keras.ops.convert_to_numpy(keras.regularizers.L1L2(l1=l1, l2=l2)(keras.ops.convert_to_tensor(w)))
+    )
     assert ours == pytest.approx(expected, rel=1e-5, abs=1e-7)
     assert ours == theirs
 
