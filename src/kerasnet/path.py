@@ -95,29 +95,34 @@ def _standardizer(X, rows, standardize):
 
 
 class _Progress:
-    """One rich progress bar over epochs with the best CV score so far."""
+    """One rich progress bar over epochs, showing the best CV score so far (CV, then refit)."""
 
-    def __init__(self, epochs, n_lambdas, n_folds, label, verbose):
-        self.shape, self.label, self.bar = (n_lambdas, n_folds), label, None
+    def __init__(self, verbose):
+        self.bar, self.best = None, ""
         if verbose:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
             self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                 TimeElapsedColumn(), transient=False)
-            self.task = self.bar.add_task(f"{label} best CV -", total=epochs)
+            self.task = self.bar.add_task("fit_path", total=1)
             self.bar.start()
+
+    def phase(self, label, epochs, shape):
+        """Restart the same bar for the next stacked fit (``shape``: strengths x members each)."""
+        self.label, self.shape = label, shape
+        if self.bar is not None:
+            self.bar.reset(self.task, total=epochs, description=f"{label}{self.best}")
 
     def __call__(self, epoch, logs):
         if self.bar is None:
             return
-        desc = self.label
         if "best_val_score" in logs:
             with warnings.catch_warnings():  # all-NaN rows before the first epoch's scores
                 warnings.simplefilter("ignore", RuntimeWarning)
                 per_lambda = np.nanmean(logs["best_val_score"].reshape(self.shape), axis=1)
             if np.isfinite(per_lambda).any():
-                desc += f" best CV {np.nanmax(per_lambda):.4f}"
-        self.bar.update(self.task, completed=epoch + 1, description=desc)
+                self.best = f" best CV {np.nanmax(per_lambda):.4f}"
+        self.bar.update(self.task, completed=epoch + 1, description=f"{self.label}{self.best}")
 
     def close(self):
         if self.bar is not None:
@@ -275,8 +280,10 @@ def fit_path(
         model.set_weights([np.broadcast_to(w, (members,) + w.shape[1:]) for w in init])
         return model
 
+    progress = _Progress(verbose)
+
     def run(members, label, **kw):
-        progress = _Progress(kw["epochs"], L, kw.pop("per_lambda"), label, verbose)
+        progress.phase(label, kw["epochs"], (L, kw.pop("per_lambda")))
         if task != "regression":  # the target statistics only matter for regression
             kw.pop("y_mean"), kw.pop("y_scale")
         if scheduler is not None:  # members split across a Dask cluster, same numbers
@@ -292,37 +299,37 @@ def fit_path(
             kw["scheduler"] = scheduler
         else:
             fit = fit_stack
-        try:
-            return fit(members, X, y_enc, callback=progress, batch_size=batch_size,
-                       learning_rate=learning_rate, proximal=proximal, seed=seed, **kw)
-        finally:
-            progress.close()
+        return fit(members, X, y_enc, callback=progress, batch_size=batch_size,
+                   learning_rate=learning_rate, proximal=proximal, seed=seed, **kw)
 
     train = np.stack([rows[f] for f in member_fold])
     val = np.stack([~rows[f] if f < n_folds else np.zeros(n, bool) for f in member_fold])
-    cv_model = stacked(L * groups)
-    cvfit = run(cv_model, "CV   ", l1=np.repeat(l1, groups), l2=np.repeat(l2, groups), train_mask=train,
-                val_mask=val, mean=np.stack([stats[f][0] for f in member_fold]),
-                scale=np.stack([stats[f][1] for f in member_fold]),
-                y_mean=np.stack([y_stats[f][0] for f in member_fold]),
-                y_scale=np.stack([y_stats[f][1] for f in member_fold]), epochs=epochs,
-                early_stopping=early_stopping, patience=patience, streams=member_fold, per_lambda=groups)
-    is_cv = member_fold < n_folds
-    best_epoch = cvfit.best_epoch[is_cv].reshape(L, n_folds)
-    if joint:
-        refit_epochs = np.full(L, epochs)
-        refit_diverged = cvfit.diverged[~is_cv]
-        weights = [cv_model.member_weights(k) for k in np.flatnonzero(~is_cv)]
-        refit = None
-    else:
-        refit_epochs = np.maximum(1, np.round(best_epoch.mean(axis=1))).astype(int)
-        refit_model = stacked(L)
-        refit = run(refit_model, "Refit", l1=l1, l2=l2, mean=np.tile(m_all, (L, 1)),
-                    scale=np.tile(s_all, (L, 1)), y_mean=np.tile(y_stats[n_folds][0], (L, 1)),
-                    y_scale=np.tile(y_stats[n_folds][1], (L, 1)), epochs=int(refit_epochs.max()),
-                    max_epochs=refit_epochs, streams=np.zeros(L, int), per_lambda=1)
-        refit_diverged = refit.diverged
-        weights = [refit_model.member_weights(i) for i in range(L)]
+    try:
+        cv_model = stacked(L * groups)
+        cvfit = run(cv_model, "CV   ", l1=np.repeat(l1, groups), l2=np.repeat(l2, groups), train_mask=train,
+                    val_mask=val, mean=np.stack([stats[f][0] for f in member_fold]),
+                    scale=np.stack([stats[f][1] for f in member_fold]),
+                    y_mean=np.stack([y_stats[f][0] for f in member_fold]),
+                    y_scale=np.stack([y_stats[f][1] for f in member_fold]), epochs=epochs,
+                    early_stopping=early_stopping, patience=patience, streams=member_fold, per_lambda=groups)
+        is_cv = member_fold < n_folds
+        best_epoch = cvfit.best_epoch[is_cv].reshape(L, n_folds)
+        if joint:
+            refit_epochs = np.full(L, epochs)
+            refit_diverged = cvfit.diverged[~is_cv]
+            weights = [cv_model.member_weights(k) for k in np.flatnonzero(~is_cv)]
+            refit = None
+        else:
+            refit_epochs = np.maximum(1, np.round(best_epoch.mean(axis=1))).astype(int)
+            refit_model = stacked(L)
+            refit = run(refit_model, "Refit", l1=l1, l2=l2, mean=np.tile(m_all, (L, 1)),
+                        scale=np.tile(s_all, (L, 1)), y_mean=np.tile(y_stats[n_folds][0], (L, 1)),
+                        y_scale=np.tile(y_stats[n_folds][1], (L, 1)), epochs=int(refit_epochs.max()),
+                        max_epochs=refit_epochs, streams=np.zeros(L, int), per_lambda=1)
+            refit_diverged = refit.diverged
+            weights = [refit_model.member_weights(i) for i in range(L)]
+    finally:
+        progress.close()
     return Path(
         lambdas=lambdas, l1_ratio=l1_ratio, task=task, hidden=tuple(hidden), classes=classes,
         feature_names=names, mean=m_all, scale=s_all, y_mean=y_stats[n_folds][0],
