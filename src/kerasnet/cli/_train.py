@@ -20,6 +20,7 @@ class Run:
     preprocessor: Preprocessor
     history: pd.DataFrame
     metrics: dict
+    pruned: object = None  # the pruned model when ``train(prune=True)``
 
 
 def train(
@@ -39,6 +40,8 @@ def train(
     settings=None,
     test=None,
     proximal=False,
+    group_lasso=None,
+    prune=False,
 ) -> Run:
     """Split rows, fit the preprocessing on training rows, train the penalized MLP, evaluate.
 
@@ -47,6 +50,11 @@ def train(
     soft-threshold after each step (exact zeros; :class:`kerasnet.ElasticNet`). ``test``, a
     ``(features, y)`` pair of rows held out before this call, is scored with the
     preprocessing fitted on the training rows.
+    ``group_lasso``, a strength, puts :class:`kerasnet.GroupLasso` on the first layer's
+    kernel (whole input features drop out). ``prune`` builds :func:`kerasnet.prune`'s
+    smaller model (``Run.pruned``) and checks its predictions against the full model.
+    With any of the three, ``metrics["features_kept"]`` and ``metrics["prune"]`` (the
+    :class:`kerasnet.PruneReport`, plus ``file`` when pruned) say what the zeros removed.
     metrics.json records the data (rows, class balance, feature names), the network, the
     environment and, inside a command, the command line (:func:`run_record`).
     """
@@ -54,8 +62,10 @@ def train(
 
     from ..models import compile_for, mlp
     from ..monitor import PenaltyMonitor, kernel_sparsity, penalty_value
-    from ..penalty import ElasticNet
+    from ..penalty import ElasticNet, GroupLasso
     from ..proximal import proximal_penalty
+    from ..prune import prune as prune_model
+    from ..prune import selected_features
 
     check_finite(features, "features")
     check_finite(y, "target")
@@ -80,6 +90,7 @@ def train(
         task=task,
         penalty=ElasticNet(l1=l1, l2=l2, proximal=proximal),
         seed=seed,
+        input_penalty=None if group_lasso is None else GroupLasso(group_lasso),
     )
     compile_for(model, task, learning_rate=learning_rate)
     fitted = model.fit(
@@ -95,9 +106,10 @@ def train(
     history = pd.DataFrame(fitted.history)
     history.insert(0, "epoch", np.arange(1, len(history) + 1))
 
-    # A proximal L1 part is applied by the optimizer step, outside Keras's loss.
+    # Proximal parts (ElasticNet's L1, GroupLasso) are applied by the optimizer step,
+    # outside Keras's loss; proximal_penalty is 0 for a model without them.
     in_loss = penalty_value(model)
-    penalty = in_loss + (proximal_penalty(model) if proximal else 0.0)
+    penalty = in_loss + proximal_penalty(model)
     sparsity = kernel_sparsity(model)
     score = "rmse" if task == "regression" else "accuracy"
 
@@ -123,6 +135,8 @@ def train(
             "l1": l1,
             "l2": l2,
             "proximal": bool(proximal),
+            "group_lasso": group_lasso,
+            "prune": bool(prune),
             "hidden": list(hidden),
             "epochs": epochs,
             "batch_size": batch_size,
@@ -141,12 +155,32 @@ def train(
         "layers": [pre.n_features_out, *hidden, pre.n_outputs],
         "activation": "relu",
         "penalty": {"name": "ElasticNet", "l1": l1, "l2": l2, "proximal": bool(proximal),
-                    "on": "every kernel (biases never)"},
+                    "on": "every kernel (biases never)" if group_lasso is None
+                    else "every kernel but the first layer's (biases never)"},
+        **({} if group_lasso is None else {"input_penalty": {
+            "name": "GroupLasso", "strength": group_lasso, "proximal": True,
+            "on": "first layer kernel, one group per input feature"}}),
         "optimizer": "adam",
         "n_params": int(model.count_params()),
     }
+    pruned = None
+    if proximal or group_lasso is not None or prune:
+        selection = selected_features(model, feature_names=pre.feature_names_)
+        metrics["features_kept"] = {"n_kept": len(selection.indices), "n_features": pre.n_features_out,
+                                    "indices": selection.indices.tolist(), "names": selection.names}
+        pruned, report = prune_model(model, feature_names=pre.feature_names_)
+        metrics["prune"] = report.to_dict()
+        if prune:
+            # The pruned file must be a drop-in replacement: measure it on held-out rows.
+            x_check, rows = (validation[0], "validation") if validation is not None else (x_train, "train")
+            full = model.predict(x_check, batch_size=4096, verbose=0)
+            small = pruned.predict(x_check, batch_size=4096, verbose=0)
+            metrics["prune"].update(file="model_pruned.keras", checked_rows=rows,
+                                    max_abs_difference=float(np.max(np.abs(full - small))))
+        else:
+            pruned = None
     metrics.update(run_record(seed))
-    return Run(model=model, preprocessor=pre, history=history, metrics=metrics)
+    return Run(model=model, preprocessor=pre, history=history, metrics=metrics, pruned=pruned)
 
 
 def _counts(y) -> dict:
@@ -230,7 +264,11 @@ def learning_curves(history: pd.DataFrame):
 
 
 def save_run(run: Run, folder: str) -> list[str]:
-    """Write model.keras (plain Keras), preprocessing.json, history.csv, metrics.json, the PNG."""
+    """Write model.keras (plain Keras), preprocessing.json, history.csv, metrics.json, the PNG.
+
+    With a pruned model (``train(prune=True)``) also model_pruned.keras, saved as it is: it
+    loads in safe mode after ``import kerasnet`` (its first layer selects the kept features).
+    """
     from ..models import to_plain_keras
 
     # Plain keras.regularizers.L1L2 in the file: it loads without kerasnet, in safe mode.
@@ -241,7 +279,11 @@ def save_run(run: Run, folder: str) -> list[str]:
         json.dump(run.metrics, fh, indent=2, allow_nan=False)
         fh.write("\n")
     learning_curves(run.history).savefig(os.path.join(folder, "learning_curves.png"), dpi=100)
-    return ["model.keras", "preprocessing.json", "history.csv", "metrics.json", "learning_curves.png"]
+    written = ["model.keras", "preprocessing.json", "history.csv", "metrics.json", "learning_curves.png"]
+    if run.pruned is not None:
+        run.pruned.save(os.path.join(folder, "model_pruned.keras"))
+        written.insert(1, "model_pruned.keras")
+    return written
 
 
 def write_report(folder) -> str | None:

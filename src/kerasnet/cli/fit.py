@@ -8,7 +8,12 @@ from ._common import HIDDEN, STRENGTH, atomic_dir, check_out_dir, data_options, 
 
 
 def metrics_table(metrics: dict, title: str = "kerasnet fit"):
-    """A rich table of train and validation: loss, data loss, penalty, accuracy / RMSE, sparsity."""
+    """A rich table of train and validation: loss, data loss, penalty, accuracy / RMSE, sparsity.
+
+    When the run recorded what its exact zeros remove (``metrics["features_kept"]`` and
+    ``metrics["prune"]``: fit with --proximal, --group-lasso or --prune), rows follow for the
+    features kept, the units kept per layer and the parameters before -> after pruning.
+    """
     from rich.table import Table
 
     score = "rmse" if metrics["task"] == "regression" else "accuracy"
@@ -29,7 +34,25 @@ def metrics_table(metrics: dict, title: str = "kerasnet fit"):
             f"{row[score]:.4f}",
             f"{row['sparsity']:.1%}",
         )
+    _sparsity_rows(table, metrics)
     return table
+
+
+def _sparsity_rows(table, metrics: dict) -> None:
+    kept, pruned = metrics.get("features_kept"), metrics.get("prune")
+    if not kept or not pruned:
+        return
+    blank = [""] * (len(table.columns) - 2)
+    table.add_section()
+    features = f"{kept['n_kept']} / {kept['n_features']}"
+    if len(pruned["kept_features"]) != kept["n_kept"]:
+        # A feature feeding only dead units is still "selected" but pruning drops it.
+        features += f" ({len(pruned['kept_features'])} after pruning)"
+    table.add_row("features kept", features, *blank)
+    # The last Dense layer is the output, whose units prune never removes.
+    for layer, (before, after) in list(pruned["units"].items())[:-1]:
+        table.add_row(f"units kept {layer}", f"{after} / {before}", *blank)
+    table.add_row("parameters", f"{pruned['params_before']} -> {pruned['params_after']}", *blank)
 
 
 @click.command("fit")
@@ -55,6 +78,27 @@ def metrics_table(metrics: dict, title: str = "kerasnet fit"):
     help="auto: strings/booleans or <= 20 integer values are classes, other numbers regression.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for split, weights and shuffling.")
+@click.option(
+    "--proximal",
+    is_flag=True,
+    help="Apply the --l1 part as a soft-threshold after each optimizer step, so weights "
+    "become exactly zero (model.keras still loads with plain Keras, as L1L2).",
+)
+@click.option(
+    "--group-lasso",
+    type=STRENGTH,
+    default=None,
+    metavar="S",
+    help="Feature selection: group lasso of strength S on each input feature's first-layer "
+    "weights (proximal), so whole features drop out. model.keras then needs 'import kerasnet' "
+    "to load.",
+)
+@click.option(
+    "--prune",
+    is_flag=True,
+    help="Also save model_pruned.keras: the model without zeroed features and units, same "
+    "inputs and predictions (loads after 'import kerasnet'; kerasnet predict --pruned).",
+)
 @out_options
 def command(
     data,
@@ -70,18 +114,27 @@ def command(
     validation_split,
     task,
     seed,
+    proximal,
+    group_lasso,
+    prune,
     out,
     overwrite,
 ):
     """Train an MLP with an L1-L2 penalty on DATA (or --dataset) and save it to --out.
 
-    Writes model.keras (loads with plain Keras), preprocessing.json, history.csv,
-    metrics.json, learning_curves.png and report.html (with weight_histograms.png).
+    Writes model.keras (loads with plain Keras; with --group-lasso after 'import kerasnet'),
+    preprocessing.json, history.csv, metrics.json, learning_curves.png and report.html (with
+    weight_histograms.png); with --prune also model_pruned.keras. --proximal and
+    --group-lasso give exact zeros; the summary then also shows the features kept, units
+    kept and parameters before -> after pruning.
     """
-    from ._common import stdout_console
+    from ._common import error_line, stdout_console
     from ._train import save_run, train, write_report
 
     check_out_dir(out, overwrite)  # refuse before spending time on training
+    if proximal and l1 == 0:
+        error_line("warning: --proximal acts on the L1 part and --l1 is 0, so it changes nothing; "
+                   "give --l1 too.")
     features, y, source = load_data(data, target, dataset, drop)
     run = train(
         features,
@@ -97,16 +150,18 @@ def command(
         seed=seed,
         verbose=2,
         settings={"data": source, "drop": list(drop)},
+        proximal=proximal,
+        group_lasso=group_lasso,
+        prune=prune,
     )
     run.metrics["kind"] = "fit"
     with atomic_dir(out, overwrite) as folder:
-        save_run(run, folder)
-        write_report(folder)
+        written = save_run(run, folder)
+        if write_report(folder):
+            written.append("report.html")
+    title = f"kerasnet fit ({run.metrics['task']}, l1={l1:g}, l2={l2:g}"
+    title += (", proximal" if proximal else "") + (
+        f", group lasso={group_lasso:g})" if group_lasso is not None else ")")
     console = stdout_console()
-    console.print(
-        metrics_table(run.metrics, title=f"kerasnet fit ({run.metrics['task']}, l1={l1:g}, l2={l2:g})")
-    )
-    console.print(
-        "saved model.keras, preprocessing.json, history.csv, metrics.json, learning_curves.png, "
-        f"report.html to {out}"
-    )
+    console.print(metrics_table(run.metrics, title=title))
+    console.print(f"saved {', '.join(written)} to {out}")

@@ -11,12 +11,27 @@ from ..data import InputError, Preprocessor, load_table
 from ._common import check_out_file, write_file_atomic
 
 
-def load_run(folder):
-    """The model (plain Keras, safe mode) and preprocessing that ``kerasnet fit`` saved in ``folder``."""
+def load_run(folder, pruned=False):
+    """The model (safe mode) and preprocessing that ``kerasnet fit`` saved in ``folder``.
+
+    ``pruned`` loads model_pruned.keras (written by ``kerasnet fit --prune``) instead of
+    model.keras; it takes the same inputs and gives the same predictions.
+    """
     import keras
 
-    model_path = os.path.join(folder, "model.keras")
+    # Registers kerasnet's penalties, proximal step and feature selector for safe-mode loading
+    # (model.keras of a --group-lasso fit and every model_pruned.keras use them).
+    from .. import penalty, proximal, prune  # noqa: F401
+
     pre_path = os.path.join(folder, "preprocessing.json")
+    model_path = os.path.join(folder, "model.keras")
+    if pruned and os.path.isfile(pre_path) and os.path.isfile(model_path):
+        model_path = os.path.join(folder, "model_pruned.keras")
+        if not os.path.isfile(model_path):
+            raise InputError(
+                f"'{folder}' has no model_pruned.keras; refit with kerasnet fit --prune, or predict "
+                "without --pruned."
+            )
     for path in (model_path, pre_path):
         if not os.path.isfile(path):
             raise InputError(
@@ -51,7 +66,12 @@ def predict_table(model, pre: Preprocessor, frame):
 @click.argument("data", metavar="DATA")
 @click.option("--out", type=click.Path(), help="CSV file for the predictions (default: print to stdout).")
 @click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
-def command(run_dir, data, out, overwrite):
+@click.option(
+    "--pruned",
+    is_flag=True,
+    help="Use model_pruned.keras (written by kerasnet fit --prune) instead of model.keras.",
+)
+def command(run_dir, data, out, overwrite, pruned):
     """Predict the rows of DATA (CSV / Parquet) with the model that kerasnet fit saved in DIR.
 
     Classification gives the predicted class and one probability column per class;
@@ -60,7 +80,7 @@ def command(run_dir, data, out, overwrite):
     """
     if out is not None:
         check_out_file(out, overwrite)
-    model, pre = load_run(run_dir)
+    model, pre = load_run(run_dir, pruned=pruned)
     table = predict_table(model, pre, load_table(data))
     if out is None:
         table.to_csv(sys.stdout, index=False)
