@@ -202,4 +202,5 @@ def test_path_command_writes_a_report(tmp_path):
     assert f"lambda_min = <b>{metrics['path']['lambda_min']:.4g}</b>" in text
     assert metrics["command"]["line"].startswith("kerasnet path --dataset iris")
     assert {"path.png", "weight_histograms.png"} <= set(os.listdir(out))
+    assert ">nan<" not in text  # unselected strengths have a blank mark, not pandas's NaN
     assert all(uri.startswith("data:image/png;base64,") for uri in _images(text)) and len(_images(text)) == 2

@@ -222,6 +222,7 @@ def _path_section(folder, metrics, figure):
     selected = pd.Series([""] * len(frame))
     if "selected" in frame:
         selected = frame["selected"].fillna("").astype(str)
+        frame["selected"] = selected  # pandas reads the blank cells as NaN
 
     def chosen(rule, key):
         if path_info.get(key) is not None:
