@@ -175,17 +175,50 @@ def test_failure_while_writing_leaves_nothing(csv, tmp_path, monkeypatch):
 
 
 def test_demo_narrows_the_gap(monkeypatch, tmp_path):
-    from kerasnet.cli import demo
+    from sklearn.metrics import accuracy_score, log_loss
+    from sklearn.model_selection import train_test_split
 
-    # Fewer epochs than the real demo keep the test quick; the comparison must still hold.
+    from kerasnet.cli import demo
+    from kerasnet.data import load_dataset
+
+    # A shorter path than the real demo keeps the test quick; the comparison must still hold.
+    monkeypatch.setitem(demo.SETTINGS, "n_lambdas", 8)
     monkeypatch.setitem(demo.SETTINGS, "epochs", 40)
     result = invoke("demo", "--out", tmp_path / "demo")
     assert result.exit_code == 0, result.output
-    summary = json.loads((tmp_path / "demo" / "comparison.json").read_text())
-    plain, penalized = summary["no_penalty"], summary["l1_l2"]
-    assert penalized["gap"] < plain["gap"]
-    assert penalized["settings"]["l1"] > 0 and plain["settings"]["l1"] == 0
-    assert "narrows the train/validation gap" in result.stdout
+    folder = tmp_path / "demo"
+    metrics = json.loads((folder / "metrics.json").read_text())
+    runs = metrics["comparison"]
+    plain, selected = runs["plain"], runs["1se"]
+    assert selected["gap"] < plain["gap"]
+    assert plain["lambda"] == 0 and selected["lambda"] > 0
+    # The selection follows glmnet's rules on the saved path table.
+    frame = pd.read_csv(folder / "path.csv")
+    assert len(frame) == 8
+    row = frame.loc[frame["selected"].str.contains("1se", na=False)].iloc[0]
+    assert selected["lambda"] == pytest.approx(row["lambda"])
+    assert selected["cv"] == pytest.approx([row["cv_accuracy"], row["cv_accuracy_se"]])
+    best = frame["cv_accuracy"].max()
+    assert runs["min"]["cv"][0] == pytest.approx(best)
+    assert selected["lambda"] >= runs["min"]["lambda"]
+    assert row["cv_accuracy"] >= best - frame.loc[frame["cv_accuracy"].idxmax(), "cv_accuracy_se"] - 1e-12
+    # Held-out rows are sklearn's stratified split; the saved model scores them as the table says.
+    frame_x, target = load_dataset("breast_cancer")
+    labels = frame_x.pop(target)
+    _, held = train_test_split(np.arange(len(labels)), test_size=demo.HELD_OUT, random_state=0,
+                               stratify=labels.astype(str))
+    held = np.sort(held)
+    assert metrics["data"]["n_validation"] == len(held)
+    assert metrics["data"]["n_train"] == len(labels) - len(held)
+    model = keras.saving.load_model(folder / "model.keras", safe_mode=True)
+    pre = Preprocessor.load(folder / "preprocessing.json")
+    p = model.predict(pre.transform(frame_x.iloc[held]), verbose=0)[:, 0]
+    y_held = pre.encode_target(labels.iloc[held])
+    assert selected["held_out"]["data_loss"] == pytest.approx(log_loss(y_held, p), rel=1e-4)
+    assert selected["held_out"]["accuracy"] == pytest.approx(accuracy_score(y_held, p > 0.5))
+    assert "narrows the train/held-out gap" in result.stdout
+    assert "lambda_min" in result.stdout and "not cross-validated" in result.stdout
+    assert (folder / "report.html").is_file()
 
 
 # --------------------------------------------------------------------------- bad input
@@ -301,4 +334,4 @@ def test_main_returns_exit_codes_for_usage_errors():
 def test_full_demo_narrows_the_gap():
     result = invoke("demo")
     assert result.exit_code == 0, result.output
-    assert "The L1-L2 penalty narrows the train/validation gap" in result.stdout
+    assert "lambda_1se = " in result.stdout and "narrows the train/held-out gap" in result.stdout

@@ -1,4 +1,5 @@
-"""``kerasnet demo``: the same network on breast cancer without and with L1-L2, side by side."""
+"""``kerasnet demo``: the regularization path with 5-fold CV on breast cancer, the selected model
+against the same network without a penalty, on rows neither has seen."""
 
 from __future__ import annotations
 
@@ -10,88 +11,168 @@ import numpy as np
 
 from ._common import atomic_dir, check_out_dir, load_data, stdout_console
 
-#: The demo's fixed recipe: one seed, one split, two penalties.
+#: The demo's fixed recipe: one dataset, one held-out split, one seed.
 DATASET = "breast_cancer"
 HIDDEN = (64, 64)
-PENALTIES = {"no penalty": (0.0, 0.0), "L1-L2": (1e-3, 1e-2)}
-SETTINGS = {"epochs": 100, "batch_size": 32, "learning_rate": 1e-3, "validation_split": 0.3, "seed": 0}
+SELECT = "1se"
+HELD_OUT = 0.3  # share of rows held out before anything is fitted
+SETTINGS = {"l1_ratio": 0.5, "n_lambdas": 32, "cv": 5, "epochs": 100, "batch_size": 32,
+            "learning_rate": 1e-3, "seed": 0}
 NEAR_ZERO = 1e-3
+COLUMNS = {"plain": "no penalty (plain Keras)", "min": "lambda_min", "1se": "lambda_1se"}
 
 
 def _near_zero(model) -> float:
     """Fraction of kernel weights with |w| < NEAR_ZERO (Keras's subgradient L1 gives few exact zeros)."""
-    from ..monitor import _kernels
-
-    kernels = [np.abs(np.asarray(v)) for v in _kernels(model)]
+    kernels = [np.abs(np.asarray(layer.kernel)) for layer in model.layers if hasattr(layer, "kernel")]
     return float(sum(int((k < NEAR_ZERO).sum()) for k in kernels) / sum(k.size for k in kernels))
 
 
-def _table(runs):
+def _scores(model, x, y) -> dict:
+    """Data loss (binary cross-entropy, no penalty) and accuracy of ``model`` on ``(x, y)``."""
+    p = np.clip(model.predict(x, batch_size=4096, verbose=0)[:, 0].astype(float), 1e-7, 1 - 1e-7)
+    loss = -np.mean(y * np.log(p) + (1 - y) * np.log1p(-p))
+    return {"data_loss": float(loss), "accuracy": float(np.mean((p > 0.5) == y)), "n_rows": int(len(y))}
+
+
+def _plain_model(x, y, epochs: int):
+    """The unregularized network: same architecture and seed, plain Keras, ``epochs`` epochs."""
+    import keras
+
+    from ..models import compile_for, mlp
+
+    keras.utils.set_random_seed(SETTINGS["seed"])
+    model = mlp(x.shape[1], 1, HIDDEN, "binary", penalty=None, seed=SETTINGS["seed"])
+    compile_for(model, "binary", learning_rate=SETTINGS["learning_rate"])
+    model.fit(x, y, epochs=epochs, batch_size=SETTINGS["batch_size"], shuffle=True, verbose=0)
+    return model
+
+
+def _entry(model, x_train, y_train, x_held, y_held, lam=0.0, cv=None) -> dict:
+    from ..monitor import kernel_sparsity
+    from ..penalty import lambda_to_l1_l2
+
+    l1, l2 = lambda_to_l1_l2(lam, SETTINGS["l1_ratio"])
+    train, held = _scores(model, x_train, y_train), _scores(model, x_held, y_held)
+    return {"lambda": lam, "l1": l1, "l2": l2, "cv": cv, "train": train, "held_out": held,
+            "gap": held["data_loss"] - train["data_loss"], "sparsity": kernel_sparsity(model),
+            "near_zero": _near_zero(model)}
+
+
+def _table(runs, n_features, epochs):
     from rich.table import Table
 
-    first = next(iter(runs.values())).metrics
-    layers = "-".join(map(str, (first["n_features"], *HIDDEN, 1)))
-    table = Table(title=f"kerasnet demo: {DATASET}, MLP {layers}, same seed and split")
+    layers = "-".join(map(str, (n_features, *HIDDEN, 1)))
+    table = Table(title=f"kerasnet demo: {DATASET}, MLP {layers}, seed {SETTINGS['seed']}, "
+                        f"{epochs} epochs, {HELD_OUT:.0%} of rows held out")
     table.add_column("")
-    for name, (l1, l2) in PENALTIES.items():
-        table.add_column(name if l1 == l2 == 0 else f"{name} (l1={l1:g}, l2={l2:g})", justify="right")
+    for key, name in COLUMNS.items():
+        table.add_column(name + (" (selected)" if key == SELECT else ""), justify="right")
+
+    def cv(m):
+        return "not cross-validated" if m["cv"] is None else f"{m['cv'][0]:.4f} +- {m['cv'][1]:.4f}"
+
     rows = [
+        ("lambda", lambda m: f"{m['lambda']:.4g}"),
+        ("l1, l2", lambda m: f"{m['l1']:.3g}, {m['l2']:.3g}"),
+        (f"CV accuracy ({SETTINGS['cv']}-fold) +- se", cv),
         ("train data loss", lambda m: f"{m['train']['data_loss']:.4f}"),
-        ("validation data loss", lambda m: f"{m['validation']['data_loss']:.4f}"),
-        ("gap (validation - train)", lambda m: f"{m['gap']:.4f}"),
+        ("held-out data loss", lambda m: f"{m['held_out']['data_loss']:.4f}"),
+        ("gap (held-out - train)", lambda m: f"{m['gap']:.4f}"),
         ("train accuracy", lambda m: f"{m['train']['accuracy']:.3f}"),
-        ("validation accuracy", lambda m: f"{m['validation']['accuracy']:.3f}"),
-        ("penalty", lambda m: f"{m['train']['penalty']:.4f}"),
-        ("sparsity (exact zeros)", lambda m: f"{m['train']['sparsity']:.1%}"),
+        ("held-out accuracy", lambda m: f"{m['held_out']['accuracy']:.3f}"),
+        ("sparsity (exact zeros)", lambda m: f"{m['sparsity']:.1%}"),
         (f"weights with |w| < {NEAR_ZERO:g}", lambda m: f"{m['near_zero']:.1%}"),
     ]
     for label, cell in rows:
-        table.add_row(label, *(cell(runs[name].metrics) for name in PENALTIES))
+        table.add_row(label, *(cell(runs[key]) for key in COLUMNS), style="bold" if "gap" in label else None)
     return table
 
 
 @click.command("demo")
-@click.option("--out", type=click.Path(), help="Also save both runs (and comparison.json) to this folder.")
+@click.option("--out", type=click.Path(), help="Also save the selected model, path.csv, metrics.json and "
+                                                "report.html to this folder.")
 @click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
 def command(out, overwrite):
-    """Train the same MLP on breast cancer without and with an L1-L2 penalty and compare.
+    """Choose the penalty of an MLP on breast cancer by 5-fold CV and compare it with no penalty.
 
-    Same seed, same stratified split; the table shows that the penalty narrows the gap
-    between training and validation loss.
+    A stratified 30% of the rows is held out first (preprocessing is fitted on the other
+    rows). On the training rows, the elastic-net path (32 strengths x 5 folds, one
+    stacked fit) picks lambda_1se; the same network trained with plain Keras and no
+    penalty, same seed and epochs, is the baseline. The table compares them on the
+    training and held-out rows.
     """
-    from ._train import save_run, train
+    from ..data import Preprocessor, split_rows
+    from ..path import fit_path
+    from ._train import data_record, run_record, write_report
+    from .path import chosen_index, path_record, path_table
 
     if out is not None:
         check_out_dir(out, overwrite)
     console = stdout_console()
     features, y, source = load_data(None, None, DATASET)
-    runs = {}
-    for name, (l1, l2) in PENALTIES.items():
-        console.print(f"training {name} (l1={l1:g}, l2={l2:g}), {SETTINGS['epochs']} epochs ...")
-        run = train(
-            features, y, l1=l1, l2=l2, hidden=HIDDEN, verbose=0, settings={"data": source}, **SETTINGS
-        )
-        m = run.metrics
-        m["gap"] = m["validation"]["data_loss"] - m["train"]["data_loss"]
-        m["near_zero"] = _near_zero(run.model)
-        runs[name] = run
-    console.print(_table(runs))
-    before, after = (runs[name].metrics for name in PENALTIES)
+    train_idx, held_idx = split_rows(len(y), HELD_OUT, y=y, task="binary", seed=SETTINGS["seed"])
+    pre = Preprocessor(task="binary").fit(features.iloc[train_idx], y.iloc[train_idx])
+    x_train, y_train = pre.transform(features.iloc[train_idx]), pre.encode_target(y.iloc[train_idx])
+    x_held, y_held = pre.transform(features.iloc[held_idx]), pre.encode_target(y.iloc[held_idx])
+
+    s = SETTINGS
+    console.print(f"regularization path: {s['n_lambdas']} strengths x {s['cv']} folds on {len(train_idx)} "
+                  f"training rows, one stacked fit ...")
+    path = fit_path(x_train, y_train, hidden=HIDDEN, task="binary", l1_ratio=s["l1_ratio"],
+                    n_lambdas=s["n_lambdas"], cv=s["cv"], epochs=s["epochs"], batch_size=s["batch_size"],
+                    learning_rate=s["learning_rate"], seed=s["seed"], verbose=1)
+    chosen = chosen_index(path, SELECT)
+    epochs = int(path.refit_epochs_[chosen])
+    console.print(f"no penalty: the same network in plain Keras, {epochs} epochs (the selected refit's) ...")
+    plain = _plain_model(x_train, y_train, epochs)
+
+    data = (x_train, y_train, x_held, y_held)
+    runs = {"plain": _entry(plain, *data)}
+    models = {}
+    for rule in ("min", "1se"):
+        i = chosen_index(path, rule)
+        models[rule] = path.model(rule)
+        runs[rule] = _entry(models[rule], *data, lam=float(path.lambdas_[i]),
+                            cv=(float(path.cv_mean_[i]), float(path.cv_se_[i])))
+
+    console.print(path_table(path, SELECT, title=f"regularization path ({s['cv']}-fold CV, training rows)",
+                             around=3))
+    console.print(_table(runs, pre.n_features_out, epochs))
+    before, after = runs["plain"], runs[SELECT]
     verdict = "narrows" if after["gap"] < before["gap"] else "does NOT narrow"
     console.print(
-        f"The L1-L2 penalty {verdict} the train/validation gap: {before['gap']:.4f} -> {after['gap']:.4f} "
-        f"(validation data loss {before['validation']['data_loss']:.4f} -> "
-        f"{after['validation']['data_loss']:.4f})."
+        f"lambda_{SELECT} = {after['lambda']:.4g} {verdict} the train/held-out gap: {before['gap']:.4f} -> "
+        f"{after['gap']:.4f} (held-out data loss {before['held_out']['data_loss']:.4f} -> "
+        f"{after['held_out']['data_loss']:.4f}, accuracy {before['held_out']['accuracy']:.3f} -> "
+        f"{after['held_out']['accuracy']:.3f})."
     )
     if out is not None:
+        selected = runs[SELECT]
+        metrics = {
+            "kind": "path",
+            "task": "binary",
+            "target": pre.target_,
+            "classes": pre.classes_,
+            "n_features_in": len(pre.input_columns),
+            "n_features": pre.n_features_out,
+            "settings": {"data": source, "held_out": HELD_OUT, "select": SELECT, "hidden": list(HIDDEN), **s},
+            "path": path_record(path, SELECT),
+            # The selected model: "validation" is the held-out rows (never used by the path).
+            "train": {**selected["train"], "sparsity": selected["sparsity"]},
+            "validation": {**selected["held_out"], "sparsity": selected["sparsity"]},
+            "comparison": runs,
+            "data": data_record(y, train_idx, held_idx, pre),
+        }
+        metrics.update(run_record(s["seed"]))
         with atomic_dir(out, overwrite) as folder:
-            summary = {}
-            for name, run in runs.items():
-                sub = "no_penalty" if name == "no penalty" else "l1_l2"
-                os.mkdir(os.path.join(folder, sub))
-                save_run(run, os.path.join(folder, sub))
-                summary[sub] = run.metrics
-            with open(os.path.join(folder, "comparison.json"), "w", encoding="utf-8") as fh:
-                json.dump(summary, fh, indent=2, allow_nan=False)
+            models[SELECT].save(os.path.join(folder, "model.keras"))
+            pre.save(os.path.join(folder, "preprocessing.json"))
+            path.to_frame().to_csv(os.path.join(folder, "path.csv"), index=False)
+            with open(os.path.join(folder, "metrics.json"), "w", encoding="utf-8") as fh:
+                json.dump(metrics, fh, indent=2, allow_nan=False, default=float)
                 fh.write("\n")
-        console.print(f"saved both runs to {out}")
+            path.plot().savefig(os.path.join(folder, "path.png"), dpi=100)
+            write_report(folder)
+        console.print(f"saved model.keras ({SELECT}), preprocessing.json, path.csv, metrics.json, path.png, "
+                      f"report.html to {out}")

@@ -10,13 +10,47 @@ import click
 from ._common import HIDDEN, atomic_dir, check_out_dir, data_options, load_data, out_options
 
 
-def path_table(path, select: str, title: str = "kerasnet path"):
-    """A rich table: strength, CV mean +- se, sparsity, features kept; selected rows marked."""
+def chosen_index(path, select: str) -> int:
+    """Index on ``path.lambdas_`` of the ``select`` rule (``"1se"`` or ``"min"``)."""
+    return path.index_1se_ if select == "1se" else path.index_min_
+
+
+def path_record(path, select: str) -> dict:
+    """The ``"path"`` entry of metrics.json: both choices and the selected strength's numbers."""
+    chosen = chosen_index(path, select)
+    return {
+        "lambda_min": path.lambda_min_,
+        "lambda_1se": path.lambda_1se_,
+        "selected": select,
+        "lambda_selected": float(path.lambdas_[chosen]),
+        "score": path.score_name,
+        "cv_mean": float(path.cv_mean_[chosen]),
+        "cv_se": float(path.cv_se_[chosen]),
+        "sparsity": float(path.sparsity_[chosen]),
+        "n_features_selected": int(path.n_features_selected_[chosen]),
+        "refit_epochs": int(path.refit_epochs_[chosen]),
+        "n_diverged": int(path.diverged_.sum()),
+    }
+
+
+def path_table(path, select: str, title: str = "kerasnet path", around: int | None = None):
+    """A rich table: strength, CV mean +- se, sparsity, features kept; selected rows marked.
+
+    ``around=k`` shows only the rows within ``k`` strengths of lambda_min or lambda_1se
+    (and says how many were left out); None shows the whole path.
+    """
     from rich.table import Table
 
     frame = path.to_frame()
     score = f"cv_{path.score_name}"
-    chosen = path.index_1se_ if select == "1se" else path.index_min_
+    chosen = chosen_index(path, select)
+    if around is not None:
+        ends = (min(path.index_1se_, path.index_min_), max(path.index_1se_, path.index_min_))
+        keep = frame.index[(frame.index >= ends[0] - around) & (frame.index <= ends[1] + around)]
+        hidden = len(frame) - len(keep)
+        frame = frame.loc[keep]
+        if hidden:
+            title = f"{title} ({len(keep)} of {len(frame) + hidden} strengths shown)"
     table = Table(title=title)
     for name in ("", "lambda", f"CV {path.score_name}", "+- se", "CV loss", "exact zeros", "features",
                  "epochs", "rule"):
@@ -89,7 +123,7 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
                     learning_rate=learning_rate, early_stopping=not no_early_stopping, patience=patience,
                     proximal=proximal, seed=seed, verbose=1)
     model = path.model(select)
-    chosen = path.index_1se_ if select == "1se" else path.index_min_
+    chosen = chosen_index(path, select)
     logs = model.evaluate(X, y_enc, batch_size=4096, verbose=0, return_dict=True)
     score = "rmse" if task == "regression" else "accuracy"
     metrics = {
@@ -104,19 +138,7 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
                      "proximal": bool(proximal), "hidden": list(hidden), "epochs": epochs,
                      "patience": patience, "early_stopping": not no_early_stopping,
                      "batch_size": batch_size, "learning_rate": learning_rate, "seed": seed},
-        "path": {
-            "lambda_min": path.lambda_min_,
-            "lambda_1se": path.lambda_1se_,
-            "selected": select,
-            "lambda_selected": float(path.lambdas_[chosen]),
-            "score": path.score_name,
-            "cv_mean": float(path.cv_mean_[chosen]),
-            "cv_se": float(path.cv_se_[chosen]),
-            "sparsity": float(path.sparsity_[chosen]),
-            "n_features_selected": int(path.n_features_selected_[chosen]),
-            "refit_epochs": int(path.refit_epochs_[chosen]),
-            "n_diverged": int(path.diverged_.sum()),
-        },
+        "path": path_record(path, select),
         # The selected model on all rows (it was refit on them: an optimistic number).
         "train": {"n_rows": int(len(y_enc)), "loss": float(logs["loss"]), score: float(logs[score]),
                   "sparsity": float(path.sparsity_[chosen])},
