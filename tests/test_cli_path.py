@@ -64,3 +64,36 @@ def test_bad_input_exits_2(tmp_path):
     args = ["--dataset", "breast_cancer", "--cv", "1", "--out", str(tmp_path / "x")]
     result = CliRunner().invoke(command, args)
     assert result.exit_code == 2
+
+
+def test_scheduler_without_dask_is_one_line_exit_2(monkeypatch, tmp_path):
+    import sys
+
+    from kerasnet.cli import cli
+
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)  # as if the extra were not installed
+    args = ["path", "--dataset", "iris", "--scheduler", "tcp://127.0.0.1:8786", "--out", str(tmp_path / "x")]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "kerasnet[dask]" in lines[0] and lines[0].startswith("kerasnet: error:")
+    assert not (tmp_path / "x").exists()
+
+
+def test_scheduler_gives_the_local_path(tmp_path):
+    distributed = pytest.importorskip("dask.distributed")
+    data = tmp_path / "train.csv"
+    _table().to_csv(data, index=False)
+    args = [str(data), "--target", "label", *FAST, "--n-lambdas", "3", "--cv", "2", "--epochs", "8"]
+    local = CliRunner().invoke(command, [*args, "--out", str(tmp_path / "local")])
+    assert local.exit_code == 0, local.output
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        remote = CliRunner().invoke(command, [*args, "--scheduler", cluster.scheduler_address,
+                                              "--out", str(tmp_path / "remote")])
+    assert remote.exit_code == 0, remote.output
+    a, b = (pd.read_csv(tmp_path / name / "path.csv") for name in ("local", "remote"))
+    assert len(a) == 3
+    pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-5, atol=1e-6)
+    metrics = json.loads((tmp_path / "remote" / "metrics.json").read_text())
+    assert metrics["settings"]["scheduler"] == cluster.scheduler_address

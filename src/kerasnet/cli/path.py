@@ -95,22 +95,33 @@ def path_table(path, select: str, title: str = "kerasnet path", around: int | No
 @click.option("--task", type=click.Choice(["auto", "binary", "multiclass", "regression"]), default="auto",
               show_default=True, help="auto: strings/booleans or <= 20 integer values are classes.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for folds, weights, batches.")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Dask scheduler (tcp://host:8786): train the members on its workers; same results. "
+                   "Needs kerasnet[dask].")
 @out_options
 def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, cv, select, proximal,
-            hidden, epochs, patience, no_early_stopping, batch_size, learning_rate, task, seed, out,
-            overwrite):
+            hidden, epochs, patience, no_early_stopping, batch_size, learning_rate, task, seed, scheduler,
+            out, overwrite):
     """Fit the elastic-net path with CV on DATA (or --dataset) and save the selected model to --out.
 
     Every strength x fold is one member of a single stacked fit; each strength is then refit
     on all rows. Writes model.keras (the selected strength, plain Keras), preprocessing.json,
-    path.csv, metrics.json, path.png and report.html.
+    path.csv, metrics.json, path.png and report.html. With --scheduler the members are
+    split across a Dask cluster's workers (every worker needs kerasnet installed).
     """
-    from ..data import Preprocessor, check_finite, infer_task
+    from ..data import InputError, Preprocessor, check_finite, infer_task
     from ..path import fit_path
     from ._common import stdout_console
     from ._train import data_record, run_record, write_report
 
     check_out_dir(out, overwrite)
+    if scheduler is not None:
+        try:  # fail before loading and encoding, with the same words as the library
+            import dask.distributed  # noqa: F401
+        except ImportError:
+            from ..distributed import _MISSING_DASK
+
+            raise InputError(_MISSING_DASK) from None
     features, y, source = load_data(data, target, dataset, drop)
     check_finite(features, "features")
     task = infer_task(y) if task == "auto" else task
@@ -121,7 +132,7 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
     path = fit_path(X, y_enc, hidden=hidden, task=task, l1_ratio=l1_ratio, n_lambdas=n_lambdas,
                     lambda_min_ratio=lambda_min_ratio, cv=cv, epochs=epochs, batch_size=batch_size,
                     learning_rate=learning_rate, early_stopping=not no_early_stopping, patience=patience,
-                    proximal=proximal, seed=seed, verbose=1)
+                    proximal=proximal, seed=seed, scheduler=scheduler, verbose=1)
     model = path.model(select)
     chosen = chosen_index(path, select)
     logs = model.evaluate(X, y_enc, batch_size=4096, verbose=0, return_dict=True)
@@ -137,7 +148,8 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
                      "lambda_min_ratio": lambda_min_ratio, "cv": cv, "select": select,
                      "proximal": bool(proximal), "hidden": list(hidden), "epochs": epochs,
                      "patience": patience, "early_stopping": not no_early_stopping,
-                     "batch_size": batch_size, "learning_rate": learning_rate, "seed": seed},
+                     "batch_size": batch_size, "learning_rate": learning_rate, "seed": seed,
+                     "scheduler": scheduler},
         "path": path_record(path, select),
         # The selected model on all rows (it was refit on them: an optimistic number).
         "train": {"n_rows": int(len(y_enc)), "loss": float(logs["loss"]), score: float(logs[score]),
