@@ -168,3 +168,19 @@ def test_cv_estimator_scheduler_equals_local(client, data):
     remote = ElasticNetMLPClassifierCV(**params, scheduler=client).fit(X, y)
     assert remote.lambda_ == local.lambda_
     np.testing.assert_allclose(remote.predict_proba(X), local.predict_proba(X), rtol=1e-5, atol=1e-6)
+
+
+def test_fit_path_regression_scheduler_equals_local(client):
+    # Regression members carry their own target statistics (y_mean, y_scale), split with them.
+    from sklearn.datasets import make_regression
+
+    from kerasnet.path import fit_path
+
+    X, y = make_regression(90, 5, n_informative=3, noise=5.0, bias=40.0, random_state=0)
+    X, y = X.astype("float32"), 3.0 * y
+    remote = fit_path(X, y, **_path_kwargs(), scheduler=client)
+    local = fit_path(X, y, **_path_kwargs())
+    assert remote.task == "regression"
+    _assert_same_path(remote, local)
+    np.testing.assert_allclose(remote.y_mean_, local.y_mean_)
+    np.testing.assert_allclose(remote.predict(X, "min"), local.predict(X, "min"), rtol=1e-5, atol=1e-4)

@@ -22,7 +22,9 @@ from . import stack as _stack
 __all__ = ["fit_stack", "get_client"]
 
 # fit_stack's arguments that carry one entry per member (leading axis K).
-_PER_MEMBER = ("l1", "l2", "train_mask", "val_mask", "mean", "scale", "max_epochs", "streams")
+# y_mean / y_scale: a regression member's target statistics (its own training rows).
+_PER_MEMBER = ("l1", "l2", "train_mask", "val_mask", "mean", "scale", "y_mean", "y_scale", "max_epochs",
+               "streams")
 _MISSING_DASK = (
     "scheduler= needs Dask's distributed scheduler, an optional extra of kerasnet: "
     "pip install 'kerasnet[dask]'  (or: pip install 'dask[distributed]')."

@@ -287,14 +287,7 @@ def fit_path(
         if task != "regression":  # the target statistics only matter for regression
             kw.pop("y_mean"), kw.pop("y_scale")
         if scheduler is not None:  # members split across a Dask cluster, same numbers
-            from . import distributed
             from .distributed import fit_stack as fit
-
-            if "y_mean" in kw and "y_mean" not in distributed._PER_MEMBER:
-                raise NotImplementedError(
-                    "fit_path(scheduler=...) for regression needs kerasnet.distributed to split the "
-                    "per-member target statistics (y_mean, y_scale); use scheduler=None for now."
-                )
 
             kw["scheduler"] = scheduler
         else:
