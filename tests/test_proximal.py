@@ -251,3 +251,52 @@ def test_to_plain_keras_drops_the_proximal_step_of_elasticnet(tmp_path):
         f"import keras\nm = keras.saving.load_model({str(path)!r}, safe_mode=True)\nprint(m.count_params())\n"
     )
     assert out.strip() == str(model.count_params())
+
+
+def test_group_prox_with_per_weight_steps_minimizes_the_scaled_objective():
+    # The per-weight group step (Adam's metric) against scipy's minimizer of
+    # sum_i (x_i - z_i)^2 / (2 b_i) + ||x||_2, per row; b spans five orders of magnitude.
+    from scipy.optimize import minimize
+
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(6, 5))
+    b = 10.0 ** rng.uniform(-3, 1, size=(6, 5))
+    b[0] = 0.05  # equal steps: the plain group soft-threshold
+    b[1] = 10.0  # ||z / b|| <= 1: the whole row is removed
+    got = np.asarray(group_soft_threshold(z.astype("float32"), b.astype("float32")), dtype="float64")
+    np.testing.assert_allclose(got[0], np.asarray(group_soft_threshold(z[:1], 0.05))[0], rtol=1e-6)
+    assert np.all(got[1] == 0)
+    for zj, bj, xj in zip(z, b, got, strict=True):
+        def objective(x, zj=zj, bj=bj):
+            return np.sum((x - zj) ** 2 / (2 * bj)) + np.sqrt(np.sum(x**2) + 1e-300)
+
+        ref = minimize(objective, zj, method="Nelder-Mead",
+                       options={"xatol": 1e-10, "fatol": 1e-14, "maxiter": 40_000})
+        assert objective(xj) <= ref.fun + 1e-6  # float32 kernels
+        if np.any(xj != 0):
+            np.testing.assert_allclose(xj, ref.x, atol=1e-4)
+
+
+@pytest.mark.backend
+def test_group_lasso_under_adam_reaches_multitask_lasso():
+    # Adam's per-weight steps with the metric group step: the fixed points are the group-lasso
+    # optima. mean((Y - XW - b)^2) over n*k entries + s*sum_j ||W_j|| is 2/k times
+    # MultiTaskLasso's objective with alpha = s*k/2. (A per-row harmonic mean of Adam's steps,
+    # the previous rule, stopped 0.17 away from this optimum.)
+    from sklearn.linear_model import MultiTaskLasso
+
+    X, Y = make_regression(120, 10, n_informative=4, n_targets=3, noise=5.0, random_state=0)
+    X = StandardScaler().fit_transform(X).astype("float32")
+    Y = ((Y - Y.mean(0)) / Y.std(0)).astype("float32")
+    strength = 0.3
+    ref = MultiTaskLasso(alpha=strength * 3 / 2, tol=1e-12, max_iter=100_000).fit(
+        X.astype("float64"), Y.astype("float64")).coef_.T
+    model = mlp(10, n_outputs=3, hidden=(), task="regression", input_penalty=GroupLasso(strength),
+                seed=0)
+    schedule = keras.optimizers.schedules.ExponentialDecay(0.05, 100, 0.8)
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss="mse")
+    model.fit(X, Y, batch_size=len(X), epochs=700, verbose=0, shuffle=False)
+    W = model.get_layer("output").kernel.numpy()
+    np.testing.assert_allclose(W, ref, atol=1e-4)
+    np.testing.assert_array_equal(np.all(W == 0, axis=1), np.all(ref == 0, axis=1))
+    assert 0 < np.all(ref == 0, axis=1).sum() < 10

@@ -170,9 +170,12 @@ class GroupLasso(keras.regularizers.Regularizer):
     ``w[j] <- w[j] * max(0, 1 - step*strength / ||w[j]||_2)`` (installed as the kernel's
     :class:`kerasnet.proximal.ProximalStep` constraint), which sets whole rows exactly to
     zero. ``step`` is the optimizer's current learning rate for SGD (the exact proximal
-    gradient step); for adaptive optimizers the harmonic mean of the row's per-weight
-    effective steps (a group threshold needs one step per row, and then the fixed point
-    is close to, not exactly, the group-lasso optimum). With ``proximal=False`` the
+    gradient step). For adaptive optimizers (Adam, RMSprop, ...) each weight has its own
+    effective step ``s_i``, and the step is the group proximal operator in the metric
+    ``diag(1/s)`` (a row is removed when ``||w / s||_2 <= strength``, otherwise shrunk by
+    a one-dimensional root solve), so a row stands still exactly when the
+    group-lasso optimality condition holds: the fixed points are the group-lasso optima,
+    as for SGD. With ``proximal=False`` the
     penalty is an ordinary loss term trained by subgradient (rows get small, not zero).
 
     Parameters
@@ -213,17 +216,12 @@ class GroupLasso(keras.regularizers.Regularizer):
     def prox(self, x, step):
         """Group soft-threshold of each row by ``step * strength``.
 
-        ``step`` is a scalar or one value per weight (then one harmonic mean per row).
+        ``step`` is a scalar or one value per weight; per weight it is the exact proximal
+        step in the optimizer's metric (see :func:`kerasnet.proximal.group_soft_threshold`).
         """
         if self.strength == 0.0:
             return x
         step = ops.cast(step, x.dtype)
-        if len(step.shape) > 0:
-            # Harmonic mean: the step of one shared denominator, the row's mean of Adam's
-            # sqrt(v_hat) + eps; unlike the plain mean it is not dominated by the huge steps
-            # of weights that have seen almost no gradient.
-            inverse = ops.reshape(1.0 / step, (ops.shape(step)[0], -1))
-            step = 1.0 / ops.mean(inverse, axis=1)
         return group_soft_threshold(x, step * ops.cast(self.strength, x.dtype))
 
     def get_config(self):
