@@ -97,3 +97,16 @@ def test_scheduler_gives_the_local_path(tmp_path):
     pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-5, atol=1e-6)
     metrics = json.loads((tmp_path / "remote" / "metrics.json").read_text())
     assert metrics["settings"]["scheduler"] == cluster.scheduler_address
+
+
+def test_unreachable_scheduler_is_one_line_exit_2(tmp_path):
+    pytest.importorskip("dask.distributed")
+    from kerasnet.cli import cli
+
+    args = ["path", "--dataset", "iris", *FAST, "--n-lambdas", "2", "--cv", "2", "--epochs", "1",
+            "--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path / "x")]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert "cannot reach the Dask scheduler" in lines[-1] and lines[-1].startswith("kerasnet: error:")
+    assert not (tmp_path / "x").exists()

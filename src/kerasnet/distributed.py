@@ -51,7 +51,13 @@ def get_client(scheduler):
     if isinstance(scheduler, Client):
         return scheduler, False
     if isinstance(scheduler, str) and scheduler:
-        return Client(scheduler), True
+        try:
+            return Client(scheduler, timeout="10s"), True
+        except (OSError, TimeoutError) as err:
+            raise ConnectionError(
+                f"cannot reach the Dask scheduler at {scheduler!r} ({type(err).__name__}); check the "
+                "address and that `dask scheduler` and its workers are running."
+            ) from None
     raise ValueError(
         "scheduler must be a Dask scheduler address such as 'tcp://host:8786' or a "
         f"dask.distributed.Client; received scheduler={scheduler!r}."

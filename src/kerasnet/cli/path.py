@@ -129,10 +129,13 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
     # training rows, which undoes any affine scaling done here, so no fold statistics leak.
     pre = Preprocessor(task=task).fit(features, y)
     X, y_enc = pre.transform(features), pre.encode_target(y)
-    path = fit_path(X, y_enc, hidden=hidden, task=task, l1_ratio=l1_ratio, n_lambdas=n_lambdas,
-                    lambda_min_ratio=lambda_min_ratio, cv=cv, epochs=epochs, batch_size=batch_size,
-                    learning_rate=learning_rate, early_stopping=not no_early_stopping, patience=patience,
-                    proximal=proximal, seed=seed, scheduler=scheduler, verbose=1)
+    try:
+        path = fit_path(X, y_enc, hidden=hidden, task=task, l1_ratio=l1_ratio, n_lambdas=n_lambdas,
+                        lambda_min_ratio=lambda_min_ratio, cv=cv, epochs=epochs, batch_size=batch_size,
+                        learning_rate=learning_rate, early_stopping=not no_early_stopping,
+                        patience=patience, proximal=proximal, seed=seed, scheduler=scheduler, verbose=1)
+    except ConnectionError as err:  # an unreachable --scheduler is bad input, not a crash
+        raise InputError(str(err)) from None
     model = path.model(select)
     chosen = chosen_index(path, select)
     logs = model.evaluate(X, y_enc, batch_size=4096, verbose=0, return_dict=True)
