@@ -42,13 +42,15 @@ def test_rejects_bad_strengths(kwargs):
         kerasnet.ElasticNet(**kwargs)
 
 
-def test_proximal_not_yet_available_is_clear():
-    try:
-        reg = kerasnet.ElasticNet(l1=0.1, proximal=True)
-    except NotImplementedError as err:
-        assert "proximal" in str(err)
-    else:  # once implemented, the flag must be kept
-        assert reg.proximal is True
+def test_proximal_flag_round_trips_and_keeps_only_l2_in_the_loss():
+    reg = kerasnet.ElasticNet(l1=0.1, l2=0.2, proximal=True)
+    assert reg.proximal is True
+    assert kerasnet.ElasticNet.from_config(reg.get_config()).proximal is True
+    w = keras.ops.convert_to_tensor(np.array([[1.0, -2.0]], "float32"))
+    # The L1 part is applied by the proximal step, not added to the loss.
+    assert float(keras.ops.convert_to_numpy(reg(w))) == pytest.approx(0.2 * 5.0)
+    with pytest.raises(ValueError, match="proximal"):
+        kerasnet.ElasticNet(l1=0.1, proximal="yes")
 
 
 def test_from_lambda_uses_glmnet_convention():
