@@ -3,13 +3,10 @@ against the same network without a penalty, on rows neither has seen."""
 
 from __future__ import annotations
 
-import json
-import os
-
 import click
 import numpy as np
 
-from ._common import atomic_dir, check_out_dir, load_data, stdout_console
+from ._common import check_out_dir, load_data, stdout_console
 
 #: The demo's fixed recipe: one dataset, one held-out split, one seed.
 DATASET = "breast_cancer"
@@ -104,8 +101,8 @@ def command(out, overwrite):
     """
     from ..data import Preprocessor, split_rows
     from ..path import fit_path
-    from ._train import data_record, run_record, write_report
-    from .path import chosen_index, path_record, path_table
+    from ._train import data_record, run_record
+    from .path import chosen_index, path_record, path_table, save_path_run
 
     if out is not None:
         check_out_dir(out, overwrite)
@@ -165,14 +162,6 @@ def command(out, overwrite):
             "data": data_record(y, train_idx, held_idx, pre),
         }
         metrics.update(run_record(s["seed"]))
-        with atomic_dir(out, overwrite) as folder:
-            models[SELECT].save(os.path.join(folder, "model.keras"))
-            pre.save(os.path.join(folder, "preprocessing.json"))
-            path.to_frame().to_csv(os.path.join(folder, "path.csv"), index=False)
-            with open(os.path.join(folder, "metrics.json"), "w", encoding="utf-8") as fh:
-                json.dump(metrics, fh, indent=2, allow_nan=False, default=float)
-                fh.write("\n")
-            path.plot().savefig(os.path.join(folder, "path.png"), dpi=100)
-            write_report(folder)
+        save_path_run(out, overwrite, models[SELECT], pre, path, metrics)
         console.print(f"saved model.keras ({SELECT}), preprocessing.json, path.csv, metrics.json, path.png, "
                       f"report.html to {out}")

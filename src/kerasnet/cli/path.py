@@ -33,6 +33,21 @@ def path_record(path, select: str) -> dict:
     }
 
 
+def save_path_run(out, overwrite, model, pre, path, metrics) -> None:
+    """Write a path run (the selected model, preprocessing, path.csv, metrics, figure, report) atomically."""
+    from ._train import write_report
+
+    with atomic_dir(out, overwrite) as folder:
+        model.save(os.path.join(folder, "model.keras"))
+        pre.save(os.path.join(folder, "preprocessing.json"))
+        path.to_frame().to_csv(os.path.join(folder, "path.csv"), index=False)
+        with open(os.path.join(folder, "metrics.json"), "w", encoding="utf-8") as fh:
+            json.dump(metrics, fh, indent=2, allow_nan=False, default=float)
+            fh.write("\n")
+        path.plot().savefig(os.path.join(folder, "path.png"), dpi=100)
+        write_report(folder)
+
+
 def path_table(path, select: str, title: str = "kerasnet path", around: int | None = None):
     """A rich table: strength, CV mean +- se, sparsity, features kept; selected rows marked.
 
@@ -112,7 +127,7 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
     from ..data import InputError, Preprocessor, check_finite, infer_task
     from ..path import fit_path
     from ._common import stdout_console
-    from ._train import data_record, run_record, write_report
+    from ._train import data_record, run_record
 
     check_out_dir(out, overwrite)
     if scheduler is not None:
@@ -160,15 +175,7 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
         "data": data_record(y, list(range(len(y))), [], pre),
     }
     metrics.update(run_record(seed))
-    with atomic_dir(out, overwrite) as folder:
-        model.save(os.path.join(folder, "model.keras"))
-        pre.save(os.path.join(folder, "preprocessing.json"))
-        path.to_frame().to_csv(os.path.join(folder, "path.csv"), index=False)
-        with open(os.path.join(folder, "metrics.json"), "w", encoding="utf-8") as fh:
-            json.dump(metrics, fh, indent=2, allow_nan=False, default=float)
-            fh.write("\n")
-        path.plot().savefig(os.path.join(folder, "path.png"), dpi=100)
-        write_report(folder)
+    save_path_run(out, overwrite, model, pre, path, metrics)
     console = stdout_console()
     title = f"kerasnet path ({task}, l1_ratio={l1_ratio:g}, {cv}-fold CV)"
     console.print(path_table(path, select, title=title))
