@@ -16,7 +16,7 @@ from kerasnet.cli import cli
 from kerasnet.data import Preprocessor
 
 FILES = {"model.keras", "preprocessing.json", "history.csv", "metrics.json", "learning_curves.png",
-         "report.html", "weight_histograms.png"}
+         "report.html", "weight_histograms.png", ".kerasnet-run"}
 FAST = ["--epochs", "3", "--hidden", "4", "--batch-size", "64"]
 
 
@@ -148,14 +148,16 @@ def test_fit_and_predict_on_bundled_data(dataset, columns, tmp_path):
     assert header == [target, *columns]  # feature columns are not echoed; other columns are
 
 
-def test_overwrite_replaces_folder_only_after_success(csv, tmp_path):
+def test_overwrite_replaces_an_earlier_run_only_after_success(csv, tmp_path):
     out = tmp_path / "run"
-    out.mkdir()
-    (out / "old.txt").write_text("keep me")
+    assert invoke("fit", csv, "--target", "label", *FAST, "--out", out, "--seed", "1").exit_code == 0
+    first = (out / "model.keras").read_bytes()
     refused = invoke("fit", csv, "--target", "label", *FAST, "--out", out)
-    assert refused.exit_code == 2 and (out / "old.txt").read_text() == "keep me"
-    done = invoke("fit", csv, "--target", "label", *FAST, "--out", out, "--overwrite")
+    assert refused.exit_code == 2 and (out / "model.keras").read_bytes() == first
+    done = invoke("fit", csv, "--target", "label", *FAST, "--out", out, "--overwrite", "--seed", "2")
     assert done.exit_code == 0 and set(os.listdir(out)) == FILES
+    assert (out / "model.keras").read_bytes() != first
+    assert json.loads((out / "metrics.json").read_text())["settings"]["seed"] == 2
     assert sorted(os.listdir(tmp_path)) == ["run"]  # no temporary folders left
 
 

@@ -60,6 +60,30 @@ def _check_xy(X, y):
     return X, y, names or [f"x{j}" for j in range(X.shape[1])]
 
 
+def check_fold_count(cv: int, y, task) -> None:
+    """Refuse ``cv`` folds that the rows (or, for classification, a class's rows) cannot fill.
+
+    Raises :class:`kerasnet.data.InputError` (a ``ValueError``) naming the fix.
+    """
+    from .data import InputError
+
+    if cv > len(y):
+        raise InputError(
+            f"cv={cv} folds need at least {cv} rows, but there are {len(y)}; give cv <= {len(y)}."
+        )
+    if task == "regression":
+        return
+    labels, counts = np.unique(np.asarray(y).astype(str), return_counts=True)
+    if counts.min() >= cv:
+        return
+    label, n = labels[np.argmin(counts)], int(counts.min())
+    fix = f"give cv <= {n}" if n >= 2 else "a class needs 2 rows or more to be cross-validated"
+    raise InputError(
+        f"class '{label}' has only {n} row{'s' if n != 1 else ''}, fewer than cv={cv} folds (every fold "
+        f"needs each class); {fix}, or add rows of that class."
+    )
+
+
 def _folds(cv, y, task, seed):
     from sklearn.model_selection import KFold, StratifiedKFold
 
@@ -67,6 +91,7 @@ def _folds(cv, y, task, seed):
         splitter = cv
     else:
         cv = _check_int(cv, "cv", 2)
+        check_fold_count(cv, y, task)
         kind = StratifiedKFold if task != "regression" else KFold
         splitter = kind(n_splits=cv, shuffle=True, random_state=seed)
     fold = np.full(len(y), -1)

@@ -116,13 +116,17 @@ def weight_histograms(kernels, bins=60):
     axes = np.atleast_1d(fig.subplots(1, n, squeeze=False)[0])
     for ax, name in zip(axes, names, strict=False):
         values = np.asarray(kernels[name], float).ravel()
+        finite = values[np.isfinite(values)]
         # A small output layer gets few bins, so its weights stay visible as bars.
-        ax.hist(values, bins=int(min(bins, max(10, values.size // 4))), color="C0")
-        ax.set_yscale("log")
+        if finite.size:
+            ax.hist(finite, bins=int(min(bins, max(10, finite.size // 4))), color="C0")
+            ax.set_yscale("log")
         shape = "x".join(map(str, np.shape(kernels[name])))
         ax.set(title=f"{name} ({shape})", xlabel="weight", ylabel="count")
-        ax.text(0.98, 0.95, f"exact zeros {_zero_share(values):.1%}", transform=ax.transAxes,
-                ha="right", va="top", fontsize=8)
+        note = f"exact zeros {_zero_share(values):.1%}"
+        if finite.size < values.size:
+            note += f"\n{values.size - finite.size} weights not finite (diverged)"
+        ax.text(0.98, 0.95, note, transform=ax.transAxes, ha="right", va="top", fontsize=8)
     return fig
 
 
@@ -210,6 +214,7 @@ def compare_histograms(weights, bins=80):
 
     names = list(weights)
     values = {n: np.asarray(weights[n], float).ravel() for n in names}
+    values = {n: v[np.isfinite(v)] for n, v in values.items()}  # a diverged variant has NaN weights
     both = np.concatenate([v for v in values.values() if v.size] or [np.zeros(1)])
     edges = np.linspace(both.min(), both.max(), bins + 1) if both.max() > both.min() else bins
     fig = Figure(figsize=(min(3.5 * max(len(names), 1), 14), 3.4), layout="constrained")

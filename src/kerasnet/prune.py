@@ -166,6 +166,15 @@ def selected_features(model, feature_names=None) -> FeatureSelection:
     >>> selected_features(kerasnet.mlp(3, hidden=(2,), seed=0)).indices.tolist()
     [0, 1, 2]
     """
+    try:
+        n_inputs = int(model.inputs[0].shape[-1])
+    except (AttributeError, IndexError, TypeError, ValueError):
+        # Subclassed (and unbuilt) models have no known input, so no known first layer.
+        raise ValueError(
+            f"selected_features needs a built Sequential or Functional model, whose first layer is "
+            f"known; received {type(model).__name__} without defined inputs. Build it on keras.Input, "
+            "or rebuild it as a Functional model."
+        ) from None
     base = None
     for layer in model._flatten_layers(include_self=False, recursive=True):
         if isinstance(layer, SelectFeatures) and base is None:
@@ -178,7 +187,7 @@ def selected_features(model, feature_names=None) -> FeatureSelection:
     else:
         raise ValueError(f"model has no layer with a kernel; received {model!r}.")
     indices = used if base is None else base[used]
-    names = _check_names(feature_names, int(model.inputs[0].shape[-1]))
+    names = _check_names(feature_names, n_inputs)
     return FeatureSelection(indices.astype(int), None if names is None else [names[i] for i in indices])
 
 

@@ -122,6 +122,24 @@ def _kind(folder, metrics):
 # --------------------------------------------------------------------------- sections
 
 
+def divergence_note(metrics: dict) -> str | None:
+    """One line for the terminal and the report when a run diverged, else None."""
+    if not metrics.get("diverged"):
+        return None
+    settings = metrics.get("settings") or {}
+    return (f"training diverged (the loss became NaN or infinite; learning rate "
+            f"{settings.get('learning_rate')}, l1 {settings.get('l1')}, l2 {settings.get('l2')}): the saved "
+            "model predicts nothing useful; retry with a smaller learning rate or smaller strengths, or "
+            "rescale the target.")
+
+
+def _divergence_section(metrics):
+    if not metrics.get("diverged"):
+        return None
+    note = escape(divergence_note(metrics))
+    return "Training diverged", f"<p><b>{note}</b> Empty cells below are numbers that were not finite.</p>"
+
+
 def _data_section(metrics):
     data = metrics.get("data") or {}
     settings = metrics.get("settings") or {}
@@ -203,9 +221,9 @@ def _scores_section(metrics):
     rows = [[s, *(number(metrics[s].get(k), f) if k in metrics[s] else "" for k, _, f in cols)]
             for s in splits]
     html_ = table(["split", *(label for _, label, _ in cols)], rows)
-    if "train" in splits and "validation" in splits:
-        gap = metrics["validation"]["data_loss"] - metrics["train"]["data_loss"]
-        html_ += f"<p>Train/validation gap of the data loss: <b>{number(gap)}</b>.</p>"
+    losses = [(metrics.get(s) or {}).get("data_loss") for s in ("train", "validation")]
+    if all(isinstance(v, (int, float)) for v in losses):
+        html_ += f"<p>Train/validation gap of the data loss: <b>{number(losses[1] - losses[0])}</b>.</p>"
     return "Scores", html_
 
 
@@ -439,7 +457,7 @@ def build_report(run_dir) -> str:
     with matplotlib.rc_context({"figure.max_open_warning": 0}):
         figure = Figures(folder)
         kind = _kind(folder, metrics)
-        sections = [_data_section(metrics)]
+        sections = [_divergence_section(metrics), _data_section(metrics)]
         if kind == "compare":
             sections.append(_compare_section(folder, metrics, figure))
             first = next(iter(metrics["variants"].values()), {})

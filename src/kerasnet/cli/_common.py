@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import csv
+import json
+import math
 import os
 import shutil
 import sys
 import tempfile
 import traceback
+import warnings
 
 import click
+import numpy as np
 
 from ..data import InputError, load_dataset, load_table, split_features_target
 from ..penalty import check_strength
@@ -28,9 +33,19 @@ def _one_line(text) -> str:
     return " ".join(str(text).split())
 
 
+def _listing(names, limit: int = 5) -> str:
+    names = [str(n) for n in names]
+    return ", ".join(names[:limit]) + (f", ... ({len(names)} in all)" if len(names) > limit else "")
+
+
 def error_line(message) -> None:
     """Print ``kerasnet: error: <message>`` as a single line on stderr."""
     click.echo(f"{PROG}: error: {_one_line(message)}", err=True)
+
+
+def warning_line(message) -> None:
+    """Print ``kerasnet: warning: <message>`` as a single line on stderr."""
+    click.echo(f"{PROG}: warning: {_one_line(message)}", err=True)
 
 
 class Group(click.Group):
@@ -45,7 +60,13 @@ class Group(click.Group):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         try:
-            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            with warnings.catch_warnings():
+                if not os.environ.get(DEBUG_ENV):
+                    # Libraries' numeric warnings (NaN slices, overflow in a diverged run) are noise on
+                    # a terminal; what matters is checked and said in kerasnet's own words.
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    warnings.simplefilter("ignore", UserWarning)
+                code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except _NoArgsIsHelp as err:
             # Bare `kerasnet`: the help is what the user wants, not an error line.
             click.echo(err.ctx.get_help())
@@ -59,6 +80,13 @@ class Group(click.Group):
             sys.exit(err.exit_code)
         except InputError as err:
             error_line(err)
+            sys.exit(2)
+        except OSError as err:
+            # A file or folder the system refused (permissions, a full disk, a vanished path):
+            # the user's environment, not a bug; atomic outputs left nothing half-written.
+            where = f" '{err.filename}'" if getattr(err, "filename", None) else ""
+            error_line(f"cannot read or write{where}: {err.strerror or err}; check the path, its "
+                       "permissions and the free space.")
             sys.exit(2)
         except (click.Abort, KeyboardInterrupt):
             error_line("interrupted; nothing was written.")
@@ -77,6 +105,13 @@ class Group(click.Group):
 # --------------------------------------------------------------------------- option types
 
 
+#: Larger strengths zero every weight of a standardized problem many times over; they only
+#: overflow float32 losses, so the command line refuses them up front.
+MAX_STRENGTH = 1e6
+#: Adam's steps are about the learning rate in size; beyond this every run diverges.
+MAX_LEARNING_RATE = 10.0
+
+
 class Strength(click.ParamType):
     """A penalty strength: a finite number >= 0."""
 
@@ -90,9 +125,29 @@ class Strength(click.ParamType):
         except (TypeError, ValueError):
             self.fail(f"{value!r} is not a number; give a non-negative number such as 1e-4.", param, ctx)
         try:
-            return check_strength(number, param.name if param else "strength")
+            number = check_strength(number, param.name if param else "strength")
         except ValueError:
             self.fail(f"{value!r} must be a finite number >= 0, such as 1e-4.", param, ctx)
+        if number > MAX_STRENGTH:
+            self.fail(f"{value!r} is far too large: any strength above {MAX_STRENGTH:g} drives every weight "
+                      "to zero (and larger ones overflow); give a number such as 1e-4.", param, ctx)
+        return number
+
+
+class LearningRate(click.ParamType):
+    """An optimizer step size: a finite number in (0, MAX_LEARNING_RATE]."""
+
+    name = "rate"
+
+    def convert(self, value, param, ctx):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number; give a step size such as 1e-3.", param, ctx)
+        if not (math.isfinite(number) and 0 < number <= MAX_LEARNING_RATE):
+            self.fail(f"{value!r} must be a finite number in (0, {MAX_LEARNING_RATE:g}]; Adam's usual step "
+                      "sizes are 1e-4 to 1e-2, such as 1e-3.", param, ctx)
+        return number
 
 
 class Hidden(click.ParamType):
@@ -128,7 +183,7 @@ class Columns(click.ParamType):
         return tuple(c.strip() for c in str(value).split(",") if c.strip())
 
 
-STRENGTH, HIDDEN, COLUMNS = Strength(), Hidden(), Columns()
+STRENGTH, HIDDEN, COLUMNS, LEARNING_RATE = Strength(), Hidden(), Columns(), LearningRate()
 
 
 def data_options(command):
@@ -185,28 +240,137 @@ def load_data(data, target, dataset, drop=()):
 
 # --------------------------------------------------------------------------- outputs
 
+#: The file that marks a folder as a kerasnet run: JSON naming the command and every entry it
+#: wrote. ``--overwrite`` replaces only folders holding it and nothing else.
+RUN_MARKER = ".kerasnet-run"
+_MARKER_FORMAT = "kerasnet.run"
+#: Entries a run folder may gain after it was written (``kerasnet report`` rebuilds these).
+_REBUILT = {"report.html", "learning_curves.png", "weight_histograms.png", "path.png", "compare.png",
+            "compare_weights.png"}
 
-def check_out_dir(out, overwrite: bool) -> None:
-    """Refuse an existing, non-empty ``out`` unless ``overwrite``."""
-    if overwrite or not os.path.lexists(out):
+
+def _inside(path: str, folder: str) -> bool:
+    """True when ``path`` is ``folder`` or lies below it (both real, absolute paths)."""
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _real_inputs(inputs) -> list[str]:
+    return [os.path.realpath(p) for p in inputs if p is not None and os.path.exists(p)]
+
+
+def _run_entries(folder: str) -> set[str] | None:
+    """The entries the run marker in ``folder`` lists, or None when it is not a kerasnet run."""
+    try:
+        with open(os.path.join(folder, RUN_MARKER), encoding="utf-8") as fh:
+            marker = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(marker, dict) or marker.get("format") != _MARKER_FORMAT:
+        return None
+    return {str(name) for name in marker.get("files", [])} | {RUN_MARKER}
+
+
+def write_run_marker(folder: str, command: str) -> None:
+    """Mark ``folder`` as a finished kerasnet run, listing what is in it (call last)."""
+    files = sorted(os.listdir(folder))
+    with open(os.path.join(folder, RUN_MARKER), "w", encoding="utf-8") as fh:
+        json.dump({"format": _MARKER_FORMAT, "version": 1, "command": command, "files": files}, fh, indent=2)
+        fh.write("\n")
+
+
+def _check_can_write(folder: str, out: str) -> None:
+    """Refuse an ``--out`` whose folder cannot take new entries (missing rights, /proc, a file)."""
+    while not os.path.isdir(folder):
+        if os.path.lexists(folder):
+            raise InputError(f"--out '{out}' lies under '{folder}', which is a file; choose another --out.")
+        folder = os.path.dirname(folder)
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".kerasnet-check-", dir=folder))
+    except OSError as err:
+        raise InputError(
+            f"cannot write --out '{out}' ({err.strerror or err} in '{folder}'); choose a folder you can "
+            "write to."
+        ) from None
+
+
+def check_out_dir(out, overwrite: bool, inputs=()) -> None:
+    """Refuse an ``out`` folder that a run may not create or replace; raise :class:`InputError`.
+
+    Refused always: the current folder or one above it, a folder holding any of ``inputs``
+    (or an input itself), something that is not a folder, a place that cannot be written.
+    An existing non-empty folder is refused unless ``overwrite``, and even then unless it is a
+    kerasnet run (:data:`RUN_MARKER`) holding only what that run wrote: ``--overwrite`` never
+    removes anything else.
+    """
+    real = os.path.realpath(out)
+    if _inside(os.path.realpath(os.getcwd()), real):
+        raise InputError(
+            f"--out '{out}' is the current folder or one above it; give a new folder such as runs/fit1."
+        )
+    for item in _real_inputs(inputs):
+        if _inside(item, real):
+            raise InputError(
+                f"--out '{out}' holds the input '{item}'; give an output folder that holds no input."
+            )
+    if os.path.islink(out) or (os.path.lexists(out) and not os.path.isdir(out)):
+        raise InputError(f"--out '{out}' exists and is not a folder; give a new folder name.")
+    _check_can_write(os.path.dirname(real), out)
+    if not os.path.lexists(out) or not os.listdir(out):
         return
-    if os.path.isdir(out) and not os.path.islink(out) and not os.listdir(out):
-        return
-    raise InputError(
-        f"--out '{out}' already exists and is not empty; choose a new folder or pass --overwrite "
-        "to replace it."
-    )
+    if not overwrite:
+        raise InputError(
+            f"--out '{out}' already exists and is not empty; choose a new folder or pass --overwrite "
+            "to replace an earlier kerasnet run."
+        )
+    known = _run_entries(out)
+    if known is None:
+        raise InputError(
+            f"--out '{out}' is not a kerasnet run folder (no {RUN_MARKER} file), so --overwrite will not "
+            "replace it; choose a new folder."
+        )
+    foreign = sorted(set(os.listdir(out)) - known - _REBUILT)
+    if foreign:
+        raise InputError(
+            f"--out '{out}' holds files this kerasnet run did not write ({_listing(foreign)}), so "
+            "--overwrite will not replace it; move them away or choose a new folder."
+        )
 
 
-def check_out_file(out, overwrite: bool) -> None:
-    """Refuse an existing ``out`` file unless ``overwrite``; its folder must exist."""
+def _is_predictions_file(path: str) -> bool:
+    """True for a CSV file whose header has a ``predicted_...`` column (what ``predict`` writes)."""
+    try:
+        with open(path, encoding="utf-8", newline="") as fh:
+            header = next(csv.reader([fh.readline()]), [])
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return False
+    return any(str(name).startswith("predicted_") for name in header)
+
+
+def check_out_file(out, overwrite: bool, inputs=()) -> None:
+    """Refuse an ``out`` file that must not be written; raise :class:`InputError`.
+
+    Refused always: a folder, an input file (``inputs``), a place that cannot be written.
+    An existing file is refused unless ``overwrite``, and even then unless it is a
+    predictions file that ``kerasnet predict`` wrote.
+    """
     if os.path.isdir(out):
         raise InputError(f"--out '{out}' is a folder; give a file name such as preds.csv.")
-    if os.path.lexists(out) and not overwrite:
-        raise InputError(f"--out '{out}' already exists; choose a new name or pass --overwrite.")
+    real = os.path.realpath(out)
+    if real in _real_inputs(inputs):
+        raise InputError(f"--out '{out}' is an input of this command; give a new file name such as "
+                         "preds.csv.")
     parent = os.path.dirname(os.path.abspath(out))
     if not os.path.isdir(parent):
         raise InputError(f"the folder of --out '{out}' does not exist; create it first.")
+    if os.path.lexists(out):
+        if not overwrite:
+            raise InputError(f"--out '{out}' already exists; choose a new name or pass --overwrite.")
+        if not _is_predictions_file(out):
+            raise InputError(
+                f"--out '{out}' is not a predictions file written by kerasnet predict, so --overwrite "
+                "will not replace it; choose a new name."
+            )
+    _check_can_write(parent, out)
 
 
 def _make_parents(path: str) -> list[str]:
@@ -220,37 +384,40 @@ def _make_parents(path: str) -> list[str]:
 
 
 @contextlib.contextmanager
-def atomic_dir(out, overwrite: bool = False):
+def atomic_dir(out, overwrite: bool = False, inputs=(), command: str = "run"):
     """Yield a temporary folder next to ``out``; on success it becomes ``out``, else vanishes.
 
-    An existing ``out`` is replaced (with ``overwrite``) only after the body succeeded, so an
-    interrupted or failed run leaves neither half-written files nor a damaged old folder.
+    An existing ``out`` is replaced (with ``overwrite``, and only when :func:`check_out_dir`
+    allows it) only after the body succeeded, so an interrupted or failed run leaves neither
+    half-written files nor a damaged old folder. The finished folder carries the run marker.
     """
-    check_out_dir(out, overwrite)
+    check_out_dir(out, overwrite, inputs)
     out = os.path.abspath(out)
     parent, name = os.path.split(out)
-    created = _make_parents(parent)
-    tmp = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
-    # mkdtemp makes the folder private (0700); the result should look like any new folder.
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)
+    created = []
+    tmp = None
     try:
+        created = _make_parents(parent)
+        tmp = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
+        # mkdtemp makes the folder private (0700); the result should look like any new folder.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)
         yield tmp
-        check_out_dir(out, overwrite)
+        write_run_marker(tmp, command)
+        check_out_dir(out, overwrite, inputs)
         old = None
         if os.path.lexists(out):
             old = tempfile.mkdtemp(prefix=f".{name}.old-", dir=parent)
             os.rmdir(old)
             os.rename(out, old)
         os.rename(tmp, out)
+        tmp = None
         if old is not None:
-            if os.path.isdir(old) and not os.path.islink(old):
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                os.remove(old)
+            shutil.rmtree(old, ignore_errors=True)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
         for folder in created:
             with contextlib.suppress(OSError):
                 os.rmdir(folder)
@@ -269,6 +436,30 @@ def write_file_atomic(out, write) -> None:
         with contextlib.suppress(OSError):
             os.remove(tmp)
         raise
+
+
+def json_safe(value):
+    """``value`` with every NaN / inf float made None and numpy scalars made Python ones.
+
+    A diverged run's losses are not finite; JSON has no such numbers, so they are written
+    as ``null`` (the run records the divergence separately).
+    """
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def write_json(path, data) -> None:
+    """Write ``data`` as indented JSON (non-finite numbers as null, see :func:`json_safe`)."""
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(json_safe(data), fh, indent=2, allow_nan=False)
+        fh.write("\n")
 
 
 def stdout_console():

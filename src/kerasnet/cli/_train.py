@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 
 import numpy as np
 import pandas as pd
 
-from ..data import Preprocessor, check_finite, infer_task, split_rows
+from ..data import InputError, Preprocessor, check_finite, infer_task, split_rows
 
 
 @dataclasses.dataclass
@@ -76,7 +75,7 @@ def train(
         keras.utils.set_random_seed(seed)
     pre = Preprocessor(task=task).fit(features.iloc[train_idx], y.iloc[train_idx])
     x_train = pre.transform(features.iloc[train_idx])
-    y_train = pre.encode_target(y.iloc[train_idx])
+    y_train = check_float32(pre.encode_target(y.iloc[train_idx]), y, "target")
     validation = None
     if len(valid_idx):
         x_valid = pre.transform(features.iloc[valid_idx])
@@ -163,8 +162,12 @@ def train(
         "optimizer": "adam",
         "n_params": int(model.count_params()),
     }
+    metrics["diverged"] = diverged(history, model)
     pruned = None
-    if proximal or group_lasso is not None or prune:
+    if metrics["diverged"]:
+        # Zeros of a diverged network mean nothing; its record says so instead.
+        prune = False
+    elif proximal or group_lasso is not None or prune:
         selection = selected_features(model, feature_names=pre.feature_names_)
         metrics["features_kept"] = {"n_kept": len(selection.indices), "n_features": pre.n_features_out,
                                     "indices": selection.indices.tolist(), "names": selection.names}
@@ -181,6 +184,25 @@ def train(
             pruned = None
     metrics.update(run_record(seed))
     return Run(model=model, preprocessor=pre, history=history, metrics=metrics, pruned=pruned)
+
+
+def check_float32(encoded, raw, what: str):
+    """Return ``encoded``; refuse values that float32, the network's type, cannot hold."""
+    if np.all(np.isfinite(encoded)):
+        return encoded
+    values = pd.to_numeric(pd.Series(np.ravel(raw)), errors="coerce").abs()
+    raise InputError(
+        f"{what} values up to {values.max():.3g} exceed float32's range (about 3.4e38), the type networks "
+        f"train in; rescale the {what} (e.g. divide by a power of ten) first."
+    )
+
+
+def diverged(history: pd.DataFrame, model) -> bool:
+    """True when the training loss or a weight stopped being a finite number."""
+    losses = history["loss"].to_numpy(dtype=float) if "loss" in history else np.zeros(0)
+    if not np.all(np.isfinite(losses)):
+        return True
+    return not all(np.all(np.isfinite(np.asarray(w))) for w in model.get_weights())
 
 
 def _counts(y) -> dict:
@@ -270,14 +292,13 @@ def save_run(run: Run, folder: str) -> list[str]:
     loads in safe mode after ``import kerasnet`` (its first layer selects the kept features).
     """
     from ..models import to_plain_keras
+    from ._common import write_json
 
     # Plain keras.regularizers.L1L2 in the file: it loads without kerasnet, in safe mode.
     to_plain_keras(run.model).save(os.path.join(folder, "model.keras"))
     run.preprocessor.save(os.path.join(folder, "preprocessing.json"))
     run.history.to_csv(os.path.join(folder, "history.csv"), index=False)
-    with open(os.path.join(folder, "metrics.json"), "w", encoding="utf-8") as fh:
-        json.dump(run.metrics, fh, indent=2, allow_nan=False)
-        fh.write("\n")
+    write_json(os.path.join(folder, "metrics.json"), run.metrics)
     learning_curves(run.history).savefig(os.path.join(folder, "learning_curves.png"), dpi=100)
     written = ["model.keras", "preprocessing.json", "history.csv", "metrics.json", "learning_curves.png"]
     if run.pruned is not None:
@@ -286,14 +307,17 @@ def save_run(run: Run, folder: str) -> list[str]:
     return written
 
 
-def write_report(folder) -> str | None:
-    """Build ``folder/report.html``; a failure is a one-line warning, never a lost run."""
+def write_report(folder, out=None) -> str | None:
+    """Build ``folder/report.html``; a failure is a one-line warning, never a lost run.
+
+    ``out`` is the folder's final name (the command's ``--out``), for the message.
+    """
     from ..report import build_report
-    from ._common import error_line
+    from ._common import warning_line
 
     try:
         return build_report(folder)
     except Exception as err:  # noqa: BLE001 - the trained model matters more than its report
-        error_line(f"warning: report.html not written ({type(err).__name__}: {err}); the run is saved, "
-                   f"retry with 'kerasnet report {folder}'.")
+        warning_line(f"report.html not written ({type(err).__name__}: {err}); the run is saved, "
+                     f"retry with 'kerasnet report {out or folder}'.")
         return None

@@ -8,12 +8,21 @@ alone.
 
 from __future__ import annotations
 
-import json
 import os
 
 import click
 
-from ._common import HIDDEN, STRENGTH, atomic_dir, check_out_dir, data_options, load_data, out_options
+from ._common import (
+    HIDDEN,
+    LEARNING_RATE,
+    STRENGTH,
+    atomic_dir,
+    check_out_dir,
+    data_options,
+    load_data,
+    out_options,
+    write_json,
+)
 
 #: Strengths used with ``--choose default`` (the demo's L1-L2 recipe).
 DEFAULT_L1, DEFAULT_L2 = 1e-3, 1e-2
@@ -56,6 +65,30 @@ def _strengths_from_path(features, y, task, hidden, epochs, seed, select, proxim
             f"{PATH_SETTINGS['n_lambdas']} strengths, {PATH_SETTINGS['cv']}-fold CV, "
             f"<= {PATH_SETTINGS['max_epochs']} epochs; l1_ratio 1, 0 and 0.5).")
     return chosen, note
+
+
+def _check_small_data(y_rest, task, validation_split, seed, quick_path: bool) -> None:
+    """Refuse, with compare's own flags in the fix, data too small for its splits and quick paths."""
+    from ..data import InputError, split_rows
+    from ..path import check_fold_count
+
+    fix = "give more rows, or a smaller --test-split"
+    try:
+        split_rows(len(y_rest), validation_split, y=y_rest, task=task, seed=seed)
+    except InputError:
+        raise InputError(
+            f"--validation-split {validation_split:g} cannot split the {len(y_rest)} non-test rows (each "
+            f"class needs rows on both sides); {fix} or another --validation-split."
+        ) from None
+    if quick_path:
+        try:
+            check_fold_count(PATH_SETTINGS["cv"], y_rest, task)
+        except InputError as err:
+            raise InputError(
+                f"the quick CV paths that choose the strengths use {PATH_SETTINGS['cv']} folds of the "
+                f"{len(y_rest)} non-test rows, too few ({str(err).split(';')[0]}); {fix}, or give --l1 and "
+                "--l2, or --choose default."
+            ) from None
 
 
 def _table(runs, strengths, score, near_zero):
@@ -105,7 +138,7 @@ def _table(runs, strengths, score, near_zero):
 @click.option("--hidden", type=HIDDEN, default="64,64", show_default=True, help="Hidden layer sizes.")
 @click.option("--epochs", type=click.IntRange(min=1), default=100, show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
-@click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=1e-3,
+@click.option("--learning-rate", type=LEARNING_RATE, default=1e-3,
               show_default=True)
 @click.option("--validation-split", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.2,
               show_default=True, help="Share of the non-test rows used for validation.")
@@ -132,7 +165,7 @@ def command(data, target, dataset, drop, l1, l2, choose, select, proximal, hidde
     if (l1 is None) != (l2 is None):
         raise InputError("give both --l1 and --l2 (the L1 and L2 variants use one each, L1-L2 both), "
                          "or neither to choose them with --choose.")
-    check_out_dir(out, overwrite)
+    check_out_dir(out, overwrite, inputs=[data])
     console = stdout_console()
     features, y, source = load_data(data, target, dataset, drop)
     task = infer_task(y) if task == "auto" else task
@@ -142,6 +175,7 @@ def command(data, target, dataset, drop, l1, l2, choose, select, proximal, hidde
                          f"from {len(y)}; give more data or another split.")
     x_rest, y_rest = features.iloc[rest], y.iloc[rest]
     held_out = (features.iloc[test], y.iloc[test])
+    _check_small_data(y_rest, task, validation_split, seed, quick_path=l1 is None and choose == "path")
 
     if l1 is not None:
         strengths = {"L1": {"l1": l1, "l2": 0.0}, "L2": {"l1": 0.0, "l2": l2}, "L1-L2": {"l1": l1, "l2": l2}}
@@ -193,14 +227,12 @@ def command(data, target, dataset, drop, l1, l2, choose, select, proximal, hidde
         },
         **run_record(seed),
     }
-    with atomic_dir(out, overwrite) as folder:
+    with atomic_dir(out, overwrite, inputs=[data], command="compare") as folder:
         for name, run in runs.items():
             os.mkdir(os.path.join(folder, FOLDERS[name]))
             save_run(run, os.path.join(folder, FOLDERS[name]))
-        with open(os.path.join(folder, "metrics.json"), "w", encoding="utf-8") as fh:
-            json.dump(summary, fh, indent=2, allow_nan=False)
-            fh.write("\n")
-        write_report(folder)
+        write_json(os.path.join(folder, "metrics.json"), summary)
+        write_report(folder, out)
     scores = {n: runs[n].metrics["test"][score] for n in VARIANTS}
     best = (min if score == "rmse" else max)(scores.values())
     winners = [n for n in VARIANTS if abs(scores[n] - best) < 1e-9]

@@ -162,6 +162,6 @@ def command(out, overwrite):
             "data": data_record(y, train_idx, held_idx, pre),
         }
         metrics.update(run_record(s["seed"]))
-        save_path_run(out, overwrite, models[SELECT], pre, path, metrics)
+        save_path_run(out, overwrite, models[SELECT], pre, path, metrics, command="demo")
         console.print(f"saved model.keras ({SELECT}), preprocessing.json, path.csv, metrics.json, path.png, "
                       f"report.html to {out}")

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import click
 
-from ._common import HIDDEN, STRENGTH, atomic_dir, check_out_dir, data_options, load_data, out_options
+from ._common import (
+    HIDDEN,
+    LEARNING_RATE,
+    STRENGTH,
+    atomic_dir,
+    check_out_dir,
+    data_options,
+    load_data,
+    out_options,
+)
 
 
 def metrics_table(metrics: dict, title: str = "kerasnet fit"):
@@ -62,7 +71,7 @@ def _sparsity_rows(table, metrics: dict) -> None:
 @click.option("--hidden", type=HIDDEN, default="64,64", show_default=True, help="Hidden layer sizes.")
 @click.option("--epochs", type=click.IntRange(min=1), default=100, show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
-@click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True)
+@click.option("--learning-rate", type=LEARNING_RATE, default=1e-3, show_default=True)
 @click.option(
     "--validation-split",
     type=click.FloatRange(0, 1, max_open=True),
@@ -128,12 +137,13 @@ def command(
     --group-lasso give exact zeros; the summary then also shows the features kept, units
     kept and parameters before -> after pruning.
     """
-    from ._common import error_line, stdout_console
+    from ..report import divergence_note
+    from ._common import stdout_console, warning_line
     from ._train import save_run, train, write_report
 
-    check_out_dir(out, overwrite)  # refuse before spending time on training
+    check_out_dir(out, overwrite, inputs=[data])  # refuse before spending time on training
     if proximal and l1 == 0:
-        error_line("warning: --proximal acts on the L1 part and --l1 is 0, so it changes nothing; "
+        warning_line("--proximal acts on the L1 part and --l1 is 0, so it changes nothing; "
                    "give --l1 too.")
     features, y, source = load_data(data, target, dataset, drop)
     run = train(
@@ -155,9 +165,9 @@ def command(
         prune=prune,
     )
     run.metrics["kind"] = "fit"
-    with atomic_dir(out, overwrite) as folder:
+    with atomic_dir(out, overwrite, inputs=[data], command="fit") as folder:
         written = save_run(run, folder)
-        if write_report(folder):
+        if write_report(folder, out):
             written.append("report.html")
     title = f"kerasnet fit ({run.metrics['task']}, l1={l1:g}, l2={l2:g}"
     title += (", proximal" if proximal else "") + (
@@ -165,3 +175,5 @@ def command(
     console = stdout_console()
     console.print(metrics_table(run.metrics, title=title))
     console.print(f"saved {', '.join(written)} to {out}")
+    if note := divergence_note(run.metrics):
+        warning_line(note)

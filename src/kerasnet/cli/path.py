@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import os
 
 import click
 
-from ._common import HIDDEN, atomic_dir, check_out_dir, data_options, load_data, out_options
+from ._common import (
+    HIDDEN,
+    LEARNING_RATE,
+    atomic_dir,
+    check_out_dir,
+    data_options,
+    load_data,
+    out_options,
+    write_json,
+)
 
 
 def chosen_index(path, select: str) -> int:
@@ -33,19 +41,17 @@ def path_record(path, select: str) -> dict:
     }
 
 
-def save_path_run(out, overwrite, model, pre, path, metrics) -> None:
+def save_path_run(out, overwrite, model, pre, path, metrics, inputs=(), command="path") -> None:
     """Write a path run (the selected model, preprocessing, path.csv, metrics, figure, report) atomically."""
     from ._train import write_report
 
-    with atomic_dir(out, overwrite) as folder:
+    with atomic_dir(out, overwrite, inputs=inputs, command=command) as folder:
         model.save(os.path.join(folder, "model.keras"))
         pre.save(os.path.join(folder, "preprocessing.json"))
         path.to_frame().to_csv(os.path.join(folder, "path.csv"), index=False)
-        with open(os.path.join(folder, "metrics.json"), "w", encoding="utf-8") as fh:
-            json.dump(metrics, fh, indent=2, allow_nan=False, default=float)
-            fh.write("\n")
+        write_json(os.path.join(folder, "metrics.json"), metrics)
         path.plot().savefig(os.path.join(folder, "path.png"), dpi=100)
-        write_report(folder)
+        write_report(folder, out)
 
 
 def path_table(path, select: str, title: str = "kerasnet path", around: int | None = None):
@@ -106,7 +112,7 @@ def path_table(path, select: str, title: str = "kerasnet path", around: int | No
               help="Per-member early stopping on its validation fold.")
 @click.option("--no-early-stopping", is_flag=True, help="Train every member for --epochs.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
-@click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True)
+@click.option("--learning-rate", type=LEARNING_RATE, default=1e-3, show_default=True)
 @click.option("--task", type=click.Choice(["auto", "binary", "multiclass", "regression"]), default="auto",
               show_default=True, help="auto: strings/booleans or <= 20 integer values are classes.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for folds, weights, batches.")
@@ -125,11 +131,11 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
     split across a Dask cluster's workers (every worker needs kerasnet installed).
     """
     from ..data import InputError, Preprocessor, check_finite, infer_task
-    from ..path import fit_path
+    from ..path import check_fold_count, fit_path
     from ._common import stdout_console
     from ._train import data_record, run_record
 
-    check_out_dir(out, overwrite)
+    check_out_dir(out, overwrite, inputs=[data])
     if scheduler is not None:
         try:  # fail before loading and encoding, with the same words as the library
             import dask.distributed  # noqa: F401
@@ -140,6 +146,7 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
     features, y, source = load_data(data, target, dataset, drop)
     check_finite(features, "features")
     task = infer_task(y) if task == "auto" else task
+    check_fold_count(cv, y, task)  # with the user's own labels in the message
     # One-hot / numeric encoding from all rows; fit_path standardizes each fold with its own
     # training rows, which undoes any affine scaling done here, so no fold statistics leak.
     pre = Preprocessor(task=task).fit(features, y)
@@ -175,7 +182,7 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
         "data": data_record(y, list(range(len(y))), [], pre),
     }
     metrics.update(run_record(seed))
-    save_path_run(out, overwrite, model, pre, path, metrics)
+    save_path_run(out, overwrite, model, pre, path, metrics, inputs=[data])
     console = stdout_console()
     title = f"kerasnet path ({task}, l1_ratio={l1_ratio:g}, {cv}-fold CV)"
     console.print(path_table(path, select, title=title))

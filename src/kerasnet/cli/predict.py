@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import zipfile
 
 import click
 
@@ -39,11 +40,29 @@ def load_run(folder, pruned=False):
                 "give the --out folder of kerasnet fit."
             )
     pre = Preprocessor.load(pre_path)
+    if not zipfile.is_zipfile(model_path):
+        raise InputError(
+            f"'{model_path}' is damaged (not a complete .keras zip archive, e.g. a truncated copy); "
+            "copy it again or refit the model."
+        )
     try:
         model = keras.saving.load_model(model_path, compile=False, safe_mode=True)
-    except (OSError, ValueError) as err:
-        raise InputError(f"cannot load '{model_path}': {err}; refit the model.") from None
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:
+        raise InputError(
+            f"cannot load '{model_path}' ({_first_line(err)}); copy it again or refit the model."
+        ) from None
     return model, pre
+
+
+def _first_line(err) -> str:
+    text = str(err).strip().splitlines()
+    return text[0][:200] if text else type(err).__name__
+
+
+def run_files(folder) -> list[str]:
+    """The files of a fit folder that ``predict`` reads (never to be overwritten by it)."""
+    names = ("model.keras", "model_pruned.keras", "preprocessing.json")
+    return [os.path.join(folder, name) for name in names]
 
 
 def predict_table(model, pre: Preprocessor, frame):
@@ -79,7 +98,7 @@ def command(run_dir, data, out, overwrite, pruned):
     rows stay in input order.
     """
     if out is not None:
-        check_out_file(out, overwrite)
+        check_out_file(out, overwrite, inputs=[data, *run_files(run_dir)])
     model, pre = load_run(run_dir, pruned=pruned)
     table = predict_table(model, pre, load_table(data))
     if out is None:
