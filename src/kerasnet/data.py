@@ -3,6 +3,9 @@
 Everything that can go wrong with a user's data raises :class:`InputError`, a ``ValueError``
 whose message is one line naming the problem and the fix; the command line turns it into
 exit code 2. Rows are never dropped silently: missing or infinite values are an error.
+Columns that would be encoded wrongly are refused rather than guessed at: duplicate names,
+dates, numbers with stray text, and ids or free text posing as categories (see
+:class:`Preprocessor` for the exact rules).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import importlib.util
 import json
 import math
 import os
+import re
 
 import numpy as np
 import pandas as pd
@@ -39,6 +43,25 @@ DATASETS = {
 #: Integer-valued numeric targets with at most this many distinct values are classes.
 MAX_INTEGER_CLASSES = 20
 
+#: A text column in which more than this share of the cells are numbers (or dates) is a
+#: numeric (or date) column, not categories: see :class:`Preprocessor`.
+PARSE_SHARE = 0.5
+
+#: A text column with more than ``ID_MIN_DISTINCT`` distinct values that are also more than
+#: ``ID_SHARE`` of the training rows looks like an id or free text, not categories.
+ID_MIN_DISTINCT = 20
+ID_SHARE = 0.5
+
+# Numeric dates: 2024-01-05, 2024/1/5, 2024.01.05, 5.1.2024, 01/05/24, a year and month
+# (2024-01; not 2024.01, a number, nor 3.10.12, a version), each optionally with a time
+# (T10:30, 10:30:00.5Z, +01:00). Month names ("March") stay categories on purpose.
+_MONTH, _DAY = r"(0?[1-9]|1[0-2])", r"(0?[1-9]|[12]\d|3[01])"
+_DATE = re.compile(
+    rf"(\d{{4}}([-/]{_MONTH}([-/]{_DAY})?|\.{_MONTH}\.{_DAY})"
+    rf"|{_DAY}-{_DAY}-(\d{{2}}|\d{{4}})|{_DAY}/{_DAY}/(\d{{2}}|\d{{4}})|{_DAY}\.{_DAY}\.\d{{4}})"
+    r"([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?)?"
+)
+
 _TASKS = ("binary", "multiclass", "regression")
 _FORMAT = "kerasnet.preprocessing"
 _FORMAT_VERSION = 1
@@ -51,10 +74,29 @@ class InputError(ValueError):
         super().__init__(" ".join(str(message).split()))
 
 
-def _listing(values, limit: int = 5) -> str:
-    values = [str(v) for v in values]
-    shown = ", ".join(values[:limit])
-    return shown + (f", ... ({len(values)} in all)" if len(values) > limit else "")
+def _short(value, width: int = 40) -> str:
+    """A value as plain text (numpy scalars as Python ones), cut to ``width`` characters."""
+    text = str(_plain(value))
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _listing(values, limit: int = 5, quote: bool = False, width: int | None = 40) -> str:
+    """At most ``limit`` values, each cut to ``width`` characters, then how many in all."""
+    values = list(values)
+    shown = [str(_plain(v)) if width is None else _short(v, width) for v in values[:limit]]
+    shown = [repr(v) for v in shown] if quote else shown
+    return ", ".join(shown) + (f", ... ({len(values)} in all)" if len(values) > limit else "")
+
+
+def _check_unique_names(names, where: str) -> None:
+    names = pd.Series([str(n) for n in names if not (isinstance(n, float) and math.isnan(n))])
+    counts = names[names.duplicated(keep=False)].value_counts(sort=False)
+    if len(counts):
+        repeated = [f"'{_short(n)}' ({c} times)" for n, c in counts.items()]
+        raise InputError(
+            f"duplicate column names in {where}: {_listing(repeated, width=None)}; "
+            "rename them so every column has its own name."
+        )
 
 
 # --------------------------------------------------------------------------- reading
@@ -75,8 +117,9 @@ def load_table(source) -> pd.DataFrame:
     Raises
     ------
     InputError
-        The file is missing, unreadable, empty or has no rows; or it is Parquet and
-        ``pyarrow`` is not installed.
+        The file is missing, unreadable, empty or has no rows; two columns share a name
+        (read from the CSV header itself: pandas would rename the second ``a`` to ``a.1``);
+        or it is Parquet and ``pyarrow`` is not installed.
     """
     if isinstance(source, pd.DataFrame):
         frame = source
@@ -95,6 +138,7 @@ def load_table(source) -> pd.DataFrame:
         if os.path.getsize(path) == 0:
             raise InputError(f"data file '{path}' is empty; give a file with a header row and data rows.")
         frame = _read_file(path)
+    _check_unique_names(frame.columns, "the data")
     if frame.shape[1] == 0 or frame.shape[0] == 0:
         raise InputError(
             f"data has no rows (shape {frame.shape[0]} x {frame.shape[1]}); "
@@ -110,11 +154,22 @@ def _read_file(path: str) -> pd.DataFrame:
                 f"reading Parquet file '{path}' needs pyarrow; run `pip install pyarrow` "
                 "(or `pip install kerasnet[parquet]`), or give a CSV file."
             )
+        import pyarrow.parquet as pq
+
         try:
+            # Check the names first: pyarrow's own error for duplicates is many lines long.
+            _check_unique_names(pq.read_schema(path).names, f"Parquet file '{path}'")
             return pd.read_parquet(path)
         except (OSError, ValueError) as err:
-            raise InputError(f"cannot read Parquet file '{path}': {err}; check the file.") from None
+            if isinstance(err, InputError):
+                raise
+            raise InputError(
+                f"cannot read Parquet file '{path}': {_first_line(err)}; check the file."
+            ) from None
     try:
+        # pandas renames a repeated header name ("a", "a.1"), so read the header row as written.
+        header = pd.read_csv(path, header=None, nrows=1, dtype=str).iloc[0].tolist()
+        _check_unique_names(header, f"data file '{path}'")
         return pd.read_csv(path)
     except pd.errors.EmptyDataError:
         raise InputError(
@@ -124,6 +179,11 @@ def _read_file(path: str) -> pd.DataFrame:
         raise InputError(f"cannot parse CSV file '{path}': {err}; check the file is valid CSV.") from None
     except OSError as err:
         raise InputError(f"cannot read data file '{path}': {err.strerror or err}; check the path.") from None
+
+
+def _first_line(err, width: int = 200) -> str:
+    lines = str(err).strip().splitlines()
+    return _short(lines[0] if lines else type(err).__name__, width)
 
 
 def load_dataset(name: str) -> tuple[pd.DataFrame, str]:
@@ -166,8 +226,10 @@ def split_features_target(frame: pd.DataFrame, target: str, drop=()) -> tuple[pd
     Raises
     ------
     InputError
-        ``target`` or a ``drop`` column is not in ``frame``, or no feature column is left.
+        ``target`` or a ``drop`` column is not in ``frame``, two columns share a name, or
+        no feature column is left.
     """
+    _check_unique_names(frame.columns, "the data")
     columns = [str(c) for c in frame.columns]
     if target not in columns:
         raise InputError(
@@ -188,7 +250,7 @@ def split_features_target(frame: pd.DataFrame, target: str, drop=()) -> tuple[pd
 
 
 def check_finite(frame, what: str = "features") -> None:
-    """Raise :class:`InputError` naming every column with NaN / missing or infinite values.
+    """Raise :class:`InputError` naming the columns (the first 10) with NaN / missing or inf values.
 
     Parameters
     ----------
@@ -208,16 +270,66 @@ def check_finite(frame, what: str = "features") -> None:
         parts = [f"{n_nan} missing/NaN"] if n_nan else []
         parts += [f"{n_inf} inf"] if n_inf else []
         if parts:
-            problems.append(f"'{name}' ({', '.join(parts)})")
+            problems.append(f"'{_short(name)}' ({', '.join(parts)})")
     if problems:
         raise InputError(
-            f"{what} contain missing or infinite values: {', '.join(problems)}; "
+            f"{what} contain missing or infinite values: {_listing(problems, 10, width=None)}; "
             "fill or remove them first (kerasnet never drops rows silently)."
         )
 
 
 def _is_numeric(col: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
+
+
+def _is_text(col: pd.Series) -> bool:
+    """Strings, mixed objects or categories: what :class:`Preprocessor` one-hot encodes."""
+    return not pd.api.types.is_bool_dtype(col) and (
+        pd.api.types.is_object_dtype(col)
+        or pd.api.types.is_string_dtype(col)
+        or isinstance(col.dtype, pd.CategoricalDtype)
+    )
+
+
+def _stray_text(col: pd.Series):
+    """``(count, first bad values)`` when most cells are numbers but some are not, else None."""
+    text = col.astype(str).str.strip()
+    ok = pd.to_numeric(text, errors="coerce").notna().to_numpy()
+    if ok.all() or ok.mean() <= PARSE_SHARE:
+        return None
+    return int((~ok).sum()), list(dict.fromkeys(text.to_numpy()[~ok]))
+
+
+def _check_text_column(name: str, col: pd.Series) -> None:
+    """Refuse a text column that is really dates, numbers with stray text, or an id."""
+    text = col.astype(str).str.strip()
+    dates = text.str.fullmatch(_DATE).to_numpy(dtype=bool)
+    if dates.mean() > PARSE_SHARE:
+        raise InputError(
+            f"column '{_short(name)}' holds dates (such as {_short(text.to_numpy()[dates][0])!r}), "
+            "which kerasnet does not encode; convert them to numbers (for example days since a "
+            f"fixed date), or leave the column out with --drop {_short(name)}."
+        )
+    bad = _stray_text(col)
+    if bad is not None:
+        comma = " (with a decimal point, not a comma)" if any("," in v for v in bad[1]) else ""
+        raise InputError(
+            f"column '{_short(name)}' holds numbers but {bad[0]} of {len(col)} cells are not "
+            f"numbers: {_listing(bad[1], quote=True)}; fix or fill those cells{comma}, or leave "
+            f"the column out with --drop {_short(name)}."
+        )
+    n_distinct = int(text.nunique())
+    if n_distinct > ID_MIN_DISTINCT and n_distinct > ID_SHARE * len(col):
+        what = (
+            "numbers stored as text; convert the column to numbers"
+            if pd.to_numeric(text, errors="coerce").notna().all()
+            else "an id or free text, not categories; group its values into fewer categories"
+        )
+        raise InputError(
+            f"column '{_short(name)}' has {n_distinct} distinct values in {len(col)} training rows "
+            f"(such as {_listing(list(dict.fromkeys(text))[:3], quote=True)}), so it looks like "
+            f"{what}, or leave it out with --drop {_short(name)}."
+        )
 
 
 def infer_task(y) -> str:
@@ -230,7 +342,9 @@ def infer_task(y) -> str:
     - a numeric target whose values are all integers and that has at most
       ``MAX_INTEGER_CLASSES`` (20) distinct values is classification the same way;
     - any other numeric target is ``regression``;
-    - a target with a single distinct value is an error (nothing to learn).
+    - a target with a single distinct value is an error (nothing to learn);
+    - a text target that is mostly numbers (more than ``PARSE_SHARE`` of the values parse)
+      but holds some text ("?", "n/a") is an error: the text would become extra classes.
 
     The command line's ``--task`` overrides the rule.
 
@@ -241,13 +355,23 @@ def infer_task(y) -> str:
     """
     y = pd.Series(y) if not isinstance(y, pd.Series) else y
     check_finite(y, "target")
+    name = _short(y.name) if y.name is not None else "y"
     n_distinct = int(y.nunique())
     if n_distinct < 2:
-        value = y.iloc[0] if len(y) else None
+        value = _plain(y.iloc[0]) if len(y) else None
+        value = _short(value) if isinstance(value, str) else value
         raise InputError(
-            f"target '{y.name if y.name is not None else 'y'}' has one class ({value!r}) in "
+            f"target '{name}' has one class ({value!r}) in "
             f"{len(y)} rows; a model needs at least two distinct target values."
         )
+    if _is_text(y):
+        bad = _stray_text(y)
+        if bad is not None:
+            raise InputError(
+                f"target '{name}' holds numbers but {bad[0]} of {len(y)} values are not numbers: "
+                f"{_listing(bad[1], quote=True)}; fix or fill those values (or remove those rows) "
+                "in the data."
+            )
     if _is_numeric(y):
         values = y.to_numpy(dtype=float)
         if n_distinct > MAX_INTEGER_CLASSES or not np.all(values == np.round(values)):
@@ -282,7 +406,9 @@ def split_rows(n_rows: int, validation_split: float, y=None, task=None, seed=Non
     from sklearn.model_selection import train_test_split
 
     if not 0 <= validation_split < 1:
-        raise InputError(f"validation split must be in [0, 1); received {validation_split!r}.")
+        raise InputError(
+            f"validation split must be in [0, 1); received {_plain(validation_split)!r}."
+        )
     index = np.arange(n_rows)
     if validation_split == 0:
         return index, index[:0]
@@ -319,6 +445,21 @@ class Preprocessor:
     (strings, categories, booleans) are one-hot encoded with the categories seen in the
     training rows, compared as strings. For classification the target's classes (sorted)
     become integers ``0..K-1``; a regression target is left in its own units.
+
+    :meth:`fit` refuses, with an :class:`InputError` naming the column, columns that one-hot
+    encoding would get wrong (checked on the training rows, whitespace around cells ignored):
+
+    - duplicate column names;
+    - dates: a ``datetime64`` / ``timedelta64`` / period column, or a text column in which
+      more than ``PARSE_SHARE`` (half) of the cells are numeric dates (``2024-01-05``,
+      ``2024/1/5``, ``5.1.2024``, ``2024-01-05T10:30``); convert them to numbers first;
+    - numbers with stray text: a text column in which more than half of the cells parse
+      as numbers (:func:`pandas.to_numeric`) but some do not (``"?"``, ``"n/a"``, ``"1,5"``);
+    - ids and free text: a text column with more than ``ID_MIN_DISTINCT`` (20) distinct
+      values that are also more than ``ID_SHARE`` (half) of the training rows.
+
+    Booleans and text columns with few distinct values, including codes made of digits
+    (``"01"``, ``"02"``), are one-hot encoded as before.
 
     The state is JSON (:meth:`to_json`, :meth:`save`), never pickle, so loading a
     preprocessing file cannot run code.
@@ -360,6 +501,7 @@ class Preprocessor:
             raise InputError(f"X must be a pandas DataFrame; received {type(X).__name__}.")
         if len(X) == 0:
             raise InputError("no training rows to fit the preprocessing on; give more data.")
+        _check_unique_names(X.columns, "the features")
         check_finite(X, "features")
         columns = []
         for name in X.columns:
@@ -370,18 +512,25 @@ class Preprocessor:
                 # A constant column carries no information; scale 1 keeps it at 0, not NaN.
                 scale = std if std > 0 and math.isfinite(std) else 1.0
                 columns.append({"name": str(name), "kind": "numeric", "mean": mean, "scale": scale})
-            elif (
-                pd.api.types.is_bool_dtype(col)
-                or pd.api.types.is_object_dtype(col)
-                or pd.api.types.is_string_dtype(col)
-                or isinstance(col.dtype, pd.CategoricalDtype)
-            ):
+            elif pd.api.types.is_bool_dtype(col) or _is_text(col):
+                if _is_text(col):
+                    _check_text_column(str(name), col)
                 categories = sorted(set(col.astype(str)))
                 columns.append({"name": str(name), "kind": "categorical", "categories": categories})
+            elif (
+                pd.api.types.is_datetime64_any_dtype(col)
+                or pd.api.types.is_timedelta64_dtype(col)
+                or isinstance(col.dtype, pd.PeriodDtype)
+            ):
+                raise InputError(
+                    f"column '{_short(name)}' holds dates or times ({col.dtype}), which kerasnet does "
+                    "not encode; convert them to numbers (for example days since a fixed date), or "
+                    f"leave the column out with --drop {_short(name)}."
+                )
             else:
                 raise InputError(
-                    f"column '{name}' has type {col.dtype}, which kerasnet cannot encode; "
-                    "convert it to numbers or strings, or leave it out with --drop."
+                    f"column '{_short(name)}' has type {col.dtype}, which kerasnet cannot encode; "
+                    f"convert it to numbers or strings, or leave it out with --drop {_short(name)}."
                 )
         self.columns_ = columns
         self.feature_names_ = []
@@ -404,15 +553,15 @@ class Preprocessor:
         if task == "regression":
             if not _is_numeric(y):
                 raise InputError(
-                    f"task 'regression' needs a numeric target, but '{self.target_}' holds "
-                    f"values like {y.iloc[0]!r}; use --task binary or multiclass."
+                    f"task 'regression' needs a numeric target, but '{_short(self.target_ or 'y')}' holds "
+                    f"values like {_short(y.iloc[0])!r}; use --task binary or multiclass."
                 )
         else:
             classes = np.unique(self._labels(y))
             if task == "binary" and len(classes) != 2:
                 raise InputError(
-                    f"task 'binary' needs exactly 2 classes, but target '{self.target_}' has "
-                    f"{len(classes)}; use --task multiclass (or leave --task out)."
+                    f"task 'binary' needs exactly 2 classes, but target '{_short(self.target_ or 'y')}' has "
+                    f"{len(classes)} ({_listing(classes)}); use --task multiclass (or leave --task out)."
                 )
             self.classes_ = [_plain(c) for c in classes]
         self.task_ = task
@@ -472,9 +621,9 @@ class Preprocessor:
                 values = pd.to_numeric(col, errors="coerce")
                 bad = values.isna() & col.notna()
                 if bad.any():
-                    example = col[bad].iloc[0]
+                    example = _short(col[bad].iloc[0])
                     raise InputError(
-                        f"column '{spec['name']}' was numeric in training but holds text such as "
+                        f"column '{_short(spec['name'])}' was numeric in training but holds text such as "
                         f"{example!r} ({int(bad.sum())} rows); fix those values."
                     )
                 values = values.to_numpy(dtype=float)
@@ -483,13 +632,14 @@ class Preprocessor:
                 text = col.astype(str)
                 new = sorted(set(text) - set(spec["categories"]))
                 if new:
-                    unseen.append(f"'{spec['name']}': {_listing(new, 3)}")
+                    unseen.append(f"'{_short(spec['name'])}': {_listing(new, 3)}")
                     continue
                 codes = pd.Categorical(text, categories=spec["categories"]).codes
                 blocks.append(np.eye(len(spec["categories"]))[codes])
         if unseen:
             raise InputError(
-                f"categories not seen in training: {'; '.join(unseen)}; "
+                f"categories not seen in training: {'; '.join(unseen[:5])}"
+                f"{f'; ... ({len(unseen)} columns in all)' if len(unseen) > 5 else ''}; "
                 "give only categories the model was trained on (or refit with these rows)."
             )
         return np.hstack(blocks).astype("float32") if blocks else np.zeros((len(X), 0), "float32")
