@@ -14,6 +14,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from .proximal import adam_step_size
+
 ADAM = {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}  # Keras's Adam defaults
 
 
@@ -153,8 +155,9 @@ class _Engine:
                 denom = ops.sqrt(v_new) + eps
                 p_new = p - m_new * a / denom
                 if self.proximal and i % 2 == 0:
-                    # Proximal step in Adam's metric diag(denom / alpha): threshold per weight.
-                    p_new = _soft_threshold(p_new, _per_member(l1, p) * a / denom)
+                    # Threshold l1 * (step per unit of bias-corrected gradient), as ProximalStep.
+                    step = adam_step_size(lr, _per_member(safe_t, p), v_new, b2, eps)
+                    p_new = _soft_threshold(p_new, _per_member(l1, p) * step)
                 new_params.append(ops.where(on, p_new, p))
                 new_state["m"].append(ops.where(on, m_new, m))
                 new_state["v"].append(ops.where(on, v_new, v))

@@ -22,7 +22,9 @@ when the optimality condition of the penalized objective holds (``|g_i| <= l1`` 
 optimizer                     ``s_i``
 ============================  ======================================================
 SGD                           ``lr`` (``lr / (1 - momentum)`` with momentum)
-Adam, AdamW                   ``lr * sqrt(1 - beta_2**t) / (sqrt(v_i) + epsilon)``
+Adam                          ``lr * sqrt(1 - beta_2**t) / (sqrt(v_i) + epsilon)``
+                              (:func:`adam_step_size`)
+AdamW                         as Adam, but see *Weight decay* below
 Nadam                         ``lr / (sqrt(v_i / (1 - beta_2**t)) + epsilon)``
 Adamax                        ``lr / (u_i + epsilon)``
 RMSprop                       ``lr / sqrt(v_i + epsilon)`` (``/ (1 - momentum)``)
@@ -37,15 +39,28 @@ optimizer actually updates the weights.
 moment state after this step's update: exactly the factor that multiplied the (bias
 corrected) gradient in the update just made. For plain SGD this is the textbook proximal
 gradient step ``w <- prox_{lr * l1}(w - lr * g)``.
+
+Weight decay
+------------
+Keras applies an optimizer's decoupled ``weight_decay`` (AdamW's default is 0.004; any
+optimizer accepts ``weight_decay=``) *before* the update: ``w <- w - lr * weight_decay * w``.
+Training with a proximal penalty then settles where ``lr * weight_decay * w_i + s_i * (g_i +
+l1 sign(w_i)) = 0``, which is not the minimizer of ``data loss + penalty`` (the decay is
+weighted by ``1 / s_i``, different for each weight and changing over training).
+:class:`ProximalStep` warns (``UserWarning``, once per optimizer) when the running optimizer
+has a nonzero ``weight_decay``: use the L2 part of ``ElasticNet`` (``l2=``) instead.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import keras
 from keras import ops
 
 __all__ = [
     "ProximalStep",
+    "adam_step_size",
     "current_optimizer",
     "proximal_penalty",
     "effective_step",
@@ -128,6 +143,31 @@ def _group_prox_per_weight(w, b, iterations):
     return ops.reshape(x, shape)
 
 
+def adam_step_size(learning_rate, t, v, beta_2, epsilon):
+    """Adam's step per unit of bias-corrected gradient: ``lr * sqrt(1 - beta_2**t) / (sqrt(v) + epsilon)``.
+
+    Adam moves weight ``i`` by ``m_hat_i * s_i`` with ``m_hat = m / (1 - beta_1**t)`` the
+    bias-corrected first moment, so ``s_i`` (this function) is the step per unit of gradient
+    and ``l1 * s_i`` is the proximal threshold (see the module docstring). The ``1 / (1 -
+    beta_1**t)`` factor of Keras's ``alpha_t`` belongs to ``m_hat``, not to the step.
+
+    The one home of this rule: :class:`ProximalStep` and the stacked engine both call it.
+    ``t`` is the step number (1 for the first update) and ``v`` the second moment after
+    this step's update; ``t`` is a scalar or broadcastable to ``v`` (one per member of a
+    stack, shaped ``[K, 1, ...]``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> round(float(np.asarray(adam_step_size(0.1, 1, np.float32(0.004), 0.999, 0.0))), 6)
+    0.05
+    """
+    v = ops.convert_to_tensor(v)
+    dtype = v.dtype
+    correction = ops.sqrt(1.0 - ops.power(ops.cast(beta_2, dtype), ops.cast(t, dtype)))
+    return ops.cast(learning_rate, dtype) * correction / (ops.sqrt(v) + ops.cast(epsilon, dtype))
+
+
 def current_optimizer():
     """The Keras optimizer whose ``apply`` is running now, or None outside one.
 
@@ -183,8 +223,7 @@ def _step_per_weight(optimizer, variable):
         v = _state(optimizer, "_velocity_hats" if optimizer.amsgrad else "_velocities", variable)
         if v is None:
             return lr
-        correction = ops.sqrt(1.0 - ops.power(ops.cast(optimizer.beta_2, dtype), t))
-        return lr * correction / (ops.sqrt(v) + eps)
+        return adam_step_size(lr, t, v, optimizer.beta_2, eps)
     if isinstance(optimizer, opt.Nadam):
         v = _state(optimizer, "_velocities", variable)
         v_hat = v / (1.0 - ops.power(ops.cast(optimizer.beta_2, dtype), t))
@@ -208,6 +247,23 @@ def _step_per_weight(optimizer, variable):
             return lr / (1.0 - optimizer.momentum)
         return lr
     return lr
+
+
+def _warn_weight_decay(optimizer, variable):
+    """Warn once per optimizer whose decoupled weight decay moves the proximal fixed point."""
+    if not optimizer.weight_decay or getattr(optimizer, "_kerasnet_weight_decay_warned", False):
+        return
+    if isinstance(variable, keras.Variable) and not optimizer._use_weight_decay(variable):
+        return
+    optimizer._kerasnet_weight_decay_warned = True
+    warnings.warn(
+        f"{type(optimizer).__name__} (name={optimizer.name!r}) has weight_decay="
+        f"{optimizer.weight_decay!r}, which Keras applies before the update: with a proximal "
+        "penalty the fixed point of training is then not the minimizer of data loss + penalty. "
+        "Use the L2 part of ElasticNet (l2=...) instead of weight_decay.",
+        UserWarning,
+        stacklevel=2,
+    )
 
 
 @keras.saving.register_keras_serializable(package="kerasnet")
@@ -248,6 +304,7 @@ class ProximalStep(keras.constraints.Constraint):
     def __call__(self, w):
         optimizer = current_optimizer()
         if optimizer is not None:
+            _warn_weight_decay(optimizer, w)
             w = self.penalty.prox(w, effective_step(optimizer, w))
         if self.then is not None:
             w = self.then(w)

@@ -270,8 +270,8 @@ def fit_stack(
         Keras's ``Adam`` (default betas and epsilon) or plain ``SGD``, per member.
     proximal : bool, default False
         Apply L1 as a soft-threshold after each step instead of in the loss: threshold
-        ``lr*l1`` for SGD (the exact proximal gradient step) and ``l1*alpha_t/(sqrt(v)+eps)``
-        per weight for Adam (the proximal step in Adam's own diagonal metric).
+        ``lr*l1`` for SGD (the exact proximal gradient step) and ``l1*lr*sqrt(1-beta_2**t)/
+        (sqrt(v)+eps)`` per weight for Adam (:func:`kerasnet.proximal.adam_step_size`, as ``ProximalStep``).
     shuffle : bool, default True
     early_stopping : bool, default True
         Only with ``val_mask``.
