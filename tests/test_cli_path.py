@@ -14,12 +14,12 @@ FAST = ["--epochs", "30", "--hidden", "4", "--batch-size", "32", "--learning-rat
         "--n-lambdas", "4", "--cv", "3"]
 
 
-def _table(n=90, seed=0):
+def _table(n=90, seed=0, noise=0.5):
     rng = np.random.default_rng(seed)
     x1 = rng.normal(size=n)
     return pd.DataFrame({
         "x1": x1, "x2": rng.normal(size=n), "color": rng.choice(["red", "green", "blue"], n),
-        "label": np.where(x1 + rng.normal(scale=0.5, size=n) > 0, "yes", "no"),
+        "label": np.where(x1 + rng.normal(scale=noise, size=n) > 0, "yes", "no"),
     })
 
 
@@ -110,3 +110,60 @@ def test_unreachable_scheduler_is_one_line_exit_2(tmp_path):
     lines = result.output.strip().splitlines()
     assert "cannot reach the Dask scheduler" in lines[-1] and lines[-1].startswith("kerasnet: error:")
     assert not (tmp_path / "x").exists()
+
+
+def _kernels(folder):
+    import keras
+
+    model = keras.saving.load_model(folder / "model.keras", safe_mode=True, compile=False)
+    return model, [layer.get_weights()[0] for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+
+
+def test_default_select_saves_the_lambda_1se_model(tmp_path):
+    data = tmp_path / "train.csv"
+    _table(noise=0.3).to_csv(data, index=False)
+    out = tmp_path / "default"
+    args = [str(data), "--target", "label", *FAST, "--n-lambdas", "6", "--out", str(out)]
+    result = CliRunner().invoke(command, args)
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text())["path"]
+    frame = pd.read_csv(out / "path.csv")
+    # glmnet's rule on the CV table: the largest lambda within one SE of the best mean accuracy.
+    score, se = frame["cv_accuracy"].to_numpy(), frame["cv_accuracy_se"].to_numpy()
+    best = int(np.argmax(score))  # lambdas descend: the first maximum is the largest strength
+    one_se = int(np.flatnonzero(score >= score[best] - se[best])[0])
+    assert one_se != best  # this data and seed make the two rules differ
+    assert metrics["selected"] == "1se"
+    assert metrics["lambda_1se"] == pytest.approx(frame["lambda"][one_se])
+    assert metrics["lambda_min"] == pytest.approx(frame["lambda"][best])
+    assert metrics["lambda_selected"] == pytest.approx(frame["lambda"][one_se])
+    assert frame["selected"][one_se] == "1se" and frame["selected"][best] == "min"
+    # model.keras is the refit model of that row: its penalty strengths and its weights.
+    model, kernels = _kernels(out)
+    reg = model.get_layer("hidden_1").kernel_regularizer
+    lam = frame["lambda"][one_se]
+    assert reg.l1 == pytest.approx(0.5 * lam) and reg.l2 == pytest.approx(0.25 * lam)  # l1_ratio 0.5
+    norm = sum(float(np.abs(k).sum()) for k in kernels)
+    assert norm == pytest.approx(frame["weight_norm"][one_se], rel=1e-5)
+    assert norm != pytest.approx(frame["weight_norm"][best], rel=1e-3)
+
+
+def test_proximal_path_writes_exact_zeros(tmp_path):
+    data = tmp_path / "train.csv"
+    _table().to_csv(data, index=False)
+    out = tmp_path / "proximal"
+    args = [str(data), "--target", "label", *FAST, "--cv", "2", "--proximal", "--out", str(out)]
+    result = CliRunner().invoke(command, args)
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    frame = pd.read_csv(out / "path.csv")
+    assert metrics["settings"]["proximal"] is True
+    assert frame["sparsity"][0] == 1.0 and frame["n_features"][0] == 0  # lambda_max: all zero
+    assert frame["sparsity"].is_monotonic_decreasing and frame["sparsity"].iloc[-1] < 0.5
+    # The saved (selected) model holds exactly the zeros its row reports.
+    _, kernels = _kernels(out)
+    zeros = np.mean(np.concatenate([k.ravel() for k in kernels]) == 0)
+    chosen = int(np.flatnonzero(np.isclose(frame["lambda"], metrics["path"]["lambda_selected"]))[0])
+    assert zeros == pytest.approx(frame["sparsity"][chosen]) == pytest.approx(metrics["path"]["sparsity"])
+    assert zeros > 0.3
+    assert int((np.abs(kernels[0]).sum(axis=1) > 0).sum()) == frame["n_features"][chosen]

@@ -123,6 +123,47 @@ def test_strengths_from_the_path(tmp_path):
     assert v["L1-L2"]["l1"] == pytest.approx(2 * v["L1-L2"]["l2"])  # l1_ratio 0.5
 
 
+def test_default_strengths_are_the_quick_paths_lambda_1se(tmp_path, monkeypatch):
+    """Without --l1/--l2 each variant's strength is its quick CV path's lambda_1se, split by l1_ratio."""
+    import kerasnet.path
+    from kerasnet.cli import compare
+
+    real, paths = kerasnet.path.fit_path, []
+
+    def spy(X, y, **kw):
+        paths.append((len(X), kw, real(X, y, **kw)))
+        return paths[-1][2]
+
+    monkeypatch.setattr(kerasnet.path, "fit_path", spy)
+    monkeypatch.setitem(compare.PATH_SETTINGS, "n_lambdas", 5)
+    monkeypatch.setitem(compare.PATH_SETTINGS, "cv", 2)
+    csv = tmp_path / "t.csv"
+    _frame(60).to_csv(csv, index=False)
+    result = invoke("compare", csv, "--target", "label", "--epochs", "20", "--hidden", "4",
+                    "--batch-size", "16", "--out", tmp_path / "o")
+    assert result.exit_code == 0, result.output
+    assert "quick CV paths" in result.output
+    summary = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    assert summary["settings"]["choose"] == "path" and summary["settings"]["select"] == "1se"
+    assert [kw["l1_ratio"] for _, kw, _ in paths] == [1.0, 0.0, 0.5]
+    differ = []
+    for (n_rows, kw, path), name in zip(paths, ["L1", "L2", "L1-L2"], strict=True):
+        assert n_rows == 48 and kw["seed"] == 0  # the non-test rows only (60 - 20% test)
+        # glmnet's lambda.1se, from the path's CV table.
+        mean = path.cv_scores_.mean(axis=1)
+        se = path.cv_scores_.std(axis=1, ddof=1) / np.sqrt(path.cv_scores_.shape[1])
+        best = int(np.argmax(mean))
+        lam = path.lambdas_[np.flatnonzero(mean >= mean[best] - se[best])[0]]
+        ratio = kw["l1_ratio"]
+        v = summary["variants"][name]
+        assert v["lambda"] == pytest.approx(lam)
+        assert v["l1"] == pytest.approx(ratio * lam) and v["l2"] == pytest.approx((1 - ratio) / 2 * lam)
+        sub = json.loads((tmp_path / "o" / FOLDERS[name] / "metrics.json").read_text())
+        assert (sub["settings"]["l1"], sub["settings"]["l2"]) == (v["l1"], v["l2"])
+        differ.append(lam != path.lambdas_[best])
+    assert any(differ)  # lambda_1se is not lambda_min on some path: the rule matters here
+
+
 @pytest.mark.parametrize("args, message", [
     (["--l1", "1e-3"], "give both --l1 and --l2"),
     (["--l2", "-1", "--l1", "0"], "--l2"),

@@ -184,3 +184,20 @@ def test_fit_path_regression_scheduler_equals_local(client):
     _assert_same_path(remote, local)
     np.testing.assert_allclose(remote.y_mean_, local.y_mean_)
     np.testing.assert_allclose(remote.predict(X, "min"), local.predict(X, "min"), rtol=1e-5, atol=1e-4)
+
+
+def test_cv_estimator_runs_its_path_on_the_cluster(client, data):
+    # The scheduler records every task it ran: the path's stacked fits must be among them.
+    from kerasnet.sklearn import ElasticNetMLPClassifierCV
+
+    X, y = data
+    params = dict(hidden_layer_sizes=(4,), n_lambdas=2, cv=2, max_iter=3, random_state=0)
+    with distributed.get_task_stream(client) as local_tasks:
+        ElasticNetMLPClassifierCV(**params).fit(X, y)
+    assert not local_tasks.data
+    with distributed.get_task_stream(client) as tasks:
+        ElasticNetMLPClassifierCV(**params, scheduler=client).fit(X, y)
+    chunks = [t for t in tasks.data if "_fit_chunk" in str(t["key"])]
+    # Two stacked fits (CV, then refit), each cut into one chunk per worker thread.
+    assert len(chunks) == 2 * sum(client.nthreads().values())
+    assert {t["worker"] for t in chunks} <= set(client.scheduler_info()["workers"])

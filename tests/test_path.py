@@ -267,3 +267,113 @@ def test_regression_target_is_standardized_with_training_rows_only(monkeypatch):
         rows = cv["train_mask"][k]
         np.testing.assert_allclose(cv["y_mean"][k], y[rows].mean(), rtol=1e-5)
         np.testing.assert_allclose(cv["y_scale"][k], y[rows].std(), rtol=1e-5)
+
+
+# ----------------------------------------------------------------------------- against hand computations
+
+
+def _glmnet_choices(lambdas, scores):
+    """lambda.min and lambda.1se, written out from glmnet's rule (score maximized, lambdas descending)."""
+    n_folds = scores.shape[1]
+    mean = scores.sum(axis=1) / n_folds
+    se = np.sqrt(((scores - mean[:, None]) ** 2).sum(axis=1) / (n_folds - 1)) / np.sqrt(n_folds)
+    best = max(range(len(lambdas)), key=lambda i: (mean[i], lambdas[i]))  # ties: the larger strength
+    within = [i for i in range(len(lambdas)) if mean[i] >= mean[best] - se[best]]
+    return lambdas[best], max(lambdas[i] for i in within)
+
+
+# Fold scores (5 strengths x 4 folds) where the two rules differ: the best mean (row 3, 0.90)
+# has SE 0.0346, so row 2 (0.88) is within one SE of it and row 1 (0.84) is not.
+SCORES = np.array([
+    [0.60, 0.62, 0.58, 0.60],
+    [0.84, 0.86, 0.82, 0.84],
+    [0.88, 0.89, 0.87, 0.88],
+    [0.96, 0.84, 0.96, 0.84],
+    [0.89, 0.89, 0.88, 0.90],
+])
+
+
+def _hand_path(scores=SCORES):
+    """A Path built from a CV table and hand-set linear weights (no training)."""
+    L, F = scores.shape
+    weights = [[np.array([[2.0], [-1.0]], "float32") * (i / (L - 1)), np.array([0.5], "float32")]
+               for i in range(L)]
+    return Path(
+        lambdas=np.geomspace(1.0, 1e-3, L), l1_ratio=0.5, task="binary", hidden=(),
+        classes=np.array(["neg", "pos"]), feature_names=["a", "b"],
+        mean=np.array([1.0, -1.0], "float32"), scale=np.array([2.0, 0.5], "float32"),
+        y_mean=np.zeros(1, "float32"), y_scale=np.ones(1, "float32"), cv_score=scores,
+        cv_loss=1.0 - scores, member_diverged=np.zeros((L, F), bool), best_epoch=np.ones((L, F), int),
+        refit_epochs=np.ones(L, int), refit_diverged=np.zeros(L, bool), weights=weights, n_outputs=1,
+        proximal=False,
+    )
+
+
+def test_lambda_min_and_1se_follow_glmnet_rule_on_a_hand_table():
+    p = _hand_path()
+    lam_min, lam_1se = _glmnet_choices(p.lambdas_, SCORES)
+    assert (lam_min, lam_1se) == (p.lambdas_[3], p.lambdas_[2])  # the table is built so they differ
+    assert p.lambda_min_ == lam_min and p.lambda_1se_ == lam_1se
+    assert (p.index_min_, p.index_1se_) == (3, 2)
+    assert p.to_frame()["selected"].tolist() == ["", "", "1se", "min", ""]
+    np.testing.assert_allclose(p.cv_se_[3], np.std(SCORES[3], ddof=1) / 2)
+
+
+def test_lambda_min_and_1se_follow_glmnet_rule_on_a_fitted_path(small_path):
+    p = small_path
+    lam_min, lam_1se = _glmnet_choices(p.lambdas_, p.cv_scores_)
+    assert p.lambda_min_ == lam_min and p.lambda_1se_ == lam_1se
+
+
+def test_path_predict_is_the_models_decision(small_path, cancer):
+    X, y = cancer
+    for lam in ("1se", "min", small_path.lambdas_[-1]):
+        prob = keras.ops.convert_to_numpy(small_path.model(lam)(X.astype("float32")))[:, 0]
+        expected = small_path.classes_[(prob > 0.5).astype(int)]
+        np.testing.assert_array_equal(small_path.predict(X, lam), expected)
+    assert (small_path.predict(X) == y).mean() > 0.9
+    # Labels are the classes themselves, from a hand-computed linear model (weights of lambda_1se).
+    p = _hand_path()
+    Xh = np.random.default_rng(0).normal(size=(50, 2)) * 2
+    W, b = p.weights_[p.index_1se_]
+    z = ((Xh - [1.0, -1.0]) / [2.0, 0.5]) @ W[:, 0] + b[0]
+    assert len(set(z > 0)) == 2
+    np.testing.assert_array_equal(p.predict(Xh), np.where(z > 0, "pos", "neg"))
+
+
+def test_path_plot_draws_the_cv_curve_and_both_choices():
+    p = _hand_path()
+    ax, ax2 = p.plot().axes[:2]
+    data_line, _, (bars,) = ax.containers[0].lines
+    np.testing.assert_allclose(data_line.get_xdata(), p.lambdas_)
+    np.testing.assert_allclose(data_line.get_ydata(), SCORES.mean(axis=1))
+    se = np.std(SCORES, axis=1, ddof=1) / 2
+    for segment, mean, s in zip(bars.get_segments(), SCORES.mean(axis=1), se, strict=True):
+        np.testing.assert_allclose(segment[:, 1], [mean - s, mean + s])
+    vertical = {line.get_label().split(" = ")[0]: line.get_xdata() for line in ax.lines
+                if line.get_label().startswith("lambda_")}
+    np.testing.assert_allclose(vertical["lambda_min"], [p.lambdas_[3]] * 2)
+    np.testing.assert_allclose(vertical["lambda_1se"], [p.lambdas_[2]] * 2)
+    norm = [float(np.abs(w[0]).sum()) for w in p.weights_]
+    np.testing.assert_allclose(ax2.lines[0].get_ydata(), norm)
+
+
+@pytest.fixture(scope="module")
+def proximal_path(cancer):
+    X, y = cancer
+    return fit_path(X, y, hidden=(8,), n_lambdas=5, lambda_min_ratio=1e-3, cv=3, epochs=40,
+                    batch_size=32, learning_rate=1e-2, patience=5, proximal=True, seed=0, verbose=0)
+
+
+def test_proximal_path_has_exact_zeros_growing_with_lambda(proximal_path, small_path):
+    p = proximal_path
+    assert p.proximal and np.array_equal(p.lambdas_, small_path.lambdas_)
+    zeros = [np.mean(np.concatenate([k.ravel() for k in w[0::2]]) == 0) for w in p.weights_]
+    np.testing.assert_allclose(p.sparsity_, zeros)
+    assert p.sparsity_[0] == 1.0 and p.n_features_selected_[0] == 0  # lambda_max: every kernel zero
+    assert np.all(np.diff(p.sparsity_) <= 0.02) and p.sparsity_[-1] < 0.5  # lambdas descend
+    assert p.n_features_selected_[-1] > 0 and np.nanmax(p.cv_mean_) > 0.9
+    kernel = p.model(p.lambdas_[1]).get_layer("hidden_1").get_weights()[0]
+    assert (kernel == 0).mean() > 0.5  # the standalone model keeps the zeros
+    # The same path with L1 inside the loss (subgradient steps) gives no exact zeros.
+    assert small_path.sparsity_.max() < 0.01

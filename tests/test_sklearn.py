@@ -11,7 +11,7 @@ from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import make_classification, make_regression
 from sklearn.linear_model import ElasticNet, LogisticRegression, Ridge
-from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
@@ -174,6 +174,23 @@ def test_early_stopping_stops_and_restores(binary_data):
     ).fit(X, y)
     assert clf.n_iter_ < 500
     assert "val_loss" in clf.history_ and len(clf.history_["val_loss"]) == clf.n_iter_
+
+
+def test_early_stopping_keeps_the_best_epochs_weights(binary_data):
+    # No penalty, so Keras's val_loss is the plain cross-entropy on the held-out rows.
+    X, y = binary_data
+    clf = ElasticNetMLPClassifier(
+        (8,), l1=0.0, l2=0.0, max_iter=500, learning_rate_init=0.1, early_stopping=True,
+        validation_fraction=0.25, n_iter_no_change=3, random_state=0,
+    ).fit(X, y)
+    # The held-out rows, split as documented: stratified, seeded from random_state.
+    seed = int(np.random.RandomState(0).randint(0, 2**31 - 1))
+    _, val = train_test_split(np.arange(len(y)), test_size=0.25, random_state=seed, stratify=y)
+    p = np.clip(clf.predict_proba(X[val])[:, 1], 1e-7, 1 - 1e-7)
+    val_loss = float(np.mean(-(y[val] * np.log(p) + (1 - y[val]) * np.log(1 - p))))
+    losses = clf.history_["val_loss"]
+    assert losses[-1] > min(losses) + 1e-3  # training went on past the best epoch ...
+    assert val_loss == pytest.approx(min(losses), rel=1e-4)  # ... and its weights were restored
 
 
 def test_random_state_reproducible_and_none_varies(binary_data):
