@@ -300,3 +300,127 @@ def test_group_lasso_under_adam_reaches_multitask_lasso():
     np.testing.assert_allclose(W, ref, atol=1e-4)
     np.testing.assert_array_equal(np.all(W == 0, axis=1), np.all(ref == 0, axis=1))
     assert 0 < np.all(ref == 0, axis=1).sum() < 10
+
+
+# ----------------------------------------------------------------------------- prox maths by hand
+
+
+def test_soft_threshold_per_weight_thresholds_and_dtype():
+    w = np.array([[-2.0, -0.3, 0.0], [0.2, 1.5, 4.0]], dtype="float32")
+    t = np.array([[1.0, 0.1, 5.0], [0.5, 1.5, 0.25]])
+    got = soft_threshold(w, t)
+    assert keras.backend.standardize_dtype(got.dtype) == "float32"
+    np.testing.assert_allclose(np.asarray(got), [[-1.0, -0.2, 0.0], [0.0, 0.0, 3.75]], atol=1e-7)
+    np.testing.assert_array_equal(np.asarray(soft_threshold(w, 0.0)), w)
+
+
+def test_group_soft_threshold_per_row_thresholds_and_deeper_kernels():
+    w = np.array([[3.0, 4.0], [0.6, 0.8], [0.0, 0.0]], dtype="float32")
+    # One threshold per row: row norms 5, 1, 0 -> scales 1 - 2/5, 1 - 0.5/1, and the zero row stays 0.
+    got = np.asarray(group_soft_threshold(w, np.array([2.0, 0.5, 1.0], "float32")))
+    np.testing.assert_allclose(got, [[1.8, 2.4], [0.3, 0.4], [0.0, 0.0]], rtol=1e-6)
+    assert not np.isnan(got).any()
+    # A 3-d kernel: each row is the whole slice w[j], flattened.
+    w3 = np.stack([w[:2], w[:2] * 0.0 + [[0.6, 0.0], [0.0, 0.8]]])  # [2, 2, 2]
+    norms = np.sqrt((w3.reshape(2, -1) ** 2).sum(1))
+    ref = w3 * np.maximum(1 - 1.0 / norms, 0)[:, None, None]
+    got3 = np.asarray(group_soft_threshold(w3.astype("float32"), 1.0))
+    assert got3.shape == (2, 2, 2)
+    np.testing.assert_allclose(got3, ref, rtol=1e-6, atol=1e-7)
+    np.testing.assert_array_equal(np.asarray(group_soft_threshold(w, 0.0)), w)
+
+
+def test_group_soft_threshold_one_weight_per_row_is_the_soft_threshold():
+    # A vector with one threshold per entry: every row has one weight, so |x| shrinks by b.
+    w = np.array([-2.0, 0.3, 1.5, -0.1], dtype="float32")
+    b = np.array([0.5, 0.5, 2.0, 0.05], dtype="float32")
+    np.testing.assert_allclose(np.asarray(group_soft_threshold(w, b)), [-1.5, 0.0, 0.0, -0.05], atol=1e-6)
+
+
+def _metric_group_prox(z, b):
+    """argmin_x sum (x - z)^2 / (2 b) + ||x||: the stationarity condition solved with brentq.
+
+    At a nonzero optimum x_i = z_i r / (r + b_i) with r = ||x|| the root of
+    sum z_i^2 / (r + b_i)^2 = 1 (decreasing in r); zero when ||z / b|| <= 1.
+    """
+    from scipy.optimize import brentq
+
+    if np.sqrt(np.sum((z / b) ** 2)) <= 1:
+        return np.zeros_like(z)
+    r = brentq(lambda r: np.sum(z**2 / (r + b) ** 2) - 1.0, 0.0, np.linalg.norm(z), xtol=1e-15)
+    return z * r / (r + b)
+
+
+@pytest.mark.parametrize(
+    "z, b",
+    [
+        ([3.0, 4.0], [0.5, 2.0]),  # two very different steps
+        ([0.2, -1.0, 0.5], [1e-3, 0.3, 0.05]),  # steps over three orders of magnitude
+        ([-2.0, 0.1, 0.0, 1.0], [1.0, 1e-2, 0.5, 0.25]),  # a zero entry stays zero
+        ([0.3, 0.4], [0.4, 0.9]),  # ||z / b|| = 0.9: the row is removed
+        ([1.0, 0.5], [0.8, 1.0]),  # ||z / b||^2 = 1.8125: kept, just past the threshold
+    ],
+)
+def test_group_soft_threshold_per_weight_steps_solve_the_stationarity_condition(z, b):
+    z, b = np.array(z), np.array(b)
+    other = np.array([1.0, -1.0, 2.0, 0.5][: len(z)])  # a second row with equal steps 0.5
+    W = np.stack([z, other]).astype("float32")
+    B = np.stack([b, np.full(len(z), 0.5)]).astype("float32")
+    got = np.asarray(group_soft_threshold(W, B), dtype="float64")
+    np.testing.assert_allclose(got[0], _metric_group_prox(z, b), rtol=2e-5, atol=1e-6)
+    plain = other * max(0.0, 1 - 0.5 / np.linalg.norm(other))  # equal steps: the plain group step
+    np.testing.assert_allclose(got[1], plain, rtol=2e-5, atol=1e-6)
+
+
+def test_adam_step_size_is_kerass_adam_move_per_unit_of_bias_corrected_gradient():
+    # Keras's Adam moves w by lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps), that is
+    # m_hat * s with m_hat = m / (1 - b1^t): s is adam_step_size.
+    from kerasnet.proximal import adam_step_size
+
+    g = np.array([0.5, -2.0, 1e-3], "float32")
+    var = keras.Variable(np.zeros(3, "float32"))
+    opt = keras.optimizers.Adam(learning_rate=0.1, beta_1=0.9, beta_2=0.99, epsilon=1e-3)
+    opt.build([var])
+    for t in (1, 2, 3):
+        before = np.array(var.numpy())
+        opt.apply([g], [var])
+        m_hat = np.asarray(opt._momentums[0].numpy()) / (1 - 0.9**t)
+        s = np.asarray(adam_step_size(0.1, t, opt._velocities[0].numpy(), 0.99, 1e-3))
+        np.testing.assert_allclose(before - np.asarray(var.numpy()), s * m_hat, rtol=1e-5)
+    # By hand: 0.1 * sqrt(1 - 0.999) / sqrt(0.004) = 0.05; t per member broadcasts over v.
+    one = float(np.asarray(adam_step_size(0.1, 1, np.float32(0.004), 0.999, 0.0)))
+    assert one == pytest.approx(0.05, rel=1e-5)
+    v = np.full((2, 3), 0.25, "float32")
+    got = np.asarray(adam_step_size(0.2, np.array([[1.0], [2.0]]), v, 0.5, 0.5))
+    np.testing.assert_allclose(got, [[0.2 * np.sqrt(0.5)] * 3, [0.2 * np.sqrt(0.75)] * 3], rtol=1e-6)
+
+
+def test_group_soft_threshold_per_weight_is_accurate_when_the_root_is_far_below_the_norm():
+    # Newton starts each row at its own lower bound ||z|| - max(b); from there 8 steps reach
+    # float32 precision. A start above the root (another row's norm, or ||z|| + max(b)) is
+    # still 4e-4 off after 8 steps for this row, whose root r = 0.0442 is 1% of ||z||.
+    z = np.array([0.007067645, -4.959415])
+    b = np.array([0.00068316, 4.9779256])
+    W = np.stack([z, [3000.0, 4000.0]]).astype("float32")
+    B = np.stack([b, [1.0, 1.0]]).astype("float32")
+    got = np.asarray(group_soft_threshold(W, B), dtype="float64")
+    np.testing.assert_allclose(got[0], _metric_group_prox(z, b), rtol=2e-5)
+    np.testing.assert_allclose(got[1], np.array([3000.0, 4000.0]) * (1 - 1 / 5000), rtol=1e-6)
+
+
+def test_prox_maths_keep_the_weights_dtype():
+    # A float16 model (Keras dtype policy "float16") gets float16 prox steps, no upcast.
+    from kerasnet.proximal import adam_step_size
+
+    w = keras.ops.convert_to_tensor(np.array([[1.0, -2.0], [0.5, 0.25]]), dtype="float16")
+    per_weight = np.array([[0.1, 0.3], [0.05, 0.2]])
+    for out, ref in [
+        (soft_threshold(w, 0.5), [[0.5, -1.5], [0.0, 0.0]]),
+        (group_soft_threshold(w, 0.5), [[1.0, -2.0], [0.5, 0.25]] * (1 - 0.5 / np.sqrt([[5.0], [0.3125]]))),
+        (group_soft_threshold(w, per_weight), np.asarray(group_soft_threshold(
+            np.array([[1.0, -2.0], [0.5, 0.25]], "float32"), per_weight.astype("float32")))),
+        (adam_step_size(0.1, 2, keras.ops.square(w), 0.5, 0.5), 0.1 * np.sqrt(0.75) / (
+            np.abs([[1.0, 2.0], [0.5, 0.25]]) + 0.5)),
+    ]:
+        assert keras.backend.standardize_dtype(out.dtype) == "float16"
+        np.testing.assert_allclose(np.asarray(out, dtype="float64"), ref, rtol=3e-3, atol=1e-3)
