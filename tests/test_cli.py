@@ -199,11 +199,11 @@ def test_demo_narrows_the_gap(monkeypatch, tmp_path):
     assert len(frame) == 8
     row = frame.loc[frame["selected"].str.contains("1se", na=False)].iloc[0]
     assert selected["lambda"] == pytest.approx(row["lambda"])
-    assert selected["cv"] == pytest.approx([row["cv_accuracy"], row["cv_accuracy_se"]])
-    best = frame["cv_accuracy"].max()
+    assert selected["cv"] == pytest.approx([row["cv_deviance"], row["cv_deviance_se"]])
+    best = frame["cv_deviance"].min()
     assert runs["min"]["cv"][0] == pytest.approx(best)
     assert selected["lambda"] >= runs["min"]["lambda"]
-    assert row["cv_accuracy"] >= best - frame.loc[frame["cv_accuracy"].idxmax(), "cv_accuracy_se"] - 1e-12
+    assert row["cv_deviance"] <= best + frame.loc[frame["cv_deviance"].idxmin(), "cv_deviance_se"] + 1e-12
     # Held-out rows are sklearn's stratified split; the saved model scores them as the table says.
     frame_x, target = load_dataset("breast_cancer")
     labels = frame_x.pop(target)

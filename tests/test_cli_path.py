@@ -43,8 +43,9 @@ def test_path_writes_files_and_table(run):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["kind"] == "path" and metrics["path"]["selected"] == "min"
     assert metrics["path"]["lambda_selected"] == pytest.approx(metrics["path"]["lambda_min"])
-    assert frame.loc[frame["cv_accuracy"].idxmax(), "lambda"] == pytest.approx(metrics["path"]["lambda_min"])
-    assert "lambda_min" in output and "CV accuracy" in output
+    assert frame.loc[frame["cv_deviance"].idxmin(), "lambda"] == pytest.approx(metrics["path"]["lambda_min"])
+    assert metrics["path"]["measure"] == "deviance" and "cv_class" in frame
+    assert "lambda_min" in output and "CV deviance" in output
 
 
 def test_selected_model_predicts_raw_rows(run):
@@ -121,17 +122,17 @@ def _kernels(folder):
 
 def test_default_select_saves_the_lambda_1se_model(tmp_path):
     data = tmp_path / "train.csv"
-    _table(noise=0.3).to_csv(data, index=False)
+    _table(noise=0.5).to_csv(data, index=False)
     out = tmp_path / "default"
     args = [str(data), "--target", "label", *FAST, "--n-lambdas", "6", "--out", str(out)]
     result = CliRunner().invoke(command, args)
     assert result.exit_code == 0, result.output
     metrics = json.loads((out / "metrics.json").read_text())["path"]
     frame = pd.read_csv(out / "path.csv")
-    # glmnet's rule on the CV table: the largest lambda within one SE of the best mean accuracy.
-    score, se = frame["cv_accuracy"].to_numpy(), frame["cv_accuracy_se"].to_numpy()
-    best = int(np.argmax(score))  # lambdas descend: the first maximum is the largest strength
-    one_se = int(np.flatnonzero(score >= score[best] - se[best])[0])
+    # glmnet's rule on the CV table: the largest lambda within one SE of the best mean deviance.
+    score, se = frame["cv_deviance"].to_numpy(), frame["cv_deviance_se"].to_numpy()
+    best = int(np.argmin(score))  # lambdas descend: the first minimum is the largest strength
+    one_se = int(np.flatnonzero(score <= score[best] + se[best])[0])
     assert one_se != best  # this data and seed make the two rules differ
     assert metrics["selected"] == "1se"
     assert metrics["lambda_1se"] == pytest.approx(frame["lambda"][one_se])
@@ -158,12 +159,14 @@ def test_proximal_path_writes_exact_zeros(tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     frame = pd.read_csv(out / "path.csv")
     assert metrics["settings"]["proximal"] is True
-    assert frame["sparsity"][0] == 1.0 and frame["n_features"][0] == 0  # lambda_max: all zero
+    # lambda_max: (almost) all zero; the refit takes the folds' number of optimizer steps, which
+    # with 2 folds is half as many epochs on all rows.
+    assert frame["sparsity"][0] > 0.9 and frame["sparsity"][0] > frame["sparsity"].iloc[-1] + 0.4
     assert frame["sparsity"].is_monotonic_decreasing and frame["sparsity"].iloc[-1] < 0.5
     # The saved (selected) model holds exactly the zeros its row reports.
     _, kernels = _kernels(out)
     zeros = np.mean(np.concatenate([k.ravel() for k in kernels]) == 0)
     chosen = int(np.flatnonzero(np.isclose(frame["lambda"], metrics["path"]["lambda_selected"]))[0])
     assert zeros == pytest.approx(frame["sparsity"][chosen]) == pytest.approx(metrics["path"]["sparsity"])
-    assert zeros > 0.3
+    assert zeros > 0  # without --proximal a path model has no exact zeros
     assert int((np.abs(kernels[0]).sum(axis=1) > 0).sum()) == frame["n_features"][chosen]

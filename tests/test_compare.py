@@ -149,11 +149,13 @@ def test_default_strengths_are_the_quick_paths_lambda_1se(tmp_path, monkeypatch)
     differ = []
     for (n_rows, kw, path), name in zip(paths, ["L1", "L2", "L1-L2"], strict=True):
         assert n_rows == 48 and kw["seed"] == 0  # the non-test rows only (60 - 20% test)
-        # glmnet's lambda.1se, from the path's CV table.
-        mean = path.cv_scores_.mean(axis=1)
-        se = path.cv_scores_.std(axis=1, ddof=1) / np.sqrt(path.cv_scores_.shape[1])
-        best = int(np.argmax(mean))
-        lam = path.lambdas_[np.flatnonzero(mean >= mean[best] - se[best])[0]]
+        # glmnet's lambda.1se, from the path's CV table (deviance: lower is better; folds
+        # weighted by their rows, cvsd = sqrt(weighted mean squared deviation / (folds - 1))).
+        scores, w = path.cv_scores_, path.fold_weights_
+        mean = (scores * w).sum(axis=1) / w.sum()
+        se = np.sqrt(((scores - mean[:, None]) ** 2 * w).sum(axis=1) / w.sum() / (scores.shape[1] - 1))
+        best = int(np.argmin(mean))
+        lam = path.lambdas_[np.flatnonzero(mean <= mean[best] + se[best])[0]]
         ratio = kw["l1_ratio"]
         v = summary["variants"][name]
         assert v["lambda"] == pytest.approx(lam)

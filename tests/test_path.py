@@ -95,12 +95,13 @@ def test_path_attributes_and_selection(small_path, cancer):
     assert isinstance(p, Path) and p.task == "binary"
     assert np.all(np.diff(p.lambdas_) < 0) and len(p.lambdas_) == 5
     assert p.cv_scores_.shape == (5, 3) and p.best_epoch_.shape == (5, 3)
-    np.testing.assert_allclose(p.cv_mean_, p.cv_scores_.mean(1))
-    assert p.lambda_min_ == p.lambdas_[np.nanargmax(p.cv_mean_)]
+    assert p.measure == "deviance" and not p.greater_is_better  # glmnet's default measure
+    np.testing.assert_allclose(p.cv_mean_, np.average(p.cv_scores_, axis=1, weights=p.fold_weights_))
+    assert p.lambda_min_ == p.lambdas_[np.nanargmin(p.cv_mean_)]
     assert p.lambda_1se_ >= p.lambda_min_
     i = p.index_1se_
-    assert p.cv_mean_[i] >= p.cv_mean_.max() - p.cv_se_[p.index_min_]
-    assert np.nanmax(p.cv_mean_) > 0.9
+    assert p.cv_mean_[i] <= p.cv_mean_.min() + p.cv_se_[p.index_min_]
+    assert 1 - np.nanmin(p.cv_summary("class")[0]) > 0.9  # accuracy
     frame = p.to_frame()
     assert list(frame["lambda"]) == list(p.lambdas_)
     assert set(frame["selected"]) >= {"min"} or "min,1se" in set(frame["selected"])
@@ -202,7 +203,7 @@ def test_multiclass_and_task_inference():
     p = fit_path(X, labels, hidden=(8,), n_lambdas=3, cv=3, epochs=30, learning_rate=1e-2, seed=0,
                  verbose=0)
     assert p.task == "multiclass" and list(p.classes_) == list(labels[[0, 50, 100]])
-    assert np.nanmax(p.cv_mean_) > 0.8
+    assert 1 - np.nanmin(p.cv_summary("class")[0]) > 0.8  # accuracy
     assert set(p.predict(X, "min")) <= set(labels)
 
 
@@ -211,8 +212,8 @@ def test_regression_scores_are_r2_and_model_predicts_in_y_units():
     X = rng.normal(size=(120, 3))
     y = 100.0 + 20.0 * (X @ [1.0, -1.0, 0.0]) + 2.0 * rng.normal(size=120)
     p = fit_path(X, y, hidden=(), n_lambdas=2, lambda_min_ratio=1e-3, cv=3, epochs=60, learning_rate=3e-2,
-                 seed=0, verbose=0)
-    assert p.task == "regression" and p.score_name == "r2"
+                 seed=0, verbose=0, measure="r2")
+    assert p.task == "regression" and p.score_name == "r2" and p.greater_is_better
     # lambda_max (the standardized target's null model) gives the constant model: R^2 ~ 0, mean(y).
     assert abs(p.cv_mean_[0]) < 0.05 and p.cv_mean_[1] > 0.95
     top = p.model(p.lambdas_[0]).predict(X, verbose=0)
@@ -272,11 +273,13 @@ def test_regression_target_is_standardized_with_training_rows_only(monkeypatch):
 # ----------------------------------------------------------------------------- against hand computations
 
 
-def _glmnet_choices(lambdas, scores):
-    """lambda.min and lambda.1se, written out from glmnet's rule (score maximized, lambdas descending)."""
+def _glmnet_choices(lambdas, scores, fold_weights=None):
+    """lambda.min and lambda.1se, written out from glmnet's rule (score maximized, lambdas descending;
+    folds weighted by their row weight, cvsd = sqrt(weighted mean squared deviation / (folds - 1)))."""
     n_folds = scores.shape[1]
-    mean = scores.sum(axis=1) / n_folds
-    se = np.sqrt(((scores - mean[:, None]) ** 2).sum(axis=1) / (n_folds - 1)) / np.sqrt(n_folds)
+    w = np.ones(n_folds) if fold_weights is None else np.asarray(fold_weights, float)
+    mean = (scores * w).sum(axis=1) / w.sum()
+    se = np.sqrt(((scores - mean[:, None]) ** 2 * w).sum(axis=1) / w.sum() / (n_folds - 1))
     best = max(range(len(lambdas)), key=lambda i: (mean[i], lambdas[i]))  # ties: the larger strength
     within = [i for i in range(len(lambdas)) if mean[i] >= mean[best] - se[best]]
     return lambdas[best], max(lambdas[i] for i in within)
@@ -302,8 +305,9 @@ def _hand_path(scores=SCORES):
         lambdas=np.geomspace(1.0, 1e-3, L), l1_ratio=0.5, task="binary", hidden=(),
         classes=np.array(["neg", "pos"]), feature_names=["a", "b"],
         mean=np.array([1.0, -1.0], "float32"), scale=np.array([2.0, 0.5], "float32"),
-        y_mean=np.zeros(1, "float32"), y_scale=np.ones(1, "float32"), cv_score=scores,
-        cv_loss=1.0 - scores, member_diverged=np.zeros((L, F), bool), best_epoch=np.ones((L, F), int),
+        y_mean=np.zeros(1, "float32"), y_scale=np.ones(1, "float32"),
+        cv_values={"auc": scores, "deviance": 1.0 - scores}, measure="auc",
+        member_diverged=np.zeros((L, F), bool), best_epoch=np.ones((L, F), int),
         refit_epochs=np.ones(L, int), refit_diverged=np.zeros(L, bool), weights=weights, n_outputs=1,
         proximal=False,
     )
@@ -321,7 +325,7 @@ def test_lambda_min_and_1se_follow_glmnet_rule_on_a_hand_table():
 
 def test_lambda_min_and_1se_follow_glmnet_rule_on_a_fitted_path(small_path):
     p = small_path
-    lam_min, lam_1se = _glmnet_choices(p.lambdas_, p.cv_scores_)
+    lam_min, lam_1se = _glmnet_choices(p.lambdas_, -p.cv_scores_, p.fold_weights_)  # deviance: lower wins
     assert p.lambda_min_ == lam_min and p.lambda_1se_ == lam_1se
 
 
@@ -372,7 +376,7 @@ def test_proximal_path_has_exact_zeros_growing_with_lambda(proximal_path, small_
     np.testing.assert_allclose(p.sparsity_, zeros)
     assert p.sparsity_[0] == 1.0 and p.n_features_selected_[0] == 0  # lambda_max: every kernel zero
     assert np.all(np.diff(p.sparsity_) <= 0.02) and p.sparsity_[-1] < 0.5  # lambdas descend
-    assert p.n_features_selected_[-1] > 0 and np.nanmax(p.cv_mean_) > 0.9
+    assert p.n_features_selected_[-1] > 0 and 1 - np.nanmin(p.cv_summary("class")[0]) > 0.9
     kernel = p.model(p.lambdas_[1]).get_layer("hidden_1").get_weights()[0]
     assert (kernel == 0).mean() > 0.5  # the standalone model keeps the zeros
     # The same path with L1 inside the loss (subgradient steps) gives no exact zeros.

@@ -278,7 +278,7 @@ def test_cv_regressor_multi_output_raw_scale(regression_data):
     ).fit(X, Y)
     assert reg.predict(X).shape == (60, 2)
     assert reg.score(X, Y) > 0.8  # R^2 on the raw scale: the target scale is folded into model_
-    assert np.max(reg.cv_mean_) > 0.5
+    assert np.nanmax(reg.path_.cv_summary("r2")[0]) > 0.5
 
 
 def test_cv_in_gridsearch_and_clone(binary_data):

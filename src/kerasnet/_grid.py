@@ -156,17 +156,28 @@ def default_lambdas(X, y, task, l1_ratio, n_lambdas=32, lambda_min_ratio=1e-3, s
     return np.geomspace(top, lambda_min_ratio * min(top, lasso), n_lambdas)
 
 
-def cv_summary(values, excluded=None):
+def cv_summary(values, excluded=None, weights=None):
     """Mean and standard error over folds (axis 1) of ``values [n_lambdas, n_folds]``.
 
-    The standard error is glmnet's ``cvsd``: ``std(ddof=1) / sqrt(n_folds)``. Rows with an
-    ``excluded`` fold (diverged members) get NaN.
+    glmnet's ``cvm`` and ``cvsd``: with fold ``weights`` (each fold's total row weight) the
+    mean is weighted and ``se = sqrt(weighted mean of (value - mean)^2 / (n_folds - 1))``;
+    with equal weights that is ``std(ddof=1) / sqrt(n_folds)``. Rows with an ``excluded``
+    fold (diverged members) get NaN.
+
+    Examples
+    --------
+    >>> mean, se = cv_summary([[1.0, 3.0]], weights=[1.0, 3.0])
+    >>> float(mean[0]), float(se[0])
+    (2.5, 0.8660254037844386)
     """
     values = np.asarray(values, dtype=float)
     folds = values.shape[1]
+    w = np.ones(folds) if weights is None else np.asarray(weights, float)
+    w = np.broadcast_to(w, values.shape)
     with np.errstate(invalid="ignore"):  # diverged members hold NaN / inf
-        mean = values.mean(axis=1)
-        se = values.std(axis=1, ddof=1) / np.sqrt(folds) if folds > 1 else np.zeros(len(values))
+        mean = (values * w).sum(axis=1) / w.sum(axis=1)
+        spread = (np.square(values - mean[:, None]) * w).sum(axis=1) / w.sum(axis=1)
+        se = np.sqrt(spread / (folds - 1)) if folds > 1 else np.zeros(len(values))
     if excluded is not None:
         bad = np.asarray(excluded, bool).any(axis=1)
         mean, se = np.where(bad, np.nan, mean), np.where(bad, np.nan, se)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from . import _grid
+from . import _grid, _measures
 from .models import compile_for, mlp
 from .penalty import lambda_to_l1_l2
 
@@ -19,16 +19,26 @@ class Path:
     ----------
     lambdas_ : ndarray [L]
         Strengths, descending.
+    measure : str
+        The CV measure (``fit_path``'s ``measure``; :mod:`kerasnet._measures`).
     cv_mean_, cv_se_ : ndarray [L]
-        Mean and standard error over folds of the validation score (accuracy for
-        classifiers, R^2 for regression); NaN for diverged strengths.
-    cv_loss_mean_, cv_loss_se_ : ndarray [L]
-        The same for the validation data loss (cross-entropy or MSE, penalty excluded).
-    cv_scores_, cv_losses_ : ndarray [L, n_folds]
-        Per fold, at each member's restored (best) epoch.
+        glmnet's ``cvm`` and ``cvsd`` of ``measure``: the mean over folds (weighted by
+        each fold's total row weight) and its standard error; NaN for diverged strengths.
+    cv_scores_ : ndarray [L, n_folds]
+        ``measure`` on each fold, at each member's cross-fit epoch (chosen without its fold).
+    cv_measures_ : dict of {str: ndarray [L, n_folds]}
+        Every measure that applies to the task, per fold (``cv_summary`` of any of them).
+    cv_loss_mean_, cv_loss_se_, cv_losses_ : ndarray
+        The same for the deviance.
+    greater_is_better : bool
+        Whether a larger ``measure`` is better (``auc``, ``r2``).
     lambda_min_, lambda_1se_ : float
-        Best mean score; largest strength whose mean is within one standard error of the
-        best (glmnet's ``lambda.1se``, the default choice).
+        Best mean; largest strength whose mean is within one standard error of the best
+        (glmnet's ``lambda.1se``, the default choice).
+    oof_predictions_ : ndarray [L, n, o] or None
+        With ``keep=True``: each row's out-of-fold output (probability of the second class,
+        class probabilities, or values in ``y``'s units) at every strength; NaN for rows in
+        no test set, the mean where test sets overlap.
     sparsity_ : ndarray [L]
         Fraction of kernel weights exactly zero in each refit model.
     n_features_selected_ : ndarray [L] int
@@ -39,26 +49,31 @@ class Path:
         A fold or the refit of this strength became NaN / infinite; excluded from selection.
     best_epoch_ : ndarray [L, n_folds] int
     refit_epochs_ : ndarray [L] int
-        Epochs of each refit on all rows: the mean of its folds' best epochs.
+        Epochs of each refit on all rows (see :func:`kerasnet.fit_path`).
     """
 
     def __init__(self, *, lambdas, l1_ratio, task, hidden, classes, feature_names, mean, scale, y_mean,
-                 y_scale, cv_score, cv_loss, member_diverged, best_epoch, refit_epochs, refit_diverged,
-                 weights, n_outputs, proximal, history=None):
+                 y_scale, cv_values, measure, member_diverged, best_epoch, refit_epochs, refit_diverged,
+                 weights, n_outputs, proximal, fold_weights=None, history=None, oof_predictions=None):
         self.lambdas_ = np.asarray(lambdas, float)
         self.l1_ratio, self.task, self.hidden, self.proximal = l1_ratio, task, hidden, proximal
         self.classes_, self.feature_names_ = classes, list(feature_names)
         self.n_outputs, self.mean_, self.scale_ = n_outputs, mean, scale
         self.y_mean_, self.y_scale_ = y_mean, y_scale
-        self.cv_scores_, self.cv_losses_ = cv_score, cv_loss
+        self.measure = _measures.check_measure(measure, task)
+        self.greater_is_better = _measures.greater_is_better(measure)
+        self.cv_measures_ = {m: np.asarray(v, float) for m, v in cv_values.items()}
+        self.cv_scores_ = self.cv_measures_[measure]
+        self.cv_losses_ = self.cv_measures_["deviance"]
+        self.fold_weights_ = None if fold_weights is None else np.asarray(fold_weights, float)
         self.member_diverged_ = member_diverged
         self.diverged_ = member_diverged.any(axis=1) | np.asarray(refit_diverged, bool)
-        excluded = member_diverged | np.asarray(refit_diverged, bool)[:, None]
-        self.cv_mean_, self.cv_se_ = _grid.cv_summary(cv_score, excluded)
-        self.cv_loss_mean_, self.cv_loss_se_ = _grid.cv_summary(cv_loss, excluded)
-        self.score_name = "r2" if task == "regression" else "accuracy"
-        self.index_min_ = _grid.select_min(self.lambdas_, self.cv_mean_)
-        self.index_1se_ = _grid.select_1se(self.lambdas_, self.cv_mean_, self.cv_se_)
+        self._excluded = member_diverged | np.asarray(refit_diverged, bool)[:, None]
+        self.cv_mean_, self.cv_se_ = self.cv_summary(measure)
+        self.cv_loss_mean_, self.cv_loss_se_ = self.cv_summary("deviance")
+        self.index_min_ = _grid.select_min(self.lambdas_, self.cv_mean_, self.greater_is_better)
+        self.index_1se_ = _grid.select_1se(self.lambdas_, self.cv_mean_, self.cv_se_, self.greater_is_better)
+        self.oof_predictions_ = oof_predictions
         self.lambda_min_ = float(self.lambdas_[self.index_min_])
         self.lambda_1se_ = float(self.lambdas_[self.index_1se_])
         self.best_epoch_, self.refit_epochs_ = best_epoch, refit_epochs
@@ -69,6 +84,17 @@ class Path:
         self.n_features_selected_ = np.array([int((np.abs(ks[0]).sum(axis=1) > 0).sum()) for ks in kernels])
         self.weight_norm_ = np.array([float(sum(np.abs(k).sum() for k in ks)) for ks in kernels])
         self.history_ = history or {}
+
+    @property
+    def score_name(self) -> str:
+        """The CV measure's name (``measure``), as in the path table's column ``cv_<name>``."""
+        return self.measure
+
+    def cv_summary(self, measure):
+        """``(mean, se)`` over folds of any measure in ``cv_measures_`` (glmnet's ``cvm``, ``cvsd``)."""
+        if measure not in self.cv_measures_:
+            raise ValueError(f"measure must be one of {', '.join(self.cv_measures_)}; received {measure!r}.")
+        return _grid.cv_summary(self.cv_measures_[measure], self._excluded, self.fold_weights_)
 
     def _index(self, lam):
         if isinstance(lam, str):
@@ -135,10 +161,13 @@ class Path:
         selected = np.full(len(self.lambdas_), "", dtype=object)
         selected[self.index_min_] = "min"
         selected[self.index_1se_] = "1se" if self.index_1se_ != self.index_min_ else "min,1se"
+        columns = {"lambda": self.lambdas_, "l1": l1, "l2": l2,
+                   f"cv_{self.measure}": self.cv_mean_, f"cv_{self.measure}_se": self.cv_se_}
+        for name in self.cv_measures_:  # the other measures, for a look without refitting
+            if name != self.measure:
+                columns[f"cv_{name}"], columns[f"cv_{name}_se"] = self.cv_summary(name)
         return pd.DataFrame({
-            "lambda": self.lambdas_, "l1": l1, "l2": l2,
-            f"cv_{self.score_name}": self.cv_mean_, f"cv_{self.score_name}_se": self.cv_se_,
-            "cv_loss": self.cv_loss_mean_, "cv_loss_se": self.cv_loss_se_,
+            **columns,
             "sparsity": self.sparsity_, "n_features": self.n_features_selected_,
             "weight_norm": self.weight_norm_, "refit_epochs": self.refit_epochs_,
             "diverged": self.diverged_, "selected": selected,
@@ -150,9 +179,9 @@ class Path:
 
         return path_figure(self.lambdas_, self.cv_mean_, self.cv_se_, self.lambda_min_, self.lambda_1se_,
                            self.weight_norm_, self.sparsity_, self.n_features_selected_,
-                           score_name=self.score_name)
+                           score_name=_measures.label(self.measure))
 
     def __repr__(self):
         return (f"Path(task={self.task!r}, n_lambdas={len(self.lambdas_)}, "
                 f"lambda_min_={self.lambda_min_:.4g}, lambda_1se_={self.lambda_1se_:.4g}, "
-                f"cv_{self.score_name}_max={np.nanmax(self.cv_mean_):.4f})")
+                f"measure={self.measure!r}, cv_best={self.cv_mean_[self.index_min_]:.4f})")

@@ -116,6 +116,7 @@ class _Engine:
         self.epoch = _compile(self._epoch)
         self.evaluate = _compile(self._evaluate)
         self.keep_best = _compile(self._keep_best)
+        self.predict = _compile(self._predict)
 
     def _rows(self, X, y, norm, idx):
         """Member rows ``idx [K, B]``: standardized inputs, and target (standardized for regression)."""
@@ -129,7 +130,9 @@ class _Engine:
     def _objective(self, params, X, y, norm, idx, w, l1, l2):
         xb, yb = self._rows(X, y, norm, idx)
         per = _per_sample_loss(self.task, yb, _forward(params, xb, self.activations))
-        data = ops.sum(per * w, axis=1) / ops.maximum(ops.sum(w, axis=1), 1.0)
+        total = ops.sum(w, axis=1)
+        # A weighted mean over the member's rows in the batch (weights may be fractional).
+        data = ops.sum(per * w, axis=1) / ops.where(total > 0, total, 1.0)
         member = data + _penalty(params, 0.0 if self.proximal else l1, l2)
         # The sum's gradient w.r.t. member k's weights is member k's own gradient.
         return ops.sum(member), (member,)
@@ -200,6 +203,15 @@ class _Engine:
         sy = ops.sum(yk * wv3, axis=1)
         syy = ops.sum(ops.square(yk) * wv3, axis=1)
         return loss, sse, sy, syy
+
+    def _predict(self, params, X, norm, idx):
+        """Member outputs ``[K, V, o]`` on rows ``idx [K, V]`` (regression in ``y``'s units)."""
+        mean, scale, y_mean, y_scale = norm
+        x = (ops.take(X, idx, axis=0) - ops.expand_dims(mean, 1)) / ops.expand_dims(scale, 1)
+        pred = _forward(params, x, self.activations)
+        if self.task == "regression":
+            pred = pred * ops.expand_dims(y_scale, 1) + ops.expand_dims(y_mean, 1)
+        return pred
 
     def _keep_best(self, best, params, improved):
         return [ops.where(_per_member(improved, p) > 0, p, b) for b, p in zip(best, params, strict=True)]

@@ -24,7 +24,7 @@ __all__ = ["fit_stack", "get_client"]
 # fit_stack's arguments that carry one entry per member (leading axis K).
 # y_mean / y_scale: a regression member's target statistics (its own training rows).
 _PER_MEMBER = ("l1", "l2", "train_mask", "val_mask", "mean", "scale", "y_mean", "y_scale", "max_epochs",
-               "streams")
+               "streams", "stop_groups")
 _MISSING_DASK = (
     "scheduler= needs Dask's distributed scheduler, an optional extra of kerasnet: "
     "pip install 'kerasnet[dask]'  (or: pip install 'dask[distributed]')."
@@ -103,6 +103,19 @@ def _merge(fits):
     return _stack.StackFit(**merged)
 
 
+def _chunks(K, n_chunks, stop_groups=None):
+    """Contiguous member chunks; members of one cross-fit group (a strength's folds) stay
+    together, since each one's early stopping reads the others' curves."""
+    if stop_groups is None:
+        return [c for c in np.array_split(np.arange(K), min(n_chunks, K)) if len(c)]
+    # A member outside any group (-1) is a unit of its own.
+    unit = np.where(stop_groups >= 0, stop_groups, -1 - np.arange(K))
+    starts = np.flatnonzero(np.r_[True, unit[1:] != unit[:-1]])
+    units = np.split(np.arange(K), starts[1:])
+    parts = np.array_split(np.arange(len(units)), min(n_chunks, len(units)))
+    return [np.concatenate([units[u] for u in part]) for part in parts if len(part)]
+
+
 def fit_stack(model, X, y, *, scheduler=None, n_chunks=None, callback=None, **kwargs):
     """:func:`kerasnet.stack.fit_stack` with the members split across a Dask cluster.
 
@@ -171,7 +184,7 @@ def fit_stack(model, X, y, *, scheduler=None, n_chunks=None, callback=None, **kw
             n_chunks = sum(client.nthreads().values()) or 1
         if isinstance(n_chunks, bool) or not isinstance(n_chunks, (int, np.integer)) or n_chunks < 1:
             raise ValueError(f"n_chunks must be a positive integer or None; received n_chunks={n_chunks!r}.")
-        chunks = [c for c in np.array_split(np.arange(K), min(int(n_chunks), K)) if len(c)]
+        chunks = _chunks(K, int(n_chunks), per_member.get("stop_groups"))
         # hash=False: content-hashed keys would let a second fit on the same data (fit_path's
         # refit) reuse keys the first fit is releasing, and Dask cancels it for lost data.
         X_remote, y_remote = client.scatter([np.asarray(X), np.asarray(y)], broadcast=True, hash=False)

@@ -14,13 +14,14 @@ import warnings
 
 import numpy as np
 
-from . import _grid
+from . import _grid, _measures
+from ._folds import check_fold_count, normalized_weights, splits
 from ._path_result import Path
 from .models import TASKS
 from .penalty import check_strength, lambda_to_l1_l2
 from .stack import StackedMLP, fit_stack
 
-__all__ = ["fit_path", "Path"]
+__all__ = ["fit_path", "Path", "check_fold_count"]
 
 
 def _infer_task(y):
@@ -60,63 +61,27 @@ def _check_xy(X, y):
     return X, y, names or [f"x{j}" for j in range(X.shape[1])]
 
 
-def check_fold_count(cv: int, y, task) -> None:
-    """Refuse ``cv`` folds that the rows (or, for classification, a class's rows) cannot fill.
-
-    Raises :class:`kerasnet.data.InputError` (a ``ValueError``) naming the fix.
-    """
-    from .data import InputError
-
-    if cv > len(y):
-        raise InputError(
-            f"cv={cv} folds need at least {cv} rows, but there are {len(y)}; give cv <= {len(y)}."
-        )
-    if task == "regression":
-        return
-    labels, counts = np.unique(np.asarray(y).astype(str), return_counts=True)
-    if counts.min() >= cv:
-        return
-    label, n = labels[np.argmin(counts)], int(counts.min())
-    fix = f"give cv <= {n}" if n >= 2 else "a class needs 2 rows or more to be cross-validated"
-    raise InputError(
-        f"class '{label}' has only {n} row{'s' if n != 1 else ''}, fewer than cv={cv} folds (every fold "
-        f"needs each class); {fix}, or add rows of that class."
-    )
+def _weighted_moments(values, rows, weight):
+    """Weighted mean and (population) sd of ``values[rows]``; sd 1 where constant."""
+    w = weight[rows][:, None]
+    mean = (values[rows] * w).sum(axis=0) / w.sum()
+    sd = np.sqrt((np.square(values[rows] - mean) * w).sum(axis=0) / w.sum())
+    return mean.astype("float32"), np.where(sd > 0, sd, 1.0).astype("float32")
 
 
-def _folds(cv, y, task, seed):
-    from sklearn.model_selection import KFold, StratifiedKFold
-
-    if hasattr(cv, "split"):
-        splitter = cv
-    else:
-        cv = _check_int(cv, "cv", 2)
-        check_fold_count(cv, y, task)
-        kind = StratifiedKFold if task != "regression" else KFold
-        splitter = kind(n_splits=cv, shuffle=True, random_state=seed)
-    fold = np.full(len(y), -1)
-    for f, (_, test) in enumerate(splitter.split(np.zeros((len(y), 1)), y)):
-        fold[test] = f
-    if (fold < 0).any():
-        raise ValueError("cv must assign every row to exactly one validation fold.")
-    return fold
-
-
-def _target_standardizer(y, rows, task, standardize):
+def _target_standardizer(y, rows, task, standardize, weight):
     """Regression target mean and sd of ``rows`` (the network fits the standardized target,
     so its intercept is not left to crawl towards ``mean(y)`` and ``lambda`` is scale-free)."""
-    y = np.asarray(y, "float32").reshape(len(y), -1) if task == "regression" else np.zeros((len(y), 1))
+    y = np.asarray(y, "float64").reshape(len(y), -1) if task == "regression" else np.zeros((len(y), 1))
     if task != "regression" or not standardize:
         return np.zeros(y.shape[1], "float32"), np.ones(y.shape[1], "float32")
-    mean, sd = y[rows].mean(axis=0), y[rows].std(axis=0)
-    return mean.astype("float32"), np.where(sd > 0, sd, 1.0).astype("float32")
+    return _weighted_moments(y, rows, weight)
 
 
-def _standardizer(X, rows, standardize):
+def _standardizer(X, rows, standardize, weight):
     if not standardize:
         return np.zeros(X.shape[1], "float32"), np.ones(X.shape[1], "float32")
-    mean, sd = X[rows].mean(axis=0), X[rows].std(axis=0)
-    return mean.astype("float32"), np.where(sd > 0, sd, 1.0).astype("float32")
+    return _weighted_moments(X.astype("float64"), rows, weight)
 
 
 class _Progress:
@@ -175,20 +140,37 @@ def fit_path(
     seed=None,
     scheduler=None,
     verbose=1,
+    measure="deviance",
+    foldid=None,
+    groups=None,
+    keep=False,
+    sample_weight=None,
 ):
     """Fit the elastic-net path of :func:`kerasnet.mlp` with k-fold CV, all in one stacked fit.
 
     Strength ``lambda`` means glmnet's penalty ``lambda*(l1_ratio*|W|_1 +
     (1-l1_ratio)/2*|W|_2^2)`` on every kernel (Keras's ``l1 = lambda*l1_ratio``,
-    ``l2 = lambda*(1-l1_ratio)/2``). Each (strength, fold) member trains with Adam on the
-    rows outside its fold, standardized with those rows' mean and standard deviation, and
-    is scored on its fold after every epoch (accuracy for classifiers, R^2 for
-    regression, and the data loss). With ``early_stopping`` a member stops after
-    ``patience`` epochs without a lower validation objective (data loss + penalty, as
-    Keras's ``val_loss`` and ``EarlyStopping``) and keeps its best weights; watching the
-    data loss alone would stop strongly penalized members before the penalty acts.
-    Afterwards every strength is refit on all rows for the mean of its folds' best epochs
-    (``epochs`` without early stopping), in one more stacked fit.
+    ``l2 = lambda*(1-l1_ratio)/2``). Each (strength, fold) member trains with Adam on its
+    split's training rows only, standardized with those rows' (weighted) mean and standard
+    deviation, and is scored on its split's test rows by ``measure``.
+
+    Which rows each choice sees:
+
+    - *Epochs (early stopping)*, cross-fit: member ``(lambda, f)`` keeps its weights of the
+      epoch where the mean validation objective (data loss + penalty, Keras's ``val_loss``)
+      of the *other* folds of ``lambda`` was best, searched until that leave-``f``-out curve
+      went ``patience`` epochs without improving (:mod:`kerasnet._stopping`). Fold ``f``'s
+      rows never choose member ``f``'s epoch, so its score there is out of sample. Without
+      ``early_stopping`` every member trains ``epochs`` epochs.
+    - *The strength*: ``lambda_min_`` / ``lambda_1se_`` from the CV measure (glmnet's rules);
+      every fold's number comes from rows its member never trained or stopped on.
+    - *The refit* of each strength on all rows trains for the same number of optimizer steps
+      as the CV members at the best epoch of the all-folds mean curve (``epochs *
+      steps-per-epoch on a fold's rows / steps-per-epoch on all rows``, at least 1): early
+      stopping regularizes by the number of steps, and the refit has more rows per epoch.
+      Without early stopping it trains ``epochs`` epochs.
+    - *Standardization and lambda_max*: each member's training rows (the grid from all rows,
+      glmnet's ``lambda`` sequence, shared by the folds).
 
     Parameters
     ----------
@@ -201,35 +183,55 @@ def fit_path(
         None infers it from ``y`` (:func:`kerasnet.data.infer_task`).
     l1_ratio : float in [0, 1], default 0.5
     lambdas : sequence of float or None
-        The grid (sorted descending). None: ``n_lambdas`` log-spaced strengths from
-        ``lambda_max`` (glmnet's null-model rule, see :func:`kerasnet._grid.lambda_max`) to
-        ``lambda_max * lambda_min_ratio``.
+        The grid (sorted descending). None: ``n_lambdas`` log-spaced strengths from the data
+        (:func:`kerasnet._grid.default_lambdas`, on all rows, weighted): for ``hidden=()``
+        glmnet's grid from its ``lambda_max`` down to ``lambda_max * lambda_min_ratio``; for a
+        network, from the strength where the constant network is optimal (glmnet's rule for
+        the L1 part, the weight-decay bound ``||X'r||_2 / (1 - l1_ratio)`` for the L2 part,
+        whichever is smaller) down to ``lambda_min_ratio`` times the smaller of that and the
+        lasso scale, so an L2-only path covers the useful range too.
     n_lambdas : int, default 32
     lambda_min_ratio : float, default 1e-3
-    cv : int or scikit-learn splitter, default 5
-        Number of folds: ``StratifiedKFold`` for classification, ``KFold`` for regression,
-        shuffled with ``seed``.
+    cv : int, scikit-learn splitter or iterable of (train, test) pairs, default 5
+        An int: shuffled ``StratifiedKFold`` (classification) or ``KFold`` (regression)
+        seeded by ``seed``; with ``groups``, ``StratifiedGroupKFold`` / ``GroupKFold``. A
+        splitter's (or pair's) train and test rows are used exactly as given; rows in
+        neither are not used by that split. At least 2 splits.
     epochs, batch_size, learning_rate : default 100, 32, 1e-3
     early_stopping : bool, default True
     patience : int, default 10
     proximal : bool, default False
-        L1 as a soft-threshold after each Adam step (exact zeros); see
-        :func:`kerasnet.stack.fit_stack` for the threshold rule.
+        L1 as a soft-threshold after each Adam step (exact zeros), with the threshold rule of
+        :class:`kerasnet.proximal.ProximalStep`.
     standardize : bool, default True
         Standardize the features (and a regression target) with each member's own
         training rows; ``Path.model`` undoes it inside the model, so it takes raw ``X``
-        and predicts in ``y``'s units. Scores are unchanged; the regression CV loss is
-        the MSE of the standardized target.
+        and predicts in ``y``'s units.
     seed : int or None
         Initial weights, folds and batch order. Every member starts from the same weights
         and the members of one fold see the same batches, so differences along the path
         come from the strength alone (common random numbers, as glmnet's warm path).
     scheduler : str, dask.distributed.Client or None, default None
         None trains here. A Dask scheduler address or client splits the members across
-        the cluster's workers (:func:`kerasnet.distributed.fit_stack`): same results,
-        progress shown once per fit.
+        the cluster's workers (:func:`kerasnet.distributed.fit_stack`): same results.
     verbose : int, default 1
-        1 shows a progress bar with the best CV score so far; 0 is silent.
+        1 shows a progress bar; 0 is silent.
+    measure : {"deviance", "class", "auc", "mse", "mae", "r2"}, default "deviance"
+        glmnet's ``type.measure`` (:mod:`kerasnet._measures`): ``deviance`` is twice the
+        log loss for classes and the squared error for regression; ``class`` the
+        misclassification error. ``cv_mean_``, ``cv_se_`` and the selection follow it.
+    foldid : int array [n] or None
+        glmnet's ``foldid``: the fold of each row (overrides ``cv``).
+    groups : array [n] or None
+        Group labels for the splitter (scikit-learn's ``groups``).
+    keep : bool, default False
+        Keep the out-of-fold predictions at every strength in ``Path.oof_predictions_``
+        (glmnet's ``fit.preval``).
+    sample_weight : array [n] or None
+        Row weights, scaled to sum to ``n`` (glmnet): every member's loss is the weighted
+        mean over its rows, the standardization, ``lambda_max`` and the CV measures are
+        weighted, folds are weighted by their total weight. Integer weights give the same
+        fit as repeated rows.
 
     Returns
     -------
@@ -246,6 +248,7 @@ def fit_path(
     task = _infer_task(y) if task is None else task
     if task not in TASKS:
         raise ValueError(f"task must be one of {', '.join(TASKS)} or None; received task={task!r}.")
+    measure = _measures.check_measure(measure, task)
     l1_ratio = check_strength(l1_ratio, "l1_ratio")
     if l1_ratio > 1:
         raise ValueError(f"l1_ratio must be in [0, 1]; received l1_ratio={l1_ratio!r}.")
@@ -270,14 +273,16 @@ def fit_path(
     n_outputs = 1 if task == "binary" else (len(classes) if task == "multiclass" else
                                             (y_enc.shape[1] if y_enc.ndim == 2 else 1))
     n, d = X.shape
-    fold = _folds(cv, y_enc, task, seed)
-    n_folds = int(fold.max()) + 1
+    weight = normalized_weights(sample_weight, n)
+    train_rows, test_rows = splits(cv, y_enc, task, seed, foldid=foldid, groups=groups)
+    n_folds = len(train_rows)
+    everything = np.ones(n, bool)
+    m_all, s_all = _standardizer(X, everything, standardize, weight)
+    y_all = _target_standardizer(y_enc, everything, task, standardize, weight)
     if lambdas is None:
-        m_all, s_all = _standardizer(X, np.arange(n), standardize)
-        ym, ys = _target_standardizer(y_enc, np.ones(n, bool), task, standardize)
-        target = (y_enc.reshape(n, -1) - ym) / ys if task == "regression" else y_enc
-        lam_max = _grid.lambda_max((X - m_all) / s_all, target, task, l1_ratio)
-        lambdas = _grid.lambda_grid(lam_max, n_lambdas, lambda_min_ratio)
+        target = (y_enc.reshape(n, -1) - y_all[0]) / y_all[1] if task == "regression" else y_enc
+        lambdas = _grid.default_lambdas((X - m_all) / s_all, target, task, l1_ratio, n_lambdas,
+                                        lambda_min_ratio, sample_weight=weight, linear=not tuple(hidden))
     else:
         lambdas = np.atleast_1d(np.asarray(lambdas, dtype=float))
         if lambdas.ndim != 1 or lambdas.size < 1:
@@ -288,16 +293,16 @@ def fit_path(
     L = len(lambdas)
     l1, l2 = np.array([lambda_to_l1_l2(float(lam), l1_ratio) for lam in lambdas]).T
 
-    # Members: k = i * n_folds + f (strength i, fold f). Without early stopping the refit
+    # Members: k = i * groups + f (strength i, split f). Without early stopping the refit
     # length is known up front, so the refit members (one per strength, all rows) join the
-    # same stacked fit as "fold" n_folds: one compiled program, one pass.
+    # same stacked fit as "split" n_folds: one compiled program, one pass.
     joint = not early_stopping
-    groups = n_folds + 1 if joint else n_folds
-    member_fold = np.tile(np.arange(groups), L)
-    rows = [fold != f for f in range(n_folds)] + [np.ones(n, bool)]
-    stats = [_standardizer(X, r, standardize) for r in rows]
-    y_stats = [_target_standardizer(y_enc, r, task, standardize) for r in rows]
-    m_all, s_all = stats[n_folds]
+    groups_per_lambda = n_folds + 1 if joint else n_folds
+    member_fold = np.tile(np.arange(groups_per_lambda), L)
+    is_cv = member_fold < n_folds
+    rows = list(train_rows) + [everything]
+    stats = [_standardizer(X, r, standardize, weight) for r in rows]
+    y_stats = [_target_standardizer(y_enc, r, task, standardize, weight) for r in rows]
     init = StackedMLP(1, d, n_outputs, hidden, task, seed=seed).get_weights()
 
     def stacked(members):
@@ -317,32 +322,37 @@ def fit_path(
             kw["scheduler"] = scheduler
         else:
             fit = fit_stack
-        return fit(members, X, y_enc, callback=progress, batch_size=batch_size,
-                   learning_rate=learning_rate, proximal=proximal, seed=seed, **kw)
+        return fit(members, X, y_enc, callback=progress, batch_size=batch_size, learning_rate=learning_rate,
+                   proximal=proximal, seed=seed, sample_weight=weight, **kw)
 
     train = np.stack([rows[f] for f in member_fold])
-    val = np.stack([~rows[f] if f < n_folds else np.zeros(n, bool) for f in member_fold])
+    val = np.stack([test_rows[f] if f < n_folds else np.zeros(n, bool) for f in member_fold])
+    norm = {"mean": np.stack([stats[f][0] for f in member_fold]),
+            "scale": np.stack([stats[f][1] for f in member_fold]),
+            "y_mean": np.stack([y_stats[f][0] for f in member_fold]),
+            "y_scale": np.stack([y_stats[f][1] for f in member_fold])}
     try:
-        cv_model = stacked(L * groups)
-        cvfit = run(cv_model, "CV   ", l1=np.repeat(l1, groups), l2=np.repeat(l2, groups), train_mask=train,
-                    val_mask=val, mean=np.stack([stats[f][0] for f in member_fold]),
-                    scale=np.stack([stats[f][1] for f in member_fold]),
-                    y_mean=np.stack([y_stats[f][0] for f in member_fold]),
-                    y_scale=np.stack([y_stats[f][1] for f in member_fold]), epochs=epochs,
-                    early_stopping=early_stopping, patience=patience, streams=member_fold, per_lambda=groups)
-        is_cv = member_fold < n_folds
+        cv_model = stacked(L * groups_per_lambda)
+        per = groups_per_lambda
+        cvfit = run(cv_model, "CV   ", l1=np.repeat(l1, per), l2=np.repeat(l2, per),
+                    train_mask=train, val_mask=val, **norm, epochs=epochs, early_stopping=early_stopping,
+                    patience=patience, streams=member_fold, per_lambda=groups_per_lambda,
+                    stop_groups=np.where(is_cv, np.repeat(np.arange(L), groups_per_lambda), -1))
         best_epoch = cvfit.best_epoch[is_cv].reshape(L, n_folds)
+        cv_values, oof = _cross_validated(cv_model, X, y_enc, task, val, norm, weight, is_cv, L, n_folds,
+                                          keep)
         if joint:
             refit_epochs = np.full(L, epochs)
             refit_diverged = cvfit.diverged[~is_cv]
             weights = [cv_model.member_weights(k) for k in np.flatnonzero(~is_cv)]
             refit = None
         else:
-            refit_epochs = np.maximum(1, np.round(best_epoch.mean(axis=1))).astype(int)
+            chosen = cvfit.chosen_epoch[is_cv].reshape(L, n_folds)[:, 0]
+            refit_epochs = _refit_epochs(chosen, train_rows, batch_size, n)
             refit_model = stacked(L)
             refit = run(refit_model, "Refit", l1=l1, l2=l2, mean=np.tile(m_all, (L, 1)),
-                        scale=np.tile(s_all, (L, 1)), y_mean=np.tile(y_stats[n_folds][0], (L, 1)),
-                        y_scale=np.tile(y_stats[n_folds][1], (L, 1)), epochs=int(refit_epochs.max()),
+                        scale=np.tile(s_all, (L, 1)), y_mean=np.tile(y_all[0], (L, 1)),
+                        y_scale=np.tile(y_all[1], (L, 1)), epochs=int(refit_epochs.max()),
                         max_epochs=refit_epochs, streams=np.zeros(L, int), per_lambda=1)
             refit_diverged = refit.diverged
             weights = [refit_model.member_weights(i) for i in range(L)]
@@ -350,11 +360,38 @@ def fit_path(
         progress.close()
     return Path(
         lambdas=lambdas, l1_ratio=l1_ratio, task=task, hidden=tuple(hidden), classes=classes,
-        feature_names=names, mean=m_all, scale=s_all, y_mean=y_stats[n_folds][0],
-        y_scale=y_stats[n_folds][1],
-        cv_score=cvfit.best_val_score[is_cv].reshape(L, n_folds),
-        cv_loss=cvfit.best_val_loss[is_cv].reshape(L, n_folds),
+        feature_names=names, mean=m_all, scale=s_all, y_mean=y_all[0], y_scale=y_all[1],
+        cv_values=cv_values, measure=measure, fold_weights=(test_rows * weight).sum(axis=1),
         member_diverged=cvfit.diverged[is_cv].reshape(L, n_folds), best_epoch=best_epoch,
         refit_epochs=refit_epochs, refit_diverged=refit_diverged, weights=weights, n_outputs=n_outputs,
-        proximal=proximal, history={"cv": cvfit, "refit": refit},
+        proximal=proximal, history={"cv": cvfit, "refit": refit}, oof_predictions=oof,
     )
+
+
+def _refit_epochs(chosen, train_rows, batch_size, n):
+    """Epochs on all ``n`` rows with the optimizer steps of ``chosen`` epochs on a fold's rows."""
+    fold_steps = np.mean(np.ceil(train_rows.sum(axis=1) / batch_size))
+    all_steps = np.ceil(n / batch_size)
+    return np.maximum(1, np.round(np.asarray(chosen) * fold_steps / all_steps)).astype(int)
+
+
+def _cross_validated(model, X, y, task, val, norm, weight, is_cv, L, n_folds, keep):
+    """Every applicable measure ``[L, n_folds]`` of the CV members on their test rows, and
+    the out-of-fold predictions ``[L, n, o]`` (NaN where a row is in no test set) if ``keep``."""
+    from .stack import member_predictions
+
+    index, outputs, valid = member_predictions(model, X, val, **norm)
+    index, outputs, valid = index[is_cv], outputs[is_cv], valid[is_cv]
+    values = {m: _measures.fold_values(m, task, y, index, outputs, valid, weight).reshape(L, n_folds)
+              for m, (_, tasks, _) in _measures.MEASURES.items() if task in tasks}
+    oof = None
+    if keep:
+        total = np.zeros((L, len(y), outputs.shape[-1]))
+        count = np.zeros((L, len(y), 1))
+        for k in range(len(index)):
+            rows = index[k][valid[k]]
+            total[k // n_folds, rows] += outputs[k][valid[k]]
+            count[k // n_folds, rows] += 1  # overlapping test sets: the mean of their predictions
+        with np.errstate(invalid="ignore"):
+            oof = total / count
+    return values, oof

@@ -233,10 +233,13 @@ def _path_section(folder, metrics, figure):
     frame = _read_csv(os.path.join(folder, "path.csv"))
     if frame is None or "lambda" not in frame:
         return None
+    path_info = metrics.get("path") or metrics
     score_cols = [c for c in frame.columns if c.startswith("cv_") and not c.endswith("_se")
                   and not c.startswith("cv_loss") and f"{c}_se" in frame]
+    measure = path_info.get("measure")
     score = score_cols[0] if score_cols else None
-    path_info = metrics.get("path") or metrics
+    if measure and f"cv_{measure}" in frame:
+        score = f"cv_{measure}"
     selected = pd.Series([""] * len(frame))
     if "selected" in frame:
         selected = frame["selected"].fillna("").astype(str)
@@ -261,11 +264,16 @@ def _path_section(folder, metrics, figure):
                           col("sparsity"), col("n_features"), score_name=score[3:])
         parts.append(figure(fig, "path.png", "CV score with 1-SE error bars, lambda_min and lambda_1se; "
                                              "weight norm and sparsity along the path"))
-        parts.append(f"<p>lambda_min = <b>{number(lam_min)}</b> (best mean CV score); lambda_1se = "
+        better = path_info.get("greater_is_better")
+        direction = "" if better is None else f" ({'higher' if better else 'lower'} is better)"
+        parts.append(f"<p>CV measure: <b>{escape(score[3:])}</b>{direction}; each fold scored at the "
+                     "epoch the other folds chose. "
+                     f"lambda_min = <b>{number(lam_min)}</b> (best mean CV score); lambda_1se = "
                      f"<b>{number(lam_1se)}</b> (largest strength within one standard error of the best). "
                      f"Selected: <b>{escape(path_info.get('selected', '1se'))}</b>.</p>")
     diverged = "diverged" in frame and frame["diverged"].astype(bool).any()
-    wanted = ("lambda", score, f"{score}_se" if score else None, "cv_loss", "sparsity", "n_features",
+    other = "cv_deviance" if score != "cv_deviance" else None
+    wanted = ("lambda", score, f"{score}_se" if score else None, other, "sparsity", "n_features",
               "weight_norm", "diverged" if diverged else None, "selected")
     shown = [c for c in wanted if c in frame]
     fmt = {"sparsity": ".1%", "n_features": "d", "refit_epochs": "d"}

@@ -25,6 +25,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d, validate_data
 
+from ._measures import MEASURES
 from .models import compile_for, mlp
 from .monitor import kernel_sparsity
 from .path import fit_path
@@ -539,6 +540,7 @@ class _BaseElasticNetMLPCV(_KerasEstimator):
         "lambda_min_ratio": [Interval(Real, 0, 1, closed="neither")],
         "cv": ["cv_object"],
         "selection": [StrOptions({"1se", "min"})],
+        "measure": [StrOptions(set(MEASURES))],
         "proximal": ["boolean"],
         "standardize": ["boolean"],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
@@ -561,6 +563,7 @@ class _BaseElasticNetMLPCV(_KerasEstimator):
         lambda_min_ratio=1e-3,
         cv=5,
         selection="1se",
+        measure="deviance",
         proximal=False,
         standardize=True,
         batch_size="auto",
@@ -579,6 +582,7 @@ class _BaseElasticNetMLPCV(_KerasEstimator):
         self.lambda_min_ratio = lambda_min_ratio
         self.cv = cv
         self.selection = selection
+        self.measure = measure
         self.proximal = proximal
         self.standardize = standardize
         self.batch_size = batch_size
@@ -591,25 +595,34 @@ class _BaseElasticNetMLPCV(_KerasEstimator):
         self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None, groups=None):
         """Fit the path with cross-validation, choose ``lambda_``, keep its refit network.
+
+        Each fold's epoch is chosen on the other folds, ``lambda_`` on the CV ``measure``
+        (see :func:`kerasnet.fit_path` for which rows each choice sees).
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default None
+            Row weights (scaled to sum to n_samples): weighted losses, standardization,
+            ``lambda_max`` and CV measures.
+        groups : array-like of shape (n_samples,), default None
+            Group labels for the splitter; with an int ``cv``, folds never split a group.
 
         Returns
         -------
         self
         """
         X, y = self._validate_xy(X, y, min_samples=2)  # the path needs rows to split into folds
-        targets, task, _ = self._encode_targets(y, np.ones(X.shape[0]))
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        targets, task, _ = self._encode_targets(y, sample_weight)
         y_mean = y_scale = None
         if task == "regression" and self.standardize:
             # The network learns standardized targets (Adam's steps are O(learning rate));
             # their scale is folded back into the output layer below.
-            y_mean, y_scale = _weighted_scale(targets, np.ones(X.shape[0]))
+            y_mean, y_scale = _weighted_scale(targets, sample_weight)
             targets = (targets - y_mean) / y_scale
         if task != "regression":
             targets = targets.ravel().astype(int)
@@ -640,6 +653,9 @@ class _BaseElasticNetMLPCV(_KerasEstimator):
             seed=seed,
             scheduler=self.scheduler,
             verbose=int(bool(self.verbose)),
+            measure=self.measure,
+            sample_weight=sample_weight,
+            groups=groups,
         )
         self.path_ = path
         self.lambda_ = path.lambda_1se_ if self.selection == "1se" else path.lambda_min_
@@ -665,8 +681,8 @@ class _BaseElasticNetMLPCV(_KerasEstimator):
         self._set_model(model)
         self.n_iter_ = int(path.refit_epochs_[index])
         self.history_ = {
-            "cv_loss": [float(v) for v in path.cv_loss_mean_],
-            "cv_score": [float(v) for v in path.cv_mean_],
+            "cv_deviance": [float(v) for v in path.cv_loss_mean_],
+            f"cv_{path.measure}": [float(v) for v in path.cv_mean_],
             "refit_epochs": [int(v) for v in path.refit_epochs_],
         }
         return self
@@ -681,8 +697,8 @@ _CV_PARAMS_DOC = """
         glmnet's alpha: strength ``lambda`` means ``l1 = lambda*l1_ratio``,
         ``l2 = lambda*(1 - l1_ratio)/2`` on every kernel.
     lambdas : array-like or None, default None
-        The strengths; None builds ``n_lambdas`` log-spaced ones from glmnet's ``lambda_max``
-        down to ``lambda_max*lambda_min_ratio``.
+        The strengths; None builds ``n_lambdas`` log-spaced ones from the data, as
+        :func:`kerasnet.fit_path` does (from a constant network down, for any ``l1_ratio``).
     n_lambdas : int, default 32
     lambda_min_ratio : float, default 1e-3
     cv : int, cross-validation generator or iterable, default 5
@@ -690,6 +706,9 @@ _CV_PARAMS_DOC = """
     selection : {"1se", "min"}, default "1se"
         ``lambda_`` is the largest strength within one standard error of the best CV score
         (glmnet's ``lambda.1se``), or the best one.
+    measure : {"deviance", "class", "auc", "mse", "mae", "r2"}, default "deviance"
+        The CV measure that chooses ``lambda_`` (glmnet's ``type.measure``; ``class`` and
+        ``auc`` for classifiers, ``r2`` for regressors): ``cv_mean_`` and ``cv_se_`` are in it.
     proximal : bool, default False
         L1 as a soft-threshold after each step (exact zeros).
     standardize : bool, default True
@@ -719,7 +738,7 @@ _CV_PARAMS_DOC = """
     lambdas_ : ndarray
         The grid, descending.
     cv_mean_, cv_se_ : ndarray
-        Mean and standard error over folds of the CV score (accuracy or R^2) per strength.
+        glmnet's ``cvm`` and ``cvsd`` of ``measure`` per strength.
     path_ : kerasnet.Path
         The whole path: every strength's refit model, sparsity, plots.
     model_ : keras.Sequential
@@ -727,7 +746,7 @@ _CV_PARAMS_DOC = """
     n_features_in_ : int
     feature_names_in_ : ndarray of str
     history_ : dict of list
-        ``cv_loss``, ``cv_score`` (per strength) and ``refit_epochs``.
+        ``cv_deviance``, ``cv_<measure>`` (per strength) and ``refit_epochs``.
     n_iter_ : int
         Refit epochs of the chosen strength.
     coefs_, intercepts_ : list of ndarray
@@ -741,7 +760,7 @@ class ElasticNetMLPClassifierCV(ClassifierMixin, _ClassifierOutputs, _BaseElasti
 
     One call to :func:`kerasnet.fit_path` trains every (strength, fold) pair as one stacked
     network, then refits every strength on all rows; ``lambda_`` is chosen from the CV
-    accuracy by ``selection``.
+    ``measure`` (the deviance by default) by ``selection``.
 """
         + _CV_PARAMS_DOC
         + """    classes_ : ndarray
@@ -783,13 +802,19 @@ _SAMPLE_WEIGHT_REASON = (
 )
 
 
+_CV_SAMPLE_WEIGHT_REASON = (
+    "cross-validation splits rows: repeated rows fall into different folds than their weighted "
+    "original, so the CV choice differs; with the copies in one fold (foldid) they agree (tested)"
+)
+
+
 def expected_failed_checks(estimator) -> dict[str, str]:
     """scikit-learn estimator checks a kerasnet estimator is known to fail, with the reason.
 
     Pass it to ``sklearn.utils.estimator_checks.parametrize_with_checks(...,
     expected_failed_checks=expected_failed_checks)`` or ``check_estimator``. The CV
-    estimators take no ``sample_weight`` (the path has none yet), so scikit-learn skips
-    its weight checks for them.
+    estimators' folds split rows, not weights, so a weighted fit and a fit on repeated rows
+    see different folds (with the copies of a row in one fold they agree: tested).
 
     Parameters
     ----------
@@ -807,8 +832,12 @@ def expected_failed_checks(estimator) -> dict[str, str]:
     ['check_sample_weight_equivalence_on_dense_data', 'check_sample_weight_equivalence_on_sparse_data']
     """
     if isinstance(estimator, _BaseElasticNetMLP):
-        return {
-            "check_sample_weight_equivalence_on_dense_data": _SAMPLE_WEIGHT_REASON,
-            "check_sample_weight_equivalence_on_sparse_data": _SAMPLE_WEIGHT_REASON,
-        }
-    return {}
+        reason = _SAMPLE_WEIGHT_REASON
+    elif isinstance(estimator, _BaseElasticNetMLPCV):
+        reason = _CV_SAMPLE_WEIGHT_REASON
+    else:
+        return {}
+    return {
+        "check_sample_weight_equivalence_on_dense_data": reason,
+        "check_sample_weight_equivalence_on_sparse_data": reason,
+    }

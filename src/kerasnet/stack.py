@@ -24,11 +24,12 @@ import keras
 import numpy as np
 from keras import ops
 
+from . import _stopping
 from ._stack_engine import dense, epoch_batches, shuffle_keys
 from ._stack_engine import engine as _engine_for
 from .models import TASKS
 
-__all__ = ["StackedDense", "StackedMLP", "StackFit", "fit_stack"]
+__all__ = ["StackedDense", "StackedMLP", "StackFit", "fit_stack", "member_predictions"]
 
 _OUTPUT_ACTIVATION = {"binary": "sigmoid", "multiclass": "softmax", "regression": "linear"}
 
@@ -196,6 +197,10 @@ class StackFit:
     epochs_trained : ndarray [K] int
     diverged : ndarray [K] bool
         True when the member's loss became NaN or infinite; it stopped training there.
+    chosen_epoch : ndarray [K] int or None
+        With ``stop_groups``: the best epoch of the member's group's all-folds mean
+        validation objective (what a refit on all rows should train for); else
+        ``best_epoch``.
     """
 
     loss: np.ndarray
@@ -207,6 +212,7 @@ class StackFit:
     epochs_trained: np.ndarray
     diverged: np.ndarray
     val_objective: np.ndarray | None = None
+    chosen_epoch: np.ndarray | None = None
     extra: dict = field(default_factory=dict)
 
 
@@ -235,6 +241,8 @@ def fit_stack(
     seed=None,
     streams=None,
     callback=None,
+    sample_weight=None,
+    stop_groups=None,
 ):
     """Train every member of ``model`` (a :class:`StackedMLP`) in one loop; weights set in place.
 
@@ -284,6 +292,15 @@ def fit_stack(
         rows, never on the other members.
     callback : callable or None
         ``callback(epoch, logs)`` after each epoch, ``logs`` a dict of per-member arrays.
+    sample_weight : array [n] or None
+        Row weights: a member's data loss on a batch is the weighted mean
+        ``sum(w_i loss_i) / sum(w_i)`` over its rows there, its validation numbers are weighted
+        means over its validation rows. None weighs rows equally.
+    stop_groups : int array [K] or None
+        Cross-fit early stopping (:mod:`kerasnet._stopping`): members sharing a group are
+        the CV folds of one strength, and each keeps its weights at the best epoch of the
+        *other* folds' mean validation objective, so neither its epoch nor its stop sees its
+        own validation rows. ``-1`` or None: each member stops on its own curve.
 
     Returns
     -------
@@ -304,6 +321,7 @@ def fit_stack(
     l2 = np.broadcast_to(np.asarray(l2, "float32"), (K,)).copy()
     budget = np.full(K, epochs) if max_epochs is None else np.minimum(np.asarray(max_epochs), epochs)
     early_stopping = bool(early_stopping and has_val)
+    sw = np.ones(n, "float32") if sample_weight is None else np.asarray(sample_weight, "float32")
 
     engine = _engine_for(tuple(model.activations), model.task, optimizer, bool(proximal),
                          float(learning_rate))
@@ -327,9 +345,10 @@ def fit_stack(
         # are never early-stopped and keep their latest weights.
         validated = val_mask.any(axis=1)
         # Each member's validation rows, padded to a common width with weight 0.
-        n_val = np.maximum(val_mask.sum(axis=1), 1)
-        vidx, vw = epoch_batches(np.zeros((K, n)), val_mask, int(n_val.max()))
-        vidx, wv = ops.convert_to_tensor(vidx[0]), ops.convert_to_tensor(vw[0])
+        vidx, vw = epoch_batches(np.zeros((K, n)), val_mask, int(max(val_mask.sum(axis=1).max(), 1)))
+        vw = vw[0] * sw[vidx[0]]
+        n_val = np.where(vw.sum(axis=1) > 0, vw.sum(axis=1), 1.0)  # total weight of each fold
+        vidx, wv = ops.convert_to_tensor(vidx[0]), ops.convert_to_tensor(vw)
     seed = int(np.random.default_rng().integers(2**31)) if seed is None else int(seed)
     streams = np.arange(K) if streams is None else np.asarray(streams)
 
@@ -337,13 +356,13 @@ def fit_stack(
     diverged = np.zeros(K, bool)
     best_loss = np.full(K, np.inf)
     best_score = np.full(K, np.nan)
-    best_epoch = np.zeros(K, int)
-    wait = np.zeros(K, int)
     trained = np.zeros(K, int)
     best = list(params)
     last_loss, last_score = np.full(K, np.nan), np.full(K, np.nan)
     hist_loss, hist_vl, hist_vs, hist_vo = [], [], [], []
-    best_objective = np.full(K, np.inf)
+    stopping = _stopping.EarlyStopping(validated if has_val else np.zeros(K, bool), patience,
+                                       groups=stop_groups, fold_weight=n_val if has_val else None,
+                                       enabled=early_stopping)
 
     for epoch in range(epochs):
         if not running.any():
@@ -352,6 +371,7 @@ def fit_stack(
         idx, w = epoch_batches(keys, train_mask, batch_size)
         has_rows = w.sum(axis=2) > 0  # [S, K]
         active = (running[None, :] & has_rows).astype("float32")
+        w = w * sw[idx]  # padding has weight 0; rows their own weight
         params, state, members = engine.epoch(
             params, state, Xt, yt, norm, ops.convert_to_tensor(idx),
             ops.convert_to_tensor(w), ops.convert_to_tensor(active), l1t, l2t,
@@ -386,19 +406,14 @@ def fit_stack(
             hist_vs.append(vs)
         diverged |= newly
         running &= ~newly
+        objective = vo if has_val else np.full(K, np.nan)
+        keep, stop = stopping.update(epoch, np.where(running, objective, np.nan), running)
         if has_val:
-            improved = running & validated & (vo < best_objective)
-            best_objective = np.where(improved, vo, best_objective)
-            best_loss = np.where(improved, vl, best_loss)
-            best_score = np.where(improved, vs, best_score)
-            best_epoch = np.where(improved | (running & ~validated), epoch + 1, best_epoch)
-            wait = np.where(improved, 0, wait + 1)
+            best_loss = np.where(keep & validated, vl, best_loss)
+            best_score = np.where(keep & validated, vs, best_score)
             if early_stopping:
-                keep = improved | (running & ~validated)
                 best = engine.keep_best(best, params, keep.astype("float32"))
-                running &= ~((wait >= patience) & (epoch > 0) & validated)
-        else:
-            best_epoch = np.where(running, epoch + 1, best_epoch)
+        running &= ~stop
         hist_loss.append(loss)
         running &= trained < budget
         if callback is not None:
@@ -406,9 +421,12 @@ def fit_stack(
             callback(epoch, logs)
 
     final = best if early_stopping else params
+    best_epoch = stopping.best_epoch
+    chosen_epoch = stopping.chosen_epoch()
     if not early_stopping:
         # The weights returned are the last ones: report their validation numbers.
         best_epoch, best_loss, best_score = trained.copy(), last_loss, last_score
+        chosen_epoch = trained.copy()
     for var, value in zip(model.trainable_variables, final, strict=True):
         var.assign(value)
     return StackFit(
@@ -421,4 +439,39 @@ def fit_stack(
         best_val_score=best_score,
         epochs_trained=trained,
         diverged=diverged,
+        chosen_epoch=chosen_epoch,
     )
+
+
+def member_predictions(model, X, rows, *, mean=None, scale=None, y_mean=None, y_scale=None, chunk=4096):
+    """Each member's outputs on its own rows: ``(index [K, V], outputs [K, V, o], valid [K, V])``.
+
+    Member ``k`` predicts the rows where ``rows[k]`` is True (padded to a common width ``V``;
+    ``valid`` marks the real entries), on inputs standardized as in :func:`fit_stack`;
+    regression outputs are in ``y``'s units (``* y_scale[k] + y_mean[k]``). Rows are taken
+    in chunks of ``chunk`` per member, so memory stays ``K x chunk`` per step.
+    """
+    X = np.asarray(X, dtype="float32")
+    n, d = X.shape
+    K = model.members
+    rows = np.asarray(rows, bool)
+    o = model.n_outputs
+    mean = np.zeros((K, d), "float32") if mean is None else np.asarray(mean, "float32")
+    scale = np.ones((K, d), "float32") if scale is None else np.asarray(scale, "float32")
+    y_mean = np.zeros((K, o), "float32") if y_mean is None else np.asarray(y_mean, "float32").reshape(K, -1)
+    y_scale = np.ones((K, o), "float32") if y_scale is None else np.asarray(y_scale, "float32").reshape(K, -1)
+    width = int(max(rows.sum(axis=1).max(), 1))
+    idx, valid = epoch_batches(np.zeros((K, n)), rows, width)
+    idx, valid = idx[0], valid[0] > 0
+    engine = _engine_for(tuple(model.activations), model.task, "sgd", False, 1.0)
+    params = [ops.convert_to_tensor(v.value) for v in model.trainable_variables]
+    norm = tuple(ops.convert_to_tensor(a) for a in (mean, scale, y_mean, y_scale))
+    Xt = ops.convert_to_tensor(X)
+    parts = []
+    for start in range(0, width, chunk):
+        block = idx[:, start:start + chunk]
+        if block.shape[1] < chunk and width > chunk:  # one compiled shape for every chunk
+            block = np.pad(block, ((0, 0), (0, chunk - block.shape[1])))
+        parts.append(ops.convert_to_numpy(engine.predict(params, Xt, norm, ops.convert_to_tensor(block))))
+    outputs = np.concatenate(parts, axis=1)[:, :width]
+    return idx, outputs, valid

@@ -34,7 +34,8 @@ VARIANTS = ("no penalty", "L1", "L2", "L1-L2")
 FOLDERS = {"no penalty": "no_penalty", "L1": "l1", "L2": "l2", "L1-L2": "l1_l2"}
 
 
-def _strengths_from_path(features, y, task, hidden, epochs, seed, select, proximal, console):
+def _strengths_from_path(features, y, task, hidden, epochs, seed, select, proximal, console, batch_size,
+                         learning_rate):
     """(l1, l2) per penalized variant from quick CV paths on the non-test rows, and a note."""
     import numpy as np
 
@@ -51,10 +52,9 @@ def _strengths_from_path(features, y, task, hidden, epochs, seed, select, proxim
                       f"{PATH_SETTINGS['cv']}-fold CV (l1_ratio={ratio:g}) ...")
         path = fit_path(
             x, target, hidden=hidden, task=task, l1_ratio=ratio, n_lambdas=PATH_SETTINGS["n_lambdas"],
-            # Pure ridge has glmnet's lambda_max at l1_ratio=1e-3, 1000x the lasso's: reach as low.
-            lambda_min_ratio=1e-6 if ratio == 0 else 1e-3,
+            lambda_min_ratio=1e-3,
             cv=PATH_SETTINGS["cv"], epochs=min(epochs, PATH_SETTINGS["max_epochs"]), proximal=proximal,
-            seed=seed, verbose=0,
+            seed=seed, verbose=0, batch_size=batch_size, learning_rate=learning_rate,
         )
         lam = path.lambda_1se_ if select == "1se" else path.lambda_min_
         l1, l2 = lambda_to_l1_l2(float(lam), ratio)
@@ -182,7 +182,7 @@ def command(data, target, dataset, drop, l1, l2, choose, select, proximal, hidde
         note, how = f"Strengths given on the command line: --l1 {l1:g} --l2 {l2:g}.", "given"
     elif choose == "path":
         strengths, note = _strengths_from_path(x_rest, y_rest, task, hidden, epochs, seed, select, proximal,
-                                               console)
+                                               console, batch_size, learning_rate)
         how = "path"
     else:
         strengths = {"L1": {"l1": DEFAULT_L1, "l2": 0.0}, "L2": {"l1": 0.0, "l2": DEFAULT_L2},

@@ -72,7 +72,7 @@ def _table(runs, n_features, epochs):
     rows = [
         ("lambda", lambda m: f"{m['lambda']:.4g}"),
         ("l1, l2", lambda m: f"{m['l1']:.3g}, {m['l2']:.3g}"),
-        (f"CV accuracy ({SETTINGS['cv']}-fold) +- se", cv),
+        (f"CV deviance ({SETTINGS['cv']}-fold) +- se", cv),
         ("train data loss", lambda m: f"{m['train']['data_loss']:.4f}"),
         ("held-out data loss", lambda m: f"{m['held_out']['data_loss']:.4f}"),
         ("gap (held-out - train)", lambda m: f"{m['gap']:.4f}"),

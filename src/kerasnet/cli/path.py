@@ -6,6 +6,7 @@ import os
 
 import click
 
+from .._measures import MEASURES, check_measure
 from ._common import (
     HIDDEN,
     LEARNING_RATE,
@@ -31,7 +32,8 @@ def path_record(path, select: str) -> dict:
         "lambda_1se": path.lambda_1se_,
         "selected": select,
         "lambda_selected": float(path.lambdas_[chosen]),
-        "score": path.score_name,
+        "measure": path.measure,
+        "greater_is_better": path.greater_is_better,
         "cv_mean": float(path.cv_mean_[chosen]),
         "cv_se": float(path.cv_se_[chosen]),
         "sparsity": float(path.sparsity_[chosen]),
@@ -63,7 +65,9 @@ def path_table(path, select: str, title: str = "kerasnet path", around: int | No
     from rich.table import Table
 
     frame = path.to_frame()
-    score = f"cv_{path.score_name}"
+    score = f"cv_{path.measure}"
+    # The deviance beside another measure: a finer view of the same fits.
+    other = "cv_deviance" if path.measure != "deviance" else None
     chosen = chosen_index(path, select)
     if around is not None:
         ends = (min(path.index_1se_, path.index_min_), max(path.index_1se_, path.index_min_))
@@ -73,8 +77,8 @@ def path_table(path, select: str, title: str = "kerasnet path", around: int | No
         if hidden:
             title = f"{title} ({len(keep)} of {len(frame) + hidden} strengths shown)"
     table = Table(title=title)
-    for name in ("", "lambda", f"CV {path.score_name}", "+- se", "CV loss", "exact zeros", "features",
-                 "epochs", "rule"):
+    for name in ("", "lambda", f"CV {path.measure}", "+- se", *(["CV deviance"] if other else []),
+                 "exact zeros", "features", "epochs", "rule"):
         table.add_column(name, justify="left" if name in ("", "rule") else "right")
     for i, row in frame.iterrows():
         mark = ">" if i == chosen else ""
@@ -84,7 +88,7 @@ def path_table(path, select: str, title: str = "kerasnet path", around: int | No
             f"{row['lambda']:.4g}",
             "diverged" if diverged else f"{row[score]:.4f}",
             "" if diverged else f"{row[score + '_se']:.4f}",
-            "" if diverged else f"{row['cv_loss']:.4f}",
+            *(["" if diverged else f"{row[other]:.4f}"] if other else []),
             f"{row['sparsity']:.1%}",
             str(int(row["n_features"])),
             str(int(row["refit_epochs"])),
@@ -99,17 +103,22 @@ def path_table(path, select: str, title: str = "kerasnet path", around: int | No
 @click.option("--l1-ratio", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="Share of L1 in the penalty (glmnet's alpha).")
 @click.option("--n-lambdas", type=click.IntRange(min=1), default=32, show_default=True,
-              help="Strengths on the log grid from lambda_max down.")
+              help="Strengths on the log grid from the constant network's strength down.")
 @click.option("--lambda-min-ratio", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=1e-3,
-              show_default=True, help="Smallest strength as a fraction of lambda_max.")
+              show_default=True,
+              help="Smallest strength as a fraction of the largest (or of the lasso scale, if smaller).")
 @click.option("--cv", type=click.IntRange(min=2), default=5, show_default=True, help="Folds.")
 @click.option("--select", type=click.Choice(["1se", "min"]), default="1se", show_default=True,
               help="1se: largest strength within one SE of the best (glmnet's default); min: best mean.")
+@click.option("--measure", type=click.Choice(list(MEASURES)), default="deviance", show_default=True,
+              help="CV measure that chooses the strength (glmnet's type.measure): deviance (twice the log "
+                   "loss, or squared error), class (misclassification), auc (binary), mse, mae, r2.")
 @click.option("--proximal", is_flag=True, help="L1 as a soft-threshold after each step (exact zeros).")
 @click.option("--hidden", type=HIDDEN, default="64,64", show_default=True, help="Hidden layer sizes.")
 @click.option("--epochs", type=click.IntRange(min=1), default=100, show_default=True)
 @click.option("--patience", type=click.IntRange(min=1), default=10, show_default=True,
-              help="Per-member early stopping on its validation fold.")
+              help="Early stopping: each fold's epoch is the best of the OTHER folds' mean validation "
+                   "loss, searched until it went this many epochs without improving (never its own rows).")
 @click.option("--no-early-stopping", is_flag=True, help="Train every member for --epochs.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
 @click.option("--learning-rate", type=LEARNING_RATE, default=1e-3, show_default=True)
@@ -120,7 +129,7 @@ def path_table(path, select: str, title: str = "kerasnet path", around: int | No
               help="Dask scheduler (tcp://host:8786): train the members on its workers; same results. "
                    "Needs kerasnet[dask].")
 @out_options
-def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, cv, select, proximal,
+def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, cv, select, measure, proximal,
             hidden, epochs, patience, no_early_stopping, batch_size, learning_rate, task, seed, scheduler,
             out, overwrite):
     """Fit the elastic-net path with CV on DATA (or --dataset) and save the selected model to --out.
@@ -147,6 +156,10 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
     check_finite(features, "features")
     task = infer_task(y) if task == "auto" else task
     check_fold_count(cv, y, task)  # with the user's own labels in the message
+    try:
+        check_measure(measure, task)
+    except ValueError as err:
+        raise InputError(str(err).replace("measure=", "--measure ")) from None
     # One-hot / numeric encoding from all rows; fit_path standardizes each fold with its own
     # training rows, which undoes any affine scaling done here, so no fold statistics leak.
     pre = Preprocessor(task=task).fit(features, y)
@@ -155,7 +168,8 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
         path = fit_path(X, y_enc, hidden=hidden, task=task, l1_ratio=l1_ratio, n_lambdas=n_lambdas,
                         lambda_min_ratio=lambda_min_ratio, cv=cv, epochs=epochs, batch_size=batch_size,
                         learning_rate=learning_rate, early_stopping=not no_early_stopping,
-                        patience=patience, proximal=proximal, seed=seed, scheduler=scheduler, verbose=1)
+                        patience=patience, proximal=proximal, seed=seed, scheduler=scheduler, verbose=1,
+                        measure=measure)
     except ConnectionError as err:  # an unreachable --scheduler is bad input, not a crash
         raise InputError(str(err)) from None
     model = path.model(select)
@@ -170,7 +184,7 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
         "n_features_in": len(pre.input_columns),
         "n_features": pre.n_features_out,
         "settings": {"data": source, "drop": list(drop), "l1_ratio": l1_ratio, "n_lambdas": n_lambdas,
-                     "lambda_min_ratio": lambda_min_ratio, "cv": cv, "select": select,
+                     "lambda_min_ratio": lambda_min_ratio, "cv": cv, "select": select, "measure": measure,
                      "proximal": bool(proximal), "hidden": list(hidden), "epochs": epochs,
                      "patience": patience, "early_stopping": not no_early_stopping,
                      "batch_size": batch_size, "learning_rate": learning_rate, "seed": seed,
@@ -188,7 +202,7 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
     console.print(path_table(path, select, title=title))
     console.print(
         f"lambda_min = {path.lambda_min_:.4g}, lambda_1se = {path.lambda_1se_:.4g}; selected ({select}): "
-        f"{path.lambdas_[chosen]:.4g}, CV {path.score_name} {path.cv_mean_[chosen]:.4f} +- "
+        f"{path.lambdas_[chosen]:.4g}, CV {path.measure} {path.cv_mean_[chosen]:.4f} +- "
         f"{path.cv_se_[chosen]:.4f}"
     )
     console.print(

@@ -1,0 +1,126 @@
+"""Cross-validation splits and row weights for the path, as the user gave them.
+
+A split is a pair of row masks: the rows a member trains on and the rows it is scored on.
+Splits come from an int (shuffled, stratified k-fold), glmnet's ``foldid``, or any
+scikit-learn splitter (with ``groups``) or iterable of ``(train, test)`` index pairs, and
+each split's train and test rows are used exactly: rows in neither are not touched by that
+split's members (purged, embargoed, grouped and time-series splits keep their meaning).
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+__all__ = ["check_fold_count", "normalized_weights", "splits"]
+
+
+def check_fold_count(cv: int, y, task) -> None:
+    """Refuse ``cv`` folds that the rows (or, for classification, a class's rows) cannot fill.
+
+    Raises :class:`kerasnet.data.InputError` (a ``ValueError``) naming the fix.
+    """
+    from .data import InputError
+
+    if cv > len(y):
+        raise InputError(
+            f"cv={cv} folds need at least {cv} rows, but there are {len(y)}; give cv <= {len(y)}."
+        )
+    if task == "regression":
+        return
+    labels, counts = np.unique(np.asarray(y).astype(str), return_counts=True)
+    if counts.min() >= cv:
+        return
+    label, n = labels[np.argmin(counts)], int(counts.min())
+    fix = f"give cv <= {n}" if n >= 2 else "a class needs 2 rows or more to be cross-validated"
+    raise InputError(
+        f"class '{label}' has only {n} row{'s' if n != 1 else ''}, fewer than cv={cv} folds (every fold "
+        f"needs each class); {fix}, or add rows of that class."
+    )
+
+
+def _masks(pairs, n):
+    train, test = [], []
+    for f, (tr, te) in enumerate(pairs):
+        a, b = np.zeros(n, bool), np.zeros(n, bool)
+        a[np.asarray(tr, int)], b[np.asarray(te, int)] = True, True
+        if not a.any() or not b.any():
+            raise ValueError(f"cv split {f} has no {'training' if not a.any() else 'test'} rows; every split "
+                             "needs both.")
+        if (a & b).any():
+            raise ValueError(f"cv split {f} has rows both in its training and its test set; they must be "
+                             "disjoint.")
+        train.append(a)
+        test.append(b)
+    if len(train) < 2:
+        raise ValueError(
+            f"cv gave {len(train)} split; the path needs at least 2 (each fold's epoch is chosen on the "
+            "other folds)."
+        )
+    return np.stack(train), np.stack(test)
+
+
+def splits(cv, y, task, seed, foldid=None, groups=None):
+    """Training and test row masks ``[n_splits, n]`` of every CV split.
+
+    Parameters
+    ----------
+    cv : int, scikit-learn splitter, or iterable of (train, test) index pairs
+        An int makes shuffled folds seeded by ``seed``: ``StratifiedKFold`` for classes,
+        ``KFold`` for regression, and with ``groups`` ``StratifiedGroupKFold`` /
+        ``GroupKFold`` (a group never spans two folds).
+    y : array [n]
+        Encoded targets (for stratification).
+    foldid : int array [n] or None
+        glmnet's ``foldid``: row ``i`` is in the test set of fold ``foldid[i]``, trained on
+        in the others. Takes precedence over ``cv``.
+    groups : array [n] or None
+        Passed to the splitter's ``split(X, y, groups)``.
+    """
+    from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, StratifiedKFold
+
+    n = len(y)
+    if foldid is not None:
+        foldid = np.asarray(foldid).ravel()
+        if foldid.shape[0] != n:
+            raise ValueError(f"foldid must have one entry per row ({n}); received {foldid.shape[0]}.")
+        values = np.unique(foldid)
+        return _masks([(np.flatnonzero(foldid != v), np.flatnonzero(foldid == v)) for v in values], n)
+    if groups is not None:
+        groups = np.asarray(groups).ravel()
+        if groups.shape[0] != n:
+            raise ValueError(f"groups must have one entry per row ({n}); received {groups.shape[0]}.")
+    if isinstance(cv, numbers.Integral) and not isinstance(cv, bool):
+        if cv < 2:
+            raise ValueError(f"cv must be an integer >= 2; received cv={cv!r}.")
+        if groups is None:
+            check_fold_count(int(cv), y, task)
+            kind = StratifiedKFold if task != "regression" else KFold
+            splitter = kind(n_splits=int(cv), shuffle=True, random_state=seed)
+        elif task != "regression":
+            splitter = StratifiedGroupKFold(n_splits=int(cv), shuffle=True, random_state=seed)
+        else:
+            splitter = GroupKFold(n_splits=int(cv))
+    elif hasattr(cv, "split"):
+        splitter = cv
+    elif cv is not None and np.iterable(cv):
+        return _masks(list(cv), n)
+    else:
+        raise ValueError(
+            f"cv must be an int >= 2, a scikit-learn splitter or an iterable of (train, test) pairs; "
+            f"received cv={cv!r}."
+        )
+    return _masks(list(splitter.split(np.zeros((n, 1)), y, groups)), n)
+
+
+def normalized_weights(sample_weight, n):
+    """Row weights scaled to sum to ``n`` (glmnet), or ones; checked finite and >= 0."""
+    if sample_weight is None:
+        return np.ones(n, "float64")
+    w = np.asarray(sample_weight, float).ravel()
+    if w.shape[0] != n:
+        raise ValueError(f"sample_weight must have one entry per row ({n}); received {w.shape[0]}.")
+    if not np.all(np.isfinite(w)) or (w < 0).any() or w.sum() <= 0:
+        raise ValueError("sample_weight must be finite, >= 0 and not all 0.")
+    return w * (n / w.sum())

@@ -1,0 +1,150 @@
+"""Cross-validation measures, computed as R's glmnet does (``type.measure``), as pure numpy.
+
+Each measure is a weighted mean over a fold's rows of a per-row value (glmnet's
+``grouped=TRUE``: one number per fold, folds weighted by their total row weight), except
+``auc`` and ``r2``, which are computed per fold as a whole.
+
+========  =================================================================  ======  ====================
+measure   per row (or per fold)                                              better  tasks
+========  =================================================================  ======  ====================
+deviance  classes: ``-2 * sum_k y_k log p_k`` (p clipped to [1e-5, 1-1e-5],  lower   all
+          glmnet's binomial / multinomial deviance, twice the log loss);
+          regression: squared error summed over outputs (gaussian deviance)
+class     misclassification: the predicted class (p > 0.5, or the argmax)    lower   binary, multiclass
+          is not the true one
+auc       area under the ROC curve of the fold (ties count one half)         higher  binary
+mse       ``sum_k (y_k - p_k)^2`` over classes (one-hot y), or squared       lower   all
+          error summed over outputs
+mae       ``sum_k |y_k - p_k|``, or absolute error summed over outputs       lower   all
+r2        ``1 - SSE / SST`` of the fold around its own weighted mean,        higher  regression
+          averaged over outputs
+========  =================================================================  ======  ====================
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["MEASURES", "check_measure", "fold_values", "greater_is_better", "label"]
+
+#: measure -> (greater is better, tasks, label for tables and plots)
+MEASURES = {
+    "deviance": (False, ("binary", "multiclass", "regression"), "deviance"),
+    "class": (False, ("binary", "multiclass"), "misclassification error"),
+    "auc": (True, ("binary",), "AUC"),
+    "mse": (False, ("binary", "multiclass", "regression"), "mean squared error"),
+    "mae": (False, ("binary", "multiclass", "regression"), "mean absolute error"),
+    "r2": (True, ("regression",), "R^2"),
+}
+PROB_CLIP = 1e-5  # glmnet's prob_min
+
+
+def check_measure(measure, task) -> str:
+    """``measure`` if it applies to ``task``; a ValueError naming the choices otherwise."""
+    if measure not in MEASURES:
+        raise ValueError(f"measure must be one of {', '.join(MEASURES)}; received measure={measure!r}.")
+    tasks = MEASURES[measure][1]
+    if task not in tasks:
+        usable = [m for m, (_, t, _) in MEASURES.items() if task in t]
+        raise ValueError(
+            f"measure={measure!r} does not apply to task {task!r}; use one of {', '.join(usable)}."
+        )
+    return measure
+
+
+def greater_is_better(measure) -> bool:
+    """True for measures where larger is better (``auc``, ``r2``)."""
+    return MEASURES[measure][0]
+
+
+def label(measure) -> str:
+    """The measure's name in words, for tables and plots."""
+    return MEASURES[measure][2]
+
+
+def _probabilities(task, outputs):
+    """Class probabilities ``[V, C]`` from the network's outputs (sigmoid or softmax)."""
+    outputs = np.asarray(outputs, float)
+    if task == "binary":
+        p = outputs.reshape(len(outputs), -1)[:, 0]
+        return np.stack([1.0 - p, p], axis=1)
+    return outputs
+
+
+def _one_hot(task, y, n_classes):
+    return np.eye(n_classes)[np.asarray(y).astype(int).ravel()]
+
+
+def per_row(measure, task, y, outputs):
+    """The per-row values of a row-wise measure (not ``auc`` / ``r2``)."""
+    if task == "regression":
+        y = np.asarray(y, float).reshape(len(y), -1)
+        err = y - np.asarray(outputs, float).reshape(len(y), -1)
+        if measure == "mae":
+            return np.abs(err).sum(axis=1)
+        return np.square(err).sum(axis=1)  # deviance, mse
+    prob = _probabilities(task, outputs)
+    onehot = _one_hot(task, y, prob.shape[1])
+    if measure == "deviance":
+        clipped = np.clip(prob, PROB_CLIP, 1.0 - PROB_CLIP)
+        return -2.0 * np.sum(onehot * np.log(clipped), axis=1)
+    if measure == "class":
+        predicted = (prob[:, 1] > 0.5).astype(int) if task == "binary" else prob.argmax(axis=1)
+        return (predicted != np.asarray(y).astype(int).ravel()).astype(float)
+    if measure == "mse":
+        return np.square(onehot - prob).sum(axis=1)
+    return np.abs(onehot - prob).sum(axis=1)  # mae
+
+
+def auc(y, score, weight=None) -> float:
+    """Weighted area under the ROC curve; tied scores count one half. NaN with one class."""
+    y = np.asarray(y).astype(int).ravel()
+    score = np.asarray(score, float).ravel()
+    weight = np.ones(len(y)) if weight is None else np.asarray(weight, float)
+    pos, neg = weight * (y == 1), weight * (y == 0)
+    if pos.sum() <= 0 or neg.sum() <= 0:
+        return float("nan")
+    values, inverse = np.unique(score, return_inverse=True)
+    pos_at = np.bincount(inverse, weights=pos, minlength=len(values))
+    neg_at = np.bincount(inverse, weights=neg, minlength=len(values))
+    below = np.cumsum(neg_at) - neg_at  # negative weight strictly below each score
+    return float(np.sum(pos_at * (below + 0.5 * neg_at)) / (pos.sum() * neg.sum()))
+
+
+def _r2(y, outputs, weight) -> float:
+    y = np.asarray(y, float).reshape(len(y), -1)
+    pred = np.asarray(outputs, float).reshape(len(y), -1)
+    w = weight[:, None]
+    mean = (w * y).sum(axis=0) / weight.sum()
+    sst = (w * np.square(y - mean)).sum(axis=0)
+    sse = (w * np.square(y - pred)).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return float(np.mean(1.0 - sse / np.where(sst > 0, sst, np.nan)))
+
+
+def fold_value(measure, task, y, outputs, weight=None) -> float:
+    """The measure on one fold: ``y`` its targets, ``outputs`` the member's outputs there."""
+    weight = np.ones(len(y)) if weight is None else np.asarray(weight, float)
+    if measure == "auc":
+        return auc(y, _probabilities(task, outputs)[:, 1], weight)
+    if measure == "r2":
+        return _r2(y, outputs, weight)
+    if weight.sum() <= 0:
+        return float("nan")
+    return float(np.sum(weight * per_row(measure, task, y, outputs)) / weight.sum())
+
+
+def fold_values(measure, task, y, index, outputs, valid, weight=None):
+    """The measure of every member on its own fold: ``[K]``.
+
+    ``index [K, V]``, ``outputs [K, V, o]`` and ``valid [K, V]`` are
+    :func:`kerasnet.stack.member_predictions`'s; ``y`` and ``weight`` are per row.
+    """
+    y = np.asarray(y)
+    weight = np.ones(len(y)) if weight is None else np.asarray(weight, float)
+    values = np.full(len(index), np.nan)
+    for k in range(len(index)):
+        rows = index[k][valid[k]]
+        if len(rows) and np.all(np.isfinite(outputs[k][valid[k]])):
+            values[k] = fold_value(measure, task, y[rows], outputs[k][valid[k]], weight[rows])
+    return values

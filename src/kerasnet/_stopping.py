@@ -1,0 +1,108 @@
+"""Per-member early stopping for stacked fits, vectorized over members (pure numpy).
+
+Two rules, both watching the validation objective (data loss + penalty, Keras's
+``val_loss``) after every epoch:
+
+* **own** (no groups): a member stops after ``patience`` epochs without improving its own
+  validation objective and keeps its best weights, as Keras's ``EarlyStopping`` with
+  ``restore_best_weights=True``. Its best epoch is chosen on the rows it is scored on, so
+  its best score is optimistic; the path does not use this rule for its CV scores.
+* **cross-fit** (``groups``): the members of a group are the CV folds of one strength. For
+  member ``f`` the curve that decides is the *other* folds' weighted mean objective (leave
+  fold ``f`` out): its epoch ``e*(-f)`` is the best epoch of that curve up to the first
+  time the curve went ``patience`` epochs without improving, and member ``f`` keeps its
+  weights of epoch ``e*(-f)``. Neither the epoch nor the end of the search depends on fold
+  ``f``'s own rows, so the member's score on fold ``f`` at that epoch is an honest
+  out-of-sample number. The group trains until every leave-one-out curve has stopped.
+  The all-folds mean curve's best epoch (``chosen_epoch``) sets the refit's length.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class EarlyStopping:
+    """Vectorized early-stopping state of ``K`` members.
+
+    Parameters
+    ----------
+    validated : bool array [K]
+        Members with validation rows; the others are never stopped early and keep their
+        latest weights.
+    patience : int
+    groups : int array [K] or None
+        Cross-fit groups (``-1``: in no group, stopped by its own curve). None: every member
+        is stopped by its own curve.
+    fold_weight : float array [K] or None
+        Weight of each member's validation fold in its group's mean (its rows' total sample
+        weight, as glmnet weighs folds); None weighs folds equally.
+    enabled : bool, default True
+        False: nothing stops early; best epochs are still recorded.
+    """
+
+    def __init__(self, validated, patience, groups=None, fold_weight=None, enabled=True):
+        self.validated = np.asarray(validated, bool)
+        K = len(self.validated)
+        self.patience, self.enabled = int(patience), bool(enabled)
+        self.groups = np.full(K, -1) if groups is None else np.asarray(groups, int)
+        self.grouped = (self.groups >= 0) & self.validated
+        self.fold_weight = np.ones(K) if fold_weight is None else np.asarray(fold_weight, float)
+        self.n_groups = int(self.groups.max()) + 1 if self.grouped.any() else 0
+        self.best = np.full(K, np.inf)
+        self.best_epoch = np.zeros(K, int)
+        self.wait = np.zeros(K, int)
+        self.frozen = np.zeros(K, bool)  # cross-fit members whose leave-one-out curve has stopped
+        self.group_best = np.full(max(self.n_groups, 1), np.inf)
+        self.group_best_epoch = np.zeros(max(self.n_groups, 1), int)
+
+    def _curves(self, objective):
+        """Leave-one-out and all-folds mean objective of each grouped member's group."""
+        g = np.where(self.grouped, self.groups, 0)
+        w = np.where(self.grouped, self.fold_weight, 0.0)
+        value = np.where(self.grouped, objective, 0.0)
+        total = np.bincount(g, weights=w * value, minlength=self.n_groups)
+        weight = np.bincount(g, weights=w, minlength=self.n_groups)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            loo = (total[g] - w * value) / (weight[g] - w)
+            full = total / weight
+        return loo, full
+
+    def update(self, epoch, objective, running):
+        """Record epoch ``epoch`` (0-based); return ``(keep, stop)`` member masks.
+
+        ``keep``: members whose current weights become their kept weights. ``stop``: members
+        that must stop training now.
+        """
+        objective = np.asarray(objective, float)
+        value, watching = objective, running & self.validated & ~self.grouped
+        if self.n_groups:
+            loo, full = self._curves(objective)
+            value = np.where(self.grouped, loo, objective)
+            watching = watching | (running & self.grouped & ~self.frozen)
+            # A diverged fold (NaN objective) ends its whole strength: no honest curve is left.
+            bad = ~np.isfinite(objective[self.grouped])
+            broken = np.bincount(self.groups[self.grouped], weights=bad, minlength=self.n_groups) > 0
+            heads = np.isfinite(full) & (full < self.group_best) & ~broken
+            self.group_best = np.where(heads, full, self.group_best)
+            self.group_best_epoch = np.where(heads, epoch + 1, self.group_best_epoch)
+        improved = watching & (value < self.best)
+        unvalidated = running & ~self.validated
+        self.best = np.where(improved, value, self.best)
+        self.best_epoch = np.where(improved | unvalidated, epoch + 1, self.best_epoch)
+        self.wait = np.where(improved, 0, self.wait + watching)
+        keep, stop = improved | unvalidated, np.zeros(len(objective), bool)
+        if not self.enabled or epoch == 0:
+            return keep, stop
+        stop |= running & self.validated & ~self.grouped & (self.wait >= self.patience)
+        if self.n_groups:
+            self.frozen |= running & self.grouped & (self.wait >= self.patience)
+            index = np.where(self.grouped, self.groups, 0)
+            still_open = np.bincount(index, weights=self.grouped & ~self.frozen, minlength=self.n_groups) > 0
+            stop |= self.grouped & (~still_open | broken)[index]
+        return keep, stop
+
+    def chosen_epoch(self):
+        """Per member: its group's all-folds best epoch (grouped), else its own best epoch."""
+        g = np.where(self.grouped, self.groups, 0)
+        return np.where(self.grouped, self.group_best_epoch[g] if self.n_groups else 0, self.best_epoch)

@@ -1,0 +1,48 @@
+"""The CV estimators: measure, sample_weight and groups reach the path, and lambda_ follows them."""
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer, load_diabetes
+from sklearn.model_selection import GroupKFold
+
+from kerasnet import ElasticNetMLPClassifierCV, ElasticNetMLPRegressorCV, fit_path
+from kerasnet.sklearn import _seed_from
+
+FAST = {"hidden_layer_sizes": (8,), "max_iter": 15, "n_lambdas": 4, "cv": 3, "random_state": 0}
+
+
+@pytest.fixture(scope="module")
+def cancer():
+    X, y = load_breast_cancer(return_X_y=True)
+    return X[::2], y[::2]
+
+
+@pytest.mark.parametrize("measure", ["deviance", "auc", "class"])
+def test_classifier_chooses_lambda_on_its_measure(cancer, measure):
+    X, y = cancer
+    clf = ElasticNetMLPClassifierCV(measure=measure, selection="min", **FAST).fit(X, y)
+    assert clf.path_.measure == measure
+    best = np.nanargmax(clf.cv_mean_) if measure == "auc" else np.nanargmin(clf.cv_mean_)
+    assert clf.lambda_ == pytest.approx(clf.lambdas_[best])
+    assert set(clf.history_) >= {"cv_deviance", f"cv_{measure}", "refit_epochs"}
+
+
+def test_regressor_measure_r2_and_bad_measure():
+    X, y = load_diabetes(return_X_y=True)
+    reg = ElasticNetMLPRegressorCV(measure="r2", selection="min", **FAST).fit(X, y)
+    assert reg.lambda_ == pytest.approx(reg.lambdas_[np.nanargmax(reg.cv_mean_)])
+    with pytest.raises(ValueError, match="does not apply"):
+        ElasticNetMLPRegressorCV(measure="auc", **FAST).fit(X, y)
+
+
+def test_sample_weight_and_groups_reach_the_path(cancer):
+    X, y = cancer
+    weight = 1.0 + (np.arange(len(y)) % 3)
+    groups = np.arange(len(y)) // 5
+    clf = ElasticNetMLPClassifierCV(**{**FAST, "cv": GroupKFold(3)}).fit(X, y, sample_weight=weight,
+                                                                          groups=groups)
+    path = fit_path(X, y, hidden=(8,), n_lambdas=4, cv=GroupKFold(3), groups=groups, sample_weight=weight,
+                    epochs=15, seed=_seed_from(0), verbose=0, batch_size=min(200, len(y)))
+    np.testing.assert_allclose(clf.cv_mean_, path.cv_mean_, rtol=1e-5)
+    unweighted = ElasticNetMLPClassifierCV(**{**FAST, "cv": GroupKFold(3)}).fit(X, y, groups=groups)
+    assert not np.allclose(unweighted.cv_mean_, clf.cv_mean_)
