@@ -281,3 +281,14 @@ def test_ctrl_c_during_start_up_exits_130_without_traceback(tmp_path, delay):
     assert process.returncode == 130, err
     assert "Traceback" not in err and err.strip() == "kerasnet: error: interrupted; nothing was written."
     assert os.listdir(tmp_path) == []
+
+
+def test_hundreds_of_classes_give_a_short_line(workdir):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(600, 2)), columns=["a", "b"])
+    frame["y"] = [f"c{i}" for i in rng.integers(0, 500, 600)]
+    frame.to_csv(workdir / "many.csv", index=False)
+    for command, extra in (("fit", FAST), ("path", PATH_FAST[:-2])):
+        result = invoke(command, "many.csv", "--target", "y", *extra, "--out", "run")
+        refused(result, "class")
+        assert len(result.stderr) < 400, result.stderr

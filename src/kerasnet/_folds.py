@@ -33,10 +33,13 @@ def check_fold_count(cv: int, y, task) -> None:
     if counts.min() >= cv:
         return
     label, n = labels[np.argmin(counts)], int(counts.min())
-    fix = f"give cv <= {n}" if n >= 2 else "a class needs 2 rows or more to be cross-validated"
+    few = int((counts < cv).sum())
+    others = f" ({few} classes have fewer than {cv})" if few > 1 else ""
+    fix = f"give cv <= {n}, or add rows of that class" if n >= 2 else \
+        "add rows of that class or leave its rows out (a class needs 2 rows to be cross-validated)"
     raise InputError(
-        f"class '{label}' has only {n} row{'s' if n != 1 else ''}, fewer than cv={cv} folds (every fold "
-        f"needs each class); {fix}, or add rows of that class."
+        f"class '{label}' has only {n} row{'s' if n != 1 else ''}, fewer than cv={cv} folds{others} (every "
+        f"fold needs each class); {fix}."
     )
 
 

@@ -420,8 +420,16 @@ def split_rows(n_rows: int, validation_split: float, y=None, task=None, seed=Non
             index, test_size=validation_split, random_state=seed, stratify=stratify
         )
     except ValueError as err:
+        reason = str(err).split(".")[0]  # scikit-learn's first sentence; its class list can be huge
+        if stratify is not None:
+            labels, counts = np.unique(stratify, return_counts=True)
+            rare = labels[counts < 2]
+            if len(rare):
+                many = len(rare) > 1
+                reason = (f"{len(rare)} class{'es have' if many else ' has'} a single row "
+                          f"({_listing(rare)}), and a stratified split needs 2 rows of each")
         raise InputError(
-            f"cannot split {n_rows} rows with validation split {validation_split}: {err}; "
+            f"cannot split {n_rows} rows with validation split {validation_split}: {reason}; "
             "use more rows, a different --validation-split, or --validation-split 0."
         ) from None
     return np.sort(train), np.sort(valid)
