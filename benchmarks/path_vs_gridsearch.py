@@ -2,11 +2,11 @@
 
 Run (scikeras lives only in a benchmark venv, never in kerasnet's dependencies):
 
-    /work/main/.venv/bin/python -m venv /tmp/benchvenv
-    echo "import site; site.addsitedir('/work/main/.venv/lib/python3.11/site-packages')" \
-        > /tmp/benchvenv/lib/python3.11/site-packages/mainvenv.pth
-    /tmp/benchvenv/bin/pip install --no-deps scikeras==0.13.0
-    /tmp/benchvenv/bin/python benchmarks/path_vs_gridsearch.py
+    python3 -m venv .benchvenv
+    echo "import site; site.addsitedir('$PWD/.venv/lib/python3.11/site-packages')" \
+        > .benchvenv/lib/python3.11/site-packages/mainvenv.pth
+    .benchvenv/bin/pip install --no-deps scikeras==0.13.0
+    .benchvenv/bin/python benchmarks/path_vs_gridsearch.py
 
 Both sides: breast cancer (569 x 30), MLP 30-64-64-1, Adam lr 1e-3, batch 32, 20 epochs,
 no early stopping, l1_ratio 0.5, the same 16 strengths (fit_path's own grid), the same 5

@@ -1,9 +1,9 @@
 """Exact sparsity benchmark: subgradient vs proximal L1, pruning, and feature selection vs LassoNet.
 
 Run (LassoNet is benchmark-only: install it outside the project, e.g.
-``pip install --target /tmp/benchlib --no-deps lassonet sortedcontainers tqdm``)::
+``pip install --target .benchlib --no-deps lassonet sortedcontainers tqdm``)::
 
-    PYTHONPATH=/tmp/benchlib .venv/bin/python benchmarks/sparsity.py
+    PYTHONPATH=.benchlib .venv/bin/python benchmarks/sparsity.py
 
 Datasets: scikit-learn's breast cancer (binary, 30 features) and digits (10 classes, 64
 features); one stratified 75/25 train/validation split (random_state=0), standardized on the

@@ -1,6 +1,6 @@
 """K members stacked in one fit vs K sequential plain-Keras fits (K = 8, 32, 64).
 
-Run: ``/work/main/.venv/bin/python benchmarks/stack_vs_loop.py``
+Run: ``.venv/bin/python benchmarks/stack_vs_loop.py``
 
 Breast cancer (569 x 30, standardized), MLP 30-64-64-1, Adam lr 1e-3, batch 32, 20 epochs,
 K elastic-net strengths (l1_ratio 0.5). Loop: for each strength, ``kerasnet.mlp`` +
