@@ -167,3 +167,49 @@ def test_select_1se_hand_table():
     assert _grid.select_1se(lambdas, [0.25, 0.5, 0.75, 0.625], [0.0, 0.0, 0.25, 0.0]) == 1
     # Without the se only the best itself qualifies.
     assert _grid.select_1se(lambdas, [0.25, 0.5, 0.75, 0.625], [1.0, 1.0, 0.0, 1.0]) == 2
+
+
+# ----------------------------------------------------------------------------- weighted folds, default grid
+
+
+def test_cv_summary_with_fold_weights_is_glmnets_weighted_cvm_and_cvsd():
+    # cv.glmnet's cvcompute: cvm = weighted.mean(cvraw, w); cvsd = sqrt(weighted.mean((cvraw - cvm)^2, w)
+    # / (N - 1)), written out by hand here.
+    values = np.array([[1.0, 3.0, 2.0], [0.2, 0.4, 0.9]])
+    w = np.array([1.0, 3.0, 4.0])
+    mean, se = _grid.cv_summary(values, weights=w)
+    for row, m, s in zip(values, mean, se, strict=True):
+        cvm = sum(wi * v for wi, v in zip(w, row, strict=True)) / sum(w)
+        cvsd = np.sqrt(sum(wi * (v - cvm) ** 2 for wi, v in zip(w, row, strict=True)) / sum(w) / (3 - 1))
+        assert (m, s) == (pytest.approx(cvm, rel=1e-12), pytest.approx(cvsd, rel=1e-12))
+    # The docstring's two-fold case, and equal weights giving the unweighted numbers.
+    mean, se = _grid.cv_summary([[1.0, 3.0]], weights=[1.0, 3.0])
+    assert (mean[0], se[0]) == (pytest.approx(2.5), pytest.approx(np.sqrt(0.75)))
+    np.testing.assert_allclose(_grid.cv_summary(values, weights=[2.0, 2.0, 2.0])[1],
+                               stats.sem(values, axis=1), rtol=1e-12)
+
+
+# Four rows, y = [1, 1, 1, 0]: r = y - 0.75, X'r / n = [0.25, 0.25], so s1 = max|G| = 0.25 and
+# s2 = ||G||_2 = sqrt(0.125).
+XD = np.array([[1.0, 1.0], [-1.0, 1.0], [1.0, -1.0], [-1.0, -1.0]])
+YD = np.array([1.0, 1.0, 1.0, 0.0])
+
+
+def test_default_lambdas_defaults_and_tops_by_hand():
+    grid = _grid.default_lambdas(XD, YD, "binary", 1.0)  # 32 points, down by 1e-3
+    np.testing.assert_allclose(grid, 0.25 * 1e-3 ** (np.arange(32) / 31), rtol=1e-12)
+    # l1_ratio 0.5: top = min(s1 / 0.5, s2 / 0.5) = 0.5; bottom = 1e-3 * min(top, s1).
+    grid = _grid.default_lambdas(XD, YD, "binary", 0.5, 3)
+    np.testing.assert_allclose(grid, [0.5, np.sqrt(0.5 * 0.25e-3), 0.25e-3], rtol=1e-12)
+    # Linear models: glmnet's lambda_max (ridge floor 1e-3) and the ratio given.
+    np.testing.assert_allclose(_grid.default_lambdas(XD, YD, "binary", 0.0, 2, 0.01, linear=True),
+                               [250.0, 2.5], rtol=1e-12)
+    np.testing.assert_allclose(_grid.default_lambdas(XD, YD, "binary", 1.0, linear=True),
+                               _grid.lambda_grid(0.25), rtol=1e-12)
+
+
+def test_default_lambdas_refuses_a_target_without_signal():
+    message = (r"^the target is constant or uncorrelated with every feature \(the null model's gradient is "
+               r"zero\): no default strengths; pass lambdas explicitly\.$")
+    with pytest.raises(ValueError, match=message):
+        _grid.default_lambdas(XD, np.ones(4), "regression", 0.5)
