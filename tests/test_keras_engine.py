@@ -1,0 +1,241 @@
+"""Tests for kerasnet._keras_engine: K vectorized copies of any Keras model against Keras's own fit."""
+
+import keras
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+
+import kerasnet
+from kerasnet._keras_engine import fit_members
+
+EPOCHS, BATCH, LR = 2, 32, 1e-2
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    X = (X[:192] / 16.0).reshape(-1, 8, 8, 1).astype("float32")
+    return X, y[:192].astype("int32")
+
+
+def cnn(reg=None, dropout=0.0):
+    keras.utils.set_random_seed(0)
+    layers = [keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3, activation="relu", kernel_regularizer=reg)]
+    layers += [keras.layers.MaxPooling2D(2), keras.layers.Flatten()]
+    layers += [keras.layers.Dropout(dropout)] if dropout else []
+    layers += [keras.layers.Dense(10, activation="softmax", kernel_regularizer=reg)]
+    return keras.Sequential(layers)
+
+
+def keras_fit(model, X, y, epochs=EPOCHS, lr=LR):
+    model.compile(keras.optimizers.Adam(lr), "sparse_categorical_crossentropy")
+    model.fit(X, y, epochs=epochs, batch_size=BATCH, shuffle=False, verbose=0)
+    return model.get_weights()
+
+
+def assert_weights_close(a, b, atol=2e-5):
+    assert len(a) == len(b)
+    for u, v in zip(a, b, strict=True):
+        np.testing.assert_allclose(u, v, atol=atol, rtol=1e-4)
+
+
+@pytest.mark.backend
+def test_conv2d_members_match_keras_fit(digits):
+    X, y = digits
+    l2 = [0.0, 1e-3, 3e-2]
+    weights, fit = fit_members(
+        cnn(),
+        X,
+        y,
+        loss="sparse_categorical_crossentropy",
+        l1=[0.0] * 3,
+        l2=l2,
+        epochs=EPOCHS,
+        batch_size=BATCH,
+        learning_rate=LR,
+        shuffle=False,
+    )
+    assert fit.loss.shape == (EPOCHS, 3) and not fit.diverged.any()
+    for k in range(3):
+        reference = keras_fit(cnn(keras.regularizers.L1L2(0.0, l2[k])), X, y)
+        assert_weights_close(weights[k], reference)
+
+
+@pytest.mark.backend
+def test_embedding_members_shrink_with_l2():
+    rng = np.random.default_rng(0)
+    category = rng.integers(0, 12, size=160).astype("int32")
+    effect = rng.normal(size=12)
+    y = (effect[category] + 0.1 * rng.normal(size=160)).astype("float32")
+    keras.utils.set_random_seed(1)
+    model = keras.Sequential(
+        [
+            keras.Input((1,), dtype="int32"),
+            keras.layers.Embedding(12, 3),
+            keras.layers.Flatten(),
+            keras.layers.Dense(1),
+        ]
+    )
+    l2 = [0.0, 1e-2, 1.0]
+    weights, fit = fit_members(
+        model,
+        category[:, None],
+        y,
+        loss="mse",
+        l1=[0.0] * 3,
+        l2=l2,
+        epochs=5,
+        batch_size=16,
+        learning_rate=5e-2,
+        seed=0,
+    )
+    norms = [sum(float(np.sum(w**2)) for w in ws[:1] + ws[1:2]) for ws in weights]  # embeddings, kernel
+    assert norms[0] > norms[1] > norms[2]
+    assert np.isfinite(fit.loss).all()
+
+
+@pytest.mark.backend
+def test_row_masks_isolate_members(digits):
+    X, y = digits
+    train_mask = np.zeros((2, len(y)), bool)
+    train_mask[0, :96], train_mask[1, 64:] = True, True
+    kwargs = dict(
+        loss="sparse_categorical_crossentropy",
+        l1=[0.0, 0.0],
+        l2=[1e-3, 1e-3],
+        train_mask=train_mask,
+        epochs=EPOCHS,
+        batch_size=BATCH,
+        learning_rate=LR,
+        shuffle=False,
+    )
+    weights, _ = fit_members(cnn(), X, y, **kwargs)
+    changed = y.copy()
+    changed[96:] = (changed[96:] + 3) % 10  # rows outside member 0's mask
+    weights_changed, _ = fit_members(cnn(), X, changed, **kwargs)
+    assert_weights_close(weights[0], weights_changed[0], atol=0)
+    assert not np.allclose(weights[1][-1], weights_changed[1][-1])
+    # Member 0 is model.fit on its own rows.
+    reference = keras_fit(cnn(keras.regularizers.L1L2(0.0, 1e-3)), X[:96], y[:96])
+    assert_weights_close(weights[0], reference)
+
+
+@pytest.mark.backend
+def test_proximal_matches_keras_proximal_step():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(96, 10)).astype("float32")
+    y = (X[:, 0] - 2 * X[:, 1] + 0.1 * rng.normal(size=96)).astype("float32")
+
+    def dense():
+        keras.utils.set_random_seed(2)
+        return keras.Sequential(
+            [keras.Input((10,)), keras.layers.Dense(8, activation="tanh"), keras.layers.Dense(1)]
+        )
+
+    l1 = [0.0, 0.05]
+    weights, _ = fit_members(
+        dense(),
+        X,
+        y,
+        loss="mse",
+        l1=l1,
+        l2=[0.0, 0.0],
+        proximal=True,
+        epochs=2,
+        batch_size=16,
+        learning_rate=LR,
+        shuffle=False,
+    )
+    assert (weights[1][0] == 0).sum() > 0 and (weights[0][0] == 0).sum() == 0
+    for k in range(2):
+        model = kerasnet.penalize(dense(), kerasnet.ElasticNet(l1=l1[k], proximal=True))
+        model.compile(keras.optimizers.Adam(LR), "mse")
+        model.fit(X, y, epochs=2, batch_size=16, shuffle=False, verbose=0)
+        reference = model.get_weights()
+        assert_weights_close(weights[k], reference)
+        np.testing.assert_array_equal(weights[k][0] == 0, reference[0] == 0)
+
+
+@pytest.mark.backend
+def test_multi_input_functional_model(digits):
+    X, y = digits
+    image = keras.Input((8, 8, 1))
+    extra = keras.Input((3,))
+    keras.utils.set_random_seed(3)
+    h = keras.layers.Flatten()(keras.layers.Conv1D(2, 3)(keras.layers.Reshape((8, 8))(image)))
+    h = keras.layers.Concatenate()([h, keras.layers.Normalization(mean=0.5, variance=0.1)(extra)])
+    out = keras.layers.Dense(10, activation="softmax")(h)
+    model = keras.Model([image, extra], out)
+    side = np.random.default_rng(0).random((len(y), 3)).astype("float32")
+    weights, fit = fit_members(
+        model,
+        [X, side],
+        y,
+        loss="sparse_categorical_crossentropy",
+        l1=[0.0, 1e-3],
+        l2=[1e-3, 0.0],
+        epochs=EPOCHS,
+        batch_size=BATCH,
+        learning_rate=LR,
+        seed=0,
+    )
+    assert len(weights) == 2 and len(weights[0]) == len(model.get_weights())
+    assert np.isfinite(fit.loss).all()
+    assert not np.allclose(weights[0][0], weights[1][0])
+
+
+@pytest.mark.skipif(keras.backend.backend() != "jax", reason="torch model.fit draws other masks")
+def test_dropout_stream_zero_matches_keras_fit(digits):
+    """Member of stream 0 draws the same dropout masks as model.fit; stream 1 draws others."""
+    X, y = digits
+    weights, _ = fit_members(
+        cnn(dropout=0.3),
+        X,
+        y,
+        loss="sparse_categorical_crossentropy",
+        l1=[0.0, 0.0],
+        l2=[0.0, 0.0],
+        streams=[0, 1],
+        epochs=EPOCHS,
+        batch_size=BATCH,
+        learning_rate=LR,
+        shuffle=False,
+    )
+    assert_weights_close(weights[0], keras_fit(cnn(dropout=0.3), X, y))
+    assert not np.allclose(weights[0][-2], weights[1][-2])
+
+
+@pytest.mark.backend
+def test_early_stopping_keeps_best_weights_and_flags_divergence(digits):
+    X, y = digits
+    val_mask = np.zeros((3, len(y)), bool)
+    val_mask[:, 128:] = True
+    train_mask = ~val_mask
+    kwargs = dict(
+        loss="sparse_categorical_crossentropy",
+        l1=[0.0] * 3,
+        l2=[0.0, 0.3, 0.0],
+        train_mask=train_mask,
+        batch_size=BATCH,
+        shuffle=False,
+    )
+    weights, fit = fit_members(
+        cnn(),
+        X,
+        y,
+        val_mask=val_mask,
+        epochs=6,
+        early_stopping=True,
+        patience=1,
+        learning_rate=np.float32(0.05),
+        **kwargs,
+    )
+    assert fit.val_objective.shape[1] == 3
+    k = int(np.argmin(fit.best_epoch[:2]))
+    again, _ = fit_members(cnn(), X, y, epochs=int(fit.best_epoch[k]), learning_rate=0.05, **kwargs)
+    assert_weights_close(weights[k], again[k])
+    kwargs["l2"] = [0.0, 1e4, 0.0]  # SGD on 1e4 * sum W**2 at lr 0.5 blows up geometrically
+    blown_weights, blown = fit_members(cnn(), X, y, epochs=3, learning_rate=0.5, optimizer="sgd", **kwargs)
+    assert blown.diverged.tolist() == [False, True, False]
+    assert blown.epochs_trained[1] < 3 and blown.epochs_trained[[0, 2]].tolist() == [3, 3]
+    assert all(np.isfinite(w).all() for w in blown_weights[0])
