@@ -104,7 +104,8 @@ def group_soft_threshold(w, threshold, iterations=8):
     Examples
     --------
     >>> import numpy as np
-    >>> np.round(np.asarray(group_soft_threshold(np.array([[3.0, 4.0], [0.3, 0.4]]), 1.0)), 6).tolist()
+    >>> out = group_soft_threshold(np.array([[3.0, 4.0], [0.3, 0.4]]), 1.0)
+    >>> np.asarray(out, dtype=float).round(6).tolist()
     [[2.4, 3.2], [0.0, 0.0]]
     """
     w = ops.convert_to_tensor(w)
