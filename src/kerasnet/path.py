@@ -85,10 +85,14 @@ def _standardizer(X, rows, standardize, weight):
 
 
 class _Progress:
-    """One rich progress bar over epochs, showing the best CV score so far (CV, then refit)."""
+    """One rich progress bar over epochs, showing the best CV score so far (CV, then refit).
 
-    def __init__(self, verbose):
-        self.bar, self.best = None, ""
+    The score is each fold's accuracy (R^2 for regression) at the epoch the other folds chose,
+    averaged over folds: a progress read-out, not the selection measure.
+    """
+
+    def __init__(self, verbose, score_name="accuracy"):
+        self.bar, self.best, self.score_name = None, "", score_name
         if verbose:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -111,7 +115,7 @@ class _Progress:
                 warnings.simplefilter("ignore", RuntimeWarning)
                 per_lambda = np.nanmean(logs["best_val_score"].reshape(self.shape), axis=1)
             if np.isfinite(per_lambda).any():
-                self.best = f" best CV {np.nanmax(per_lambda):.4f}"
+                self.best = f" best CV {self.score_name} {np.nanmax(per_lambda):.4f}"
         self.bar.update(self.task, completed=epoch + 1, description=f"{self.label}{self.best}")
 
     def close(self):
@@ -310,7 +314,7 @@ def fit_path(
         model.set_weights([np.broadcast_to(w, (members,) + w.shape[1:]) for w in init])
         return model
 
-    progress = _Progress(verbose)
+    progress = _Progress(verbose, "R^2" if task == "regression" else "accuracy")
 
     def run(members, label, **kw):
         progress.phase(label, kw["epochs"], (L, kw.pop("per_lambda")))
