@@ -184,6 +184,46 @@ def test_multi_input_functional_model(digits):
     assert not np.allclose(weights[0][0], weights[1][0])
 
 
+@pytest.mark.backend
+def test_batchnorm_rmsprop_loss_object_match_keras_fit():
+    """Non-trainable state per member; any optimizer; a Loss object; L1 in the gradient."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 6)).astype("float32")
+    y = (X[:, 0] > 0).astype("float32")
+
+    def build(reg=None):
+        keras.utils.set_random_seed(0)
+        return keras.Sequential(
+            [
+                keras.Input((6,)),
+                keras.layers.Dense(5, kernel_regularizer=reg),
+                keras.layers.BatchNormalization(),
+                keras.layers.Activation("relu"),
+                keras.layers.Dense(1, activation="sigmoid", kernel_regularizer=reg),
+            ]
+        )
+
+    strengths = [(0.0, 1e-3), (1e-3, 0.0)]
+    weights, _ = fit_members(
+        build(),
+        X,
+        y,
+        loss=keras.losses.BinaryCrossentropy(),
+        l1=[a for a, _ in strengths],
+        l2=[b for _, b in strengths],
+        optimizer=keras.optimizers.RMSprop(),
+        learning_rate=LR,
+        epochs=2,
+        batch_size=20,  # full batches: padding rows would enter BatchNormalization's statistics
+        shuffle=False,
+    )
+    for k, (a, b) in enumerate(strengths):
+        model = build(keras.regularizers.L1L2(a, b))
+        model.compile(keras.optimizers.RMSprop(LR), keras.losses.BinaryCrossentropy())
+        model.fit(X, y, epochs=2, batch_size=20, shuffle=False, verbose=0)
+        assert_weights_close(weights[k], model.get_weights())
+
+
 @pytest.mark.skipif(keras.backend.backend() != "jax", reason="torch model.fit draws other masks")
 def test_dropout_stream_zero_matches_keras_fit(digits):
     """Member of stream 0 draws the same dropout masks as model.fit; stream 1 draws others."""

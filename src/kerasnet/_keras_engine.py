@@ -17,6 +17,19 @@ Backends: on JAX the step is ``jax.vmap``-ed over members and an epoch's steps r
 trained one after another with exactly the same step function (a documented per-member
 loop; ``torch.func.vmap`` does not go through Keras's stateful optimizer code). This module
 is the only backend-specific code of the engine.
+
+Limits
+------
+* A member's last partial batch is padded to ``batch_size`` with weight-0 rows: they add
+  nothing to the loss, but layers that couple the rows of a batch (``BatchNormalization``
+  in training) see them, so such models match ``model.fit`` exactly only when every
+  member's row count is a multiple of ``batch_size``.
+* Dropout: each stream offsets the model's ``SeedGenerator`` states, so members of one
+  stream share masks and stream 0 draws ``model.fit``'s masks on JAX (not on torch).
+* Penalties a model already carries (``kernel_regularizer``, activity regularizers) are
+  added to the loss as in ``model.fit``, on top of the engine's own; pass an unpenalized
+  model. Variable constraints run inside ``stateless_apply`` as in ``model.fit`` (untested).
+* No metrics beyond the loss; the tensorflow backend is not supported.
 """
 
 from __future__ import annotations
@@ -71,8 +84,16 @@ def _penalized_indices(model, penalized):
 def _loss_function(loss):
     """An unreduced per-sample loss ``(y_true, y_pred) -> [B]`` from a Keras loss name/object."""
     if isinstance(loss, keras.losses.Loss):
-        return loss.call  # Loss.call is the unreduced loss (LossFunctionWrapper squeezes ranks)
-    return keras.losses.get(loss)
+        return loss.call  # Loss.call is the unreduced loss (LossFunctionWrapper aligns ranks)
+    fn = keras.losses.get(loss)
+
+    def per_sample(y_true, y_pred):
+        # As Keras's Loss wrapper: a [B] target meets a [B, 1] output as [B, 1].
+        if len(y_true.shape) == len(y_pred.shape) - 1 and y_pred.shape[-1] == 1:
+            y_true = ops.expand_dims(y_true, -1)
+        return fn(y_true, y_pred)
+
+    return per_sample
 
 
 def _value_and_grad(fn):
@@ -152,11 +173,11 @@ class _Step:
         optimizer = self.optimizer
         # effective_step expects the state Keras shows a constraint: updated moments, and the
         # iteration counter *before* its increment.
-        mapping = list(zip(optimizer.variables, new_opt, strict=True))
-        mapping[optimizer.variables.index(optimizer.iterations)] = (
-            optimizer.iterations,
-            old_opt[optimizer.variables.index(optimizer.iterations)],
-        )
+        # Found by identity: Keras variables overload == elementwise.
+        mapping = [
+            (v, old if v is optimizer.iterations else new)
+            for v, old, new in zip(optimizer.variables, old_opt, new_opt, strict=True)
+        ]
         variables = self.model.trainable_variables
         mapping += list(zip(variables, trainable, strict=True))
         trainable = list(trainable)
