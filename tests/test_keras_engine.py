@@ -167,6 +167,7 @@ def test_multi_input_functional_model(digits):
     out = keras.layers.Dense(10, activation="softmax")(h)
     model = keras.Model([image, extra], out)
     side = np.random.default_rng(0).random((len(y), 3)).astype("float32")
+    seen = []
     weights, fit = fit_members(
         model,
         [X, side],
@@ -178,7 +179,9 @@ def test_multi_input_functional_model(digits):
         batch_size=BATCH,
         learning_rate=LR,
         seed=0,
+        callback=lambda epoch, logs: seen.append((epoch, logs["loss"].shape)),
     )
+    assert seen == [(0, (2,)), (1, (2,))]
     assert len(weights) == 2 and len(weights[0]) == len(model.get_weights())
     assert np.isfinite(fit.loss).all()
     assert not np.allclose(weights[0][0], weights[1][0])
