@@ -13,7 +13,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["check_fold_count", "normalized_weights", "splits"]
+__all__ = ["check_fold_count", "normalized_weights", "refit_epochs_for", "splits"]
 
 
 def check_fold_count(cv: int, y, task) -> None:
@@ -127,3 +127,13 @@ def normalized_weights(sample_weight, n):
     if not np.all(np.isfinite(w)) or (w < 0).any() or w.sum() <= 0:
         raise ValueError("sample_weight must be finite, >= 0 and not all 0.")
     return w * (n / w.sum())
+
+
+def refit_epochs_for(chosen, train_rows, batch_size, n):
+    """Epochs on all ``n`` rows with the optimizer steps of ``chosen`` epochs on a fold's rows.
+
+    Early stopping regularizes by the number of steps; the refit has more rows per epoch.
+    """
+    fold_steps = np.mean(np.ceil(np.asarray(train_rows).sum(axis=1) / batch_size))
+    all_steps = np.ceil(n / batch_size)
+    return np.maximum(1, np.round(np.asarray(chosen) * fold_steps / all_steps)).astype(int)

@@ -55,7 +55,7 @@ class MemberState(NamedTuple):
     optimizer: list
 
 
-def _penalized_indices(model, penalized):
+def penalized_indices(model, penalized):
     """Indices into ``model.trainable_variables`` of the penalized kernels.
 
     As :func:`kerasnet.penalize`: a layer's ``kernel`` (Dense, EinsumDense, convolutions,
@@ -282,6 +282,7 @@ def fit_members(
     patience=10,
     stop_groups=None,
     callback=None,
+    max_epochs=None,
 ):
     """Train ``K = len(l1)`` elastic-net penalized copies of a Keras model at once.
 
@@ -322,6 +323,8 @@ def fit_members(
         see :class:`kerasnet._stopping.EarlyStopping`. Members keep their best weights.
     callback : callable or None
         ``callback(epoch, fit_so_far_logs)`` after each epoch with a dict of ``[K]`` arrays.
+    max_epochs : int array [K] or None
+        Per-member epoch budget (refits), at most ``epochs``.
 
     Returns
     -------
@@ -344,6 +347,9 @@ def fit_members(
     val_mask = np.zeros((K, n), bool) if val_mask is None else np.asarray(val_mask, bool)
     streams = np.zeros(K, int) if streams is None else np.asarray(streams, int)
     sw = np.ones(n, "float32") if sample_weight is None else np.asarray(sample_weight, "float32")
+    budget = np.full(K, int(epochs))
+    if max_epochs is not None:
+        budget = np.minimum(np.asarray(max_epochs, int), int(epochs))
 
     if isinstance(optimizer, keras.optimizers.Optimizer):
         optimizer = optimizer.__class__.from_config(optimizer.get_config())
@@ -353,7 +359,7 @@ def fit_members(
         optimizer.learning_rate = float(learning_rate)
     optimizer.build(model.trainable_variables)
 
-    step = _Step(model, optimizer, loss, _penalized_indices(model, penalized), proximal)
+    step = _Step(model, optimizer, loss, penalized_indices(model, penalized), proximal)
     non_trainable = [np.asarray(ops.convert_to_numpy(v.value)) for v in model.non_trainable_variables]
     state = MemberState(
         _stack_members([v.value for v in model.trainable_variables], K),
@@ -384,7 +390,7 @@ def fit_members(
         enabled=early_stopping,
     )
     best = state
-    running, diverged = np.ones(K, bool), np.zeros(K, bool)
+    running, diverged = budget > 0, np.zeros(K, bool)
     epochs_trained = np.zeros(K, int)
     history = {"loss": [], "val_loss": [], "val_objective": []}
     l1_t, l2_t = ops.convert_to_tensor(l1), ops.convert_to_tensor(l2)
@@ -419,9 +425,10 @@ def fit_members(
         )
         objective = np.where(validated & ~diverged, val_loss + penalty, np.nan)
         keep, stop = stopper.update(epoch, np.where(diverged, np.inf, objective), running & ~bad)
-        keep &= running & ~diverged
+        # Without early stopping a member's weights are its latest (fit_stack's rule).
+        keep = (keep if early_stopping else running) & ~diverged
         best = _select(keep, state, best)
-        running &= ~(stop | bad)
+        running &= ~(stop | bad) & (epochs_trained < budget)
         history["loss"].append(np.where(epochs_trained > 0, mean_loss, np.nan))
         history["val_loss"].append(np.where(validated, val_loss, np.nan))
         history["val_objective"].append(objective)

@@ -54,7 +54,8 @@ class Path:
 
     def __init__(self, *, lambdas, l1_ratio, task, hidden, classes, feature_names, mean, scale, y_mean,
                  y_scale, cv_values, measure, member_diverged, best_epoch, refit_epochs, refit_diverged,
-                 weights, n_outputs, proximal, fold_weights=None, history=None, oof_predictions=None):
+                 weights, n_outputs, proximal, fold_weights=None, history=None, oof_predictions=None,
+                 architecture=None, kernels=None, penalized=None):
         self.lambdas_ = np.asarray(lambdas, float)
         self.l1_ratio, self.task, self.hidden, self.proximal = l1_ratio, task, hidden, proximal
         self.classes_, self.feature_names_ = classes, list(feature_names)
@@ -78,10 +79,15 @@ class Path:
         self.lambda_1se_ = float(self.lambdas_[self.index_1se_])
         self.best_epoch_, self.refit_epochs_ = best_epoch, refit_epochs
         self.weights_ = weights
-        kernels = [w[0::2] for w in weights]
+        # A user's model (fit_path(model=...)): its builder, its penalized kernels' positions.
+        self.architecture, self.penalized = architecture, penalized
+        self._kernels = kernels
+        kernels = [w[0::2] if self._kernels is None else [w[j] for j in self._kernels] for w in weights]
         self.sparsity_ = np.array([sum(int((k == 0).sum()) for k in ks) / sum(k.size for k in ks)
                                    for ks in kernels])
-        self.n_features_selected_ = np.array([int((np.abs(ks[0]).sum(axis=1) > 0).sum()) for ks in kernels])
+        # Features are the first kernel's rows (Dense); for other first layers the count is -1.
+        self.n_features_selected_ = np.array([int((np.abs(ks[0]).sum(axis=1) > 0).sum()) if ks[0].ndim == 2
+                                              else -1 for ks in kernels])
         self.weight_norm_ = np.array([float(sum(np.abs(k).sum() for k in ks)) for ks in kernels])
         self.history_ = history or {}
 
@@ -127,6 +133,8 @@ class Path:
         if self.diverged_[i]:
             raise ValueError(f"the model at lam={self.lambdas_[i]:.4g} diverged; choose another strength.")
         l1, l2 = lambda_to_l1_l2(float(self.lambdas_[i]), self.l1_ratio)
+        if self.architecture is not None:
+            return self._user_model(i, l1, l2)
         d = len(self.mean_)
         base = mlp(d, self.n_outputs, self.hidden, self.task, penalty=keras.regularizers.L1L2(l1=l1, l2=l2))
         norm = keras.layers.Normalization(mean=self.mean_.tolist(), variance=np.square(self.scale_).tolist(),
@@ -144,9 +152,22 @@ class Path:
             layer.set_weights([weights[2 * j], weights[2 * j + 1]])
         return compile_for(model, self.task)
 
+    def _user_model(self, i, l1, l2):
+        """The user's architecture with strength ``i``'s refit weights and Keras's own ``L1L2``."""
+        from ._model_path import build_model
+        from .models import to_plain_keras
+        from .penalize import penalize
+        from .penalty import ElasticNet
+
+        model = build_model(self.architecture)
+        model.set_weights(self.weights_[i])
+        model = to_plain_keras(penalize(model, ElasticNet(l1=l1, l2=l2), layers=self.penalized))
+        return compile_for(model, self.task)
+
     def predict(self, X, lam="1se"):
         """Predictions of :meth:`model` (``lam``) on raw ``X``: class labels or values."""
-        out = self.model(lam).predict(np.asarray(X, "float32"), verbose=0)
+        X = [np.asarray(a) for a in X] if isinstance(X, (list, tuple)) else np.asarray(X, "float32")
+        out = self.model(lam).predict(X, verbose=0)
         if self.task == "binary":
             return self.classes_[(out[:, 0] > 0.5).astype(int)]
         if self.task == "multiclass":

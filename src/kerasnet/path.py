@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 
 from . import _grid, _measures
-from ._folds import check_fold_count, normalized_weights, splits
+from ._folds import check_fold_count, normalized_weights, refit_epochs_for, splits
 from ._path_result import Path
 from .models import TASKS
 from .penalty import check_strength, lambda_to_l1_l2
@@ -149,6 +149,9 @@ def fit_path(
     groups=None,
     keep=False,
     sample_weight=None,
+    model=None,
+    penalized=None,
+    optimizer="adam",
 ):
     """Fit the elastic-net path of :func:`kerasnet.mlp` with k-fold CV, all in one stacked fit.
 
@@ -236,6 +239,20 @@ def fit_path(
         mean over its rows, the standardization, ``lambda_max`` and the CV measures are
         weighted, folds are weighted by their total weight. Integer weights give the same
         fit as repeated rows.
+    model : keras.Model, callable returning one, or None
+        Your own built Keras model (Sequential or Functional: Dense, Conv, Embedding,
+        Normalization, Dropout, ...) instead of the MLP; its weights are every member's start.
+        Its output must be what the task's loss expects (sigmoid, softmax, or values).
+        ``X`` may then be any array (images) or a list of arrays (several inputs) and is used
+        as given (no standardization: put a ``Normalization`` layer in the model);
+        ``hidden`` and ``standardize`` do not apply. Members are vectorized copies
+        (:func:`kerasnet._keras_engine.fit_members`, ``jax.vmap`` on JAX, a per-member loop
+        on torch); ``Path.model(lam)`` is your architecture with Keras's own ``L1L2``.
+    penalized : layer names, classes, predicate or None
+        With ``model``: the layers whose kernels carry the path's penalty (as
+        :func:`kerasnet.penalize`; None: every kernel and embedding).
+    optimizer : str or keras.optimizers.Optimizer, default "adam"
+        With ``model``: any Keras optimizer (its stateless update is used per member).
 
     Returns
     -------
@@ -248,6 +265,15 @@ def fit_path(
     >>> path = fit_path(X, y, n_lambdas=8, epochs=20, seed=0, verbose=0)  # doctest: +SKIP
     >>> model = path.model(path.lambda_1se_)  # doctest: +SKIP
     """
+    if model is not None:
+        from ._model_path import fit_path_of_model
+
+        return fit_path_of_model(
+            model, X, y, task=task, l1_ratio=l1_ratio, lambdas=lambdas, n_lambdas=n_lambdas,
+            lambda_min_ratio=lambda_min_ratio, cv=cv, epochs=epochs, batch_size=batch_size,
+            learning_rate=learning_rate, early_stopping=early_stopping, patience=patience, proximal=proximal,
+            seed=seed, verbose=verbose, measure=measure, foldid=foldid, groups=groups, keep=keep,
+            sample_weight=sample_weight, penalized=penalized, optimizer=optimizer)
     X, y, names = _check_xy(X, y)
     task = _infer_task(y) if task is None else task
     if task not in TASKS:
@@ -352,7 +378,7 @@ def fit_path(
             refit = None
         else:
             chosen = cvfit.chosen_epoch[is_cv].reshape(L, n_folds)[:, 0]
-            refit_epochs = _refit_epochs(chosen, train_rows, batch_size, n)
+            refit_epochs = refit_epochs_for(chosen, train_rows, batch_size, n)
             refit_model = stacked(L)
             refit = run(refit_model, "Refit", l1=l1, l2=l2, mean=np.tile(m_all, (L, 1)),
                         scale=np.tile(s_all, (L, 1)), y_mean=np.tile(y_all[0], (L, 1)),
@@ -370,13 +396,6 @@ def fit_path(
         refit_epochs=refit_epochs, refit_diverged=refit_diverged, weights=weights, n_outputs=n_outputs,
         proximal=proximal, history={"cv": cvfit, "refit": refit}, oof_predictions=oof,
     )
-
-
-def _refit_epochs(chosen, train_rows, batch_size, n):
-    """Epochs on all ``n`` rows with the optimizer steps of ``chosen`` epochs on a fold's rows."""
-    fold_steps = np.mean(np.ceil(train_rows.sum(axis=1) / batch_size))
-    all_steps = np.ceil(n / batch_size)
-    return np.maximum(1, np.round(np.asarray(chosen) * fold_steps / all_steps)).astype(int)
 
 
 def _cross_validated(model, X, y, task, val, norm, weight, is_cv, L, n_folds, keep):
@@ -399,3 +418,4 @@ def _cross_validated(model, X, y, task, val, norm, weight, is_cv, L, n_folds, ke
         with np.errstate(invalid="ignore"):
             oof = total / count
     return values, oof
+
