@@ -46,3 +46,29 @@ def test_sample_weight_and_groups_reach_the_path(cancer):
     np.testing.assert_allclose(clf.cv_mean_, path.cv_mean_, rtol=1e-5)
     unweighted = ElasticNetMLPClassifierCV(**{**FAST, "cv": GroupKFold(3)}).fit(X, y, groups=groups)
     assert not np.allclose(unweighted.cv_mean_, clf.cv_mean_)
+
+
+def _dense_builder():
+    import keras
+
+    keras.utils.set_random_seed(0)
+    return keras.Sequential([keras.Input((30,)), keras.layers.Dense(6, activation="tanh", name="h"),
+                             keras.layers.Dense(1, activation="sigmoid", name="out")])
+
+
+def test_classifier_cv_takes_a_model_builder(cancer):
+    import pickle
+
+    X, y = cancer
+    X = X / X.max(axis=0)  # the builder's model has no Normalization layer
+    clf = ElasticNetMLPClassifierCV(model=_dense_builder, n_lambdas=3, cv=3, max_iter=15, batch_size=32,
+                                    learning_rate_init=1e-2, random_state=0).fit(X, y)
+    assert [layer.name for layer in clf.model_.layers] == ["h", "out"]
+    assert clf.model_.get_layer("h").kernel_regularizer.l1 == pytest.approx(clf.lambda_ * 0.5)
+    assert clf.lambda_ in clf.lambdas_ and clf.path_.architecture is _dense_builder
+    proba = clf.predict_proba(X[:7])
+    np.testing.assert_allclose(proba[:, 1], clf.model_.predict(X[:7].astype("float32"), verbose=0)[:, 0],
+                               rtol=1e-5, atol=1e-6)
+    assert (clf.predict(X) == y).mean() > 0.8
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_allclose(restored.predict_proba(X[:7]), proba, rtol=1e-6)

@@ -551,6 +551,7 @@ class _BaseElasticNetMLPCV(_KerasEstimator):
         "random_state": ["random_state"],
         "scheduler": "no_validation",  # an address or a dask Client; checked by kerasnet.distributed
         "verbose": ["verbose"],
+        "model": [callable, None],
     }
 
     def __init__(
@@ -574,6 +575,7 @@ class _BaseElasticNetMLPCV(_KerasEstimator):
         random_state=None,
         scheduler=None,
         verbose=False,
+        model=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.l1_ratio = l1_ratio
@@ -593,6 +595,7 @@ class _BaseElasticNetMLPCV(_KerasEstimator):
         self.random_state = random_state
         self.scheduler = scheduler
         self.verbose = verbose
+        self.model = model
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, groups=None):
@@ -618,6 +621,8 @@ class _BaseElasticNetMLPCV(_KerasEstimator):
         X, y = self._validate_xy(X, y, min_samples=2)  # the path needs rows to split into folds
         sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
         targets, task, _ = self._encode_targets(y, sample_weight)
+        if self.model is not None:
+            return self._fit_model(X, targets, task, sample_weight, groups)
         y_mean = y_scale = None
         if task == "regression" and self.standardize:
             # The network learns standardized targets (Adam's steps are O(learning rate));
@@ -680,12 +685,39 @@ class _BaseElasticNetMLPCV(_KerasEstimator):
         model.optimizer.build(model.trainable_variables)
         self._set_model(model)
         self.n_iter_ = int(path.refit_epochs_[index])
+        self._set_history(path)
+        return self
+
+    def _fit_model(self, X, targets, task, sample_weight, groups):
+        """The path of the user's ``model`` (a builder); ``model_`` is its refit at ``lambda_``."""
+        targets = targets.ravel().astype(int) if task != "regression" else targets
+        if task == "regression" and targets.shape[1] == 1:
+            targets = targets.ravel()
+        n = X.shape[0]
+        path = fit_path(
+            X.astype(np.float32), targets, model=self.model, task=task, l1_ratio=self.l1_ratio,
+            lambdas=self.lambdas, n_lambdas=self.n_lambdas, lambda_min_ratio=self.lambda_min_ratio,
+            cv=5 if self.cv is None else self.cv, epochs=self.max_iter,
+            batch_size=min(200, n) if self.batch_size == "auto" else self.batch_size,
+            learning_rate=self.learning_rate_init, early_stopping=self.early_stopping,
+            patience=self.n_iter_no_change, proximal=self.proximal, seed=_seed_from(self.random_state),
+            verbose=int(bool(self.verbose)), measure=self.measure, sample_weight=sample_weight, groups=groups,
+        )
+        self.path_ = path
+        self.lambda_ = path.lambda_1se_ if self.selection == "1se" else path.lambda_min_
+        self.lambdas_ = path.lambdas_
+        self.cv_mean_, self.cv_se_ = path.cv_mean_, path.cv_se_
+        self._set_model(path.model(self.lambda_))
+        self.n_iter_ = int(path.refit_epochs_[path._index(self.lambda_)])
+        self._set_history(path)
+        return self
+
+    def _set_history(self, path):
         self.history_ = {
             "cv_deviance": [float(v) for v in path.cv_loss_mean_],
             f"cv_{path.measure}": [float(v) for v in path.cv_mean_],
             "refit_epochs": [int(v) for v in path.refit_epochs_],
         }
-        return self
 
 
 _CV_PARAMS_DOC = """
@@ -706,6 +738,12 @@ _CV_PARAMS_DOC = """
     selection : {"1se", "min"}, default "1se"
         ``lambda_`` is the largest strength within one standard error of the best CV score
         (glmnet's ``lambda.1se``), or the best one.
+    model : callable or None, default None
+        A function returning a built, uncompiled Keras model on ``(n_features,)`` inputs (its
+        output a sigmoid / softmax / value as the task needs) to use instead of the MLP:
+        ``hidden_layer_sizes`` and ``standardize`` then do not apply (put a
+        ``Normalization`` layer in it); ``model_`` is its refit at ``lambda_`` with Keras's
+        own ``L1L2`` on every kernel (:func:`kerasnet.fit_path`'s ``model=``).
     measure : {"deviance", "class", "auc", "mse", "mae", "r2"}, default "deviance"
         The CV measure that chooses ``lambda_`` (glmnet's ``type.measure``; ``class`` and
         ``auc`` for classifiers, ``r2`` for regressors): ``cv_mean_`` and ``cv_se_`` are in it.
