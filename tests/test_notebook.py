@@ -23,4 +23,5 @@ def test_example_notebook_runs(tmp_path, monkeypatch):
     text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     # The cells did what they say: the path chose a strength, pruning kept the predictions.
     assert "lambda_1se = " in text and "largest prediction difference after pruning" in text
+    assert "CNN lambda_1se = " in text and "'Conv2D'" in text  # fit_path(model=...) on a CNN
     assert sum("image/png" in o.get("data", {}) for o in outputs) == 3  # curves, histograms, path
