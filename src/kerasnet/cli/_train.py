@@ -292,7 +292,7 @@ def save_run(run: Run, folder: str) -> list[str]:
     loads in safe mode after ``import kerasnet`` (its first layer selects the kept features).
     """
     from ..models import to_plain_keras
-    from ._common import write_json
+    from ._outputs import write_json
 
     # Plain keras.regularizers.L1L2 in the file: it loads without kerasnet, in safe mode.
     to_plain_keras(run.model).save(os.path.join(folder, "model.keras"))

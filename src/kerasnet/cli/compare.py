@@ -12,17 +12,8 @@ import os
 
 import click
 
-from ._common import (
-    HIDDEN,
-    LEARNING_RATE,
-    STRENGTH,
-    atomic_dir,
-    check_out_dir,
-    data_options,
-    load_data,
-    out_options,
-    write_json,
-)
+from ._common import HIDDEN, LEARNING_RATE, STRENGTH, data_options, load_data, out_options
+from ._outputs import atomic_dir, check_out_dir, write_json
 
 #: Strengths used with ``--choose default`` (the demo's L1-L2 recipe).
 DEFAULT_L1, DEFAULT_L2 = 1e-3, 1e-2

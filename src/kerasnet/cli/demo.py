@@ -6,7 +6,8 @@ from __future__ import annotations
 import click
 import numpy as np
 
-from ._common import check_out_dir, load_data, stdout_console
+from ._common import load_data, stdout_console
+from ._outputs import check_out_dir
 
 #: The demo's fixed recipe: one dataset, one held-out split, one seed.
 DATASET = "breast_cancer"

@@ -4,16 +4,8 @@ from __future__ import annotations
 
 import click
 
-from ._common import (
-    HIDDEN,
-    LEARNING_RATE,
-    STRENGTH,
-    atomic_dir,
-    check_out_dir,
-    data_options,
-    load_data,
-    out_options,
-)
+from ._common import HIDDEN, LEARNING_RATE, STRENGTH, data_options, load_data, out_options
+from ._outputs import atomic_dir, check_out_dir
 
 
 def metrics_table(metrics: dict, title: str = "kerasnet fit"):

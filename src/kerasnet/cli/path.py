@@ -7,16 +7,8 @@ import os
 import click
 
 from .._measures import MEASURES, check_measure
-from ._common import (
-    HIDDEN,
-    LEARNING_RATE,
-    atomic_dir,
-    check_out_dir,
-    data_options,
-    load_data,
-    out_options,
-    write_json,
-)
+from ._common import HIDDEN, LEARNING_RATE, data_options, load_data, out_options
+from ._outputs import atomic_dir, check_out_dir, write_json
 
 
 def chosen_index(path, select: str) -> int:

@@ -9,7 +9,7 @@ import zipfile
 import click
 
 from ..data import InputError, Preprocessor, load_table
-from ._common import check_out_file, write_file_atomic
+from ._outputs import check_out_file, write_file_atomic
 
 
 def load_run(folder, pruned=False):
