@@ -41,7 +41,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from ._stack_engine import epoch_batches, shuffle_keys
+from ._stack_engine import epoch_batches, shuffle_keys, value_and_grad
 from ._stopping import EarlyStopping
 from .proximal import effective_step, soft_threshold
 from .stack import StackFit
@@ -96,26 +96,6 @@ def _loss_function(loss):
     return per_sample
 
 
-def _value_and_grad(fn):
-    """``params -> ((value, aux), grads)`` for ``fn(params) -> (value, aux)`` on this backend."""
-    backend = keras.backend.backend()
-    if backend == "jax":
-        import jax
-
-        return jax.value_and_grad(fn, has_aux=True)
-    if backend == "torch":
-        import torch
-
-        def value_and_grad(params):
-            params = [p.detach().requires_grad_(True) for p in params]
-            value, aux = fn(params)
-            grads = torch.autograd.grad(value, params)
-            return (value.detach(), tuple(keras.tree.map_structure(lambda a: a.detach(), aux))), list(grads)
-
-        return value_and_grad
-    raise NotImplementedError(f"fit_members supports the jax and torch backends, not {backend!r}.")
-
-
 class _Step:
     """One member's training step and evaluation, pure functions of tensors."""
 
@@ -148,7 +128,7 @@ class _Step:
             smooth = value + self.penalty(trainable, 0.0 if self.proximal else l1, l2)
             return smooth, (non_trainable, value + self.penalty(trainable, l1, l2))
 
-        (_, (non_trainable, total)), grads = _value_and_grad(objective)(state.trainable)
+        (_, (non_trainable, total)), grads = value_and_grad(objective)(state.trainable)
         optimizer_values = state.optimizer
         if keras.backend.backend() == "torch":
             # Keras's torch optimizers update the scope's tensors in place (torch._foreach_*):
@@ -333,6 +313,10 @@ def fit_members(
     fit : kerasnet.stack.StackFit
         Per-epoch losses, best epochs, divergence (``val_score`` is not computed: None).
     """
+    if keras.backend.backend() not in ("jax", "torch"):
+        raise NotImplementedError(
+            f"fit_members supports the jax and torch backends, not {keras.backend.backend()!r}."
+        )
     model = model() if not isinstance(model, keras.Model) and callable(model) else model
     if not isinstance(model, keras.Model) or not model.built:
         raise ValueError(

@@ -2,7 +2,7 @@
 
 Pure functions of tensors (``keras.ops``), compiled with XLA on JAX. The only
 backend-specific code in kerasnet's stacked training is here: automatic differentiation
-(:func:`_value_and_grad`) and compilation (:func:`_compile`).
+(:func:`value_and_grad`) and compilation (:func:`_compile`).
 """
 
 from __future__ import annotations
@@ -26,8 +26,11 @@ def dense(x, kernel, bias):
 # --------------------------------------------------------------------------- backend-specific
 
 
-def _value_and_grad(fn):
-    """``params -> ((value, aux), grads)`` for a scalar ``fn(params) -> (value, aux)``."""
+def value_and_grad(fn):
+    """``params -> ((value, aux), grads)`` for a scalar ``fn(params) -> (value, aux)``.
+
+    The stacked engine and :mod:`kerasnet._keras_engine` share it; ``aux`` may be any nest.
+    """
     backend = keras.backend.backend()
     if backend == "jax":
         import jax
@@ -40,7 +43,7 @@ def _value_and_grad(fn):
             params = [p.detach().requires_grad_(True) for p in params]
             value, aux = fn(params)
             grads = torch.autograd.grad(value, params)
-            return (value.detach(), tuple(a.detach() for a in aux)), list(grads)
+            return (value.detach(), tuple(keras.tree.map_structure(lambda a: a.detach(), aux))), list(grads)
 
         return value_and_grad
     if backend == "tensorflow":
@@ -138,7 +141,7 @@ class _Engine:
         return ops.sum(member), (member,)
 
     def _step(self, params, state, X, y, norm, idx, w, active, l1, l2):
-        (_, (member,)), grads = _value_and_grad(
+        (_, (member,)), grads = value_and_grad(
             lambda p: self._objective(p, X, y, norm, idx, w, l1, l2)
         )(params)
         lr = self.lr
