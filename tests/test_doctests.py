@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 
-MODULES = ["kerasnet._grid", "kerasnet.proximal", "kerasnet.data", "kerasnet.penalty"]
+MODULES = ["kerasnet.path.grid", "kerasnet.proximal", "kerasnet.data", "kerasnet.penalty"]
 
 
 @pytest.mark.parametrize("name", MODULES)

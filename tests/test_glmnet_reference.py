@@ -36,7 +36,7 @@ L1_RATIO = 0.5
 N_LAMBDAS = 16
 LAMBDA_MIN_RATIO = 1e-3  # wide enough that both measures' lambda.min lies inside the grid
 N_FOLDS = 5
-EPOCHS = 800  # full batch at this rate: converged (cvm to ~5e-5, coefficients to ~2e-3)
+EPOCHS = 1500  # full batch at this rate: converged (cvm to ~5e-5, coefficients to ~2e-3)
 LEARNING_RATE = 0.3
 
 R_SCRIPT = r"""

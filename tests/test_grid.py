@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from kerasnet import _grid
+from kerasnet.path import grid as _grid
 
 # ----------------------------------------------------------------------------- lambda_max
 

@@ -7,7 +7,7 @@ from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
 from sklearn.linear_model import ElasticNet
 from sklearn.preprocessing import StandardScaler
 
-from kerasnet import _grid
+from kerasnet.path import grid as _grid
 from kerasnet.path import fit_path
 
 RATIOS = (0.0, 0.01, 0.5, 1.0)

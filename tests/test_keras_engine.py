@@ -1,4 +1,4 @@
-"""Tests for kerasnet._keras_engine: K vectorized copies of any Keras model against Keras's own fit."""
+"""Tests for kerasnet.path.engine: K vectorized copies of any Keras model against Keras's own fit."""
 
 import keras
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 from sklearn.datasets import load_digits
 
 import kerasnet
-from kerasnet._keras_engine import fit_members
+from kerasnet.path.engine import fit_members
 
 EPOCHS, BATCH, LR = 2, 32, 1e-2
 

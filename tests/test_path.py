@@ -13,8 +13,8 @@ from sklearn.metrics import r2_score
 from sklearn.model_selection import StratifiedKFold
 from sklearn.preprocessing import StandardScaler
 
-import kerasnet.path as path_module
-from kerasnet import _grid
+import kerasnet.path.fit as path_module
+from kerasnet.path import grid as _grid
 from kerasnet.path import Path, fit_path
 
 
@@ -161,13 +161,13 @@ def test_each_member_standardizes_with_its_own_training_rows(cancer, monkeypatch
     """Canary: values planted in a validation fold must not reach that fold's members' statistics."""
     X, y = cancer
     seen = []
-    real = path_module.fit_stack
+    real = path_module.fit_members
 
     def spy(*args, **kw):
         seen.append(kw)
         return real(*args, **kw)
 
-    monkeypatch.setattr(path_module, "fit_stack", spy)
+    monkeypatch.setattr(path_module, "fit_members", spy)
     folds = list(StratifiedKFold(3, shuffle=True, random_state=4).split(X, y))
     canary = X.copy()
     canary[folds[1][1], 0] = 1e6  # plant in fold 1's validation rows
@@ -178,10 +178,10 @@ def test_each_member_standardizes_with_its_own_training_rows(cancer, monkeypatch
         train_rows = folds[f][0]
         assert not cv["train_mask"][k][folds[f][1]].any() and cv["val_mask"][k][folds[f][1]].all()
         ref = StandardScaler().fit(canary[train_rows])
-        np.testing.assert_allclose(cv["mean"][k], ref.mean_, rtol=1e-5)
-        np.testing.assert_allclose(cv["scale"][k], ref.scale_, rtol=1e-4)
-    assert np.abs(cv["mean"][1::3, 0]).max() < 1e3  # fold-1 members never saw the canary
-    assert cv["mean"][0, 0] > 1e4  # the others train on those rows, so they do
+        np.testing.assert_allclose(cv["scaling"][0][k], ref.mean_, rtol=1e-5)
+        np.testing.assert_allclose(cv["scaling"][1][k], ref.scale_, rtol=1e-4)
+    assert np.abs(cv["scaling"][0][1::3, 0]).max() < 1e3  # fold-1 members never saw the canary
+    assert cv["scaling"][0][0, 0] > 1e4  # the others train on those rows, so they do
 
 
 @pytest.mark.backend
@@ -211,10 +211,12 @@ def test_regression_scores_are_r2_and_model_predicts_in_y_units():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(120, 3))
     y = 100.0 + 20.0 * (X @ [1.0, -1.0, 0.0]) + 2.0 * rng.normal(size=120)
+    # proximal: at lambda_max the kernel is exactly zero (with subgradient L1 it only jitters near it).
     p = fit_path(X, y, hidden=(), n_lambdas=2, lambda_min_ratio=1e-3, cv=3, epochs=60, learning_rate=3e-2,
-                 seed=0, verbose=0, measure="r2")
+                 seed=0, verbose=0, measure="r2", proximal=True)
     assert p.task == "regression" and p.score_name == "r2" and p.greater_is_better
     # lambda_max (the standardized target's null model) gives the constant model: R^2 ~ 0, mean(y).
+    assert not np.any(p.weights_[0][0])
     assert abs(p.cv_mean_[0]) < 0.05 and p.cv_mean_[1] > 0.95
     top = p.model(p.lambdas_[0]).predict(X, verbose=0)
     assert top.std() < 0.1 * y.std() and abs(top.mean() - y.mean()) < 0.05 * y.std()  # Adam jitters
@@ -260,14 +262,14 @@ def test_regression_target_is_standardized_with_training_rows_only(monkeypatch):
     X = rng.normal(size=(60, 2))
     y = X[:, 0] + 0.1 * rng.normal(size=60)
     seen = []
-    real = path_module.fit_stack
-    monkeypatch.setattr(path_module, "fit_stack", lambda *a, **kw: seen.append(kw) or real(*a, **kw))
+    real = path_module.fit_members
+    monkeypatch.setattr(path_module, "fit_members", lambda *a, **kw: seen.append(kw) or real(*a, **kw))
     fit_path(X, y, hidden=(), lambdas=[0.1], cv=3, epochs=2, seed=1, verbose=0)
     cv = seen[0]
     for k in range(3):
         rows = cv["train_mask"][k]
-        np.testing.assert_allclose(cv["y_mean"][k], y[rows].mean(), rtol=1e-5)
-        np.testing.assert_allclose(cv["y_scale"][k], y[rows].std(), rtol=1e-5)
+        np.testing.assert_allclose(cv["scaling"][2][k], y[rows].mean(), rtol=1e-5)
+        np.testing.assert_allclose(cv["scaling"][3][k], y[rows].std(), rtol=1e-5)
 
 
 # ----------------------------------------------------------------------------- against hand computations

@@ -8,7 +8,7 @@ from sklearn.datasets import load_breast_cancer, load_diabetes
 from sklearn.model_selection import GroupKFold, PredefinedSplit
 
 from kerasnet import fit_path
-from kerasnet._stopping import EarlyStopping
+from kerasnet.path.stopping import EarlyStopping
 
 FAST = {"hidden": (8,), "epochs": 15, "verbose": 0, "seed": 0}
 

@@ -138,7 +138,7 @@ def fold_values(measure, task, y, index, outputs, valid, weight=None):
     """The measure of every member on its own fold: ``[K]``.
 
     ``index [K, V]``, ``outputs [K, V, o]`` and ``valid [K, V]`` are
-    :func:`kerasnet.stack.member_predictions`'s; ``y`` and ``weight`` are per row.
+    :class:`kerasnet.path.MemberFit`'s ``val_outputs``; ``y`` and ``weight`` are per row.
     """
     y = np.asarray(y)
     weight = np.ones(len(y)) if weight is None else np.asarray(weight, float)

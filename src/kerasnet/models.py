@@ -8,17 +8,9 @@ import keras
 
 from .penalty import ElasticNet
 from .proximal import ProximalStep, with_proximal_step
+from .tasks import OUTPUT_ACTIVATION, TASKS, check_task, keras_loss, keras_metrics
 
 __all__ = ["TASKS", "mlp", "compile_for", "to_plain_keras"]
-
-TASKS = ("binary", "multiclass", "regression")
-_OUTPUT_ACTIVATION = {"binary": "sigmoid", "multiclass": "softmax", "regression": "linear"}
-
-
-def _check_task(task) -> str:
-    if task not in TASKS:
-        raise ValueError(f"task must be one of {', '.join(TASKS)}; received task={task!r}.")
-    return task
 
 
 def _check_positive_int(value, name: str) -> int:
@@ -93,7 +85,7 @@ def mlp(
     """
     n_inputs = _check_positive_int(n_inputs, "n_inputs")
     n_outputs = _check_positive_int(n_outputs, "n_outputs")
-    task = _check_task(task)
+    task = check_task(task)
     if task == "binary" and n_outputs != 1:
         raise ValueError(f"task='binary' needs n_outputs=1; received n_outputs={n_outputs}.")
     if task == "multiclass" and n_outputs < 2:
@@ -141,7 +133,7 @@ def mlp(
     layers.append(
         keras.layers.Dense(
             n_outputs,
-            activation=_OUTPUT_ACTIVATION[task],
+            activation=OUTPUT_ACTIVATION[task],
             kernel_initializer=init(len(hidden)),
             kernel_regularizer=layer_penalty(len(hidden)),
             kernel_constraint=with_proximal_step(layer_penalty(len(hidden))),
@@ -171,7 +163,7 @@ def compile_for(model, task, learning_rate=1e-3, optimizer="adam"):
     keras.Model
         The same model, compiled.
     """
-    task = _check_task(task)
+    task = check_task(task)
     learning_rate = float(learning_rate)
     if not learning_rate > 0:
         raise ValueError(f"learning_rate must be > 0; received learning_rate={learning_rate!r}.")
@@ -188,14 +180,7 @@ def compile_for(model, task, learning_rate=1e-3, optimizer="adam"):
                 f"received optimizer={optimizer!r}."
             )
         optimizer = classes[optimizer.lower()](learning_rate=learning_rate)
-    if task == "binary":
-        loss, metrics = keras.losses.BinaryCrossentropy(), [keras.metrics.BinaryAccuracy("accuracy")]
-    elif task == "multiclass":
-        loss = keras.losses.SparseCategoricalCrossentropy()
-        metrics = [keras.metrics.SparseCategoricalAccuracy("accuracy")]
-    else:
-        loss, metrics = keras.losses.MeanSquaredError(), [keras.metrics.RootMeanSquaredError("rmse")]
-    model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
+    model.compile(optimizer=optimizer, loss=keras_loss(task), metrics=keras_metrics(task))
     return model
 
 

@@ -10,7 +10,16 @@ from keras import ops
 
 from .proximal import group_soft_threshold, soft_threshold
 
-__all__ = ["ElasticNet", "GroupLasso", "check_strength", "lambda_to_l1_l2"]
+__all__ = ["ElasticNet", "GroupLasso", "check_strength", "elastic_net", "lambda_to_l1_l2"]
+
+
+def elastic_net(x, l1, l2):
+    """The elastic-net penalty ``l1 * sum|x| + l2 * sum(x**2)`` of one weight tensor.
+
+    The one formula behind :class:`ElasticNet` and the path engine's per-member penalty
+    (:mod:`kerasnet.path.step`); ``l1`` and ``l2`` may be numbers or scalar tensors.
+    """
+    return l1 * ops.sum(ops.absolute(x)) + l2 * ops.sum(ops.square(x))
 
 
 def check_strength(value, name: str) -> float:
@@ -113,13 +122,11 @@ class ElasticNet(keras.regularizers.Regularizer):
         return cls(l1=l1, l2=l2, proximal=proximal)
 
     def __call__(self, x):
-        regularization = ops.convert_to_tensor(0.0, dtype=x.dtype)
+        if (self.l1 == 0.0 or self.proximal) and self.l2 == 0.0:
+            return ops.convert_to_tensor(0.0, dtype=x.dtype)
         # Proximal mode: the L1 part is applied by the ProximalStep constraint, not the loss.
-        if self.l1 != 0.0 and not self.proximal:
-            regularization += ops.cast(self.l1, dtype=x.dtype) * ops.sum(ops.absolute(x))
-        if self.l2 != 0.0:
-            regularization += ops.cast(self.l2, dtype=x.dtype) * ops.sum(ops.square(x))
-        return regularization
+        l1 = 0.0 if self.proximal else self.l1
+        return elastic_net(x, ops.cast(l1, x.dtype), ops.cast(self.l2, x.dtype))
 
     def total(self, x):
         """The whole penalty ``l1*sum|x| + l2*sum(x**2)`` in either mode (for reporting).
@@ -128,9 +135,7 @@ class ElasticNet(keras.regularizers.Regularizer):
         objective being minimized is still ``data loss + total``.
         """
         x = ops.convert_to_tensor(x)
-        return ops.cast(self.l1, x.dtype) * ops.sum(ops.absolute(x)) + ops.cast(
-            self.l2, x.dtype
-        ) * ops.sum(ops.square(x))
+        return elastic_net(x, ops.cast(self.l1, x.dtype), ops.cast(self.l2, x.dtype))
 
     def prox(self, x, step):
         """Proximal step of the L1 part: ``sign(x) * max(|x| - step*l1, 0)``.

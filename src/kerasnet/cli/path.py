@@ -141,9 +141,9 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
         try:  # fail before loading and encoding, with the same words as the library
             import dask.distributed  # noqa: F401
         except ImportError:
-            from ..distributed import _MISSING_DASK
+            from ..path.distributed import MISSING_DASK
 
-            raise InputError(_MISSING_DASK) from None
+            raise InputError(MISSING_DASK) from None
     features, y, source = load_data(data, target, dataset, drop)
     check_finite(features, "features")
     task = infer_task(y) if task == "auto" else task

@@ -1,12 +1,12 @@
-"""K members stacked in one fit vs K sequential plain-Keras fits (K = 8, 32, 64).
+"""K members in one vectorized fit vs K sequential plain-Keras fits (K = 8, 32, 64).
 
-Run: ``.venv/bin/python benchmarks/stack_vs_loop.py``
+Run: ``.venv/bin/python benchmarks/members_vs_loop.py``
 
 Breast cancer (569 x 30, standardized), MLP 30-64-64-1, Adam lr 1e-3, batch 32, 20 epochs,
 K elastic-net strengths (l1_ratio 0.5). Loop: for each strength, ``kerasnet.mlp`` +
-``compile_for`` + ``model.fit`` (what a user writes). Stack: ``kerasnet.stack.fit_stack`` on
-a ``StackedMLP`` of K members, first call (includes XLA compilation for that K) and second
-call. All in one process, so ratios hold on a busy machine.
+``compile_for`` + ``model.fit`` (what a user writes). Members: the path engine
+``kerasnet.path.fit_members`` on the same (unpenalized) ``kerasnet.mlp`` with K strengths,
+first call (includes XLA compilation for that K) and second call. All in one process, so ratios hold on a busy machine.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from _floor import matmul_rate, mlp_train_flops  # noqa: E402
 
 from kerasnet.models import compile_for, mlp  # noqa: E402
 from kerasnet.penalty import ElasticNet, lambda_to_l1_l2  # noqa: E402
-from kerasnet.stack import StackedMLP, fit_stack  # noqa: E402
+from kerasnet.path import fit_members  # noqa: E402
 
 EPOCHS, BATCH, LR, HIDDEN = 20, 32, 1e-3, (64, 64)
 
@@ -45,8 +45,9 @@ def loop(X, y, lambdas):
 def stacked(X, y, lambdas):
     t = time.perf_counter()
     l1, l2 = np.array([lambda_to_l1_l2(float(lam), 0.5) for lam in lambdas]).T
-    model = StackedMLP(len(lambdas), X.shape[1], 1, HIDDEN, "binary", seed=0)
-    fit_stack(model, X, y, l1=l1, l2=l2, epochs=EPOCHS, batch_size=BATCH, learning_rate=LR, seed=0)
+    model = mlp(X.shape[1], 1, HIDDEN, "binary", seed=0)
+    fit_members(model, X, y, loss="binary_crossentropy", l1=l1, l2=l2, epochs=EPOCHS, batch_size=BATCH,
+                learning_rate=LR, seed=0)
     return time.perf_counter() - t
 
 
@@ -58,7 +59,7 @@ def main(ks=(8, 32, 64)):
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
         f"keras {keras.__version__} ({keras.backend.backend()}), load average {os.getloadavg()}",
         "",
-        "| K | loop of K Keras fits (s) | stacked, first call (s) | stacked, second call (s) | "
+        "| K | loop of K Keras fits (s) | members, first call (s) | members, second call (s) | "
         "ratio (first) | ratio (second) | floor (s) |",
         "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]

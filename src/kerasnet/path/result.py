@@ -5,9 +5,10 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from . import _grid, _measures
-from .models import compile_for, mlp
-from .penalty import lambda_to_l1_l2
+from .. import _measures
+from ..models import compile_for, mlp
+from ..penalty import lambda_to_l1_l2
+from . import grid
 
 __all__ = ["Path"]
 
@@ -52,10 +53,11 @@ class Path:
         Epochs of each refit on all rows (see :func:`kerasnet.fit_path`).
     """
 
-    def __init__(self, *, lambdas, l1_ratio, task, hidden, classes, feature_names, mean, scale, y_mean,
-                 y_scale, cv_values, measure, member_diverged, best_epoch, refit_epochs, refit_diverged,
+    def __init__(self, *, lambdas, l1_ratio, task, classes, feature_names, cv_values, measure, member_diverged,
+                 best_epoch, refit_epochs, refit_diverged,
                  weights, n_outputs, proximal, fold_weights=None, history=None, oof_predictions=None,
-                 architecture=None, kernels=None, penalized=None):
+                 hidden=None, mean=None, scale=None, y_mean=None, y_scale=None, architecture=None,
+                 kernels=None, penalized=None):
         self.lambdas_ = np.asarray(lambdas, float)
         self.l1_ratio, self.task, self.hidden, self.proximal = l1_ratio, task, hidden, proximal
         self.classes_, self.feature_names_ = classes, list(feature_names)
@@ -72,8 +74,8 @@ class Path:
         self._excluded = member_diverged | np.asarray(refit_diverged, bool)[:, None]
         self.cv_mean_, self.cv_se_ = self.cv_summary(measure)
         self.cv_loss_mean_, self.cv_loss_se_ = self.cv_summary("deviance")
-        self.index_min_ = _grid.select_min(self.lambdas_, self.cv_mean_, self.greater_is_better)
-        self.index_1se_ = _grid.select_1se(self.lambdas_, self.cv_mean_, self.cv_se_, self.greater_is_better)
+        self.index_min_ = grid.select_min(self.lambdas_, self.cv_mean_, self.greater_is_better)
+        self.index_1se_ = grid.select_1se(self.lambdas_, self.cv_mean_, self.cv_se_, self.greater_is_better)
         self.oof_predictions_ = oof_predictions
         self.lambda_min_ = float(self.lambdas_[self.index_min_])
         self.lambda_1se_ = float(self.lambdas_[self.index_1se_])
@@ -100,7 +102,7 @@ class Path:
         """``(mean, se)`` over folds of any measure in ``cv_measures_`` (glmnet's ``cvm``, ``cvsd``)."""
         if measure not in self.cv_measures_:
             raise ValueError(f"measure must be one of {', '.join(self.cv_measures_)}; received {measure!r}.")
-        return _grid.cv_summary(self.cv_measures_[measure], self._excluded, self.fold_weights_)
+        return grid.cv_summary(self.cv_measures_[measure], self._excluded, self.fold_weights_)
 
     def _index(self, lam):
         if isinstance(lam, str):
@@ -154,10 +156,10 @@ class Path:
 
     def _user_model(self, i, l1, l2):
         """The user's architecture with strength ``i``'s refit weights and Keras's own ``L1L2``."""
-        from ._model_path import build_model
-        from .models import to_plain_keras
-        from .penalize import penalize
-        from .penalty import ElasticNet
+        from ..models import to_plain_keras
+        from ..penalize import penalize
+        from ..penalty import ElasticNet
+        from .inputs import build_model
 
         model = build_model(self.architecture)
         model.set_weights(self.weights_[i])
@@ -196,7 +198,7 @@ class Path:
 
     def plot(self):
         """A matplotlib Figure: CV curve with error bars and both choices; sparsity / norm path."""
-        from .plots import path_figure
+        from ..plots import path_figure
 
         return path_figure(self.lambdas_, self.cv_mean_, self.cv_se_, self.lambda_min_, self.lambda_1se_,
                            self.weight_norm_, self.sparsity_, self.n_features_selected_,

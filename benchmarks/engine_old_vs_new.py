@@ -1,0 +1,111 @@
+"""The MLP path on the one engine against the old stacked-MLP engine, same run, same work.
+
+Run from a clone: ``.venv/bin/python benchmarks/engine_old_vs_new.py [--baseline REF]``
+
+``REF`` (default ``60baf18``, the last commit whose ``fit_path`` ran on ``kerasnet.stack``) is
+exported with ``git archive`` into a temporary folder; each side runs in its own fresh Python
+process (``PYTHONPATH`` pointing at that side's ``src``), alternating old, new, old, new, so a
+busy machine slows both alike. Work per case: ``fit_path`` on the same data, grid, folds and
+settings; the first call includes XLA compilation, the next two are warm (compiled programs
+reused within the process). Cases:
+
+- breast cancer (569 x 30), MLP 64-64, 16 strengths x 5 folds, 20 epochs, batch 32, early
+  stopping off (refits trained alongside: 96 members) and on (80 CV members, then 16 refits);
+- synthetic binary data, 20,000 x 50, MLP 64-64, 8 strengths x 5 folds, 3 epochs, batch 256,
+  early stopping off (48 members): steady-state throughput on more rows.
+
+Prints one table row per case: seconds (old, new) for the first and the best warm call, and
+new / old ratios (below 1: the new engine is faster).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CASES = {
+    "cancer, early stopping off": {"data": "cancer", "n_lambdas": 16, "epochs": 20, "batch_size": 32,
+                                   "early_stopping": False},
+    "cancer, early stopping on": {"data": "cancer", "n_lambdas": 16, "epochs": 20, "batch_size": 32,
+                                  "early_stopping": True},
+    "20k x 50, early stopping off": {"data": "synthetic", "n_lambdas": 8, "epochs": 3, "batch_size": 256,
+                                     "early_stopping": False},
+}
+
+
+def child(case):
+    """Time three fit_path calls of one case in this process; print JSON."""
+    import numpy as np
+
+    import kerasnet
+
+    settings = dict(CASES[case])
+    if settings.pop("data") == "cancer":
+        from sklearn.datasets import load_breast_cancer
+
+        X, y = load_breast_cancer(return_X_y=True)
+    else:
+        rng = np.random.default_rng(0)
+        X = rng.normal(size=(20_000, 50)).astype("float32")
+        y = (X[:, 0] * X[:, 1] + X[:, 2] - X[:, 3] + rng.normal(size=len(X)) > 0).astype(int)
+    times, best = [], None
+    for _ in range(3):
+        start = time.perf_counter()
+        path = kerasnet.fit_path(X, y, hidden=(64, 64), cv=5, learning_rate=1e-3, seed=0, verbose=0, **settings)
+        times.append(time.perf_counter() - start)
+        best = float(path.cv_mean_[path.index_min_])
+    print(json.dumps({"times": times, "cv_deviance_min": best}))
+
+
+def run(src, case):
+    env = {**os.environ, "PYTHONPATH": src, "KERAS_BACKEND": os.environ.get("KERAS_BACKEND", "jax")}
+    out = subprocess.run([sys.executable, __file__, "--child", case], env=env, capture_output=True, text=True,
+                         check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baseline", default="60baf18", help="git commit of the old engine")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        return child(args.child)
+    import jax
+    import keras
+
+    print(f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
+          f"Python {platform.python_version()}, Keras {keras.__version__}, JAX {jax.__version__}, "
+          f"load average {os.getloadavg()[0]:.1f}")
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = subprocess.run(["git", "-C", ROOT, "archive", args.baseline, "src"], capture_output=True,
+                                 check=True).stdout
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+        sides = {"old": os.path.join(tmp, "src"), "new": os.path.join(ROOT, "src")}
+        print(f"old: {args.baseline}; new: working tree\n")
+        print("| case | old first | new first | old warm | new warm | new/old first | new/old warm |"
+              " CV deviance old / new |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+        for case in CASES:
+            results = {"old": [], "new": []}
+            for _ in range(2):  # alternate, so load changes hit both sides
+                for side in ("old", "new"):
+                    results[side].append(run(sides[side], case))
+            first = {s: min(r["times"][0] for r in results[s]) for s in results}
+            warm = {s: min(min(r["times"][1:]) for r in results[s]) for s in results}
+            dev = {s: results[s][0]["cv_deviance_min"] for s in results}
+            print(f"| {case} | {first['old']:.2f} s | {first['new']:.2f} s | {warm['old']:.2f} s | "
+                  f"{warm['new']:.2f} s | {first['new'] / first['old']:.2f} | {warm['new'] / warm['old']:.2f} | "
+                  f"{dev['old']:.4f} / {dev['new']:.4f} |", flush=True)
+    print(f"\nload average after: {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()

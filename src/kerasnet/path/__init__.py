@@ -1,0 +1,15 @@
+"""The regularization path with cross-validation, for the MLP and for any Keras model.
+
+:func:`fit_path` (``fit``) chooses the grid (``grid``), the folds, and trains every strength
+and fold at once in one vectorized fit (``engine``: the epoch loop; ``step``: one member's
+step; ``runners``: vectorized over members per backend; ``batches``; ``stopping``: cross-fit
+early stopping; ``distributed``: the members split across a Dask cluster), then returns a
+:class:`Path` (``result``).
+"""
+
+from .._folds import check_fold_count
+from .engine import MemberFit, fit_members
+from .fit import fit_path
+from .result import Path
+
+__all__ = ["MemberFit", "Path", "check_fold_count", "fit_members", "fit_path"]

@@ -1,0 +1,317 @@
+"""The regularization path: every strength x every CV fold in one vectorized fit, then a refit.
+
+:func:`fit_path` is glmnet's ``cv.glmnet`` for networks: :func:`kerasnet.mlp` by default, or
+any Keras model. Member ``(lambda_i, fold_f)`` is a copy of the network that trains on the
+rows outside fold ``f`` (an MLP's inputs standardized with those rows' statistics only) and
+is validated on fold ``f``; all members train at once in :func:`kerasnet.path.engine.fit_members`.
+The CV curve gives ``lambda_min_`` and ``lambda_1se_``; a second fit trains every strength on
+all rows, so any point of the path is a standalone Keras model.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _measures
+from .._folds import normalized_weights, refit_epochs_for, splits
+from ..models import mlp
+from ..penalty import check_strength
+from ..tasks import LOSS
+from . import grid
+from .distributed import fit_members
+from .inputs import build_model, check_int, check_xy, encode_target, flat_inputs, model_inputs
+from .progress import Progress
+from .result import Path
+from .standardize import member_scaling, standardizer, target_standardizer
+from .step import penalized_indices
+
+__all__ = ["fit_path"]
+
+
+def fit_path(
+    X,
+    y,
+    *,
+    hidden=(64, 64),
+    task=None,
+    l1_ratio=0.5,
+    lambdas=None,
+    n_lambdas=32,
+    lambda_min_ratio=1e-3,
+    cv=5,
+    epochs=100,
+    batch_size=32,
+    learning_rate=1e-3,
+    early_stopping=True,
+    patience=10,
+    proximal=False,
+    standardize=True,
+    seed=None,
+    scheduler=None,
+    verbose=1,
+    measure="deviance",
+    foldid=None,
+    groups=None,
+    keep=False,
+    sample_weight=None,
+    model=None,
+    penalized=None,
+    optimizer="adam",
+):
+    """Fit the elastic-net path of a network with k-fold CV: every strength and fold in one fit.
+
+    Strength ``lambda`` means glmnet's penalty ``lambda*(l1_ratio*|W|_1 +
+    (1-l1_ratio)/2*|W|_2^2)`` on every kernel (Keras's ``l1 = lambda*l1_ratio``,
+    ``l2 = lambda*(1-l1_ratio)/2``). Each (strength, fold) member trains with Adam on its
+    split's training rows only, standardized with those rows' (weighted) mean and standard
+    deviation, and is scored on its split's test rows by ``measure``.
+
+    Which rows each choice sees:
+
+    - *Epochs (early stopping)*, cross-fit: member ``(lambda, f)`` keeps its weights of the
+      epoch where the mean validation objective (data loss + penalty, Keras's ``val_loss``)
+      of the *other* folds of ``lambda`` was best, searched until that leave-``f``-out curve
+      went ``patience`` epochs without improving (:mod:`kerasnet.path.stopping`). Fold ``f``'s
+      rows never choose member ``f``'s epoch, so its score there is out of sample. Without
+      ``early_stopping`` every member trains ``epochs`` epochs.
+    - *The strength*: ``lambda_min_`` / ``lambda_1se_`` from the CV measure (glmnet's rules);
+      every fold's number comes from rows its member never trained or stopped on.
+    - *The refit* of each strength on all rows trains for the same number of optimizer steps
+      as the CV members at the best epoch of the all-folds mean curve (``epochs *
+      steps-per-epoch on a fold's rows / steps-per-epoch on all rows``, at least 1): early
+      stopping regularizes by the number of steps, and the refit has more rows per epoch.
+      Without early stopping it trains ``epochs`` epochs.
+    - *Standardization and lambda_max*: each member's training rows (the grid from all rows,
+      glmnet's ``lambda`` sequence, shared by the folds).
+
+    Parameters
+    ----------
+    X : array-like [n, d]
+        Numeric features (a DataFrame's column names are kept).
+    y : array-like [n]
+        Target; classes may be any labels.
+    hidden : sequence of int, default (64, 64)
+    task : {"binary", "multiclass", "regression"} or None, default None
+        None infers it from ``y`` (:func:`kerasnet.data.infer_task`).
+    l1_ratio : float in [0, 1], default 0.5
+    lambdas : sequence of float or None
+        The grid (sorted descending). None: ``n_lambdas`` log-spaced strengths from the data
+        (:func:`kerasnet.path.grid.default_lambdas`, on all rows, weighted): for ``hidden=()``
+        glmnet's grid from its ``lambda_max`` down to ``lambda_max * lambda_min_ratio``; for a
+        network, from the strength where the constant network is optimal (glmnet's rule for
+        the L1 part, the weight-decay bound ``||X'r||_2 / (1 - l1_ratio)`` for the L2 part,
+        whichever is smaller) down to ``lambda_min_ratio`` times the smaller of that and the
+        lasso scale, so an L2-only path covers the useful range too.
+    n_lambdas : int, default 32
+    lambda_min_ratio : float, default 1e-3
+    cv : int, scikit-learn splitter or iterable of (train, test) pairs, default 5
+        An int: shuffled ``StratifiedKFold`` (classification) or ``KFold`` (regression)
+        seeded by ``seed``; with ``groups``, ``StratifiedGroupKFold`` / ``GroupKFold``. A
+        splitter's (or pair's) train and test rows are used exactly as given; rows in
+        neither are not used by that split. At least 2 splits.
+    epochs, batch_size, learning_rate : default 100, 32, 1e-3
+    early_stopping : bool, default True
+    patience : int, default 10
+    proximal : bool, default False
+        L1 as a soft-threshold after each Adam step (exact zeros), with the threshold rule of
+        :class:`kerasnet.proximal.ProximalStep`.
+    standardize : bool, default True
+        Standardize the features (and a regression target) with each member's own
+        training rows; ``Path.model`` undoes it inside the model, so it takes raw ``X``
+        and predicts in ``y``'s units.
+    seed : int or None
+        Initial weights, folds and batch order. Every member starts from the same weights
+        and the members of one fold see the same batches, so differences along the path
+        come from the strength alone (common random numbers, as glmnet's warm path).
+    scheduler : str, dask.distributed.Client or None, default None
+        None trains here. A Dask scheduler address or client splits the members across
+        the cluster's workers (:func:`kerasnet.path.distributed.fit_members`): same results.
+    verbose : int, default 1
+        1 shows a progress bar; 0 is silent.
+    measure : {"deviance", "class", "auc", "mse", "mae", "r2"}, default "deviance"
+        glmnet's ``type.measure`` (:mod:`kerasnet._measures`): ``deviance`` is twice the
+        log loss for classes and the squared error for regression; ``class`` the
+        misclassification error. ``cv_mean_``, ``cv_se_`` and the selection follow it.
+    foldid : int array [n] or None
+        glmnet's ``foldid``: the fold of each row (overrides ``cv``).
+    groups : array [n] or None
+        Group labels for the splitter (scikit-learn's ``groups``).
+    keep : bool, default False
+        Keep the out-of-fold predictions at every strength in ``Path.oof_predictions_``
+        (glmnet's ``fit.preval``).
+    sample_weight : array [n] or None
+        Row weights, scaled to sum to ``n`` (glmnet): every member's loss is the weighted
+        mean over its rows, the standardization, ``lambda_max`` and the CV measures are
+        weighted, folds are weighted by their total weight. Integer weights give the same
+        fit as repeated rows.
+    model : keras.Model, callable returning one, or None
+        Your own built Keras model (Sequential or Functional: Dense, Conv, Embedding,
+        Normalization, Dropout, ...) instead of the MLP; its weights are every member's start.
+        Its output must be what the task's loss expects (sigmoid, softmax, or values).
+        ``X`` may then be any array (images) or a list of arrays (several inputs) and is used
+        as given (no standardization: put a ``Normalization`` layer in the model);
+        ``hidden`` and ``standardize`` do not apply. Members are vectorized copies
+        of it (:func:`kerasnet.path.engine.fit_members`, the engine the MLP path runs on
+        too); ``Path.model(lam)`` is your architecture with Keras's own ``L1L2``.
+    penalized : layer names, classes, predicate or None
+        With ``model``: the layers whose kernels carry the path's penalty (as
+        :func:`kerasnet.penalize`; None: every kernel and embedding).
+    optimizer : str or keras.optimizers.Optimizer, default "adam"
+        Any Keras optimizer (its stateless update is used per member); ``learning_rate``
+        overrides its rate.
+
+    Returns
+    -------
+    Path
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> path = fit_path(X, y, n_lambdas=8, epochs=20, seed=0, verbose=0)  # doctest: +SKIP
+    >>> model = path.model(path.lambda_1se_)  # doctest: +SKIP
+    """
+    X, y, names, build = _model_and_inputs(X, y, model, hidden, seed)
+    task, y_enc, classes, n_outputs = encode_target(y, task)
+    measure = _measures.check_measure(measure, task)
+    l1_ratio = check_strength(l1_ratio, "l1_ratio")
+    if l1_ratio > 1:
+        raise ValueError(f"l1_ratio must be in [0, 1]; received l1_ratio={l1_ratio!r}.")
+    for name, value, low in (("n_lambdas", n_lambdas, 1), ("epochs", epochs, 1),
+                             ("batch_size", batch_size, 1), ("patience", patience, 1)):
+        check_int(value, name, low)
+    lambda_min_ratio = check_strength(lambda_min_ratio, "lambda_min_ratio")
+    if not 0 < lambda_min_ratio < 1:
+        raise ValueError(
+            f"lambda_min_ratio must be in (0, 1); received lambda_min_ratio={lambda_min_ratio!r}."
+        )
+    if learning_rate is not None and not float(learning_rate) > 0:
+        raise ValueError(f"learning_rate must be > 0; received learning_rate={learning_rate!r}.")
+    standardize = bool(standardize) and model is None  # a user's model gets its inputs as given
+    network = build(n_outputs, task)
+    n = len(y_enc)
+    weight = normalized_weights(sample_weight, n)
+    train_rows, test_rows = splits(cv, y_enc, task, seed, foldid=foldid, groups=groups)
+    F = len(train_rows)
+    everything = np.ones(n, bool)
+    if model is None:
+        m_all, s_all = standardizer(X, everything, standardize, weight)
+        y_all = target_standardizer(y_enc, everything, task, standardize, weight)
+    lambdas = _grid_of(lambdas, X, y_enc, task, l1_ratio, n_lambdas, lambda_min_ratio, weight,
+                       linear=model is None and not tuple(hidden),
+                       standardized=(m_all, s_all, y_all) if model is None else None)
+    L = len(lambdas)
+    l1, l2 = lambdas * l1_ratio, lambdas * (1 - l1_ratio) / 2
+
+    # Members: k = i * groups + f (strength i, split f). Without early stopping the refit
+    # length is known up front, so the refit members (one per strength, all rows) join the
+    # same fit as "split" F: one compiled program, one pass.
+    joint = not early_stopping
+    per = F + 1 if joint else F
+    member_fold = np.tile(np.arange(per), L)
+    is_cv = member_fold < F
+    rows = list(train_rows) + [everything]
+
+    def scaling(member_rows):
+        return member_scaling(X, y_enc, rows, member_rows, task, True, weight) if standardize else None
+
+    progress = Progress(verbose)
+    common = {"loss": LOSS[task], "penalized": penalized, "sample_weight": weight, "batch_size": batch_size,
+              "optimizer": optimizer, "learning_rate": learning_rate, "proximal": proximal, "seed": seed,
+              "callback": progress, "scheduler": scheduler}
+    try:
+        progress.phase("CV   ", epochs, (L, per))
+        cv_weights, cvfit = fit_members(
+            network, X, y_enc, l1=np.repeat(l1, per), l2=np.repeat(l2, per), train_mask=np.stack(
+                [rows[f] for f in member_fold]),
+            val_mask=np.stack([test_rows[f] if f < F else np.zeros(n, bool) for f in member_fold]),
+            scaling=scaling(member_fold), epochs=epochs, early_stopping=early_stopping, patience=patience,
+            streams=member_fold, stop_groups=np.where(is_cv, np.repeat(np.arange(L), per), -1),
+            outputs=True, **common)
+        cv_values, oof = _cross_validated(cvfit.val_outputs, is_cv, y_enc, task, weight, L, F, keep)
+        if joint:
+            refit_epochs = np.full(L, epochs)
+            refit_diverged = cvfit.diverged[~is_cv]
+            weights = [cv_weights[k] for k in np.flatnonzero(~is_cv)]
+            refit = None
+        else:
+            chosen = cvfit.chosen_epoch[is_cv].reshape(L, F)[:, 0]
+            refit_epochs = refit_epochs_for(chosen, train_rows, batch_size, n)
+            progress.phase("Refit", int(refit_epochs.max()), (L, 1))
+            weights, refit = fit_members(
+                network, X, y_enc, l1=l1, l2=l2, scaling=scaling(np.full(L, F)), epochs=int(refit_epochs.max()),
+                max_epochs=refit_epochs, streams=np.zeros(L, int), **common)
+            refit_diverged = refit.diverged
+    finally:
+        progress.close()
+    mlp_only = {} if model is not None else {
+        "mean": m_all, "scale": s_all, "y_mean": y_all[0], "y_scale": y_all[1], "hidden": tuple(hidden)}
+    user_only = {} if model is None else {
+        "architecture": model, "penalized": penalized, "kernels": _kernel_positions(network, penalized)}
+    return Path(
+        lambdas=lambdas, l1_ratio=l1_ratio, task=task, classes=classes, feature_names=names,
+        cv_values=cv_values, measure=measure, fold_weights=(test_rows * weight).sum(axis=1),
+        member_diverged=cvfit.diverged[is_cv].reshape(L, F), best_epoch=cvfit.best_epoch[is_cv].reshape(L, F),
+        refit_epochs=refit_epochs, refit_diverged=refit_diverged, weights=weights, n_outputs=n_outputs,
+        proximal=proximal, history={"cv": cvfit, "refit": refit}, oof_predictions=oof, **mlp_only, **user_only,
+    )
+
+
+def _model_and_inputs(X, y, model, hidden, seed):
+    """Checked inputs, feature names, and ``build(n_outputs, task)`` for the network."""
+    if model is None:
+        X, y, names = check_xy(X, y)
+        hidden = tuple(hidden)
+
+        def build(n_outputs, task):
+            return mlp(X.shape[1], n_outputs, hidden, task, seed=seed)
+
+        return X, y, names, build
+    X, y = model_inputs(X, y)
+    return X, y, [], lambda n_outputs, task: build_model(model)
+
+
+def _grid_of(lambdas, X, y, task, l1_ratio, n_lambdas, lambda_min_ratio, weight, linear, standardized):
+    """The strengths, descending: given, or glmnet's data-derived grid on all rows."""
+    if lambdas is not None:
+        lambdas = np.atleast_1d(np.asarray(lambdas, dtype=float))
+        if lambdas.ndim != 1 or lambdas.size < 1:
+            raise ValueError(f"lambdas must be a 1-D sequence of strengths; received {lambdas!r}.")
+        for value in lambdas:
+            check_strength(float(value), "each of lambdas")
+        return np.sort(lambdas)[::-1]
+    n = len(y)
+    if standardized is None:  # a user's model: its inputs flattened and standardized for the grid
+        inputs, target = flat_inputs(X, weight), (np.asarray(y, float).reshape(n, -1) if task == "regression" else y)
+    else:
+        m, s, (ym, ys) = standardized
+        inputs = (X - m) / s
+        target = (y.reshape(n, -1) - ym) / ys if task == "regression" else y
+    return grid.default_lambdas(inputs, target, task, l1_ratio, n_lambdas, lambda_min_ratio,
+                                sample_weight=weight, linear=linear)
+
+
+def _kernel_positions(model, penalized):
+    """Indices into ``model.get_weights()`` of the kernels the path penalizes."""
+    position = {id(v): i for i, v in enumerate(model.weights)}
+    return [position[id(model.trainable_variables[i])] for i in penalized_indices(model, penalized)]
+
+
+def _cross_validated(val_outputs, is_cv, y, task, weight, L, F, keep):
+    """Every applicable measure ``[L, F]`` of the CV members on their test rows, and the
+    out-of-fold predictions ``[L, n, o]`` (NaN where a row is in no test set) if ``keep``."""
+    index, outputs, valid = (a[is_cv] for a in val_outputs)
+    outputs = outputs.reshape(outputs.shape[0], outputs.shape[1], -1)
+    values = {m: _measures.fold_values(m, task, y, index, outputs, valid, weight).reshape(L, F)
+              for m, (_, tasks, _) in _measures.MEASURES.items() if task in tasks}
+    oof = None
+    if keep:
+        total = np.zeros((L, len(y), outputs.shape[-1]))
+        count = np.zeros((L, len(y), 1))
+        for k in range(len(index)):
+            rows = index[k][valid[k]]
+            total[k // F, rows] += outputs[k][valid[k]]
+            count[k // F, rows] += 1  # overlapping test sets: the mean of their predictions
+        with np.errstate(invalid="ignore"):
+            oof = total / count
+    return values, oof

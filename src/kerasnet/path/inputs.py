@@ -1,0 +1,95 @@
+"""Checking and encoding what ``fit_path`` is given: features, target, task, counts."""
+
+from __future__ import annotations
+
+import numbers
+
+import keras
+import numpy as np
+
+from ..tasks import check_task
+
+__all__ = ["build_model", "check_int", "check_xy", "encode_target", "flat_inputs", "model_inputs", "n_rows"]
+
+
+def check_int(value, name, low):
+    """``value`` as an int, or ValueError unless it is an integer >= ``low``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}; received {name}={value!r}.")
+    return int(value)
+
+
+def _target(y, n):
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.shape[0] != n:
+        raise ValueError(f"y must have one value per row of X ({n}); received {y.shape[0]}.")
+    return y
+
+
+def check_xy(X, y):
+    """The MLP's inputs: ``(X float32 [n, d], y, feature names)``; errors name the fix."""
+    names = [str(c) for c in X.columns] if hasattr(X, "columns") else None
+    try:
+        X = np.asarray(X, dtype="float32")
+    except (TypeError, ValueError):
+        raise ValueError("X must be numeric (encode categorical columns first).") from None
+    if X.ndim != 2 or X.shape[0] < 2 or X.shape[1] < 1:
+        raise ValueError(
+            f"X must be a 2-D array with at least 2 rows and 1 column; received shape {X.shape}."
+        )
+    if not np.isfinite(X).all():
+        raise ValueError("X contains NaN or infinite values; impute or drop them first.")
+    return X, _target(y, X.shape[0]), names or [f"x{j}" for j in range(X.shape[1])]
+
+
+def model_inputs(X, y):
+    """A user's model's inputs as given (an array, or a list for several inputs), and ``y``."""
+    X = [np.asarray(a) for a in X] if isinstance(X, (list, tuple)) else np.asarray(X)
+    return X, _target(y, n_rows(X))
+
+
+def n_rows(X):
+    return len(X[0]) if isinstance(X, list) else len(X)
+
+
+def flat_inputs(X, weight):
+    """All inputs as one standardized 2-D float array (for the data-derived grid only)."""
+    parts = [np.asarray(a, float).reshape(n_rows(X), -1) for a in (X if isinstance(X, list) else [X])]
+    flat = np.concatenate(parts, axis=1)
+    mean = (flat * weight[:, None]).sum(axis=0) / weight.sum()
+    sd = np.sqrt((np.square(flat - mean) * weight[:, None]).sum(axis=0) / weight.sum())
+    return (flat - mean) / np.where(sd > 0, sd, 1.0)
+
+
+def encode_target(y, task):
+    """``(task, y for the engine, classes, n_outputs)``; ``task`` None is inferred from ``y``.
+
+    Classes become their indices (float 0/1 for ``binary``, int for ``multiclass``);
+    a regression target stays values (``[n]`` or ``[n, o]``).
+    """
+    if task is None:
+        from ..data import infer_task
+
+        task = infer_task(y)
+    check_task(task)
+    if task == "regression":
+        y_enc = y.astype("float32")
+        return task, y_enc, None, (y_enc.shape[1] if y_enc.ndim == 2 else 1)
+    classes, y_enc = np.unique(y, return_inverse=True)
+    if task == "binary":
+        if len(classes) != 2:
+            raise ValueError(f"task='binary' needs exactly 2 classes in y; received {len(classes)}.")
+        return task, y_enc.astype("float32"), classes, 1
+    return task, y_enc.astype("int32"), classes, len(classes)
+
+
+def build_model(model):
+    """A fresh, built copy of ``model`` (a keras.Model to clone, or a function returning one)."""
+    built = keras.models.clone_model(model) if isinstance(model, keras.Model) else model()
+    if not isinstance(built, keras.Model) or not built.built:
+        raise ValueError(
+            f"model must be a built keras.Model or a function returning one; received {model!r}."
+        )
+    return built

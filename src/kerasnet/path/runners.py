@@ -1,0 +1,172 @@
+"""Run the member step for all members at once: vectorized where the backend can, else a loop.
+
+* JAX (:class:`JaxRunner`): the step is ``jax.vmap``-ed over members and an epoch's steps run
+  in one ``jax.lax.scan`` under ``jax.jit``: one compiled call per epoch.
+* torch (:class:`LoopRunner`): members one after another, batch by batch, with the same
+  step. ``torch.func.vmap`` vectorizes the members' gradients (tried: the same numbers), but
+  not Keras's torch optimizers, which update in place with ``torch._foreach_*`` ops that have
+  no batching rule, nor random layers (Dropout's generator); with the update run per member
+  it measured slower on CPU than this loop, so the loop is what torch runs.
+
+All runners take and return members stacked on a leading axis ``K`` and agree to float
+tolerance (tested). :func:`runner_for` keeps compiled runners across calls, so a second fit
+of the same architecture, optimizer and loss does not compile again.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+
+import keras
+import numpy as np
+from keras import ops
+
+from .step import MemberState, Step, penalized_indices
+
+__all__ = ["JaxRunner", "LoopRunner", "member", "runner_for", "select"]
+
+
+def member(tree, k):
+    """Member ``k`` of a stacked nest (None fields stay None)."""
+    if tree is None:
+        return None
+    if isinstance(tree, tuple) and hasattr(tree, "_fields"):
+        return type(tree)(*[member(part, k) for part in tree])
+    if isinstance(tree, (list, tuple)):
+        return type(tree)(member(part, k) for part in tree)
+    return tree[k]
+
+
+def _stack(parts):
+    """The inverse of :func:`member`: stack a list of per-member nests on a new axis 0."""
+    first = parts[0]
+    if first is None:
+        return None
+    if isinstance(first, tuple) and hasattr(first, "_fields"):
+        return type(first)(*[_stack([p[i] for p in parts]) for i in range(len(first))])
+    if isinstance(first, (list, tuple)):
+        return type(first)(_stack([p[i] for p in parts]) for i in range(len(first)))
+    return ops.stack(parts)
+
+
+def select(mask, new, old):
+    """Per member: ``new`` where ``mask [K]`` else ``old`` (e.g. the kept best weights)."""
+
+    def pick(a, b):
+        return ops.where(ops.reshape(mask, (-1,) + (1,) * (len(a.shape) - 1)), a, b)
+
+    return MemberState(*[[pick(a, b) for a, b in zip(pn, po, strict=True)] for pn, po in zip(new, old, strict=True)])
+
+
+class JaxRunner:
+    """Members vmapped, an epoch's steps scanned, both compiled (one call per epoch)."""
+
+    def __init__(self, step):
+        import jax
+
+        self.step = step
+        batched = jax.vmap(step, in_axes=(0, None, 0, 0, 0, 0))
+
+        def epoch(state, data, idx, pad, active, settings):
+            def body(state, batch):
+                return batched(state, data, *batch, settings)
+
+            return jax.lax.scan(body, state, (idx, pad, active))
+
+        self.epoch = jax.jit(epoch)
+        self.evaluate = jax.jit(jax.vmap(step.evaluate, in_axes=(0, None, 0, 0, 0)))
+        self.outputs = jax.jit(jax.vmap(step.outputs, in_axes=(0, None, 0, 0)))
+        self.select = jax.jit(select)
+
+
+class LoopRunner:
+    """The per-member fallback: the same step, one member and one batch at a time."""
+
+    def __init__(self, step):
+        self.step = step
+        self.select = select
+
+    def epoch(self, state, data, idx, pad, active, settings):
+        S, K = active.shape
+        members, totals = [], np.full((S, K), np.nan, dtype="float32")
+        on = np.asarray(ops.convert_to_numpy(active)) > 0
+        for k in range(K):
+            s_k, set_k = member(state, k), member(settings, k)
+            for s in range(S):
+                if on[s, k]:  # a skipped step is the identity: do not run it
+                    s_k, total = self.step(s_k, data, idx[s, k], pad[s, k], active[s, k], set_k)
+                    totals[s, k] = float(ops.convert_to_numpy(total))
+            members.append(s_k)
+        return _stack(members), totals
+
+    def evaluate(self, state, data, idx, pad, settings):
+        parts = [self.step.evaluate(member(state, k), data, idx[k], pad[k], member(settings, k))
+                 for k in range(len(idx))]
+        return tuple(ops.stack([p[j] for p in parts]) for j in range(2))
+
+    def outputs(self, state, data, idx, settings):
+        return ops.stack([self.step.outputs(member(state, k), data, idx[k], member(settings, k))
+                          for k in range(len(idx))])
+
+
+def _structure(config):
+    """A config without what ``stateless_call`` never reads: names, seeds, initializers."""
+    if isinstance(config, dict):
+        return {k: _structure(v) for k, v in config.items()
+                if k not in ("name", "seed") and not k.endswith("_initializer")}
+    if isinstance(config, (list, tuple)):
+        return [_structure(v) for v in config]
+    return config
+
+
+def _model_key(model):
+    """Equal for two models of the same structure: their config (subclassed: the object)."""
+    if isinstance(model, keras.Sequential) or type(model).__name__ == "Functional":
+        try:
+            config = keras.saving.serialize_keras_object(model)
+            return json.dumps(_structure(config), sort_keys=True, default=str)
+        except (TypeError, ValueError, NotImplementedError):
+            pass
+    return ("object", id(model))
+
+
+def _loss_key(loss):
+    if isinstance(loss, str):
+        return loss
+    if isinstance(loss, keras.losses.Loss):
+        return (type(loss).__name__, json.dumps(loss.get_config(), sort_keys=True, default=str))
+    return ("object", id(loss))
+
+
+_CACHE: collections.OrderedDict = collections.OrderedDict()
+_CACHE_SIZE = 8
+
+
+def runner_for(model, optimizer, loss, penalized, proximal):
+    """A runner and its step for ``model``, kept across calls for equal inputs.
+
+    ``optimizer`` is a fresh Keras optimizer (it is built here on the model's variables).
+    The cache key is the model's and the optimizer's configuration, the loss, the penalized
+    kernels and ``proximal``: a new model object of the same architecture reuses the
+    compiled epoch (weights are passed to it, never read from the model).
+
+    Returns
+    -------
+    (runner, step)
+    """
+    indices = tuple(penalized_indices(model, penalized))
+    key = (keras.backend.backend(), _model_key(model), type(optimizer).__name__,
+           json.dumps(_structure(optimizer.get_config()), sort_keys=True, default=str), _loss_key(loss), indices,
+           bool(proximal))
+    if key in _CACHE:
+        _CACHE.move_to_end(key)
+        return _CACHE[key]
+    optimizer.build(model.trainable_variables)
+    step = Step(model, optimizer, loss, indices, proximal)
+    backend = keras.backend.backend()
+    runner = JaxRunner(step) if backend == "jax" else LoopRunner(step)
+    _CACHE[key] = runner, step
+    while len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return runner, step

@@ -1,0 +1,231 @@
+"""One member's training step: data loss, elastic-net penalty, optimizer update, proximal L1.
+
+Pure functions of tensors, written once for every backend and every member; the runners of
+:mod:`kerasnet.path.runners` vectorize them over members (``jax.vmap``, ``torch.func.vmap``)
+or loop. A step of member ``k`` is
+
+1. ``value_and_grad`` of ``weighted mean data loss + l2_k * sum W**2 (+ l1_k * sum |W|) +
+   model.losses`` through ``model.stateless_call(trainable, non_trainable, x, training=True)``;
+2. ``optimizer.stateless_apply(optimizer_variables, grads, trainable)``, any Keras optimizer;
+3. with ``proximal=True``, the soft-threshold ``W <- prox(W, l1_k * s)`` of the L1 part, where
+   ``s`` is :func:`kerasnet.proximal.effective_step`: the rule of
+   :class:`kerasnet.proximal.ProximalStep` in ``model.fit``.
+
+The penalty is :func:`kerasnet.penalty.elastic_net`, the formula of Keras's own
+``ElasticNet`` regularizer; the prox is :func:`kerasnet.proximal.soft_threshold`.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import NamedTuple
+
+import keras
+from keras import ops
+
+from ..penalty import elastic_net
+from ..proximal import effective_step, soft_threshold
+from .autodiff import value_and_grad
+
+__all__ = ["Data", "MemberSettings", "MemberState", "Step", "penalized_indices", "per_sample_loss"]
+
+
+class MemberState(NamedTuple):
+    """Everything one member carries between steps (a leading ``K`` axis when stacked)."""
+
+    trainable: list
+    non_trainable: list
+    optimizer: list
+
+
+class MemberSettings(NamedTuple):
+    """What is fixed for a member during training (a leading ``K`` axis when stacked).
+
+    ``x_mean``/``x_scale`` standardize the inputs as ``(x - x_mean) / x_scale`` and
+    ``y_mean``/``y_scale`` the target, each with the member's own training rows; None
+    (for all members) leaves them as given.
+    """
+
+    l1: object
+    l2: object
+    x_mean: object = None
+    x_scale: object = None
+    y_mean: object = None
+    y_scale: object = None
+
+
+class Data(NamedTuple):
+    """The rows every member draws from: inputs (an array or a list), target, row weights."""
+
+    X: object
+    y: object
+    sample_weight: object
+
+
+def penalized_indices(model, penalized):
+    """Indices into ``model.trainable_variables`` of the penalized kernels.
+
+    As :func:`kerasnet.penalize`: a layer's ``kernel`` (Dense, EinsumDense, convolutions,
+    recurrent layers) or ``embeddings`` (Embedding), on the layers ``penalized`` selects
+    (None: all; layer names or classes; or a predicate). Biases are never penalized.
+    """
+    if penalized is None:
+        select = lambda layer: True  # noqa: E731
+    elif callable(penalized) and not inspect.isclass(penalized):
+        select = penalized
+    else:
+        items = [penalized] if isinstance(penalized, str) or inspect.isclass(penalized) else list(penalized)
+        names = {i for i in items if isinstance(i, str)}
+        classes = tuple(i for i in items if inspect.isclass(i))
+        select = lambda layer: layer.name in names or (bool(classes) and isinstance(layer, classes))  # noqa: E731
+    position = {id(v): i for i, v in enumerate(model.trainable_variables)}
+    chosen = []
+    for layer in model._flatten_layers(include_self=False, recursive=True):
+        for key in ("kernel", "embeddings"):
+            variable = getattr(layer, key, None) if hasattr(layer, f"{key}_regularizer") else None
+            if isinstance(variable, keras.Variable) and id(variable) in position and select(layer):
+                chosen.append(position[id(variable)])
+    return sorted(set(chosen))
+
+
+def per_sample_loss(loss):
+    """An unreduced per-sample loss ``(y_true, y_pred) -> [B]`` from a Keras loss name/object."""
+    if isinstance(loss, keras.losses.Loss):
+        return loss.call  # Loss.call is the unreduced loss (LossFunctionWrapper aligns ranks)
+    fn = keras.losses.get(loss)
+
+    def per_sample(y_true, y_pred):
+        # As Keras's Loss wrapper: a [B] target meets a [B, 1] output as [B, 1].
+        if len(y_true.shape) == len(y_pred.shape) - 1 and y_pred.shape[-1] == 1:
+            y_true = ops.expand_dims(y_true, -1)
+        return fn(y_true, y_pred)
+
+    return per_sample
+
+
+class Step:
+    """One member's training step, evaluation and predictions, pure functions of tensors.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Built; only its structure is used (weights come in as ``MemberState``).
+    optimizer : keras.optimizers.Optimizer
+        Built on ``model.trainable_variables``; only its stateless update is used.
+    loss : str, loss function or keras.losses.Loss
+    penalized : list of int
+        Positions in ``model.trainable_variables`` of the penalized kernels.
+    proximal : bool
+        L1 by soft-thresholding after each update instead of in the gradient.
+    """
+
+    def __init__(self, model, optimizer, loss, penalized, proximal):
+        self.model, self.optimizer, self.loss = model, optimizer, per_sample_loss(loss)
+        self.penalized, self.proximal = list(penalized), bool(proximal)
+
+    def penalty(self, trainable, l1, l2):
+        """The member's elastic-net penalty on its penalized kernels (never biases)."""
+        total = 0.0
+        for i in self.penalized:
+            total = total + elastic_net(trainable[i], l1, l2)
+        return total
+
+    def inputs(self, data, idx, member):
+        """Rows ``idx`` of the inputs, standardized with the member's statistics if it has them."""
+        x = keras.tree.map_structure(lambda a: ops.take(a, idx, axis=0), data.X)
+        if member.x_mean is not None:
+            x = (x - member.x_mean) / member.x_scale
+        return x
+
+    def targets(self, data, idx, member):
+        y = ops.take(data.y, idx, axis=0)
+        if member.y_mean is not None:
+            y = (y - member.y_mean) / member.y_scale
+        return y
+
+    def data_loss(self, trainable, non_trainable, data, idx, pad, member, training):
+        """Weighted mean loss over the real rows (``pad``) of ``idx``, plus ``model.losses``.
+
+        ``sum(w_i loss_i) / sum(w_i)`` (glmnet's objective; with unit weights Keras's
+        ``sum_over_batch_size``).
+        """
+        out, non_trainable, losses = self.model.stateless_call(
+            trainable, non_trainable, self.inputs(data, idx, member), training=training, return_losses=True
+        )
+        per = self.loss(self.targets(data, idx, member), out)
+        w = pad * ops.take(data.sample_weight, idx, axis=0)
+        total = ops.sum(w)
+        value = ops.sum(per * w) / ops.where(total > 0, total, 1.0)
+        return value + sum(losses, 0.0), non_trainable
+
+    def objective(self, trainable, non_trainable, data, idx, pad, member):
+        """``(smooth objective, (non_trainable, full objective))`` of one batch.
+
+        The smooth part is differentiated; in proximal mode the L1 part leaves it and is
+        applied by :meth:`prox`. The full objective (data loss + whole penalty) is reported.
+        """
+        value, non_trainable = self.data_loss(trainable, non_trainable, data, idx, pad, member, True)
+        smooth = value + self.penalty(trainable, 0.0 if self.proximal else member.l1, member.l2)
+        return smooth, (non_trainable, value + self.penalty(trainable, member.l1, member.l2))
+
+    def gradients(self, state, data, idx, pad, member):
+        """``((smooth objective, (non_trainable, full objective)), grads)`` of one batch."""
+        return value_and_grad(
+            lambda trainable: self.objective(trainable, state.non_trainable, data, idx, pad, member)
+        )(state.trainable)
+
+    def apply(self, state, grads, non_trainable, active, l1):
+        """The optimizer update (and prox) of one member; a member not ``active`` stays as it was."""
+        optimizer_values = state.optimizer
+        if keras.backend.backend() == "torch":
+            # Keras's torch optimizers update the scope's tensors in place (torch._foreach_*):
+            # give them copies so the kept state (and best weights) are not overwritten.
+            optimizer_values = [v.clone() for v in optimizer_values]
+        trainable, optimizer_values = self.optimizer.stateless_apply(
+            optimizer_values, grads, [v.clone() if hasattr(v, "clone") else v for v in state.trainable]
+        )
+        if self.proximal:
+            trainable = self.prox(trainable, state.optimizer, optimizer_values, l1)
+        keep = lambda new, old: [ops.where(active > 0, n, o) for n, o in zip(new, old, strict=True)]  # noqa: E731
+        return MemberState(
+            keep(trainable, state.trainable),
+            keep(non_trainable, state.non_trainable),
+            keep(optimizer_values, state.optimizer),
+        )
+
+    def __call__(self, state, data, idx, pad, active, member):
+        """One batch: returns the new state and the member's full objective on the batch."""
+        (_, (non_trainable, total)), grads = self.gradients(state, data, idx, pad, member)
+        return self.apply(state, grads, non_trainable, active, member.l1), total
+
+    def prox(self, trainable, old_opt, new_opt, l1):
+        """Soft-threshold the penalized kernels by ``l1 * effective_step`` (ProximalStep's rule)."""
+        optimizer = self.optimizer
+        # effective_step expects the state Keras shows a constraint: updated moments, and the
+        # iteration counter *before* its increment. Found by identity: Keras variables
+        # overload == elementwise.
+        mapping = [
+            (v, old if v is optimizer.iterations else new)
+            for v, old, new in zip(optimizer.variables, old_opt, new_opt, strict=True)
+        ]
+        variables = self.model.trainable_variables
+        mapping += list(zip(variables, trainable, strict=True))
+        trainable = list(trainable)
+        with keras.StatelessScope(state_mapping=mapping):
+            for i in self.penalized:
+                trainable[i] = soft_threshold(trainable[i], l1 * effective_step(optimizer, variables[i]))
+        return trainable
+
+    def evaluate(self, state, data, idx, pad, member):
+        """Validation data loss (weighted mean, penalty excluded) and the full penalty."""
+        value, _ = self.data_loss(state.trainable, state.non_trainable, data, idx, pad, member, False)
+        return value, self.penalty(state.trainable, member.l1, member.l2)
+
+    def outputs(self, state, data, idx, member):
+        """The member's outputs on rows ``idx`` (inference mode), in ``y``'s units."""
+        out = self.model.stateless_call(
+            state.trainable, state.non_trainable, self.inputs(data, idx, member), training=False
+        )[0]
+        if member.y_mean is not None:
+            out = out * member.y_scale + member.y_mean
+        return out
