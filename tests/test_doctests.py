@@ -5,7 +5,10 @@ import importlib
 
 import pytest
 
-MODULES = ["kerasnet.path.grid", "kerasnet.proximal", "kerasnet.data", "kerasnet.penalty"]
+MODULES = [
+    "kerasnet.path.grid", "kerasnet.proximal", "kerasnet.data", "kerasnet.tasks", "kerasnet.preprocessing",
+    "kerasnet.penalty",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

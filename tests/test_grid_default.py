@@ -7,8 +7,8 @@ from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
 from sklearn.linear_model import ElasticNet
 from sklearn.preprocessing import StandardScaler
 
-from kerasnet.path import grid as _grid
 from kerasnet.path import fit_path
+from kerasnet.path import grid as _grid
 
 RATIOS = (0.0, 0.01, 0.5, 1.0)
 TASKS = ("binary", "multiclass", "regression")

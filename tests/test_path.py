@@ -14,8 +14,8 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.preprocessing import StandardScaler
 
 import kerasnet.path.fit as path_module
-from kerasnet.path import grid as _grid
 from kerasnet.path import Path, fit_path
+from kerasnet.path import grid as _grid
 
 
 @pytest.fixture(scope="module")

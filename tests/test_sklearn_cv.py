@@ -6,7 +6,7 @@ from sklearn.datasets import load_breast_cancer, load_diabetes
 from sklearn.model_selection import GroupKFold
 
 from kerasnet import ElasticNetMLPClassifierCV, ElasticNetMLPRegressorCV, fit_path
-from kerasnet.sklearn import _seed_from
+from kerasnet.estimators.base import seed_from
 
 FAST = {"hidden_layer_sizes": (8,), "max_iter": 15, "n_lambdas": 4, "cv": 3, "random_state": 0}
 
@@ -42,7 +42,7 @@ def test_sample_weight_and_groups_reach_the_path(cancer):
     clf = ElasticNetMLPClassifierCV(**{**FAST, "cv": GroupKFold(3)}).fit(X, y, sample_weight=weight,
                                                                           groups=groups)
     path = fit_path(X, y, hidden=(8,), n_lambdas=4, cv=GroupKFold(3), groups=groups, sample_weight=weight,
-                    epochs=15, seed=_seed_from(0), verbose=0, batch_size=min(200, len(y)))
+                    epochs=15, seed=seed_from(0), verbose=0, batch_size=min(200, len(y)))
     np.testing.assert_allclose(clf.cv_mean_, path.cv_mean_, rtol=1e-5)
     unweighted = ElasticNetMLPClassifierCV(**{**FAST, "cv": GroupKFold(3)}).fit(X, y, groups=groups)
     assert not np.allclose(unweighted.cv_mean_, clf.cv_mean_)

@@ -18,410 +18,28 @@ when the pruned model was saved), ``variants`` (compare), ``environment``
 
 from __future__ import annotations
 
-import datetime
-import json
 import os
 
-import numpy as np
-
-from ._html import Figures, escape, number, page, pairs, table
+from ._html import Figures, page
+from ._report_sections import (
+    compare_section,
+    curves_section,
+    data_section,
+    divergence_section,
+    environment_section,
+    features_section,
+    files_section,
+    network_section,
+    path_section,
+    prune_section,
+    scores_section,
+    weights_section,
+)
+from ._report_sections import divergence_note as divergence_note  # re-exported (kerasnet.cli.fit)
+from ._run_folder import REPORT, load_kernels, read_json, run_kind
+from ._run_folder import environment as environment  # re-exported (kerasnet.cli._train)
 
 __all__ = ["REPORT", "build_report", "environment"]
-
-#: File name of the report inside the run folder.
-REPORT = "report.html"
-
-_OTHER_PACKAGES = ("jax", "jaxlib", "torch", "scikit-learn", "pandas", "matplotlib")
-
-# --------------------------------------------------------------------------- recording
-
-
-def environment(seed=None) -> dict:
-    """Versions and settings needed to reproduce a run (for metrics.json).
-
-    Returns kerasnet's, Keras's and the backend's names and versions, Python and NumPy, the
-    versions of other relevant packages when installed (``None`` when not), the platform
-    and ``seed``. Packages are looked up by metadata, not imported.
-    """
-    import importlib.metadata as metadata
-    import platform
-
-    import keras
-
-    from . import __version__
-
-    others = {}
-    for name in _OTHER_PACKAGES:
-        try:
-            others[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            others[name] = None
-    return {
-        "kerasnet": __version__,
-        "keras": keras.__version__,
-        "backend": keras.backend.backend(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "packages": others,
-        "platform": platform.platform(),
-        "seed": seed,
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-    }
-
-
-# --------------------------------------------------------------------------- reading the folder
-
-
-def _read_json(path):
-    if not os.path.isfile(path):
-        return None
-    with open(path, encoding="utf-8") as fh:
-        return json.load(fh)
-
-
-def _read_csv(path):
-    import pandas as pd
-
-    return pd.read_csv(path) if os.path.isfile(path) else None
-
-
-def _kernels(folder, name="model.keras"):
-    """``({layer: kernel}, error)`` of the Dense / EinsumDense / Conv layers in ``model.keras``."""
-    path = os.path.join(folder, name)
-    if not os.path.isfile(path):
-        return None, None
-    try:
-        import keras
-
-        # Registers kerasnet's serializable objects (penalties, SelectFeatures) for loading.
-        from . import penalty, proximal, prune  # noqa: F401
-        model = keras.saving.load_model(path, compile=False)
-    except Exception as err:  # noqa: BLE001 - a report states what it could not read
-        return None, f"could not load {name}: {type(err).__name__}: {err}"
-    kernels = {}
-
-    def walk(layer, prefix=""):
-        for sub in getattr(layer, "layers", []) or []:
-            walk(sub, prefix + layer.name + "/" if layer is not model else "")
-        kernel = getattr(layer, "kernel", None) if not hasattr(layer, "layers") else None
-        if kernel is not None:
-            kernels[prefix + layer.name] = np.asarray(keras.ops.convert_to_numpy(kernel))
-
-    walk(model)
-    return kernels, None
-
-
-def _kind(folder, metrics):
-    if metrics.get("kind"):
-        return metrics["kind"]
-    if "variants" in metrics:
-        return "compare"
-    return "path" if os.path.isfile(os.path.join(folder, "path.csv")) else "fit"
-
-
-# --------------------------------------------------------------------------- sections
-
-
-def divergence_note(metrics: dict) -> str | None:
-    """One line for the terminal and the report when a run diverged, else None."""
-    if not metrics.get("diverged"):
-        return None
-    settings = metrics.get("settings") or {}
-    return (f"training diverged (the loss became NaN or infinite; learning rate "
-            f"{settings.get('learning_rate')}, l1 {settings.get('l1')}, l2 {settings.get('l2')}): the saved "
-            "model predicts nothing useful; retry with a smaller learning rate or smaller strengths, or "
-            "rescale the target.")
-
-
-def _divergence_section(metrics):
-    if not metrics.get("diverged"):
-        return None
-    note = escape(divergence_note(metrics))
-    return "Training diverged", f"<p><b>{note}</b> Empty cells below are numbers that were not finite.</p>"
-
-
-def _data_section(metrics):
-    data = metrics.get("data") or {}
-    settings = metrics.get("settings") or {}
-    task = data.get("task") or metrics.get("task")
-    parts = [pairs([
-        ("source", settings.get("data") or data.get("source")),
-        ("target", data.get("target") or metrics.get("target")),
-        ("task", task),
-        ("rows", data.get("n_rows")),
-        ("training / validation / test rows",
-         " / ".join(str(data.get(k, "")) for k in ("n_train", "n_validation", "n_test"))
-         if data.get("n_validation") or data.get("n_test") else None),
-        ("cross-validation", f"{settings['cv']} folds of all rows" if "cv" in settings else None),
-        ("input columns", data.get("n_columns") or metrics.get("n_features_in")),
-        ("features after encoding", data.get("n_features") or metrics.get("n_features")),
-        ("columns left out", ", ".join(map(str, settings.get("drop") or [])) or None),
-    ])]
-    balance = data.get("class_balance")
-    if balance:
-        # A split holding every row (a path's CV) repeats the "all" column: leave it out.
-        splits = [s for s in balance if s == "all" or balance[s] != balance.get("all")]
-        labels = list(balance[splits[0]])
-        rows = []
-        for label in labels:
-            row = [label]
-            for split in splits:
-                counts = balance[split]
-                total = sum(counts.values()) or 1
-                n = counts.get(label, 0)
-                row.append(f"{n} ({n / total:.1%})")
-            rows.append(row)
-        parts.append("<h3>Class balance</h3>" + table(["class", *splits], rows))
-    summary = data.get("target_summary")
-    if summary:
-        parts.append("<h3>Target</h3>" + pairs([(k, number(v)) for k, v in summary.items()]))
-    return "Data", "".join(parts)
-
-
-def _network_section(metrics, kernels):
-    model = metrics.get("model") or {}
-    settings = metrics.get("settings") or {}
-    layers = model.get("layers")
-    if layers is None and kernels:
-        shapes = [k.shape for k in kernels.values() if k.ndim == 2]
-        layers = [shapes[0][0], *(s[1] for s in shapes)] if shapes else None
-    penalty = model.get("penalty") or {}
-    l1 = penalty.get("l1", settings.get("l1"))
-    l2 = penalty.get("l2", settings.get("l2"))
-    chosen = (metrics.get("path") or {}).get("lambda_selected")
-    if l1 is None and chosen is not None and settings.get("l1_ratio") is not None:
-        from .penalty import lambda_to_l1_l2
-
-        l1, l2 = lambda_to_l1_l2(float(chosen), float(settings["l1_ratio"]))
-    rows = [
-        ("layers", " - ".join(map(str, layers)) if layers else None),
-        ("activation", model.get("activation")),
-        ("penalty" if chosen is None else f"penalty at the selected lambda {chosen:.4g}",
-         f"ElasticNet l1={l1:.4g}, l2={l2:.4g} on {penalty.get('on', 'every kernel')}"
-         if l1 is not None and l2 is not None else None),
-        ("l1_ratio", settings.get("l1_ratio")),
-        ("proximal L1 (exact zeros)", settings.get("proximal")),
-        ("parameters", model.get("n_params")),
-        ("optimizer", model.get("optimizer")),
-    ]
-    for key in ("epochs", "batch_size", "learning_rate", "validation_split", "test_split", "cv", "n_lambdas",
-                "select", "early_stopping", "patience"):
-        if key in settings:
-            rows.append((key.replace("_", " "), settings[key]))
-    return "Network and penalty", pairs(rows)
-
-
-def _scores_section(metrics):
-    splits = [s for s in ("train", "validation", "test") if isinstance(metrics.get(s), dict)]
-    if not splits:
-        return None
-    score = "rmse" if metrics.get("task") == "regression" else "accuracy"
-    cols = [("n_rows", "rows", "d"), ("loss", "loss", ".4f"), ("data_loss", "data loss", ".4f"),
-            ("penalty", "penalty", ".4f"), (score, score, ".4f"), ("sparsity", "exact zeros", ".1%")]
-    rows = [[s, *(number(metrics[s].get(k), f) if k in metrics[s] else "" for k, _, f in cols)]
-            for s in splits]
-    html_ = table(["split", *(label for _, label, _ in cols)], rows)
-    losses = [(metrics.get(s) or {}).get("data_loss") for s in ("train", "validation")]
-    if all(isinstance(v, (int, float)) for v in losses):
-        html_ += f"<p>Train/validation gap of the data loss: <b>{number(losses[1] - losses[0])}</b>.</p>"
-    return "Scores", html_
-
-
-def _path_section(folder, metrics, figure):
-    import pandas as pd
-
-    frame = _read_csv(os.path.join(folder, "path.csv"))
-    if frame is None or "lambda" not in frame:
-        return None
-    path_info = metrics.get("path") or metrics
-    score_cols = [c for c in frame.columns if c.startswith("cv_") and not c.endswith("_se")
-                  and not c.startswith("cv_loss") and f"{c}_se" in frame]
-    measure = path_info.get("measure")
-    score = score_cols[0] if score_cols else None
-    if measure and f"cv_{measure}" in frame:
-        score = f"cv_{measure}"
-    selected = pd.Series([""] * len(frame))
-    if "selected" in frame:
-        selected = frame["selected"].fillna("").astype(str)
-        frame["selected"] = selected  # pandas reads the blank cells as NaN
-
-    def chosen(rule, key):
-        if path_info.get(key) is not None:
-            return float(path_info[key])
-        hits = frame.loc[selected.str.contains(rule), "lambda"]
-        return float(hits.iloc[0]) if len(hits) else None
-
-    lam_min, lam_1se = chosen("min", "lambda_min"), chosen("1se", "lambda_1se")
-    parts = []
-    if score and lam_min is not None and lam_1se is not None:
-        from .plots import path_figure
-
-        def col(name):
-            return frame[name].to_numpy(float) if name in frame else None
-
-        norm = col("weight_norm") if "weight_norm" in frame else np.full(len(frame), np.nan)
-        fig = path_figure(col("lambda"), col(score), col(f"{score}_se"), lam_min, lam_1se, norm,
-                          col("sparsity"), col("n_features"), score_name=score[3:])
-        parts.append(figure(fig, "path.png", "CV score with 1-SE error bars, lambda_min and lambda_1se; "
-                                             "weight norm and sparsity along the path"))
-        better = path_info.get("greater_is_better")
-        direction = "" if better is None else f" ({'higher' if better else 'lower'} is better)"
-        parts.append(f"<p>CV measure: <b>{escape(score[3:])}</b>{direction}; each fold scored at the "
-                     "epoch the other folds chose. "
-                     f"lambda_min = <b>{number(lam_min)}</b> (best mean CV score); lambda_1se = "
-                     f"<b>{number(lam_1se)}</b> (largest strength within one standard error of the best). "
-                     f"Selected: <b>{escape(path_info.get('selected', '1se'))}</b>.</p>")
-    diverged = "diverged" in frame and frame["diverged"].astype(bool).any()
-    other = "cv_deviance" if score != "cv_deviance" else None
-    wanted = ("lambda", score, f"{score}_se" if score else None, other, "sparsity", "n_features",
-              "weight_norm", "diverged" if diverged else None, "selected")
-    shown = [c for c in wanted if c in frame]
-    fmt = {"sparsity": ".1%", "n_features": "d", "refit_epochs": "d"}
-    rows = [[v if isinstance(v, str) else number(v, fmt.get(c, ".4g")) for c, v in zip(shown, r, strict=True)]
-            for r in frame[shown].itertuples(index=False)]
-    marks = ["chosen" if s else "" for s in selected]
-    parts.append(table(shown, rows, marks))
-    return "Regularization path", "".join(parts)
-
-
-def _curves_section(folder, figure):
-    history = _read_csv(os.path.join(folder, "history.csv"))
-    if history is None or "loss" not in history:
-        return None
-    from .plots import learning_curves
-
-    fig = learning_curves(history)
-    return "Learning curves", figure(fig, "learning_curves.png",
-                                     "Training vs validation loss; data loss vs penalty, per epoch")
-
-
-def _weights_section(kernels, error, figure):
-    if error:
-        return "Weights", f"<p class=muted>{escape(error)}</p>"
-    if not kernels:
-        return None
-    from .plots import weight_histograms
-
-    rows = [(name, "x".join(map(str, k.shape)), k.size, f"{(k == 0).mean():.1%}",
-             number(float(np.abs(k).sum())), number(float(np.abs(k).max()))) for name, k in kernels.items()]
-    html_ = figure(weight_histograms(kernels), "weight_histograms.png",
-                   "Kernel weights per layer (log counts)")
-    html_ += table(["layer", "shape", "weights", "exact zeros", "sum |W|", "max |W|"], rows)
-    return "Weights per layer", html_
-
-
-def _features_section(folder, metrics, kernels):
-    if not kernels:
-        return None
-    first = next((k for k in kernels.values() if k.ndim == 2), None)
-    if first is None:
-        return None
-    names = (metrics.get("data") or {}).get("feature_names")
-    if names is None:
-        pre = _read_json(os.path.join(folder, "preprocessing.json")) or {}
-        names = pre.get("feature_names")
-    if names is None or len(names) != first.shape[0]:
-        names = [f"x{i}" for i in range(first.shape[0])]
-    used = np.abs(first).sum(axis=1) > 0
-    strength = np.abs(first).sum(axis=1)
-    kept = [n for n, u in zip(names, used, strict=True) if u]
-    dropped = [n for n, u in zip(names, used, strict=True) if not u]
-    html_ = (f"<p><b>{len(kept)}</b> of {len(names)} input features have a nonzero first-layer weight"
-             + (" (every feature is still used)." if not dropped else ".") + "</p>")
-    if dropped:
-        html_ += f"<p>Dropped (all-zero rows): {escape(', '.join(map(str, dropped)))}</p>"
-    order = np.argsort(-strength)[:30]
-    rows = [(names[i], number(float(strength[i])), "yes" if used[i] else "no") for i in order]
-    html_ += "<h3>Largest first-layer weights (sum |W| per feature, top 30)</h3>"
-    html_ += table(["feature", "sum |W| of its row", "kept"], rows)
-    return "Features kept", html_
-
-
-def _prune_section(metrics):
-    info = metrics.get("prune") or metrics.get("pruned")
-    if not isinstance(info, dict):
-        return None
-    rows = [("parameters before", info.get("params_before")), ("parameters after", info.get("params_after"))]
-    if info.get("params_before"):
-        rows.append(("size after / before", f"{info.get('params_after', 0) / info['params_before']:.1%}"))
-    kept = info.get("kept_features")
-    if kept is not None:
-        rows.append(("features kept", f"{len(kept)} of {info.get('n_features', '?')}"))
-        names = info.get("feature_names")
-        if names:
-            rows.append(("kept features", ", ".join(map(str, names))))
-    for layer, (before, after) in (info.get("units") or {}).items():
-        rows.append((f"units {layer}", f"{before} -> {after}"))
-    if info.get("file"):
-        rows.append(("file", info["file"]))
-    return "Pruned model", pairs(rows)
-
-
-def _environment_section(metrics):
-    env = metrics.get("environment") or {}
-    command = metrics.get("command") or {}
-    rows = [("command line", command.get("line"))]
-    for key in ("kerasnet", "keras", "backend", "python", "numpy"):
-        rows.append((key, env.get(key)))
-    for name, version in (env.get("packages") or {}).items():
-        rows.append((name, version if version else "not installed"))
-    rows += [("platform", env.get("platform")), ("seed", env.get("seed", (metrics.get("settings") or {})
-                                                              .get("seed"))), ("created", env.get("created"))]
-    if not env:
-        rows.append(("note", "this run recorded no environment (written by an older kerasnet)"))
-    return "Environment", pairs(rows)
-
-
-def _files_section(folder, extra):
-    names = sorted(set(os.listdir(folder)) | set(extra) | {REPORT})
-    rows = []
-    for name in names:
-        path = os.path.join(folder, name)
-        if name.startswith("."):
-            continue
-        kind = "folder" if os.path.isdir(path) else (f"{os.path.getsize(path):,} bytes"
-                                                       if os.path.isfile(path) else "")
-        rows.append((name, kind))
-    return "Files", table(["file", "size"], rows)
-
-
-def _compare_section(folder, metrics, figure):
-    from .plots import compare_figure, compare_histograms
-
-    variants = metrics["variants"]
-    score = "rmse" if metrics.get("task") == "regression" else "accuracy"
-    histories, summary, weights, rows = {}, {}, {}, []
-    for name, info in variants.items():
-        sub = os.path.join(folder, info.get("folder", name))
-        history = _read_csv(os.path.join(sub, "history.csv"))
-        if history is not None:
-            histories[name] = history
-        m = _read_json(os.path.join(sub, "metrics.json")) or {}
-        kernels, _ = _kernels(sub)
-        if kernels:
-            weights[name] = np.concatenate([k.ravel() for k in kernels.values()])
-        train, valid, test = m.get("train") or {}, m.get("validation") or {}, m.get("test") or {}
-        gap = valid["data_loss"] - train["data_loss"] if train and valid else None
-        summary[name] = {"gap": gap, "test": test.get(score), "sparsity": train.get("sparsity"),
-                         "near_zero": info.get("near_zero")}
-        rows.append([name, number(info.get("l1")), number(info.get("l2")),
-                     number(train.get("data_loss"), ".4f"), number(valid.get("data_loss"), ".4f"),
-                     number(gap, ".4f"), number(train.get(score), ".4f"),
-                     number(valid.get(score), ".4f"), number(test.get(score), ".4f"),
-                     number(train.get("sparsity"), ".1%"), number(info.get("near_zero"), ".1%")])
-    parts = [f"<p>{escape(metrics.get('strengths_note', ''))}</p>"]
-    parts.append(table(["variant", "l1", "l2", "train data loss", "validation data loss", "gap",
-                         f"train {score}", f"validation {score}", f"test {score}", "exact zeros",
-                         f"|w| < {metrics.get('near_zero_threshold', 1e-3):g}"], rows))
-    if histories:
-        near = f"|w| < {metrics.get('near_zero_threshold', 1e-3):g}"
-        parts.append(figure(compare_figure(histories, summary, score_name=score, near_zero_label=near),
-                            "compare.png",
-                            "Learning curves, train/validation gap, test score and sparsity per penalty"))
-    if weights:
-        parts.append(figure(compare_histograms(weights), "compare_weights.png",
-                            "All kernel weights per penalty (log counts)"))
-    return "No penalty vs L1 vs L2 vs L1-L2", "".join(parts)
 
 
 def build_report(run_dir) -> str:
@@ -455,7 +73,7 @@ def build_report(run_dir) -> str:
             "or compare."
         )
     try:
-        metrics = _read_json(metrics_path)
+        metrics = read_json(metrics_path)
     except ValueError as err:
         raise ValueError(
             f"{metrics_path} is not valid JSON ({err}); rerun the command that wrote it."
@@ -464,27 +82,27 @@ def build_report(run_dir) -> str:
 
     with matplotlib.rc_context({"figure.max_open_warning": 0}):
         figure = Figures(folder)
-        kind = _kind(folder, metrics)
-        sections = [_divergence_section(metrics), _data_section(metrics)]
+        kind = run_kind(folder, metrics)
+        sections = [divergence_section(metrics), data_section(metrics)]
         if kind == "compare":
-            sections.append(_compare_section(folder, metrics, figure))
+            sections.append(compare_section(folder, metrics, figure))
             first = next(iter(metrics["variants"].values()), {})
             sub = os.path.join(folder, first.get("folder", ""))
-            sub_metrics = _read_json(os.path.join(sub, "metrics.json")) or {}
-            sections.append(_network_section({**sub_metrics, **metrics}, None))
+            sub_metrics = read_json(os.path.join(sub, "metrics.json")) or {}
+            sections.append(network_section({**sub_metrics, **metrics}, None))
         else:
-            kernels, error = _kernels(folder)
+            kernels, error = load_kernels(folder)
             sections += [
-                _network_section(metrics, kernels),
-                _scores_section(metrics),
-                _path_section(folder, metrics, figure),
-                _curves_section(folder, figure),
-                _weights_section(kernels, error, figure),
-                _features_section(folder, metrics, kernels),
-                _prune_section(metrics),
+                network_section(metrics, kernels),
+                scores_section(metrics),
+                path_section(folder, metrics, figure),
+                curves_section(folder, figure),
+                weights_section(kernels, error, figure),
+                features_section(folder, metrics, kernels),
+                prune_section(metrics),
             ]
-        sections.append(_environment_section(metrics))
-        sections.append(_files_section(folder, figure.written))
+        sections.append(environment_section(metrics))
+        sections.append(files_section(folder, figure.written))
     sections = [s for s in sections if s is not None]
     data = metrics.get("data") or {}
     target = data.get("target") or metrics.get("target")

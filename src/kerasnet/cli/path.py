@@ -6,7 +6,7 @@ import os
 
 import click
 
-from .._measures import MEASURES, check_measure
+from ..path.measures import MEASURES, check_measure
 from ._common import HIDDEN, LEARNING_RATE, data_options, load_data, out_options
 from ._outputs import atomic_dir, check_out_dir, write_json
 

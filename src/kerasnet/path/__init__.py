@@ -7,7 +7,7 @@ early stopping; ``distributed``: the members split across a Dask cluster), then 
 :class:`Path` (``result``).
 """
 
-from .._folds import check_fold_count
+from .folds import check_fold_count
 from .engine import MemberFit, fit_members
 from .fit import fit_path
 from .result import Path

@@ -91,11 +91,12 @@ def _merge(fits):
             merged[field.name] = None  # not recorded (no validation rows, no outputs)
         elif field.name == "val_outputs":
             width = max(p[0].shape[1] for p in parts)
-            merged[field.name] = tuple(
-                np.concatenate([_pad(p[j], width, 1, fill) for p in parts]) for j, fill in ((0, 0), (1, np.nan), (2, False))
-            )
+            fills = ((0, 0), (1, np.nan), (2, False))
+            merged[field.name] = tuple(np.concatenate([_pad(p[j], width, 1, fill) for p in parts])
+                                       for j, fill in fills)
         elif np.asarray(parts[0]).ndim == 2:
-            merged[field.name] = np.concatenate([_pad(np.asarray(p, float), epochs, 0, np.nan) for p in parts], axis=1)
+            padded = [_pad(np.asarray(p, float), epochs, 0, np.nan) for p in parts]
+            merged[field.name] = np.concatenate(padded, axis=1)
         else:
             merged[field.name] = np.concatenate([np.asarray(p) for p in parts])
     return engine.MemberFit(**merged)
@@ -180,7 +181,8 @@ def fit_members(model, X, y, *, scheduler=None, n_chunks=None, callback=None, sc
             client.submit(
                 _fit_chunk, model, X_remote, y_remote,
                 {name: value[chunk] for name, value in per_member.items()},
-                None if scaling is None else tuple(None if s is None else np.asarray(s)[chunk] for s in scaling),
+                None if scaling is None else tuple(None if s is None else np.asarray(s)[chunk]
+                                                   for s in scaling),
                 common, pure=False,
             )
             for chunk in chunks

@@ -277,7 +277,8 @@ def fit_members(
                                      ops.convert_to_tensor(active.astype("float32")), settings)
         totals = np.where(active, np.asarray(ops.convert_to_numpy(totals)), np.nan)
         steps = active.sum(axis=0)
-        mean_loss = np.where(steps > 0, np.where(active, totals, 0.0).sum(axis=0) / np.maximum(steps, 1), np.nan)
+        summed = np.where(active, totals, 0.0).sum(axis=0)
+        mean_loss = np.where(steps > 0, summed / np.maximum(steps, 1), np.nan)
         epochs_trained += running
         bad = running & ~np.isfinite(np.where(active, totals, 0.0)).all(axis=0)
         val_loss, penalty = (np.asarray(ops.convert_to_numpy(t))

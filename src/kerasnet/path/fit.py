@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _measures
-from .._folds import normalized_weights, refit_epochs_for, splits
+from . import measures
+from .folds import normalized_weights, refit_epochs_for, splits
 from ..models import mlp
 from ..penalty import check_strength
 from ..tasks import LOSS
@@ -129,7 +129,7 @@ def fit_path(
     verbose : int, default 1
         1 shows a progress bar; 0 is silent.
     measure : {"deviance", "class", "auc", "mse", "mae", "r2"}, default "deviance"
-        glmnet's ``type.measure`` (:mod:`kerasnet._measures`): ``deviance`` is twice the
+        glmnet's ``type.measure`` (:mod:`kerasnet.path.measures`): ``deviance`` is twice the
         log loss for classes and the squared error for regression; ``class`` the
         misclassification error. ``cv_mean_``, ``cv_se_`` and the selection follow it.
     foldid : int array [n] or None
@@ -173,7 +173,7 @@ def fit_path(
     """
     X, y, names, build = _model_and_inputs(X, y, model, hidden, seed)
     task, y_enc, classes, n_outputs = encode_target(y, task)
-    measure = _measures.check_measure(measure, task)
+    measure = measures.check_measure(measure, task)
     l1_ratio = check_strength(l1_ratio, "l1_ratio")
     if l1_ratio > 1:
         raise ValueError(f"l1_ratio must be in [0, 1]; received l1_ratio={l1_ratio!r}.")
@@ -239,8 +239,8 @@ def fit_path(
             refit_epochs = refit_epochs_for(chosen, train_rows, batch_size, n)
             progress.phase("Refit", int(refit_epochs.max()), (L, 1))
             weights, refit = fit_members(
-                network, X, y_enc, l1=l1, l2=l2, scaling=scaling(np.full(L, F)), epochs=int(refit_epochs.max()),
-                max_epochs=refit_epochs, streams=np.zeros(L, int), **common)
+                network, X, y_enc, l1=l1, l2=l2, scaling=scaling(np.full(L, F)),
+                epochs=int(refit_epochs.max()), max_epochs=refit_epochs, streams=np.zeros(L, int), **common)
             refit_diverged = refit.diverged
     finally:
         progress.close()
@@ -253,7 +253,8 @@ def fit_path(
         cv_values=cv_values, measure=measure, fold_weights=(test_rows * weight).sum(axis=1),
         member_diverged=cvfit.diverged[is_cv].reshape(L, F), best_epoch=cvfit.best_epoch[is_cv].reshape(L, F),
         refit_epochs=refit_epochs, refit_diverged=refit_diverged, weights=weights, n_outputs=n_outputs,
-        proximal=proximal, history={"cv": cvfit, "refit": refit}, oof_predictions=oof, **mlp_only, **user_only,
+        proximal=proximal, history={"cv": cvfit, "refit": refit}, oof_predictions=oof,
+        **mlp_only, **user_only,
     )
 
 
@@ -282,7 +283,8 @@ def _grid_of(lambdas, X, y, task, l1_ratio, n_lambdas, lambda_min_ratio, weight,
         return np.sort(lambdas)[::-1]
     n = len(y)
     if standardized is None:  # a user's model: its inputs flattened and standardized for the grid
-        inputs, target = flat_inputs(X, weight), (np.asarray(y, float).reshape(n, -1) if task == "regression" else y)
+        inputs = flat_inputs(X, weight)
+        target = np.asarray(y, float).reshape(n, -1) if task == "regression" else y
     else:
         m, s, (ym, ys) = standardized
         inputs = (X - m) / s
@@ -302,8 +304,8 @@ def _cross_validated(val_outputs, is_cv, y, task, weight, L, F, keep):
     out-of-fold predictions ``[L, n, o]`` (NaN where a row is in no test set) if ``keep``."""
     index, outputs, valid = (a[is_cv] for a in val_outputs)
     outputs = outputs.reshape(outputs.shape[0], outputs.shape[1], -1)
-    values = {m: _measures.fold_values(m, task, y, index, outputs, valid, weight).reshape(L, F)
-              for m, (_, tasks, _) in _measures.MEASURES.items() if task in tasks}
+    values = {m: measures.fold_values(m, task, y, index, outputs, valid, weight).reshape(L, F)
+              for m, (_, tasks, _) in measures.MEASURES.items() if task in tasks}
     oof = None
     if keep:
         total = np.zeros((L, len(y), outputs.shape[-1]))

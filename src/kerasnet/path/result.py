@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from .. import _measures
+from . import measures
 from ..models import compile_for, mlp
 from ..penalty import lambda_to_l1_l2
 from . import grid
@@ -21,7 +21,7 @@ class Path:
     lambdas_ : ndarray [L]
         Strengths, descending.
     measure : str
-        The CV measure (``fit_path``'s ``measure``; :mod:`kerasnet._measures`).
+        The CV measure (``fit_path``'s ``measure``; :mod:`kerasnet.path.measures`).
     cv_mean_, cv_se_ : ndarray [L]
         glmnet's ``cvm`` and ``cvsd`` of ``measure``: the mean over folds (weighted by
         each fold's total row weight) and its standard error; NaN for diverged strengths.
@@ -53,8 +53,8 @@ class Path:
         Epochs of each refit on all rows (see :func:`kerasnet.fit_path`).
     """
 
-    def __init__(self, *, lambdas, l1_ratio, task, classes, feature_names, cv_values, measure, member_diverged,
-                 best_epoch, refit_epochs, refit_diverged,
+    def __init__(self, *, lambdas, l1_ratio, task, classes, feature_names, cv_values, measure,
+                 member_diverged, best_epoch, refit_epochs, refit_diverged,
                  weights, n_outputs, proximal, fold_weights=None, history=None, oof_predictions=None,
                  hidden=None, mean=None, scale=None, y_mean=None, y_scale=None, architecture=None,
                  kernels=None, penalized=None):
@@ -63,8 +63,8 @@ class Path:
         self.classes_, self.feature_names_ = classes, list(feature_names)
         self.n_outputs, self.mean_, self.scale_ = n_outputs, mean, scale
         self.y_mean_, self.y_scale_ = y_mean, y_scale
-        self.measure = _measures.check_measure(measure, task)
-        self.greater_is_better = _measures.greater_is_better(measure)
+        self.measure = measures.check_measure(measure, task)
+        self.greater_is_better = measures.greater_is_better(measure)
         self.cv_measures_ = {m: np.asarray(v, float) for m, v in cv_values.items()}
         self.cv_scores_ = self.cv_measures_[measure]
         self.cv_losses_ = self.cv_measures_["deviance"]
@@ -202,7 +202,7 @@ class Path:
 
         return path_figure(self.lambdas_, self.cv_mean_, self.cv_se_, self.lambda_min_, self.lambda_1se_,
                            self.weight_norm_, self.sparsity_, self.n_features_selected_,
-                           score_name=_measures.label(self.measure))
+                           score_name=measures.label(self.measure))
 
     def __repr__(self):
         return (f"Path(task={self.task!r}, n_lambdas={len(self.lambdas_)}, "

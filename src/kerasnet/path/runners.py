@@ -56,7 +56,8 @@ def select(mask, new, old):
     def pick(a, b):
         return ops.where(ops.reshape(mask, (-1,) + (1,) * (len(a.shape) - 1)), a, b)
 
-    return MemberState(*[[pick(a, b) for a, b in zip(pn, po, strict=True)] for pn, po in zip(new, old, strict=True)])
+    return MemberState(*[[pick(a, b) for a, b in zip(pn, po, strict=True)]
+                         for pn, po in zip(new, old, strict=True)])
 
 
 class JaxRunner:
@@ -156,9 +157,9 @@ def runner_for(model, optimizer, loss, penalized, proximal):
     (runner, step)
     """
     indices = tuple(penalized_indices(model, penalized))
-    key = (keras.backend.backend(), _model_key(model), type(optimizer).__name__,
-           json.dumps(_structure(optimizer.get_config()), sort_keys=True, default=str), _loss_key(loss), indices,
-           bool(proximal))
+    optimizer_key = json.dumps(_structure(optimizer.get_config()), sort_keys=True, default=str)
+    key = (keras.backend.backend(), _model_key(model), type(optimizer).__name__, optimizer_key,
+           _loss_key(loss), indices, bool(proximal))
     if key in _CACHE:
         _CACHE.move_to_end(key)
         return _CACHE[key]

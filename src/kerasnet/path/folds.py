@@ -21,7 +21,7 @@ def check_fold_count(cv: int, y, task) -> None:
 
     Raises :class:`kerasnet.data.InputError` (a ``ValueError``) naming the fix.
     """
-    from .data import InputError
+    from ..errors import InputError
 
     if cv > len(y):
         raise InputError(

@@ -1,0 +1,329 @@
+"""The cross-validated estimators: :class:`ElasticNetMLPClassifierCV` and :class:`ElasticNetMLPRegressorCV`.
+
+A thin shell over :func:`kerasnet.fit_path`: ``fit`` trains the whole strength path with
+cross-validation in one call, chooses ``lambda_`` from the CV measure (``1se`` or ``min``)
+and keeps that strength's refit network as ``model_``, on raw inputs.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.model_selection import check_cv
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_sample_weight
+
+from ..path.measures import MEASURES
+from ..models import compile_for, mlp
+from ..path import fit_path
+from ..penalty import ElasticNet
+from .base import ClassifierOutputs, KerasEstimator, RegressorOutputs, hidden_sizes, seed_from
+from .numeric import fold_standardization, weighted_scale
+
+
+class BaseElasticNetMLPCV(KerasEstimator):
+    """Parameters and fit of the path estimators: a thin shell over :func:`kerasnet.fit_path`."""
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+        "lambdas": ["array-like", None],
+        "n_lambdas": [Interval(Integral, 1, None, closed="left")],
+        "lambda_min_ratio": [Interval(Real, 0, 1, closed="neither")],
+        "cv": ["cv_object"],
+        "selection": [StrOptions({"1se", "min"})],
+        "measure": [StrOptions(set(MEASURES))],
+        "proximal": ["boolean"],
+        "standardize": ["boolean"],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+        "scheduler": "no_validation",  # an address or a dask Client; checked by kerasnet.distributed
+        "verbose": ["verbose"],
+        "model": [callable, None],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        *,
+        l1_ratio=0.5,
+        lambdas=None,
+        n_lambdas=32,
+        lambda_min_ratio=1e-3,
+        cv=5,
+        selection="1se",
+        measure="deviance",
+        proximal=False,
+        standardize=True,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        max_iter=100,
+        early_stopping=True,
+        n_iter_no_change=10,
+        random_state=None,
+        scheduler=None,
+        verbose=False,
+        model=None,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.l1_ratio = l1_ratio
+        self.lambdas = lambdas
+        self.n_lambdas = n_lambdas
+        self.lambda_min_ratio = lambda_min_ratio
+        self.cv = cv
+        self.selection = selection
+        self.measure = measure
+        self.proximal = proximal
+        self.standardize = standardize
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.early_stopping = early_stopping
+        self.n_iter_no_change = n_iter_no_change
+        self.random_state = random_state
+        self.scheduler = scheduler
+        self.verbose = verbose
+        self.model = model
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None, groups=None):
+        """Fit the path with cross-validation, choose ``lambda_``, keep its refit network.
+
+        Each fold's epoch is chosen on the other folds, ``lambda_`` on the CV ``measure``
+        (see :func:`kerasnet.fit_path` for which rows each choice sees).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default None
+            Row weights (scaled to sum to n_samples): weighted losses, standardization,
+            ``lambda_max`` and CV measures.
+        groups : array-like of shape (n_samples,), default None
+            Group labels for the splitter; with an int ``cv``, folds never split a group.
+
+        Returns
+        -------
+        self
+        """
+        X, y = self._validate_xy(X, y, min_samples=2)  # the path needs rows to split into folds
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        targets, task, _ = self._encode_targets(y, sample_weight)
+        if self.model is not None:
+            return self._fit_model(X, targets, task, sample_weight, groups)
+        y_mean = y_scale = None
+        if task == "regression" and self.standardize:
+            # The network learns standardized targets (Adam's steps are O(learning rate));
+            # their scale is folded back into the output layer below.
+            y_mean, y_scale = weighted_scale(targets, sample_weight)
+            targets = (targets - y_mean) / y_scale
+        if task != "regression":
+            targets = targets.ravel().astype(int)
+        elif targets.shape[1] == 1:
+            targets = targets.ravel()
+        seed = seed_from(self.random_state)
+        cv = 5 if self.cv is None else self.cv
+        if not isinstance(cv, Integral):  # lists of (train, test) pairs become a splitter
+            cv = check_cv(cv, targets, classifier=task != "regression")
+        n = X.shape[0]
+        path = fit_path(
+            X,
+            targets,
+            hidden=hidden_sizes(self.hidden_layer_sizes),
+            task=task,
+            l1_ratio=self.l1_ratio,
+            lambdas=self.lambdas,
+            n_lambdas=self.n_lambdas,
+            lambda_min_ratio=self.lambda_min_ratio,
+            cv=cv,
+            epochs=self.max_iter,
+            batch_size=min(200, n) if self.batch_size == "auto" else self.batch_size,
+            learning_rate=self.learning_rate_init,
+            early_stopping=self.early_stopping,
+            patience=self.n_iter_no_change,
+            proximal=self.proximal,
+            standardize=self.standardize,
+            seed=seed,
+            scheduler=self.scheduler,
+            verbose=int(bool(self.verbose)),
+            measure=self.measure,
+            sample_weight=sample_weight,
+            groups=groups,
+        )
+        self.path_ = path
+        self.lambda_ = path.lambda_1se_ if self.selection == "1se" else path.lambda_min_
+        self.lambdas_ = path.lambdas_
+        self.cv_mean_, self.cv_se_ = path.cv_mean_, path.cv_se_
+        index = path._index(self.lambda_)
+        # The chosen refit member as the plain recipe on raw inputs, like the one-strength
+        # estimators' model_ (Path.model(lambda_) gives it with a Normalization layer instead).
+        model = mlp(
+            X.shape[1],
+            path.n_outputs,
+            hidden=path.hidden,
+            task=task,
+            penalty=ElasticNet.from_lambda(self.lambda_, self.l1_ratio, proximal=self.proximal),
+        )
+        model.set_weights(path.weights_[index])
+        fold_standardization(
+            model, np.asarray(path.mean_, np.float64), np.asarray(path.scale_, np.float64), y_mean, y_scale
+        )
+        compile_for(model, task, learning_rate=self.learning_rate_init)
+        # Built now so that the pickled .keras file holds the optimizer state it loads back.
+        model.optimizer.build(model.trainable_variables)
+        self._set_model(model)
+        self.n_iter_ = int(path.refit_epochs_[index])
+        self._set_history(path)
+        return self
+
+    def _fit_model(self, X, targets, task, sample_weight, groups):
+        """The path of the user's ``model`` (a builder); ``model_`` is its refit at ``lambda_``."""
+        targets = targets.ravel().astype(int) if task != "regression" else targets
+        if task == "regression" and targets.shape[1] == 1:
+            targets = targets.ravel()
+        n = X.shape[0]
+        path = fit_path(
+            X.astype(np.float32), targets, model=self.model, task=task, l1_ratio=self.l1_ratio,
+            lambdas=self.lambdas, n_lambdas=self.n_lambdas, lambda_min_ratio=self.lambda_min_ratio,
+            cv=5 if self.cv is None else self.cv, epochs=self.max_iter,
+            batch_size=min(200, n) if self.batch_size == "auto" else self.batch_size,
+            learning_rate=self.learning_rate_init, early_stopping=self.early_stopping,
+            patience=self.n_iter_no_change, proximal=self.proximal, seed=seed_from(self.random_state),
+            verbose=int(bool(self.verbose)), measure=self.measure, sample_weight=sample_weight, groups=groups,
+        )
+        self.path_ = path
+        self.lambda_ = path.lambda_1se_ if self.selection == "1se" else path.lambda_min_
+        self.lambdas_ = path.lambdas_
+        self.cv_mean_, self.cv_se_ = path.cv_mean_, path.cv_se_
+        self._set_model(path.model(self.lambda_))
+        self.n_iter_ = int(path.refit_epochs_[path._index(self.lambda_)])
+        self._set_history(path)
+        return self
+
+    def _set_history(self, path):
+        self.history_ = {
+            "cv_deviance": [float(v) for v in path.cv_loss_mean_],
+            f"cv_{path.measure}": [float(v) for v in path.cv_mean_],
+            "refit_epochs": [int(v) for v in path.refit_epochs_],
+        }
+
+
+_CV_PARAMS_DOC = """
+    Parameters
+    ----------
+    hidden_layer_sizes : int or tuple of int, default (100,)
+        Units of each hidden (ReLU) layer; ``()`` is the linear (logistic) model.
+    l1_ratio : float in [0, 1], default 0.5
+        glmnet's alpha: strength ``lambda`` means ``l1 = lambda*l1_ratio``,
+        ``l2 = lambda*(1 - l1_ratio)/2`` on every kernel.
+    lambdas : array-like or None, default None
+        The strengths; None builds ``n_lambdas`` log-spaced ones from the data, as
+        :func:`kerasnet.fit_path` does (from a constant network down, for any ``l1_ratio``).
+    n_lambdas : int, default 32
+    lambda_min_ratio : float, default 1e-3
+    cv : int, cross-validation generator or iterable, default 5
+        An int makes shuffled (stratified, for classifiers) folds seeded by ``random_state``.
+    selection : {"1se", "min"}, default "1se"
+        ``lambda_`` is the largest strength within one standard error of the best CV score
+        (glmnet's ``lambda.1se``), or the best one.
+    model : callable or None, default None
+        A function returning a built, uncompiled Keras model on ``(n_features,)`` inputs (its
+        output a sigmoid / softmax / value as the task needs) to use instead of the MLP:
+        ``hidden_layer_sizes`` and ``standardize`` then do not apply (put a
+        ``Normalization`` layer in it); ``model_`` is its refit at ``lambda_`` with Keras's
+        own ``L1L2`` on every kernel (:func:`kerasnet.fit_path`'s ``model=``).
+    measure : {"deviance", "class", "auc", "mse", "mae", "r2"}, default "deviance"
+        The CV measure that chooses ``lambda_`` (glmnet's ``type.measure``; ``class`` and
+        ``auc`` for classifiers, ``r2`` for regressors): ``cv_mean_`` and ``cv_se_`` are in it.
+    proximal : bool, default False
+        L1 as a soft-threshold after each step (exact zeros).
+    standardize : bool, default True
+        Standardize inputs with each fold's training rows (and regression targets); folded
+        into ``model_``, which takes raw inputs.
+    batch_size : int or "auto", default "auto"
+        "auto" is ``min(200, n_samples)``.
+    learning_rate_init : float, default 1e-3
+    max_iter : int, default 100
+        Epochs of each CV member (with early stopping: at most).
+    early_stopping : bool, default True
+        Each (strength, fold) member stops after ``n_iter_no_change`` epochs without a lower
+        loss on its validation fold and keeps its best weights; each strength is refit on
+        all rows for the mean of its folds' best epochs.
+    n_iter_no_change : int, default 10
+    random_state : int, RandomState instance or None, default None
+        Seeds initial weights, folds and batch order.
+    scheduler : str, dask.distributed.Client or None, default None
+        Run the path on a Dask cluster (``kerasnet[dask]``): its address or a client.
+    verbose : bool, default False
+        Show a progress bar.
+
+    Attributes
+    ----------
+    lambda_ : float
+        The chosen strength.
+    lambdas_ : ndarray
+        The grid, descending.
+    cv_mean_, cv_se_ : ndarray
+        glmnet's ``cvm`` and ``cvsd`` of ``measure`` per strength.
+    path_ : kerasnet.Path
+        The whole path: every strength's refit model, sparsity, plots.
+    model_ : keras.Sequential
+        The refit network at ``lambda_`` (the :func:`kerasnet.mlp` recipe), on raw inputs.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+    history_ : dict of list
+        ``cv_deviance``, ``cv_<measure>`` (per strength) and ``refit_epochs``.
+    n_iter_ : int
+        Refit epochs of the chosen strength.
+    coefs_, intercepts_ : list of ndarray
+    sparsity_ : float
+"""
+
+
+class ElasticNetMLPClassifierCV(ClassifierMixin, ClassifierOutputs, BaseElasticNetMLPCV):
+    __doc__ = (
+        """Elastic-net MLP classifier whose strength is chosen by cross-validation over a path.
+
+    One call to :func:`kerasnet.fit_path` trains every (strength, fold) pair as one stacked
+    network, then refits every strength on all rows; ``lambda_`` is chosen from the CV
+    ``measure`` (the deviance by default) by ``selection``.
+"""
+        + _CV_PARAMS_DOC
+        + """    classes_ : ndarray
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from kerasnet.sklearn import ElasticNetMLPClassifierCV
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> clf = ElasticNetMLPClassifierCV((16,), n_lambdas=8, max_iter=20, random_state=0).fit(X, y)
+    >>> bool(clf.lambda_ in clf.lambdas_)
+    True
+    """
+    )
+
+
+class ElasticNetMLPRegressorCV(RegressorMixin, RegressorOutputs, BaseElasticNetMLPCV):
+    __doc__ = (
+        """Elastic-net MLP regressor whose strength is chosen by cross-validation over a path.
+
+    As :class:`ElasticNetMLPClassifierCV`, scored by R^2; several targets share one network.
+"""
+        + _CV_PARAMS_DOC
+        + """
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from kerasnet.sklearn import ElasticNetMLPRegressorCV
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> reg = ElasticNetMLPRegressorCV((16,), n_lambdas=8, max_iter=20, random_state=0).fit(X, y)
+    >>> reg.predict(X[:2]).shape
+    (2,)
+    """
+    )

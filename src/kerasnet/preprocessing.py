@@ -1,0 +1,340 @@
+"""Fold-safe preprocessing (:class:`Preprocessor`): statistics from training rows only, saved as plain JSON.
+
+Numeric columns are standardized and other columns one-hot encoded with what the training
+rows hold; the fitted state is written and read as JSON (format ``kerasnet.preprocessing``,
+version 1), never pickle. Columns that would be encoded wrongly are refused with an
+:class:`~kerasnet.errors.InputError` (see :mod:`kerasnet.columns`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+
+from .columns import check_finite, check_text_column, check_unique_names, is_numeric, is_text
+from .errors import InputError, listing, plain, short
+from .tasks import check_task, infer_task
+
+__all__ = ["Preprocessor"]
+
+_FORMAT = "kerasnet.preprocessing"
+_FORMAT_VERSION = 1
+
+
+class Preprocessor:
+    """Fold-safe preprocessing: statistics from training rows only, saved as plain JSON.
+
+    Numeric columns are standardized, ``(x - mean) / std`` with the training rows' mean and
+    (population) standard deviation; a constant column gets scale 1. Other columns
+    (strings, categories, booleans) are one-hot encoded with the categories seen in the
+    training rows, compared as strings. For classification the target's classes (sorted)
+    become integers ``0..K-1``; a regression target is left in its own units.
+
+    :meth:`fit` refuses, with an :class:`InputError` naming the column, columns that one-hot
+    encoding would get wrong (checked on the training rows, whitespace around cells ignored):
+
+    - duplicate column names;
+    - dates: a ``datetime64`` / ``timedelta64`` / period column, or a text column in which
+      more than ``PARSE_SHARE`` (half) of the cells are numeric dates (``2024-01-05``,
+      ``2024/1/5``, ``5.1.2024``, ``2024-01-05T10:30``); convert them to numbers first;
+    - numbers with stray text: a text column in which more than half of the cells parse
+      as numbers (:func:`pandas.to_numeric`) but some do not (``"?"``, ``"n/a"``, ``"1,5"``);
+    - ids and free text: a text column with more than ``ID_MIN_DISTINCT`` (20) distinct
+      values that are also more than ``ID_SHARE`` (half) of the training rows.
+
+    Booleans and text columns with few distinct values, including codes made of digits
+    (``"01"``, ``"02"``), are one-hot encoded as before.
+
+    The state is JSON (:meth:`to_json`, :meth:`save`), never pickle, so loading a
+    preprocessing file cannot run code.
+
+    Parameters
+    ----------
+    task : {"binary", "multiclass", "regression"} or None, default None
+        None infers it from the target with :func:`infer_task`.
+
+    Attributes
+    ----------
+    task_ : str
+    target_ : str or None
+        Name of the target column.
+    columns_ : list of dict
+        One entry per input column, in order: ``{"name", "kind": "numeric", "mean",
+        "scale"}`` or ``{"name", "kind": "categorical", "categories"}``.
+    feature_names_ : list of str
+        Names of the output columns (``"color=red"`` for one-hot columns).
+    classes_ : list or None
+        Class labels in the order of the model's outputs (classification only).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> X = pd.DataFrame({"age": [20.0, 30.0, 40.0], "color": ["red", "blue", "red"]})
+    >>> pre = Preprocessor().fit(X, pd.Series(["no", "yes", "no"], name="buy"))
+    >>> pre.task_, pre.feature_names_, pre.classes_
+    ('binary', ['age', 'color=blue', 'color=red'], ['no', 'yes'])
+    """
+
+    def __init__(self, task=None):
+        self.task = task
+
+    # ---- fitting
+    def fit(self, X: pd.DataFrame, y=None) -> Preprocessor:
+        """Learn column statistics from ``X`` (training rows only) and the classes of ``y``."""
+        if not isinstance(X, pd.DataFrame):
+            raise InputError(f"X must be a pandas DataFrame; received {type(X).__name__}.")
+        if len(X) == 0:
+            raise InputError("no training rows to fit the preprocessing on; give more data.")
+        check_unique_names(X.columns, "the features")
+        check_finite(X, "features")
+        columns = []
+        for name in X.columns:
+            col = X[name]
+            if is_numeric(col):
+                values = col.to_numpy(dtype=float)
+                mean, std = float(values.mean()), float(values.std())
+                # A constant column carries no information; scale 1 keeps it at 0, not NaN.
+                scale = std if std > 0 and math.isfinite(std) else 1.0
+                columns.append({"name": str(name), "kind": "numeric", "mean": mean, "scale": scale})
+            elif pd.api.types.is_bool_dtype(col) or is_text(col):
+                if is_text(col):
+                    check_text_column(str(name), col)
+                categories = sorted(set(col.astype(str)))
+                columns.append({"name": str(name), "kind": "categorical", "categories": categories})
+            elif (
+                pd.api.types.is_datetime64_any_dtype(col)
+                or pd.api.types.is_timedelta64_dtype(col)
+                or isinstance(col.dtype, pd.PeriodDtype)
+            ):
+                raise InputError(
+                    f"column '{short(name)}' holds dates or times ({col.dtype}), which kerasnet does "
+                    "not encode; convert them to numbers (for example days since a fixed date), or "
+                    f"leave the column out with --drop {short(name)}."
+                )
+            else:
+                raise InputError(
+                    f"column '{short(name)}' has type {col.dtype}, which kerasnet cannot encode; "
+                    f"convert it to numbers or strings, or leave it out with --drop {short(name)}."
+                )
+        self.columns_ = columns
+        self.feature_names_ = []
+        for spec in columns:
+            if spec["kind"] == "numeric":
+                self.feature_names_.append(spec["name"])
+            else:
+                self.feature_names_.extend(f"{spec['name']}={c}" for c in spec["categories"])
+        self.target_ = None
+        self.task_ = None if self.task is None else check_task(self.task)
+        self.classes_ = None
+        if y is not None:
+            self._fit_target(pd.Series(y) if not isinstance(y, pd.Series) else y)
+        return self
+
+    def _fit_target(self, y: pd.Series) -> None:
+        self.target_ = None if y.name is None else str(y.name)
+        inferred = infer_task(y)  # also checks NaN / inf and a single class
+        task = self.task_ or inferred
+        if task == "regression":
+            if not is_numeric(y):
+                raise InputError(
+                    f"task 'regression' needs a numeric target, but '{short(self.target_ or 'y')}' holds "
+                    f"values like {short(y.iloc[0])!r}; use --task binary or multiclass."
+                )
+        else:
+            classes = np.unique(self._labels(y))
+            if task == "binary" and len(classes) != 2:
+                raise InputError(
+                    f"task 'binary' needs exactly 2 classes, but target '{short(self.target_ or 'y')}' has "
+                    f"{len(classes)} ({listing(classes)}); use --task multiclass (or leave --task out)."
+                )
+            self.classes_ = [plain(c) for c in classes]
+        self.task_ = task
+
+    @staticmethod
+    def _labels(y: pd.Series) -> np.ndarray:
+        # Mixed or string labels compare as strings; numbers and booleans keep their type.
+        if is_numeric(y) or pd.api.types.is_bool_dtype(y):
+            return y.to_numpy()
+        return y.astype(str).to_numpy(dtype=object)
+
+    def _check_fitted(self):
+        if not hasattr(self, "columns_"):
+            raise RuntimeError("this Preprocessor is not fitted yet; call fit(X, y) first.")
+
+    # ---- applying
+    @property
+    def n_features_out(self) -> int:
+        """Number of model inputs after encoding."""
+        self._check_fitted()
+        return len(self.feature_names_)
+
+    @property
+    def n_outputs(self) -> int:
+        """Number of model outputs: 1 (binary, regression) or the number of classes."""
+        return len(self.classes_) if self.task_ == "multiclass" else 1
+
+    @property
+    def input_columns(self) -> list[str]:
+        """Names of the raw columns :meth:`transform` needs, in order."""
+        self._check_fitted()
+        return [spec["name"] for spec in self.columns_]
+
+    def transform(self, X: pd.DataFrame) -> np.ndarray:
+        """Encode raw rows into the model's float32 inputs; extra columns are ignored.
+
+        Raises
+        ------
+        InputError
+            Columns used in training are missing, values are missing / infinite, a
+            numeric column holds text, or a categorical column holds an unseen category.
+        """
+        self._check_fitted()
+        X = X.rename(columns=str)
+        missing = [c for c in self.input_columns if c not in X.columns]
+        if missing:
+            raise InputError(
+                f"data is missing columns used in training: {listing(missing, 8)}; "
+                "add them (extra columns are fine)."
+            )
+        X = X[self.input_columns]
+        check_finite(X, "features")
+        blocks, unseen = [], []
+        for spec in self.columns_:
+            col = X[spec["name"]]
+            if spec["kind"] == "numeric":
+                values = pd.to_numeric(col, errors="coerce")
+                bad = values.isna() & col.notna()
+                if bad.any():
+                    example = short(col[bad].iloc[0])
+                    raise InputError(
+                        f"column '{short(spec['name'])}' was numeric in training but holds text such as "
+                        f"{example!r} ({int(bad.sum())} rows); fix those values."
+                    )
+                values = values.to_numpy(dtype=float)
+                blocks.append(((values - spec["mean"]) / spec["scale"])[:, None])
+            else:
+                text = col.astype(str)
+                new = sorted(set(text) - set(spec["categories"]))
+                if new:
+                    unseen.append(f"'{short(spec['name'])}': {listing(new, 3)}")
+                    continue
+                codes = pd.Categorical(text, categories=spec["categories"]).codes
+                blocks.append(np.eye(len(spec["categories"]))[codes])
+        if unseen:
+            raise InputError(
+                f"categories not seen in training: {'; '.join(unseen[:5])}"
+                f"{f'; ... ({len(unseen)} columns in all)' if len(unseen) > 5 else ''}; "
+                "give only categories the model was trained on (or refit with these rows)."
+            )
+        return np.hstack(blocks).astype("float32") if blocks else np.zeros((len(X), 0), "float32")
+
+    def encode_target(self, y) -> np.ndarray:
+        """Targets as the model's labels: class indices 0..K-1, or float32 values ``(n, 1)``."""
+        self._check_fitted()
+        y = pd.Series(y) if not isinstance(y, pd.Series) else y
+        check_finite(y, "target")
+        if self.task_ == "regression":
+            return pd.to_numeric(y).to_numpy(dtype="float32")[:, None]
+        labels = self._labels(y)
+        lookup = {c: i for i, c in enumerate(self.classes_)}
+        if pd.api.types.is_object_dtype(labels) and not all(isinstance(c, str) for c in self.classes_):
+            lookup = {str(c): i for i, c in enumerate(self.classes_)}
+        codes = [lookup.get(plain(v), -1) for v in labels]
+        unknown = sorted({str(v) for v, code in zip(labels, codes, strict=True) if code < 0})
+        if unknown:
+            raise InputError(
+                f"target has classes not seen in training: {listing(unknown)}; "
+                f"known classes are {listing(self.classes_, 10)}."
+            )
+        dtype = "float32" if self.task_ == "binary" else "int32"
+        return np.asarray(codes, dtype=dtype)
+
+    def decode_predictions(self, outputs) -> pd.DataFrame:
+        """Model outputs as a table: the class label and one probability per class, or values.
+
+        Classification gives ``predicted_<target>`` (original labels) and
+        ``proba_<class>`` columns; regression gives ``predicted_<target>``.
+        """
+        self._check_fitted()
+        outputs = np.asarray(outputs, dtype=float)
+        if outputs.ndim == 1:
+            outputs = outputs[:, None]
+        name = f"predicted_{self.target_ or 'target'}"
+        if self.task_ == "regression":
+            if outputs.shape[1] == 1:
+                return pd.DataFrame({name: outputs[:, 0]})
+            return pd.DataFrame(outputs, columns=[f"{name}_{i}" for i in range(outputs.shape[1])])
+        if self.task_ == "binary":
+            proba = np.hstack([1.0 - outputs[:, :1], outputs[:, :1]])
+        else:
+            proba = outputs
+        labels = np.asarray(self.classes_, dtype=object)[np.argmax(proba, axis=1)]
+        table = {name: labels}
+        for i, c in enumerate(self.classes_):
+            table[f"proba_{c}"] = proba[:, i]
+        return pd.DataFrame(table)
+
+    # ---- saving
+    def to_dict(self) -> dict:
+        """The fitted state as JSON-native types."""
+        self._check_fitted()
+        return {
+            "format": _FORMAT,
+            "version": _FORMAT_VERSION,
+            "task": self.task_,
+            "target": self.target_,
+            "classes": self.classes_,
+            "columns": self.columns_,
+            "feature_names": self.feature_names_,
+        }
+
+    def to_json(self) -> str:
+        """The fitted state as a JSON string (see :meth:`from_json`)."""
+        return json.dumps(self.to_dict(), indent=2, allow_nan=False)
+
+    @classmethod
+    def from_dict(cls, state: dict) -> Preprocessor:
+        """Rebuild a fitted preprocessor from :meth:`to_dict`'s output."""
+        if not isinstance(state, dict) or state.get("format") != _FORMAT:
+            raise InputError(
+                "this is not a kerasnet preprocessing file (no 'format': 'kerasnet.preprocessing'); "
+                "give the preprocessing.json that kerasnet fit wrote."
+            )
+        if state.get("version") != _FORMAT_VERSION:
+            raise InputError(
+                f"preprocessing format version {state.get('version')!r} is not supported "
+                f"(this kerasnet reads version {_FORMAT_VERSION}); refit with this kerasnet."
+            )
+        pre = cls(task=state["task"])
+        pre.task_ = check_task(state["task"])
+        pre.target_ = state.get("target")
+        pre.classes_ = state.get("classes")
+        pre.columns_ = list(state["columns"])
+        pre.feature_names_ = list(state["feature_names"])
+        return pre
+
+    @classmethod
+    def from_json(cls, text: str) -> Preprocessor:
+        """Rebuild a fitted preprocessor from :meth:`to_json`'s output."""
+        try:
+            state = json.loads(text)
+        except ValueError as err:
+            raise InputError(f"preprocessing file is not valid JSON: {err}; refit the model.") from None
+        return cls.from_dict(state)
+
+    def save(self, path) -> None:
+        """Write :meth:`to_json` to ``path`` (conventionally ``preprocessing.json``)."""
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(self.to_json() + "\n")
+
+    @classmethod
+    def load(cls, path) -> Preprocessor:
+        """Read a preprocessing file written by :meth:`save`."""
+        try:
+            with open(path, encoding="utf-8") as fh:
+                return cls.from_json(fh.read())
+        except OSError as err:
+            raise InputError(f"cannot read preprocessing file '{path}': {err.strerror or err}.") from None
