@@ -15,9 +15,9 @@ from sklearn.model_selection import check_cv
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight
 
-from ..path.measures import MEASURES
 from ..models import compile_for, mlp
 from ..path import fit_path
+from ..path.measures import MEASURES
 from ..penalty import ElasticNet
 from .base import ClassifierOutputs, KerasEstimator, RegressorOutputs, hidden_sizes, seed_from
 from .numeric import fold_standardization, weighted_scale

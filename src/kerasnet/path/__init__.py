@@ -7,9 +7,9 @@ early stopping; ``distributed``: the members split across a Dask cluster), then 
 :class:`Path` (``result``).
 """
 
-from .folds import check_fold_count
 from .engine import MemberFit, fit_members
 from .fit import fit_path
+from .folds import check_fold_count
 from .result import Path
 
 __all__ = ["MemberFit", "Path", "check_fold_count", "fit_members", "fit_path"]

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import measures
-from .folds import normalized_weights, refit_epochs_for, splits
 from ..models import mlp
 from ..penalty import check_strength
 from ..tasks import LOSS
-from . import grid
+from . import grid, measures
 from .distributed import fit_members
+from .folds import normalized_weights, refit_epochs_for, splits
 from .inputs import build_model, check_int, check_xy, encode_target, flat_inputs, model_inputs
 from .progress import Progress
 from .result import Path

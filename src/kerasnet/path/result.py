@@ -5,10 +5,9 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from . import measures
 from ..models import compile_for, mlp
 from ..penalty import lambda_to_l1_l2
-from . import grid
+from . import grid, measures
 
 __all__ = ["Path"]
 
