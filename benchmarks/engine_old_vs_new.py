@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 
+os.environ.setdefault("KERAS_BACKEND", "jax")  # kerasnet's default; set before keras is imported
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CASES = {
     "cancer, early stopping off": {"data": "cancer", "n_lambdas": 16, "epochs": 20, "batch_size": 32,
@@ -65,7 +66,7 @@ def child(case):
 
 
 def run(src, case):
-    env = {**os.environ, "PYTHONPATH": src, "KERAS_BACKEND": os.environ.get("KERAS_BACKEND", "jax")}
+    env = {**os.environ, "PYTHONPATH": src}
     out = subprocess.run([sys.executable, __file__, "--child", case], env=env, capture_output=True, text=True,
                          check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
