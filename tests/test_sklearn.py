@@ -31,12 +31,26 @@ SMALL = dict(hidden_layer_sizes=(8,), max_iter=20, learning_rate_init=0.01, rand
 SMALL_CV = dict(SMALL, n_lambdas=3, cv=3)
 
 
+def any_data_builder(n_features, n_outputs, task):
+    """A user's own model for any data: the estimator passes the shape and the task."""
+    from kerasnet.tasks import OUTPUT_ACTIVATION
+
+    return keras.Sequential([
+        keras.Input((n_features,)),
+        keras.layers.Normalization(axis=-1, mean=0.0, variance=1.0),
+        keras.layers.Dense(8, activation="tanh"),
+        keras.layers.Dense(n_outputs, activation=OUTPUT_ACTIVATION[task]),
+    ])
+
+
 @parametrize_with_checks(
     [
         ElasticNetMLPClassifier(**SMALL),
         ElasticNetMLPRegressor(**SMALL),
         ElasticNetMLPClassifierCV(**SMALL_CV),
         ElasticNetMLPRegressorCV(**SMALL_CV),
+        ElasticNetMLPClassifierCV(model=any_data_builder, **SMALL_CV),
+        ElasticNetMLPRegressorCV(model=any_data_builder, **SMALL_CV),
     ],
     expected_failed_checks=expected_failed_checks,
 )

@@ -38,6 +38,7 @@ def mlp(
     dropout=0.0,
     seed=None,
     input_penalty=None,
+    kernel_initializer=None,
 ):
     """The seed recipe: a ``keras.Sequential`` of ``Dense`` layers with penalized kernels.
 
@@ -68,6 +69,9 @@ def mlp(
     input_penalty : keras.regularizers.Regularizer or None, default None
         Penalty for the first layer's kernel only, in place of ``penalty`` there; for
         example ``kerasnet.GroupLasso(0.05)`` to select input features.
+    kernel_initializer : keras initializer or None, default None
+        Initializer of every kernel; None is Keras's Glorot uniform, seeded by ``seed``
+        (layer ``i`` with ``seed + i``).
 
     Proximal penalties (``ElasticNet(..., proximal=True)``, ``GroupLasso``) also get their
     :class:`kerasnet.proximal.ProximalStep` as the kernel constraint, so the soft-threshold
@@ -105,6 +109,8 @@ def mlp(
         raise ValueError(f"dropout must be a number in [0, 1); received dropout={dropout!r}.")
 
     def init(i):
+        if kernel_initializer is not None:
+            return kernel_initializer
         return keras.initializers.GlorotUniform(seed=None if seed is None else seed + i)
 
     def layer_penalty(i):

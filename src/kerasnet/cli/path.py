@@ -13,7 +13,7 @@ from ._outputs import atomic_dir, check_out_dir, write_json
 
 def chosen_index(path, select: str) -> int:
     """Index on ``path.lambdas_`` of the ``select`` rule (``"1se"`` or ``"min"``)."""
-    return path.index_1se_ if select == "1se" else path.index_min_
+    return path.index(select)
 
 
 def path_record(path, select: str) -> dict:

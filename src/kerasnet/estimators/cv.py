@@ -7,6 +7,8 @@ and keeps that strength's refit network as ``model_``, on raw inputs.
 
 from __future__ import annotations
 
+import functools
+import inspect
 from numbers import Integral, Real
 
 import numpy as np
@@ -157,10 +159,10 @@ class BaseElasticNetMLPCV(KerasEstimator):
             groups=groups,
         )
         self.path_ = path
-        self.lambda_ = path.lambda_1se_ if self.selection == "1se" else path.lambda_min_
+        self.lambda_ = float(path.lambdas_[path.index(self.selection)])
         self.lambdas_ = path.lambdas_
         self.cv_mean_, self.cv_se_ = path.cv_mean_, path.cv_se_
-        index = path._index(self.lambda_)
+        index = path.index(self.selection)
         # The chosen refit member as the plain recipe on raw inputs, like the one-strength
         # estimators' model_ (Path.model(lambda_) gives it with a Normalization layer instead).
         model = mlp(
@@ -184,12 +186,17 @@ class BaseElasticNetMLPCV(KerasEstimator):
 
     def _fit_model(self, X, targets, task, sample_weight, groups):
         """The path of the user's ``model`` (a builder); ``model_`` is its refit at ``lambda_``."""
+        if task == "regression":
+            n_outputs = targets.shape[1] if targets.ndim == 2 else 1
+        else:
+            n_outputs = 1 if task == "binary" else len(self.classes_)
         targets = targets.ravel().astype(int) if task != "regression" else targets
         if task == "regression" and targets.shape[1] == 1:
             targets = targets.ravel()
         n = X.shape[0]
         path = fit_path(
-            X.astype(np.float32), targets, model=self.model, task=task, l1_ratio=self.l1_ratio,
+            X.astype(np.float32), targets, model=shaped_builder(self.model, X.shape[1], n_outputs, task),
+            task=task, l1_ratio=self.l1_ratio,
             lambdas=self.lambdas, n_lambdas=self.n_lambdas, lambda_min_ratio=self.lambda_min_ratio,
             cv=5 if self.cv is None else self.cv, epochs=self.max_iter,
             batch_size=min(200, n) if self.batch_size == "auto" else self.batch_size,
@@ -198,11 +205,11 @@ class BaseElasticNetMLPCV(KerasEstimator):
             verbose=int(bool(self.verbose)), measure=self.measure, sample_weight=sample_weight, groups=groups,
         )
         self.path_ = path
-        self.lambda_ = path.lambda_1se_ if self.selection == "1se" else path.lambda_min_
+        self.lambda_ = float(path.lambdas_[path.index(self.selection)])
         self.lambdas_ = path.lambdas_
         self.cv_mean_, self.cv_se_ = path.cv_mean_, path.cv_se_
         self._set_model(path.model(self.lambda_))
-        self.n_iter_ = int(path.refit_epochs_[path._index(self.lambda_)])
+        self.n_iter_ = int(path.refit_epochs_[path.index(self.selection)])
         self._set_history(path)
         return self
 
@@ -234,7 +241,9 @@ _CV_PARAMS_DOC = """
         (glmnet's ``lambda.1se``), or the best one.
     model : callable or None, default None
         A function returning a built, uncompiled Keras model on ``(n_features,)`` inputs (its
-        output a sigmoid / softmax / value as the task needs) to use instead of the MLP:
+        output a sigmoid / softmax / value as the task needs) to use instead of the MLP; the
+        arguments it names among ``n_features``, ``n_outputs`` (1 for two classes, the class
+        count, or the target count) and ``task`` are passed, so one builder fits any data:
         ``hidden_layer_sizes`` and ``standardize`` then do not apply (put a
         ``Normalization`` layer in it); ``model_`` is its refit at ``lambda_`` with Keras's
         own ``L1L2`` on every kernel (:func:`kerasnet.fit_path`'s ``model=``).
@@ -327,3 +336,15 @@ class ElasticNetMLPRegressorCV(RegressorMixin, RegressorOutputs, BaseElasticNetM
     (2,)
     """
     )
+
+
+def shaped_builder(builder, n_features, n_outputs, task):
+    """``builder`` with the data's shape bound to the arguments it names (else as it is)."""
+
+    given = {"n_features": n_features, "n_outputs": n_outputs, "task": task}
+    try:
+        names = inspect.signature(builder).parameters
+    except (TypeError, ValueError):  # a builtin or an object without a signature: call it as it is
+        return builder
+    bound = {k: v for k, v in given.items() if k in names}
+    return functools.partial(builder, **bound) if bound else builder

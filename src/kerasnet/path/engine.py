@@ -81,16 +81,25 @@ class MemberFit:
     val_outputs: tuple | None = None
 
 
+def _tensor(value):
+    """A host array as the runner takes it. On JAX a plain transfer (``jax.device_put``):
+    ``convert_to_tensor`` would compile a staging kernel for every new shape."""
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return jax.device_put(np.asarray(value))
+    return ops.convert_to_tensor(value)
+
+
 def _stacked(values, K):
     values = [np.asarray(ops.convert_to_numpy(v)) for v in values]
-    return [ops.convert_to_tensor(np.broadcast_to(v, (K,) + v.shape).copy()) for v in values]
+    return [_tensor(np.broadcast_to(v, (K,) + v.shape).copy()) for v in values]
 
 
 def _settings(l1, l2, scaling):
-    """Per-member constants as tensors; ``scaling`` is (x_mean, x_scale, y_mean, y_scale) or None."""
+    """Per-member constants; ``scaling`` is (x_mean, x_scale, y_mean, y_scale) or None."""
     parts = [l1, l2] + (list(scaling) if scaling is not None else [None] * 4)
-    return MemberSettings(*[None if p is None else ops.convert_to_tensor(np.asarray(p, "float32"))
-                            for p in parts])
+    return MemberSettings(*[None if p is None else _tensor(np.asarray(p, "float32")) for p in parts])
 
 
 def _optimizer(optimizer, learning_rate):
@@ -117,7 +126,7 @@ def _initial_state(model, step, K, streams, seed):
         if "seed_generator" in v.path:
             value = np.broadcast_to(non_trainable[i], (K,) + non_trainable[i].shape).copy()
             value[:, 0] += (streams + (seed or 0)).astype(value.dtype)
-            state.non_trainable[i] = ops.convert_to_tensor(value)
+            state.non_trainable[i] = _tensor(value)
     return state
 
 
@@ -131,7 +140,7 @@ def _outputs(runner, state, data, val_mask, settings, chunk):
         if block.shape[1] < chunk and width > chunk:  # one compiled shape for every chunk
             block = np.pad(block, ((0, 0), (0, chunk - block.shape[1])))
         parts.append(np.asarray(ops.convert_to_numpy(
-            runner.outputs(state, data, ops.convert_to_tensor(block), settings))))
+            runner.outputs(state, data, _tensor(block), settings))))
     return index, np.concatenate(parts, axis=1)[:, :width], valid > 0
 
 
@@ -257,10 +266,9 @@ def fit_members(
     runner, step = runner_for(model, _optimizer(optimizer, learning_rate), loss, penalized, proximal)
     state = _initial_state(model, step, K, streams, seed)
     settings = _settings(l1, l2, scaling)
-    data = Data(keras.tree.map_structure(ops.convert_to_tensor, Xs), ops.convert_to_tensor(np.asarray(y)),
-                ops.convert_to_tensor(sw))
+    data = Data(keras.tree.map_structure(_tensor, Xs), _tensor(np.asarray(y)), _tensor(sw))
     validated = val_mask.any(axis=1)
-    vidx, vpad = (ops.convert_to_tensor(a) for a in row_index(val_mask))
+    vidx, vpad = (_tensor(a) for a in row_index(val_mask))
     stopper = EarlyStopping(validated, patience, groups=stop_groups, fold_weight=(val_mask * sw).sum(axis=1),
                             enabled=early_stopping)
     best = state
@@ -273,8 +281,8 @@ def fit_members(
         keys = shuffle_keys(n, streams, 0 if seed is None else seed, epoch, shuffle)
         idx, pad = epoch_batches(keys, train_mask, batch_size)
         active = (pad.sum(axis=2) > 0) & running[None, :]
-        state, totals = runner.epoch(state, data, ops.convert_to_tensor(idx), ops.convert_to_tensor(pad),
-                                     ops.convert_to_tensor(active.astype("float32")), settings)
+        state, totals = runner.epoch(state, data, _tensor(idx), _tensor(pad),
+                                     _tensor(active.astype("float32")), settings)
         totals = np.where(active, np.asarray(ops.convert_to_numpy(totals)), np.nan)
         steps = active.sum(axis=0)
         summed = np.where(active, totals, 0.0).sum(axis=0)
@@ -289,7 +297,7 @@ def fit_members(
         keep, stop = stopper.update(epoch, np.where(diverged, np.inf, objective), running & ~bad)
         # Without early stopping a member's weights are its latest.
         keep = (keep if early_stopping else running) & ~diverged
-        best = runner.select(ops.convert_to_tensor(keep), state, best)
+        best = runner.select(_tensor(keep), state, best)
         running &= ~(stop | bad) & (epochs_trained < budget)
         history["loss"].append(np.where(epochs_trained > 0, mean_loss, np.nan))
         history["val_loss"].append(np.where(validated & ~diverged, val_loss, np.nan))

@@ -18,7 +18,15 @@ from ..tasks import LOSS
 from . import grid, measures
 from .distributed import fit_members
 from .folds import normalized_weights, refit_epochs_for, splits
-from .inputs import build_model, check_int, check_xy, encode_target, flat_inputs, model_inputs
+from .inputs import (
+    NumpyGlorotUniform,
+    build_model,
+    check_int,
+    check_xy,
+    encode_target,
+    flat_inputs,
+    model_inputs,
+)
 from .progress import Progress
 from .result import Path
 from .standardize import member_scaling, standardizer, target_standardizer
@@ -264,7 +272,8 @@ def _model_and_inputs(X, y, model, hidden, seed):
         hidden = tuple(hidden)
 
         def build(n_outputs, task):
-            return mlp(X.shape[1], n_outputs, hidden, task, seed=seed)
+            return mlp(X.shape[1], n_outputs, hidden, task, seed=seed,
+                       kernel_initializer=NumpyGlorotUniform(seed))
 
         return X, y, names, build
     X, y = model_inputs(X, y)

@@ -9,7 +9,8 @@ import numpy as np
 
 from ..tasks import check_task
 
-__all__ = ["build_model", "check_int", "check_xy", "encode_target", "flat_inputs", "model_inputs", "n_rows"]
+__all__ = ["NumpyGlorotUniform", "build_model", "check_int", "check_xy", "encode_target", "flat_inputs",
+           "model_inputs", "n_rows"]
 
 
 def check_int(value, name, low):
@@ -93,3 +94,25 @@ def build_model(model):
             f"model must be a built keras.Model or a function returning one; received {model!r}."
         )
     return built
+
+
+@keras.saving.register_keras_serializable(package="kerasnet")
+class NumpyGlorotUniform(keras.initializers.Initializer):
+    """Keras's Glorot uniform distribution, drawn with numpy from one seeded generator.
+
+    For the path's MLP: Keras's random initializers compile an XLA kernel for every kernel
+    shape on JAX (a second or more on a small machine), numpy draws at once. Successive
+    calls (the layers, in order) continue the same stream, so ``seed`` fixes them all.
+    """
+
+    def __init__(self, seed=None):
+        self.seed = seed
+        self._rng = np.random.default_rng(seed)
+
+    def __call__(self, shape, dtype=None):
+        fan_in, fan_out = int(np.prod(shape[:-1])), int(shape[-1])
+        limit = np.sqrt(6.0 / (fan_in + fan_out))
+        return self._rng.uniform(-limit, limit, size=shape).astype(dtype or "float32")
+
+    def get_config(self):
+        return {"seed": self.seed}

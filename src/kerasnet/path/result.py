@@ -103,7 +103,13 @@ class Path:
             raise ValueError(f"measure must be one of {', '.join(self.cv_measures_)}; received {measure!r}.")
         return grid.cv_summary(self.cv_measures_[measure], self._excluded, self.fold_weights_)
 
-    def _index(self, lam):
+    def index(self, lam):
+        """Position on ``lambdas_`` of ``lam``: a strength of the grid, or a rule.
+
+        ``"1se"`` is glmnet's ``lambda.1se`` (the largest strength whose CV mean is within one
+        standard error of the best), ``"min"`` the best CV mean: the one home of the selection
+        rule, used by the estimators and the command line.
+        """
         if isinstance(lam, str):
             if lam not in ("1se", "min"):
                 raise ValueError(f"lam must be '1se', 'min' or a strength on the grid; received {lam!r}.")
@@ -130,7 +136,7 @@ class Path:
         lam : float or {"1se", "min"}, default "1se"
             A strength of ``lambdas_`` or a selection rule.
         """
-        i = self._index(lam)
+        i = self.index(lam)
         if self.diverged_[i]:
             raise ValueError(f"the model at lam={self.lambdas_[i]:.4g} diverged; choose another strength.")
         l1, l2 = lambda_to_l1_l2(float(self.lambdas_[i]), self.l1_ratio)
