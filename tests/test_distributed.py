@@ -1,16 +1,18 @@
-"""Dask: a stacked fit split across a LocalCluster's workers equals the local fit."""
+"""Dask: a member fit split across a LocalCluster's workers equals the local fit."""
+
+import importlib
 
 import numpy as np
 import pytest
 from sklearn.datasets import make_classification
 
 from kerasnet.models import mlp
-from kerasnet.stack import StackedMLP
-from kerasnet.stack import fit_stack as fit_stack_local
+from kerasnet.path.engine import fit_members as fit_members_local
 
 distributed = pytest.importorskip("dask.distributed")
 
 from kerasnet import distributed as kd  # noqa: E402
+from kerasnet.path import distributed as kpd  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -31,20 +33,47 @@ def data():
     return X.astype("float32"), y
 
 
-def _stack(K, d, hidden=(6,)):
-    model = StackedMLP(K, d, 1, hidden, "binary")
-    init = mlp(d, 1, hidden, "binary", seed=0).get_weights()
-    for var, w in zip(model.trainable_variables, init, strict=True):
-        var.assign(np.broadcast_to(w, (K,) + w.shape))
-    return model
+def _model(d, hidden=(6,)):
+    return mlp(d, 1, hidden, "binary", seed=0)  # unpenalized: the strengths are the members'
 
 
-def _members(n, K, n_folds=3):
+def _members(X, K, n_folds=3, stop_groups=False):
+    n = len(X)
     fold = np.arange(n) % n_folds
     member_fold = np.tile(np.arange(n_folds), K // n_folds)
     train = np.stack([fold != f for f in member_fold])
     l1 = np.repeat(np.geomspace(0.1, 1e-4, K // n_folds), n_folds)
-    return dict(l1=l1, l2=l1 / 2, train_mask=train, val_mask=~train, streams=member_fold)
+    # Each member standardizes with its own training rows, split with the members.
+    scaling = (np.stack([X[t].mean(0) for t in train]), np.stack([X[t].std(0) for t in train]), None, None)
+    groups = dict(stop_groups=np.repeat(np.arange(K // n_folds), n_folds)) if stop_groups else {}
+    return dict(l1=l1, l2=l1 / 2, train_mask=train, val_mask=~train, streams=member_fold, scaling=scaling,
+                **groups)
+
+
+def _assert_same_fit(remote, local, proximal=False):
+    (w_remote, fit_remote), (w_local, fit_local) = remote, local
+    assert len(w_remote) == len(w_local)
+    for member_remote, member_local in zip(w_remote, w_local, strict=True):
+        for b, a in zip(member_remote, member_local, strict=True):
+            np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
+            if proximal:
+                np.testing.assert_array_equal(b == 0, a == 0)
+    np.testing.assert_array_equal(fit_remote.best_epoch, fit_local.best_epoch)
+    np.testing.assert_array_equal(fit_remote.chosen_epoch, fit_local.chosen_epoch)
+    np.testing.assert_array_equal(fit_remote.epochs_trained, fit_local.epochs_trained)
+    np.testing.assert_array_equal(fit_remote.diverged, fit_local.diverged)
+    np.testing.assert_allclose(fit_remote.best_val_loss, fit_local.best_val_loss, rtol=1e-6)
+    np.testing.assert_allclose(fit_remote.val_loss, fit_local.val_loss, rtol=1e-5, equal_nan=True)
+    np.testing.assert_allclose(fit_remote.val_objective, fit_local.val_objective, rtol=1e-5, equal_nan=True)
+    np.testing.assert_allclose(fit_remote.loss, fit_local.loss, rtol=1e-5, equal_nan=True)
+    # Validation outputs: chunks are padded to the widest one; padding is never valid.
+    (i_remote, o_remote, v_remote), (i_local, o_local, v_local) = (fit_remote.val_outputs,
+                                                                   fit_local.val_outputs)
+    V = v_local.shape[1]
+    np.testing.assert_array_equal(v_remote[:, :V], v_local)
+    assert not v_remote[:, V:].any()
+    np.testing.assert_array_equal(i_remote[:, :V][v_local], i_local[v_local])
+    np.testing.assert_allclose(o_remote[:, :V][v_local], o_local[v_local], rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("proximal", [False, True])
@@ -52,35 +81,47 @@ def test_split_fit_equals_local_fit(client, data, proximal):
     X, y = data
     K = 12
     kwargs = dict(
-        _members(len(y), K),
+        _members(X, K),
+        loss="binary_crossentropy",
         epochs=40,
         batch_size=16,
         learning_rate=0.05,
+        early_stopping=True,
         patience=2,
         proximal=proximal,
         seed=7,
+        outputs=True,
     )
-    local, remote = _stack(K, X.shape[1]), _stack(K, X.shape[1])
-    fit_local = fit_stack_local(local, X, y, **kwargs)
-    fit_remote = kd.fit_stack(remote, X, y, scheduler=client, n_chunks=4, **kwargs)
-    for a, b in zip(local.trainable_variables, remote.trainable_variables, strict=True):
-        np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-5, atol=1e-6)
-        if proximal:
-            np.testing.assert_array_equal(np.asarray(b) == 0, np.asarray(a) == 0)
-    np.testing.assert_array_equal(fit_remote.best_epoch, fit_local.best_epoch)
-    np.testing.assert_array_equal(fit_remote.epochs_trained, fit_local.epochs_trained)
-    np.testing.assert_allclose(fit_remote.best_val_score, fit_local.best_val_score, rtol=1e-6)
-    np.testing.assert_allclose(fit_remote.val_loss, fit_local.val_loss, rtol=1e-5, equal_nan=True)
-    np.testing.assert_allclose(fit_remote.loss, fit_local.loss, rtol=1e-5, equal_nan=True)
+    local = fit_members_local(_model(X.shape[1]), X, y, **kwargs)
+    remote = kd.fit_members(_model(X.shape[1]), X, y, scheduler=client, n_chunks=4, **kwargs)
+    _assert_same_fit(remote, local, proximal)
     # Early stopping did act, so chunks really stopped at different epochs.
-    assert len(set(fit_local.epochs_trained)) > 1
+    assert len(set(local[1].epochs_trained)) > 1
+
+
+def test_chunks_keep_cross_fit_groups_together(client, data):
+    # Cross-fit early stopping reads a strength's other folds: 5 chunks of 4 groups of 3 folds
+    # must not cut a group (else a member would stop on fewer folds' curve than locally).
+    X, y = data
+    K = 12
+    kwargs = dict(_members(X, K, stop_groups=True), loss="binary_crossentropy", epochs=40, batch_size=16,
+                  learning_rate=0.05, early_stopping=True, patience=2, seed=7, outputs=True)
+    local = fit_members_local(_model(X.shape[1]), X, y, **kwargs)
+    remote = kd.fit_members(_model(X.shape[1]), X, y, scheduler=client, n_chunks=5, **kwargs)
+    _assert_same_fit(remote, local)
+    groups = kwargs["stop_groups"]
+    assert (local[1].chosen_epoch != local[1].best_epoch).any()  # the group curve, not the member's own
+    for g in range(K // 3):  # a group's members share their all-folds chosen epoch
+        assert len(set(local[1].chosen_epoch[groups == g])) == 1
+    chunks = kpd._chunks(K, 5, groups)
+    assert len(chunks) == 4 and all(len(set(groups[c])) == 1 for c in chunks)
 
 
 def test_scheduler_address_string(client, data):
     X, y = data
-    model = _stack(3, X.shape[1])
-    fit = kd.fit_stack(model, X, y, l1=0.0, l2=0.0, epochs=2, seed=0, scheduler=client.scheduler.address)
-    assert fit.loss.shape == (2, 3)
+    weights, fit = kd.fit_members(_model(X.shape[1]), X, y, loss="binary_crossentropy", l1=[0.0] * 3,
+                                  epochs=2, seed=0, scheduler=client.scheduler.address)
+    assert fit.loss.shape == (2, 3) and len(weights) == 3
 
 
 def test_bad_scheduler_names_argument():
@@ -127,15 +168,22 @@ def _path_kwargs():
 
 
 def test_fit_path_through_distributed_equals_local(client, data, monkeypatch):
-    # fit_path's local stacked fits swapped for kerasnet.distributed's, in 3 chunks of members.
-    import functools
+    # fit_path's member fits (scheduler=None: local) sent to the cluster instead, in 3 chunks.
+    from kerasnet.path import fit_path
 
-    import kerasnet.path as kpath
+    path_fit = importlib.import_module("kerasnet.path.fit")  # the module, not the function
+    calls = []
+
+    def remote_fit_members(*args, scheduler=None, **kwargs):
+        assert scheduler is None
+        calls.append(kwargs["l1"].shape)
+        return kd.fit_members(*args, scheduler=client, n_chunks=3, **kwargs)
 
     X, y = data
-    local = kpath.fit_path(X, y, **_path_kwargs())
-    monkeypatch.setattr(kpath, "fit_stack", functools.partial(kd.fit_stack, scheduler=client, n_chunks=3))
-    remote = kpath.fit_path(X, y, **_path_kwargs())
+    local = fit_path(X, y, **_path_kwargs())
+    monkeypatch.setattr(path_fit, "fit_members", remote_fit_members)
+    remote = fit_path(X, y, **_path_kwargs())
+    assert len(calls) == 2  # the CV fit and the refit both went to the cluster
     _assert_same_path(remote, local)
 
 
@@ -187,7 +235,7 @@ def test_fit_path_regression_scheduler_equals_local(client):
 
 
 def test_cv_estimator_runs_its_path_on_the_cluster(client, data):
-    # The scheduler records every task it ran: the path's stacked fits must be among them.
+    # The scheduler records every task it ran: the path's member fits must be among them.
     from kerasnet.sklearn import ElasticNetMLPClassifierCV
 
     X, y = data
@@ -198,6 +246,6 @@ def test_cv_estimator_runs_its_path_on_the_cluster(client, data):
     with distributed.get_task_stream(client) as tasks:
         ElasticNetMLPClassifierCV(**params, scheduler=client).fit(X, y)
     chunks = [t for t in tasks.data if "_fit_chunk" in str(t["key"])]
-    # Two stacked fits (CV, then refit), each cut into one chunk per worker thread.
+    # Two member fits (CV, then refit), each cut into one chunk per worker thread.
     assert len(chunks) == 2 * sum(client.nthreads().values())
     assert {t["worker"] for t in chunks} <= set(client.scheduler_info()["workers"])
