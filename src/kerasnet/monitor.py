@@ -21,6 +21,17 @@ def _kernels(model):
     return out
 
 
+def near_zero_fraction(model, threshold=1e-3) -> float:
+    """Fraction of kernel weights with ``|w| < threshold`` (biases excluded).
+
+    Keras's own L1 (a subgradient) leaves weights near zero rather than at it; this is the
+    share a run reports beside the exact zeros of :func:`kernel_sparsity`.
+    """
+    kernels = [np.abs(np.asarray(keras.ops.convert_to_numpy(v))) for v in _kernels(model)]
+    total = sum(k.size for k in kernels)
+    return float(sum(int((k < threshold).sum()) for k in kernels) / total) if total else 0.0
+
+
 def kernel_sparsity(model) -> float:
     """Fraction of kernel weights that are exactly zero (biases excluded).
 

@@ -149,9 +149,10 @@ def command(data, target, dataset, drop, l1, l2, choose, select, proximal, hidde
     compare.png and report.html to --out.
     """
     from ..data import InputError, infer_task, split_rows
+    from ..monitor import near_zero_fraction
     from ._common import stdout_console
     from ._train import run_record, save_run, train, write_report
-    from .demo import NEAR_ZERO, _near_zero
+    from .demo import NEAR_ZERO
 
     if (l1 is None) != (l2 is None):
         raise InputError("give both --l1 and --l2 (the L1 and L2 variants use one each, L1-L2 both), "
@@ -193,7 +194,7 @@ def command(data, target, dataset, drop, l1, l2, choose, select, proximal, hidde
                     settings={"data": source, "drop": list(drop), "test_split": test_split})
         run.metrics["kind"] = "fit"
         run.metrics["variant"] = name
-        run.near_zero = _near_zero(run.model)
+        run.near_zero = near_zero_fraction(run.model, NEAR_ZERO)
         runs[name] = run
     score = "rmse" if task == "regression" else "accuracy"
     console.print(_table(runs, strengths, score, NEAR_ZERO))

@@ -20,12 +20,6 @@ NEAR_ZERO = 1e-3
 COLUMNS = {"plain": "no penalty (plain Keras)", "min": "lambda_min", "1se": "lambda_1se"}
 
 
-def _near_zero(model) -> float:
-    """Fraction of kernel weights with |w| < NEAR_ZERO (Keras's subgradient L1 gives few exact zeros)."""
-    kernels = [np.abs(np.asarray(layer.kernel)) for layer in model.layers if hasattr(layer, "kernel")]
-    return float(sum(int((k < NEAR_ZERO).sum()) for k in kernels) / sum(k.size for k in kernels))
-
-
 def _scores(model, x, y) -> dict:
     """Data loss (binary cross-entropy, no penalty) and accuracy of ``model`` on ``(x, y)``."""
     p = np.clip(model.predict(x, batch_size=4096, verbose=0)[:, 0].astype(float), 1e-7, 1 - 1e-7)
@@ -47,14 +41,14 @@ def _plain_model(x, y, epochs: int):
 
 
 def _entry(model, x_train, y_train, x_held, y_held, lam=0.0, cv=None) -> dict:
-    from ..monitor import kernel_sparsity
+    from ..monitor import kernel_sparsity, near_zero_fraction
     from ..penalty import lambda_to_l1_l2
 
     l1, l2 = lambda_to_l1_l2(lam, SETTINGS["l1_ratio"])
     train, held = _scores(model, x_train, y_train), _scores(model, x_held, y_held)
     return {"lambda": lam, "l1": l1, "l2": l2, "cv": cv, "train": train, "held_out": held,
             "gap": held["data_loss"] - train["data_loss"], "sparsity": kernel_sparsity(model),
-            "near_zero": _near_zero(model)}
+            "near_zero": near_zero_fraction(model, NEAR_ZERO)}
 
 
 def _table(runs, n_features, epochs):

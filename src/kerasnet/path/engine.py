@@ -278,6 +278,7 @@ def fit_members(
     for epoch in range(int(epochs)):
         if not running.any():
             break
+        trained_now = running.copy()  # a stopped member's numbers are not recorded (NaN), as on a cluster
         keys = shuffle_keys(n, streams, 0 if seed is None else seed, epoch, shuffle)
         idx, pad = epoch_batches(keys, train_mask, batch_size)
         active = (pad.sum(axis=2) > 0) & running[None, :]
@@ -300,8 +301,8 @@ def fit_members(
         best = runner.select(_tensor(keep), state, best)
         running &= ~(stop | bad) & (epochs_trained < budget)
         history["loss"].append(np.where(epochs_trained > 0, mean_loss, np.nan))
-        history["val_loss"].append(np.where(validated & ~diverged, val_loss, np.nan))
-        history["val_objective"].append(objective)
+        history["val_loss"].append(np.where(validated & ~diverged & trained_now, val_loss, np.nan))
+        history["val_objective"].append(np.where(trained_now, objective, np.nan))
         if callback is not None:
             callback(epoch, {**{k: v[-1] for k, v in history.items()}, "running": running.copy()})
     val_hist = np.array(history["val_loss"]).reshape(-1, K)

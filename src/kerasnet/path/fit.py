@@ -153,7 +153,9 @@ def fit_path(
         fit as repeated rows.
     model : keras.Model, callable returning one, or None
         Your own built Keras model (Sequential or Functional: Dense, Conv, Embedding,
-        Normalization, Dropout, ...) instead of the MLP; its weights are every member's start.
+        Normalization, Dropout, ...) instead of the MLP. A model's weights are every member's
+        start; a function is called once, with Keras's global seed set to ``seed`` for the
+        call (your random states are restored after it), so a seeded path is reproducible.
         Its output must be what the task's loss expects (sigmoid, softmax, or values).
         ``X`` may then be any array (images) or a list of arrays (several inputs) and is used
         as given (no standardization: put a ``Normalization`` layer in the model);
@@ -277,7 +279,7 @@ def _model_and_inputs(X, y, model, hidden, seed):
 
         return X, y, names, build
     X, y = model_inputs(X, y)
-    return X, y, [], lambda n_outputs, task: build_model(model)
+    return X, y, [], lambda n_outputs, task: build_model(model, seed)
 
 
 def _grid_of(lambdas, X, y, task, l1_ratio, n_lambdas, lambda_min_ratio, weight, linear, standardized):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import numbers
+import random
 
 import keras
 import numpy as np
@@ -86,14 +88,50 @@ def encode_target(y, task):
     return task, y_enc.astype("int32"), classes, len(classes)
 
 
-def build_model(model):
-    """A fresh, built copy of ``model`` (a keras.Model to clone, or a function returning one)."""
-    built = keras.models.clone_model(model) if isinstance(model, keras.Model) else model()
+def build_model(model, seed=None):
+    """A fresh, built copy of ``model``: a keras.Model (cloned, with its weights), or what a
+    function returns, built with ``seed`` as Keras's global seed (the caller's random
+    states are restored afterwards), so a seeded path starts from the same weights."""
+    if isinstance(model, keras.Model):
+        built = keras.models.clone_model(model)
+        if model.built and built.built:  # the given weights are every member's start
+            built.set_weights(model.get_weights())
+    elif seed is None:
+        built = model()
+    else:
+        with _seeded(int(seed)):
+            built = model()
     if not isinstance(built, keras.Model) or not built.built:
         raise ValueError(
             f"model must be a built keras.Model or a function returning one; received {model!r}."
         )
     return built
+
+
+@contextlib.contextmanager
+def _seeded(seed):
+    """``keras.utils.set_random_seed(seed)`` for the block only: Python's, numpy's, Keras's
+    (and torch's) random states are put back as they were."""
+    from keras.src.backend.common import global_state  # Keras keeps its seeds here; no public getter
+
+    names = ("global_random_seed", "global_seed_generator")
+    saved = [global_state.get_global_attribute(name) for name in names]
+    python_state, numpy_state = random.getstate(), np.random.get_state()  # noqa: NPY002 (legacy state: what set_random_seed changes)
+    torch_state = None
+    if keras.backend.backend() == "torch":
+        import torch
+
+        torch_state = torch.random.get_rng_state()
+    keras.utils.set_random_seed(seed)
+    try:
+        yield
+    finally:
+        for name, value in zip(names, saved, strict=True):
+            global_state.set_global_attribute(name, value)
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)  # noqa: NPY002
+        if torch_state is not None:
+            torch.random.set_rng_state(torch_state)
 
 
 @keras.saving.register_keras_serializable(package="kerasnet")
