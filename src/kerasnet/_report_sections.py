@@ -14,6 +14,7 @@ import numpy as np
 
 from ._html import escape, number, pairs, table
 from ._run_folder import REPORT, load_kernels, read_csv, read_json
+from .tasks import SCORE
 
 __all__ = [
     "compare_section",
@@ -125,7 +126,7 @@ def scores_section(metrics):
     splits = [s for s in ("train", "validation", "test") if isinstance(metrics.get(s), dict)]
     if not splits:
         return None
-    score = "rmse" if metrics.get("task") == "regression" else "accuracy"
+    score = SCORE.get(metrics.get("task"), "accuracy")
     cols = [("n_rows", "rows", "d"), ("loss", "loss", ".4f"), ("data_loss", "data loss", ".4f"),
             ("penalty", "penalty", ".4f"), (score, score, ".4f"), ("sparsity", "exact zeros", ".1%")]
     rows = [[s, *(number(metrics[s].get(k), f) if k in metrics[s] else "" for k, _, f in cols)]
@@ -299,7 +300,7 @@ def compare_section(folder, metrics, figure):
     from .plots import compare_figure, compare_histograms
 
     variants = metrics["variants"]
-    score = "rmse" if metrics.get("task") == "regression" else "accuracy"
+    score = SCORE.get(metrics.get("task"), "accuracy")
     histories, summary, weights, rows = {}, {}, {}, []
     for name, info in variants.items():
         sub = os.path.join(folder, info.get("folder", name))

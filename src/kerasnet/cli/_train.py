@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import InputError, Preprocessor, check_finite, infer_task, split_rows
+from ..tasks import SCORE
 
 
 @dataclasses.dataclass
@@ -110,7 +111,7 @@ def train(
     in_loss = penalty_value(model)
     penalty = in_loss + proximal_penalty(model)
     sparsity = kernel_sparsity(model)
-    score = "rmse" if task == "regression" else "accuracy"
+    score = SCORE[task]
 
     def evaluate(x, y_true):
         logs = model.evaluate(x, y_true, batch_size=4096, verbose=0, return_dict=True)

@@ -196,7 +196,8 @@ def command(data, target, dataset, drop, l1, l2, choose, select, proximal, hidde
         run.metrics["variant"] = name
         run.near_zero = near_zero_fraction(run.model, NEAR_ZERO)
         runs[name] = run
-    score = "rmse" if task == "regression" else "accuracy"
+    from ..tasks import SCORE
+    score = SCORE[task]
     console.print(_table(runs, strengths, score, NEAR_ZERO))
 
     first = runs["no penalty"].metrics

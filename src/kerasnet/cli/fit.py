@@ -17,7 +17,8 @@ def metrics_table(metrics: dict, title: str = "kerasnet fit"):
     """
     from rich.table import Table
 
-    score = "rmse" if metrics["task"] == "regression" else "accuracy"
+    from ..tasks import SCORE
+    score = SCORE[metrics["task"]]
     table = Table(title=title)
     table.add_column("rows")
     for name in ("n", "loss", "data loss", "penalty", "RMSE" if score == "rmse" else "accuracy", "sparsity"):

@@ -167,7 +167,8 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
     model = path.model(select)
     chosen = chosen_index(path, select)
     logs = model.evaluate(X, y_enc, batch_size=4096, verbose=0, return_dict=True)
-    score = "rmse" if task == "regression" else "accuracy"
+    from ..tasks import SCORE
+    score = SCORE[task]
     metrics = {
         "kind": "path",
         "task": task,
