@@ -20,6 +20,13 @@ _CV_SAMPLE_WEIGHT_REASON = (
 )
 
 
+_FLOAT32_ORDER_REASON = (
+    "model= predicts with the user's Keras model in float32, whose matrix products may round the "
+    "last bit differently for another row order or subset (~1e-7); the check asks for 1e-9 (the "
+    "MLP estimators predict in float64 and pass)"
+)
+
+
 def expected_failed_checks(estimator) -> dict[str, str]:
     """scikit-learn estimator checks a kerasnet estimator is known to fail, with the reason.
 
@@ -49,7 +56,11 @@ def expected_failed_checks(estimator) -> dict[str, str]:
         reason = _CV_SAMPLE_WEIGHT_REASON
     else:
         return {}
-    return {
+    failing = {
         "check_sample_weight_equivalence_on_dense_data": reason,
         "check_sample_weight_equivalence_on_sparse_data": reason,
     }
+    if getattr(estimator, "model", None) is not None:
+        failing["check_methods_sample_order_invariance"] = _FLOAT32_ORDER_REASON
+        failing["check_methods_subset_invariance"] = _FLOAT32_ORDER_REASON
+    return failing

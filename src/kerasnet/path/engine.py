@@ -298,7 +298,8 @@ def fit_members(
         keep, stop = stopper.update(epoch, np.where(diverged, np.inf, objective), running & ~bad)
         # Without early stopping a member's weights are its latest.
         keep = (keep if early_stopping else running) & ~diverged
-        best = runner.select(_tensor(keep), state, best)
+        # Everyone keeping their latest weights (no early stopping) needs no per-member select.
+        best = state if keep.all() else runner.select(_tensor(keep), state, best)
         running &= ~(stop | bad) & (epochs_trained < budget)
         history["loss"].append(np.where(epochs_trained > 0, mean_loss, np.nan))
         history["val_loss"].append(np.where(validated & ~diverged & trained_now, val_loss, np.nan))
