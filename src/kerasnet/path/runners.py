@@ -2,11 +2,15 @@
 
 * JAX (:class:`JaxRunner`): the step is ``jax.vmap``-ed over members and an epoch's steps run
   in one ``jax.lax.scan`` under ``jax.jit``: one compiled call per epoch.
-* torch (:class:`LoopRunner`): members one after another, batch by batch, with the same
-  step. ``torch.func.vmap`` vectorizes the members' gradients (tried: the same numbers), but
-  not Keras's torch optimizers, which update in place with ``torch._foreach_*`` ops that have
-  no batching rule, nor random layers (Dropout's generator); with the update run per member
-  it measured slower on CPU than this loop, so the loop is what torch runs.
+* torch (:class:`kerasnet.path.torch_runner.TorchRunner`): the members' gradients in one
+  ``torch.func.vmap`` per batch. Keras's torch optimizers update in place with
+  ``torch._foreach_*`` ops that ``vmap`` cannot batch, and one update per member costs more
+  than the vectorized gradients save; but an elementwise optimizer (SGD, Adam, RMSprop, ...,
+  no ``clipnorm``) updates a stack ``[k, ...]`` of members exactly as each alone, so it runs
+  once on the stacked tensors (an optimizer of the same configuration built on stacked
+  shadow variables), per group of members sharing an iteration count. Other optimizers are
+  applied member by member; models ``vmap`` cannot run (random layers: Dropout's generator)
+  fall back to :class:`LoopRunner`, members one after another with the same step.
 
 All runners take and return members stacked on a leading axis ``K`` and agree to float
 tolerance (tested). :func:`runner_for` keeps compiled runners across calls, so a second fit
@@ -166,7 +170,9 @@ def runner_for(model, optimizer, loss, penalized, proximal):
     optimizer.build(model.trainable_variables)
     step = Step(model, optimizer, loss, indices, proximal)
     backend = keras.backend.backend()
-    runner = JaxRunner(step) if backend == "jax" else LoopRunner(step)
+    from .torch_runner import TorchRunner  # here: torch_runner imports this module
+
+    runner = JaxRunner(step) if backend == "jax" else TorchRunner(step)
     _CACHE[key] = runner, step
     while len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)

@@ -198,9 +198,17 @@ class Step:
         (_, (non_trainable, total)), grads = self.gradients(state, data, idx, pad, member)
         return self.apply(state, grads, non_trainable, active, member.l1), total
 
-    def prox(self, trainable, old_opt, new_opt, l1):
-        """Soft-threshold the penalized kernels by ``l1 * effective_step`` (ProximalStep's rule)."""
-        optimizer = self.optimizer
+    def prox(self, trainable, old_opt, new_opt, l1, optimizer=None, variables=None):
+        """Soft-threshold the penalized kernels by ``l1 * effective_step`` (ProximalStep's rule).
+
+        ``optimizer`` and ``variables`` (default: the step's optimizer and the model's
+        trainable variables) say whose state ``old_opt``/``new_opt``/``trainable`` are.
+        Given ``variables`` (a stack of members, e.g. shadow variables shaped ``[k, ...]``
+        with an optimizer built on them), ``l1`` is one strength per member, ``[k]``,
+        broadcast over each kernel.
+        """
+        stacked = variables is not None
+        optimizer = self.optimizer if optimizer is None else optimizer
         # effective_step expects the state Keras shows a constraint: updated moments, and the
         # iteration counter *before* its increment. Found by identity: Keras variables
         # overload == elementwise.
@@ -208,12 +216,13 @@ class Step:
             (v, old if v is optimizer.iterations else new)
             for v, old, new in zip(optimizer.variables, old_opt, new_opt, strict=True)
         ]
-        variables = self.model.trainable_variables
+        variables = self.model.trainable_variables if variables is None else variables
         mapping += list(zip(variables, trainable, strict=True))
         trainable = list(trainable)
         with keras.StatelessScope(state_mapping=mapping):
             for i in self.penalized:
-                trainable[i] = soft_threshold(trainable[i], l1 * effective_step(optimizer, variables[i]))
+                l1_i = ops.reshape(l1, (-1,) + (1,) * (len(trainable[i].shape) - 1)) if stacked else l1
+                trainable[i] = soft_threshold(trainable[i], l1_i * effective_step(optimizer, variables[i]))
         return trainable
 
     def evaluate(self, state, data, idx, pad, member):
