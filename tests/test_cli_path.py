@@ -28,8 +28,9 @@ def run(tmp_path_factory):
     data = tmp_path_factory.mktemp("data") / "train.csv"
     _table().to_csv(data, index=False)
     out = tmp_path_factory.mktemp("runs") / "path"
-    result = CliRunner().invoke(command, [str(data), "--target", "label", *FAST, "--select", "min",
-                                          "--out", str(out)])
+    # 80 epochs of 2 steps: enough for the selected model to be useful on fresh rows whatever the init.
+    result = CliRunner().invoke(command, [str(data), "--target", "label", *FAST, "--epochs", "80", "--select",
+                                          "min", "--out", str(out)])
     assert result.exit_code == 0, result.output
     return out, result.output
 
@@ -153,7 +154,9 @@ def test_proximal_path_writes_exact_zeros(tmp_path):
     data = tmp_path / "train.csv"
     _table().to_csv(data, index=False)
     out = tmp_path / "proximal"
-    args = [str(data), "--target", "label", *FAST, "--cv", "2", "--proximal", "--out", str(out)]
+    # Six strengths: lambda_1se lands between the all-zero top and the dense bottom of the path.
+    args = [str(data), "--target", "label", *FAST, "--cv", "2", "--n-lambdas", "6", "--proximal",
+            "--out", str(out)]
     result = CliRunner().invoke(command, args)
     assert result.exit_code == 0, result.output
     metrics = json.loads((out / "metrics.json").read_text())

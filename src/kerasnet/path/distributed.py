@@ -13,6 +13,7 @@ Dask is an optional extra: ``pip install 'kerasnet[dask]'``.
 from __future__ import annotations
 
 import dataclasses
+import pickle
 
 import numpy as np
 
@@ -61,8 +62,13 @@ def get_client(scheduler):
     )
 
 
-def _fit_chunk(model, X, y, per_member, scaling, common):
-    """Worker side: train this chunk's members; return their weights and fit."""
+def _fit_chunk(model_bytes, X, y, per_member, scaling, common):
+    """Worker side: train this chunk's members; return their weights and fit.
+
+    The model travels as pickled bytes and is loaded here, after this module (so kerasnet and
+    its registered Keras objects) is imported on the worker.
+    """
+    model = pickle.loads(model_bytes)  # noqa: S301 - our own bytes, made by fit_members below
     return engine.fit_members(model, X, y, **per_member, scaling=scaling, **common)
 
 
@@ -177,9 +183,10 @@ def fit_members(model, X, y, *, scheduler=None, n_chunks=None, callback=None, sc
         # hash=False: content-hashed keys would let a second fit on the same data (fit_path's
         # refit) reuse keys the first fit is releasing, and Dask cancels it for lost data.
         X_remote, y_remote = client.scatter([X, np.asarray(y)], broadcast=True, hash=False)
+        model_bytes = pickle.dumps(model)
         futures = [
             client.submit(
-                _fit_chunk, model, X_remote, y_remote,
+                _fit_chunk, model_bytes, X_remote, y_remote,
                 {name: value[chunk] for name, value in per_member.items()},
                 None if scaling is None else tuple(None if s is None else np.asarray(s)[chunk]
                                                    for s in scaling),
