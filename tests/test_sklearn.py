@@ -51,7 +51,8 @@ def any_data_builder(n_features, n_outputs, task):
         ElasticNetMLPRegressorCV(**SMALL_CV),
         ElasticNetMLPClassifierCV(model=any_data_builder, **SMALL_CV),
         # The target is fit in its own units (no standardization of a user's model): more steps.
-        ElasticNetMLPRegressorCV(model=any_data_builder, **dict(SMALL_CV, max_iter=60, learning_rate_init=0.05)),
+        ElasticNetMLPRegressorCV(model=any_data_builder,
+                                 **dict(SMALL_CV, max_iter=60, learning_rate_init=0.05)),
     ],
     expected_failed_checks=expected_failed_checks,
 )
