@@ -130,18 +130,13 @@ def _initial_state(model, step, K, streams, seed):
     return state
 
 
-def _outputs(runner, state, data, val_mask, settings, chunk):
-    """Each member's outputs on its validation rows, ``chunk`` rows per member per call."""
-    index, valid = row_index(val_mask)
-    width = index.shape[1]
-    parts = []
-    for start in range(0, width, chunk):
-        block = index[:, start:start + chunk]
-        if block.shape[1] < chunk and width > chunk:  # one compiled shape for every chunk
-            block = np.pad(block, ((0, 0), (0, chunk - block.shape[1])))
-        parts.append(np.asarray(ops.convert_to_numpy(
-            runner.outputs(state, data, _tensor(block), settings))))
-    return index, np.concatenate(parts, axis=1)[:, :width], valid > 0
+def _outputs(runner, best, state, last, data, vidx, vpad, settings):
+    """Each member's outputs on its validation rows with its kept weights: ``(index, outputs,
+    valid)``; the last epoch's when every member kept its latest weights."""
+    if best is not state or last is None:
+        last = runner.validate(best, data, vidx, vpad, settings)[2]
+    return (np.asarray(ops.convert_to_numpy(vidx)), np.asarray(ops.convert_to_numpy(last)),
+            np.asarray(ops.convert_to_numpy(vpad)) > 0)
 
 
 def _member_weights(model, state, K):
@@ -181,7 +176,6 @@ def fit_members(
     callback=None,
     max_epochs=None,
     outputs=False,
-    chunk=4096,
 ):
     """Train ``K = len(l1)`` elastic-net penalized copies of a Keras model at once.
 
@@ -232,8 +226,7 @@ def fit_members(
     max_epochs : int array [K] or None
         Per-member epoch budget (refits), at most ``epochs``.
     outputs : bool, default False
-        Also return each member's outputs on its validation rows (``MemberFit.val_outputs``),
-        computed ``chunk`` rows per member at a time.
+        Also return each member's outputs on its validation rows (``MemberFit.val_outputs``).
 
     Returns
     -------
@@ -275,6 +268,7 @@ def fit_members(
     running, diverged = budget > 0, np.zeros(K, bool)
     epochs_trained = np.zeros(K, int)
     history = {"loss": [], "val_loss": [], "val_objective": []}
+    val_out = None
     for epoch in range(int(epochs)):
         if not running.any():
             break
@@ -290,8 +284,8 @@ def fit_members(
         mean_loss = np.where(steps > 0, summed / np.maximum(steps, 1), np.nan)
         epochs_trained += running
         bad = running & ~np.isfinite(np.where(active, totals, 0.0)).all(axis=0)
-        val_loss, penalty = (np.asarray(ops.convert_to_numpy(t))
-                             for t in runner.evaluate(state, data, vidx, vpad, settings))
+        val_loss, penalty, val_out = runner.validate(state, data, vidx, vpad, settings)
+        val_loss, penalty = (np.asarray(ops.convert_to_numpy(t)) for t in (val_loss, penalty))
         bad |= running & validated & ~np.isfinite(val_loss)
         diverged |= bad
         objective = np.where(validated & ~diverged, val_loss + penalty, np.nan)
@@ -318,6 +312,6 @@ def fit_members(
         epochs_trained=epochs_trained,
         diverged=diverged,
         chosen_epoch=stopper.chosen_epoch() if stop_groups is not None and early_stopping else best_epoch,
-        val_outputs=_outputs(runner, best, data, val_mask, settings, chunk) if outputs else None,
+        val_outputs=_outputs(runner, best, state, val_out, data, vidx, vpad, settings) if outputs else None,
     )
     return _member_weights(model, best, K), fit

@@ -80,8 +80,7 @@ class JaxRunner:
             return jax.lax.scan(body, state, (idx, pad, active))
 
         self.epoch = jax.jit(epoch)
-        self.evaluate = jax.jit(jax.vmap(step.evaluate, in_axes=(0, None, 0, 0, 0)))
-        self.outputs = jax.jit(jax.vmap(step.outputs, in_axes=(0, None, 0, 0)))
+        self.validate = jax.jit(jax.vmap(step.validate, in_axes=(0, None, 0, 0, 0)))
         self.select = jax.jit(select)
 
 
@@ -105,14 +104,10 @@ class LoopRunner:
             members.append(s_k)
         return _stack(members), totals
 
-    def evaluate(self, state, data, idx, pad, settings):
-        parts = [self.step.evaluate(member(state, k), data, idx[k], pad[k], member(settings, k))
+    def validate(self, state, data, idx, pad, settings):
+        parts = [self.step.validate(member(state, k), data, idx[k], pad[k], member(settings, k))
                  for k in range(len(idx))]
-        return tuple(ops.stack([p[j] for p in parts]) for j in range(2))
-
-    def outputs(self, state, data, idx, settings):
-        return ops.stack([self.step.outputs(member(state, k), data, idx[k], member(settings, k))
-                          for k in range(len(idx))])
+        return tuple(ops.stack([p[j] for p in parts]) for j in range(3))
 
 
 def _structure(config):

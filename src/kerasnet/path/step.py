@@ -152,11 +152,13 @@ class Step:
         out, non_trainable, losses = self.model.stateless_call(
             trainable, non_trainable, self.inputs(data, idx, member), training=training, return_losses=True
         )
+        return self._weighted_loss(out, data, idx, pad, member) + sum(losses, 0.0), non_trainable, out
+
+    def _weighted_loss(self, out, data, idx, pad, member):
         per = self.loss(self.targets(data, idx, member), out)
         w = pad * ops.take(data.sample_weight, idx, axis=0)
         total = ops.sum(w)
-        value = ops.sum(per * w) / ops.where(total > 0, total, 1.0)
-        return value + sum(losses, 0.0), non_trainable
+        return ops.sum(per * w) / ops.where(total > 0, total, 1.0)
 
     def objective(self, trainable, non_trainable, data, idx, pad, member):
         """``(smooth objective, (non_trainable, full objective))`` of one batch.
@@ -164,7 +166,7 @@ class Step:
         The smooth part is differentiated; in proximal mode the L1 part leaves it and is
         applied by :meth:`prox`. The full objective (data loss + whole penalty) is reported.
         """
-        value, non_trainable = self.data_loss(trainable, non_trainable, data, idx, pad, member, True)
+        value, non_trainable, _ = self.data_loss(trainable, non_trainable, data, idx, pad, member, True)
         smooth = value + self.penalty(trainable, 0.0 if self.proximal else member.l1, member.l2)
         return smooth, (non_trainable, value + self.penalty(trainable, member.l1, member.l2))
 
@@ -225,16 +227,10 @@ class Step:
                 trainable[i] = soft_threshold(trainable[i], l1_i * effective_step(optimizer, variables[i]))
         return trainable
 
-    def evaluate(self, state, data, idx, pad, member):
-        """Validation data loss (weighted mean, penalty excluded) and the full penalty."""
-        value, _ = self.data_loss(state.trainable, state.non_trainable, data, idx, pad, member, False)
-        return value, self.penalty(state.trainable, member.l1, member.l2)
-
-    def outputs(self, state, data, idx, member):
-        """The member's outputs on rows ``idx`` (inference mode), in ``y``'s units."""
-        out = self.model.stateless_call(
-            state.trainable, state.non_trainable, self.inputs(data, idx, member), training=False
-        )[0]
+    def validate(self, state, data, idx, pad, member):
+        """One inference pass over rows ``idx``: the validation data loss (weighted mean,
+        penalty excluded), the full penalty, and the outputs in ``y``'s units."""
+        value, _, out = self.data_loss(state.trainable, state.non_trainable, data, idx, pad, member, False)
         if member.y_mean is not None:
             out = out * member.y_scale + member.y_mean
-        return out
+        return value, self.penalty(state.trainable, member.l1, member.l2), out

@@ -67,10 +67,8 @@ class TorchRunner:
         self._grads = lambda trainable, non_trainable, data, idx, pad, settings: torch.func.vmap(
             gradients, in_dims=(0, 0, None, 0, 0, _dims(settings)))(trainable, non_trainable, data, idx,
                                                                    pad, settings)
-        self._evaluate = lambda state, data, idx, pad, settings: torch.func.vmap(
-            step.evaluate, in_dims=(0, None, 0, 0, _dims(settings)))(state, data, idx, pad, settings)
-        self._outputs = lambda state, data, idx, settings: torch.func.vmap(
-            step.outputs, in_dims=(0, None, 0, _dims(settings)))(state, data, idx, settings)
+        self._validate = lambda state, data, idx, pad, settings: torch.func.vmap(
+            step.validate, in_dims=(0, None, 0, 0, _dims(settings)))(state, data, idx, pad, settings)
         self._vmapped_eval = True
 
     # -- epoch ---------------------------------------------------------------------------
@@ -202,21 +200,13 @@ class TorchRunner:
 
     # -- evaluation ----------------------------------------------------------------------
 
-    def evaluate(self, state, data, idx, pad, settings):
+    def validate(self, state, data, idx, pad, settings):
         if self._vmapped_eval:
             try:
-                return tuple(self._evaluate(state, data, idx, pad, settings))
+                return tuple(self._validate(state, data, idx, pad, settings))
             except Exception:  # noqa: BLE001 - the loop, same numbers
                 self._vmapped_eval = False
-        return self.loop.evaluate(state, data, idx, pad, settings)
-
-    def outputs(self, state, data, idx, settings):
-        if self._vmapped_eval:
-            try:
-                return self._outputs(state, data, idx, settings)
-            except Exception:  # noqa: BLE001 - the loop, same numbers
-                self._vmapped_eval = False
-        return self.loop.outputs(state, data, idx, settings)
+        return self.loop.validate(state, data, idx, pad, settings)
 
 
 def _device(state):
