@@ -59,7 +59,8 @@ def child(case):
     times, best = [], None
     for _ in range(3):
         start = time.perf_counter()
-        path = kerasnet.fit_path(X, y, hidden=(64, 64), cv=5, learning_rate=1e-3, seed=0, verbose=0, **settings)
+        path = kerasnet.fit_path(X, y, hidden=(64, 64), cv=5, learning_rate=1e-3, seed=0, verbose=0,
+                                 **settings)
         times.append(time.perf_counter() - start)
         best = float(path.cv_mean_[path.index_min_])
     print(json.dumps({"times": times, "cv_deviance_min": best}))
@@ -103,7 +104,8 @@ def main():
             warm = {s: min(min(r["times"][1:]) for r in results[s]) for s in results}
             dev = {s: results[s][0]["cv_deviance_min"] for s in results}
             print(f"| {case} | {first['old']:.2f} s | {first['new']:.2f} s | {warm['old']:.2f} s | "
-                  f"{warm['new']:.2f} s | {first['new'] / first['old']:.2f} | {warm['new'] / warm['old']:.2f} | "
+                  f"{warm['new']:.2f} s | {first['new'] / first['old']:.2f} | "
+                  f"{warm['new'] / warm['old']:.2f} | "
                   f"{dev['old']:.4f} / {dev['new']:.4f} |", flush=True)
     print(f"\nload average after: {os.getloadavg()[0]:.1f}")
 

@@ -6,7 +6,8 @@ Breast cancer (569 x 30, standardized), MLP 30-64-64-1, Adam lr 1e-3, batch 32, 
 K elastic-net strengths (l1_ratio 0.5). Loop: for each strength, ``kerasnet.mlp`` +
 ``compile_for`` + ``model.fit`` (what a user writes). Members: the path engine
 ``kerasnet.path.fit_members`` on the same (unpenalized) ``kerasnet.mlp`` with K strengths,
-first call (includes XLA compilation for that K) and second call. All in one process, so ratios hold on a busy machine.
+first call (includes XLA compilation for that K) and second call. All in one process, so
+ratios hold on a busy machine.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 from _floor import matmul_rate, mlp_train_flops  # noqa: E402
 
 from kerasnet.models import compile_for, mlp  # noqa: E402
-from kerasnet.penalty import ElasticNet, lambda_to_l1_l2  # noqa: E402
 from kerasnet.path import fit_members  # noqa: E402
+from kerasnet.penalty import ElasticNet, lambda_to_l1_l2  # noqa: E402
 
 EPOCHS, BATCH, LR, HIDDEN = 20, 32, 1e-3, (64, 64)
 
