@@ -5,8 +5,9 @@ from ._backend import choose_default_backend as _choose_default_backend
 _choose_default_backend()
 
 # Importing every module that defines a registered Keras object (penalties, the proximal
-# step, the pruning selector, stacked layers) is what lets `keras.saving.load_model`
+# step, the pruning selector, the path's initializer) is what lets `keras.saving.load_model`
 # find them after a plain `import kerasnet`.
+from ._compilation_cache import enable as _enable_compilation_cache  # noqa: E402
 from .models import compile_for, mlp  # noqa: E402
 from .monitor import PenaltyMonitor  # noqa: E402
 from .path import Path, fit_path  # noqa: E402
@@ -20,6 +21,8 @@ from .sklearn import (  # noqa: E402
     ElasticNetMLPRegressor,
     ElasticNetMLPRegressorCV,
 )
+
+_enable_compilation_cache()
 
 __version__ = "0.1.0"
 
