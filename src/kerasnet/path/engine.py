@@ -139,6 +139,15 @@ def _outputs(runner, best, state, last, data, vidx, vpad, settings):
             np.asarray(ops.convert_to_numpy(vpad)) > 0)
 
 
+def _row_groups(streams, train_mask):
+    """Members sharing their stream and training rows (a fold's strengths) see the same
+    batches: ``(group [K], first member of each group [G])``."""
+    seen, group = {}, np.empty(len(streams), int)
+    for k, (stream, rows) in enumerate(zip(streams, train_mask, strict=True)):
+        group[k] = seen.setdefault((int(stream), np.packbits(rows).tobytes()), len(seen))
+    return group, np.unique(group, return_index=True)[1]
+
+
 def _member_weights(model, state, K):
     """Each member's values in ``model.weights`` order (seed states and metrics left out)."""
     values = {}
@@ -269,15 +278,17 @@ def fit_members(
     epochs_trained = np.zeros(K, int)
     history = {"loss": [], "val_loss": [], "val_objective": []}
     val_out = None
+    group, first = _row_groups(streams, train_mask)
+    group_t = _tensor(group.astype("int32"))
     for epoch in range(int(epochs)):
         if not running.any():
             break
         trained_now = running.copy()  # a stopped member's numbers are not recorded (NaN), as on a cluster
-        keys = shuffle_keys(n, streams, 0 if seed is None else seed, epoch, shuffle)
-        idx, pad = epoch_batches(keys, train_mask, batch_size)
-        active = (pad.sum(axis=2) > 0) & running[None, :]
+        keys = shuffle_keys(n, streams[first], 0 if seed is None else seed, epoch, shuffle)
+        idx, pad = epoch_batches(keys, train_mask[first], batch_size)  # [S, G, B]: one per group
+        active = (pad.sum(axis=2) > 0)[:, group] & running[None, :]
         state, totals = runner.epoch(state, data, _tensor(idx), _tensor(pad),
-                                     _tensor(active.astype("float32")), settings)
+                                     _tensor(active.astype("float32")), settings, group_t)
         totals = np.where(active, np.asarray(ops.convert_to_numpy(totals)), np.nan)
         steps = active.sum(axis=0)
         summed = np.where(active, totals, 0.0).sum(axis=0)

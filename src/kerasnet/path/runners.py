@@ -13,8 +13,11 @@
   fall back to :class:`LoopRunner`, members one after another with the same step.
 
 All runners take and return members stacked on a leading axis ``K`` and agree to float
-tolerance (tested). :func:`runner_for` keeps compiled runners across calls, so a second fit
-of the same architecture, optimizer and loss does not compile again.
+tolerance (tested). An epoch's batches come per *group* of members that share their rows and
+stream (``idx``, ``pad`` ``[S, G, B]``, ``group [K]``: a CV fold's strengths), so the host
+builds and sends ``G`` row orders, not one per member. :func:`runner_for` keeps compiled
+runners across calls, so a second fit of the same architecture, optimizer and loss does not
+compile again.
 """
 
 from __future__ import annotations
@@ -73,9 +76,11 @@ class JaxRunner:
         self.step = step
         batched = jax.vmap(step, in_axes=(0, None, 0, 0, 0, 0))
 
-        def epoch(state, data, idx, pad, active, settings):
+        def epoch(state, data, idx, pad, active, settings, group):
             def body(state, batch):
-                return batched(state, data, *batch, settings)
+                idx_s, pad_s, active_s = batch
+                # Members of a group share their rows: each takes its group's batch here.
+                return batched(state, data, idx_s[group], pad_s[group], active_s, settings)
 
             return jax.lax.scan(body, state, (idx, pad, active))
 
@@ -91,15 +96,16 @@ class LoopRunner:
         self.step = step
         self.select = select
 
-    def epoch(self, state, data, idx, pad, active, settings):
+    def epoch(self, state, data, idx, pad, active, settings, group):
         S, K = active.shape
         members, totals = [], np.full((S, K), np.nan, dtype="float32")
         on = np.asarray(ops.convert_to_numpy(active)) > 0
+        group = np.asarray(ops.convert_to_numpy(group))
         for k in range(K):
-            s_k, set_k = member(state, k), member(settings, k)
+            s_k, set_k, g = member(state, k), member(settings, k), int(group[k])
             for s in range(S):
                 if on[s, k]:  # a skipped step is the identity: do not run it
-                    s_k, total = self.step(s_k, data, idx[s, k], pad[s, k], active[s, k], set_k)
+                    s_k, total = self.step(s_k, data, idx[s, g], pad[s, g], active[s, k], set_k)
                     totals[s, k] = float(ops.convert_to_numpy(total))
             members.append(s_k)
         return _stack(members), totals

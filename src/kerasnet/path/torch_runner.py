@@ -73,15 +73,15 @@ class TorchRunner:
 
     # -- epoch ---------------------------------------------------------------------------
 
-    def epoch(self, state, data, idx, pad, active, settings):
+    def epoch(self, state, data, idx, pad, active, settings, group):
         if self.fallback is None:
             try:
-                return self._epoch(state, data, idx, pad, active, settings)
+                return self._epoch(state, data, idx, pad, active, settings, group)
             except Exception as error:  # noqa: BLE001 - any vmap failure: the loop, same numbers
                 self.fallback = f"{type(error).__name__}: {error}"
-        return self.loop.epoch(state, data, idx, pad, active, settings)
+        return self.loop.epoch(state, data, idx, pad, active, settings, group)
 
-    def _epoch(self, state, data, idx, pad, active, settings):
+    def _epoch(self, state, data, idx, pad, active, settings, group):
         # The incoming state is never modified in place: a failure leaves it for the loop.
         import torch
 
@@ -94,7 +94,7 @@ class TorchRunner:
                 totals.append(None)
                 continue
             grads, (_, (non_trainable, total)) = self._grads(
-                state.trainable, state.non_trainable, data, idx[s], pad[s], settings)
+                state.trainable, state.non_trainable, data, idx[s][group], pad[s][group], settings)
             totals.append(total.detach())
             state = self._apply(state, grads, non_trainable, members, K, settings)
         out = np.full((S, K), np.nan, dtype="float32")
