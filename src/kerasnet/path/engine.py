@@ -32,10 +32,11 @@ import keras
 import numpy as np
 from keras import ops
 
-from .batches import epoch_batches, row_index, shuffle_keys
+from .batches import epoch_batches, shuffle_keys
 from .runners import runner_for
 from .step import Data, MemberSettings, MemberState
 from .stopping import EarlyStopping
+from .validation import Validation
 
 __all__ = ["MemberFit", "fit_members"]
 
@@ -128,15 +129,6 @@ def _initial_state(model, step, K, streams, seed):
             value[:, 0] += (streams + (seed or 0)).astype(value.dtype)
             state.non_trainable[i] = _tensor(value)
     return state
-
-
-def _outputs(runner, best, state, last, data, vidx, vpad, settings):
-    """Each member's outputs on its validation rows with its kept weights: ``(index, outputs,
-    valid)``; the last epoch's when every member kept its latest weights."""
-    if best is not state or last is None:
-        last = runner.validate(best, data, vidx, vpad, settings)[2]
-    return (np.asarray(ops.convert_to_numpy(vidx)), np.asarray(ops.convert_to_numpy(last)),
-            np.asarray(ops.convert_to_numpy(vpad)) > 0)
 
 
 def _row_groups(streams, train_mask):
@@ -270,14 +262,13 @@ def fit_members(
     settings = _settings(l1, l2, scaling)
     data = Data(keras.tree.map_structure(_tensor, Xs), _tensor(np.asarray(y)), _tensor(sw))
     validated = val_mask.any(axis=1)
-    vidx, vpad = (_tensor(a) for a in row_index(val_mask))
+    validation = Validation(val_mask, sw, _tensor)
     stopper = EarlyStopping(validated, patience, groups=stop_groups, fold_weight=(val_mask * sw).sum(axis=1),
                             enabled=early_stopping)
     best = state
     running, diverged = budget > 0, np.zeros(K, bool)
     epochs_trained = np.zeros(K, int)
     history = {"loss": [], "val_loss": [], "val_objective": []}
-    val_out = None
     group, first = _row_groups(streams, train_mask)
     group_t = _tensor(group.astype("int32"))
     for epoch in range(int(epochs)):
@@ -295,8 +286,7 @@ def fit_members(
         mean_loss = np.where(steps > 0, summed / np.maximum(steps, 1), np.nan)
         epochs_trained += running
         bad = running & ~np.isfinite(np.where(active, totals, 0.0)).all(axis=0)
-        val_loss, penalty, val_out = runner.validate(state, data, vidx, vpad, settings)
-        val_loss, penalty = (np.asarray(ops.convert_to_numpy(t)) for t in (val_loss, penalty))
+        val_loss, penalty = validation.losses(runner, state, data, settings)
         bad |= running & validated & ~np.isfinite(val_loss)
         diverged |= bad
         objective = np.where(validated & ~diverged, val_loss + penalty, np.nan)
@@ -323,6 +313,6 @@ def fit_members(
         epochs_trained=epochs_trained,
         diverged=diverged,
         chosen_epoch=stopper.chosen_epoch() if stop_groups is not None and early_stopping else best_epoch,
-        val_outputs=_outputs(runner, best, state, val_out, data, vidx, vpad, settings) if outputs else None,
+        val_outputs=validation.outputs(runner, best, data, settings) if outputs else None,
     )
     return _member_weights(model, best, K), fit

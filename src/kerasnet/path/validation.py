@@ -1,0 +1,64 @@
+"""Each member's validation pass over its own rows, in chunks so memory stays members x chunk.
+
+Validating K members on their folds at once would gather ``K x V`` rows (and every layer's
+activations for them) in one call; at 10^5-10^6 rows that is gigabytes. The rows are cut
+into chunks of at most :data:`CHUNK` per member (one compiled shape for all chunks) and the
+weighted means put back together.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from keras import ops
+
+from .batches import row_index
+
+__all__ = ["CHUNK", "Validation"]
+
+#: Rows per member in one validation call.
+CHUNK = 4096
+
+
+class Validation:
+    """The validation rows of ``K`` members, cut into chunks.
+
+    Parameters
+    ----------
+    val_mask : bool array [K, n]
+    sample_weight : float array [n]
+    tensor : callable
+        Turns a host array into what the runner takes.
+    chunk : int or None
+        Rows per member per call; None: :data:`CHUNK`.
+    """
+
+    def __init__(self, val_mask, sample_weight, tensor, chunk=None):
+        index, pad = row_index(val_mask)
+        width = index.shape[1]
+        size = min(width, int(CHUNK if chunk is None else chunk))
+        blocks = -(-width // size)
+        extra = blocks * size - width
+        self.index, self.valid = index, pad > 0
+        index = np.pad(index, ((0, 0), (0, extra)))
+        pad = np.pad(pad, ((0, 0), (0, extra)))
+        starts = range(0, blocks * size, size)
+        self.blocks = [(tensor(index[:, a:a + size]), tensor(pad[:, a:a + size])) for a in starts]
+        weight = pad * np.asarray(sample_weight, "float32")[index]
+        self.weights = np.stack([weight[:, a:a + size].sum(axis=1) for a in starts])  # [blocks, K]
+        self.width = width
+
+    def losses(self, runner, state, data, settings):
+        """``(validation data loss [K], penalty [K])``: weighted means over each member's rows."""
+        parts, penalty = [], None
+        for (idx, pad), w in zip(self.blocks, self.weights, strict=True):
+            value, penalty, _ = runner.validate(state, data, idx, pad, settings)
+            parts.append(np.where(w > 0, np.asarray(ops.convert_to_numpy(value)), 0.0))
+        total = self.weights.sum(axis=0)
+        loss = (np.stack(parts) * self.weights).sum(axis=0) / np.where(total > 0, total, 1.0)
+        return loss, np.asarray(ops.convert_to_numpy(penalty))
+
+    def outputs(self, runner, state, data, settings):
+        """``(index [K, V], outputs [K, V, ...], valid [K, V])`` in ``y``'s units."""
+        parts = [np.asarray(ops.convert_to_numpy(runner.validate(state, data, idx, pad, settings)[2]))
+                 for idx, pad in self.blocks]
+        return self.index, np.concatenate(parts, axis=1)[:, :self.width], self.valid

@@ -1,0 +1,35 @@
+"""Validation in chunks of rows gives the numbers of one pass over all rows."""
+
+import numpy as np
+import pytest
+
+import kerasnet
+from kerasnet.path import validation
+from kerasnet.path.engine import fit_members
+
+
+@pytest.mark.backend
+def test_chunked_validation_equals_one_pass(monkeypatch):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(150, 4)).astype("float32")
+    y = (X[:, 0] - X[:, 1] + 0.5 * rng.normal(size=150) > 0).astype("float32")
+    w = rng.uniform(0.5, 2.0, 150).astype("float32")
+    val = np.zeros((3, 150), bool)
+    val[0, :50], val[1, 50:90], val[2, 90:] = True, True, True  # folds of 50, 40 and 60 rows
+    kw = dict(loss="binary_crossentropy", l1=[1e-3, 1e-2, 0.0], train_mask=~val, val_mask=val,
+              sample_weight=w, epochs=4, batch_size=16, seed=0, early_stopping=True, patience=2, outputs=True)
+    _, whole = fit_members(kerasnet.mlp(4, 1, (5,), "binary", seed=0), X, y, **kw)
+    monkeypatch.setattr(validation, "CHUNK", 7)  # 60 rows: 9 chunks, the last one padded
+    _, chunked = fit_members(kerasnet.mlp(4, 1, (5,), "binary", seed=0), X, y, **kw)
+    np.testing.assert_allclose(chunked.val_loss, whole.val_loss, rtol=1e-5)
+    np.testing.assert_array_equal(chunked.best_epoch, whole.best_epoch)
+    index, outputs, valid = chunked.val_outputs
+    np.testing.assert_array_equal(index, whole.val_outputs[0])
+    np.testing.assert_array_equal(valid, whole.val_outputs[2])
+    np.testing.assert_allclose(outputs[valid], whole.val_outputs[1][valid], rtol=1e-5, atol=1e-7)
+    # The weighted mean by hand, from the outputs of the kept weights, is the recorded loss.
+    p = np.clip(outputs[0][valid[0]][:, 0], 1e-7, 1 - 1e-7)
+    rows = index[0][valid[0]]
+    bce = -(y[rows] * np.log(p) + (1 - y[rows]) * np.log(1 - p))
+    kept = chunked.best_epoch[0] - 1
+    assert np.sum(w[rows] * bce) / np.sum(w[rows]) == pytest.approx(chunked.val_loss[kept, 0], rel=1e-4)
