@@ -7,11 +7,24 @@ import numpy as np
 __all__ = ["member_scaling", "standardizer", "target_standardizer"]
 
 
+#: Rows per block when summing: float64 temporaries stay blocks x columns, not rows x columns.
+BLOCK = 65536
+
+
 def _weighted_moments(values, rows, weight):
-    """Weighted mean and (population) sd of ``values[rows]``; sd 1 where constant."""
-    w = weight[rows][:, None]
-    mean = (values[rows] * w).sum(axis=0) / w.sum()
-    sd = np.sqrt((np.square(values[rows] - mean) * w).sum(axis=0) / w.sum())
+    """Weighted mean and (population) sd of ``values[rows]``; sd 1 where constant.
+
+    Two passes in blocks of rows, accumulated in float64.
+    """
+    w = np.where(rows, weight, 0.0)
+    total = w.sum()
+    blocks = range(0, len(values), BLOCK)
+    def block(a):
+        return np.asarray(values[a:a + BLOCK], "float64")
+
+    mean = sum(w[a:a + BLOCK] @ block(a) for a in blocks) / total
+    square = sum(w[a:a + BLOCK] @ np.square(block(a) - mean) for a in blocks)
+    sd = np.sqrt(square / total)
     return mean.astype("float32"), np.where(sd > 0, sd, 1.0).astype("float32")
 
 
@@ -19,7 +32,7 @@ def standardizer(X, rows, standardize, weight):
     """Mean and sd of the features over ``rows`` (zeros and ones when not standardizing)."""
     if not standardize:
         return np.zeros(X.shape[1], "float32"), np.ones(X.shape[1], "float32")
-    return _weighted_moments(X.astype("float64"), rows, weight)
+    return _weighted_moments(X, rows, weight)
 
 
 def target_standardizer(y, rows, task, standardize, weight):

@@ -33,7 +33,13 @@ class Validation:
     """
 
     def __init__(self, val_mask, sample_weight, tensor, chunk=None):
-        index, pad = row_index(val_mask)
+        # Members validated on the same rows (a fold's strengths) share one row list: the
+        # sort runs over the distinct folds, not over K x n.
+        seen, group = {}, np.empty(len(val_mask), int)
+        for k, rows in enumerate(val_mask):
+            group[k] = seen.setdefault(np.packbits(rows).tobytes(), len(seen))
+        first = np.unique(group, return_index=True)[1]
+        index, pad = (a[group] for a in row_index(val_mask[first]))
         width = index.shape[1]
         size = min(width, int(CHUNK if chunk is None else chunk))
         blocks = -(-width // size)
