@@ -108,7 +108,8 @@ def main():
         path = run("path", n, epochs)
         loop = MEMBERS * run("loop", n, epochs)["per_fit"]
         above = (path["peak_mb"] - path["before_mb"]) / 1024
-        print(f"| {n:,} | {epochs} | {path['seconds']:.1f} s | {loop:.1f} s | {loop / path['seconds']:.1f}x | "
+        ratio = loop / path["seconds"]
+        print(f"| {n:,} | {epochs} | {path['seconds']:.1f} s | {loop:.1f} s | {ratio:.1f}x | "
               f"{path['peak_mb'] / 1024:.2f} GB | {above:.2f} GB |", flush=True)
     if args.plot:
         import matplotlib
