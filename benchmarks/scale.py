@@ -14,6 +14,10 @@ The loop: the same network as plain Keras (``kerasnet.mlp`` with ``L1L2`` at one
 fits are timed in one process (after one warm-up fit, as a loop would amortize compilation) and
 the loop's time is 96 times their mean: the loop would run 96 such fits one after another.
 
+``--parquet`` also streams the largest size from a Parquet file (row groups of 50,000 rows,
+written beforehand, not timed): the same path with the features never all in memory; "above
+data" is then the peak above the process after importing kerasnet (no data loaded).
+
 ``--plot FILE`` also runs fit_path at 10^4, 10^5, 3x10^5 and 10^6 rows (one epoch) and draws
 peak memory against rows.
 """
@@ -57,6 +61,36 @@ def child_path(n, epochs):
     print(json.dumps({"seconds": seconds, "peak_mb": peak, "before_mb": before}))
 
 
+def child_parquet(n, epochs):
+    """fit_path streaming the Parquet file of ``n`` rows (written by the parent)."""
+    import resource
+
+    import kerasnet
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    start = time.perf_counter()
+    kerasnet.fit_path(_parquet_path(n), "label", hidden=HIDDEN, n_lambdas=16, cv=5, epochs=epochs,
+                      batch_size=BATCH, early_stopping=False, seed=0, verbose=0)
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "peak_mb": peak, "before_mb": before}))
+
+
+def _parquet_path(n):
+    import tempfile
+
+    return os.path.join(tempfile.gettempdir(), f"kerasnet-scale-{n}.parquet")
+
+
+def write_parquet(n):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    X, y = data(n)
+    table = pa.table({**{f"x{j}": X[:, j] for j in range(FEATURES)}, "label": y.astype("int8")})
+    pq.write_table(table, _parquet_path(n), row_group_size=50_000)
+
+
 def child_loop(n, epochs):
     """Four plain Keras fits after a warm-up: JSON with the mean seconds per fit."""
     import keras
@@ -90,11 +124,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="*", default=[100_000, 1_000_000])
     parser.add_argument("--plot", help="also sweep rows and save a memory plot here")
+    parser.add_argument("--parquet", action="store_true", help="also stream the largest size from Parquet")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         kind, n, epochs = args.child
-        return (child_path if kind == "path" else child_loop)(int(n), int(epochs))
+        child = {"path": child_path, "loop": child_loop, "parquet": child_parquet}[kind]
+        return child(int(n), int(epochs))
     import jax
     import keras
 
@@ -111,6 +147,17 @@ def main():
         ratio = loop / path["seconds"]
         print(f"| {n:,} | {epochs} | {path['seconds']:.1f} s | {loop:.1f} s | {ratio:.1f}x | "
               f"{path['peak_mb'] / 1024:.2f} GB | {above:.2f} GB |", flush=True)
+    if args.parquet:
+        n = max(args.rows)
+        epochs = 3 if n <= 100_000 else 1
+        write_parquet(n)
+        try:
+            streamed = run("parquet", n, epochs)
+        finally:
+            os.remove(_parquet_path(n))
+        above = (streamed["peak_mb"] - streamed["before_mb"]) / 1024
+        print(f"| {n:,}, streamed from Parquet | {epochs} | {streamed['seconds']:.1f} s | | | "
+              f"{streamed['peak_mb'] / 1024:.2f} GB | {above:.2f} GB (no data in memory) |", flush=True)
     if args.plot:
         import matplotlib
 

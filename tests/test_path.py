@@ -157,6 +157,13 @@ def test_path_plot_and_predict(small_path, cancer):
         small_path.model(123.0)
 
 
+def _member_masks(value):
+    """A mask argument of the engine as members x rows (fit_path passes row sets and each member's)."""
+    if isinstance(value, tuple) and len(value) == 2:
+        return np.asarray(value[0])[np.asarray(value[1])]
+    return value
+
+
 def test_each_member_standardizes_with_its_own_training_rows(cancer, monkeypatch):
     """Canary: values planted in a validation fold must not reach that fold's members' statistics."""
     X, y = cancer
@@ -172,7 +179,7 @@ def test_each_member_standardizes_with_its_own_training_rows(cancer, monkeypatch
     canary = X.copy()
     canary[folds[1][1], 0] = 1e6  # plant in fold 1's validation rows
     fit_path(canary, y, hidden=(4,), lambdas=[0.1, 0.01], cv=3, epochs=2, seed=4, verbose=0)
-    cv = seen[0]
+    cv = {name: _member_masks(value) for name, value in seen[0].items()}
     for k in range(6):
         f = k % 3
         train_rows = folds[f][0]
@@ -265,7 +272,7 @@ def test_regression_target_is_standardized_with_training_rows_only(monkeypatch):
     real = path_module.fit_members
     monkeypatch.setattr(path_module, "fit_members", lambda *a, **kw: seen.append(kw) or real(*a, **kw))
     fit_path(X, y, hidden=(), lambdas=[0.1], cv=3, epochs=2, seed=1, verbose=0)
-    cv = seen[0]
+    cv = {name: _member_masks(value) for name, value in seen[0].items()}
     for k in range(3):
         rows = cv["train_mask"][k]
         np.testing.assert_allclose(cv["scaling"][2][k], y[rows].mean(), rtol=1e-5)

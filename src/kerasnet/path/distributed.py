@@ -168,6 +168,8 @@ def fit_members(model, X, y, *, scheduler=None, n_chunks=None, callback=None, sc
     per_member = {}
     for name in _PER_MEMBER:
         value = kwargs.pop(name, None)
+        if isinstance(value, tuple):  # (row sets, each member's set): the members' own masks
+            value = np.asarray(value[0])[np.asarray(value[1])]
         if value is not None:
             value = np.asarray(value)
             per_member[name] = np.broadcast_to(value, (K,) + value.shape[1:]) if value.ndim <= 1 else value

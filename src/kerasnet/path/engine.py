@@ -32,11 +32,13 @@ import keras
 import numpy as np
 from keras import ops
 
-from .batches import epoch_batches, shuffle_keys
+from . import segments
+from .batches import distinct_rows, epoch_batches, shuffle_keys
 from .runners import runner_for
+from .sources import Chunks
 from .step import Data, MemberSettings, MemberState
 from .stopping import EarlyStopping
-from .validation import Validation
+from .validation import CHUNK, Validation
 
 __all__ = ["MemberFit", "fit_members"]
 
@@ -131,13 +133,120 @@ def _initial_state(model, step, K, streams, seed):
     return state
 
 
-def _row_groups(streams, train_mask):
+def _row_groups(streams, train_of):
     """Members sharing their stream and training rows (a fold's strengths) see the same
     batches: ``(group [K], first member of each group [G])``."""
-    seen, group = {}, np.empty(len(streams), int)
-    for k, (stream, rows) in enumerate(zip(streams, train_mask, strict=True)):
-        group[k] = seen.setdefault((int(stream), np.packbits(rows).tobytes()), len(seen))
-    return group, np.unique(group, return_index=True)[1]
+    pairs = np.stack([np.asarray(streams, int), np.asarray(train_of, int)], axis=1)
+    _, first, group = np.unique(pairs, axis=0, return_index=True, return_inverse=True)
+    return group.reshape(-1), first
+
+
+def _padded(values, rows):
+    """``values`` with zero rows appended up to ``rows`` (one compiled shape for all chunks)."""
+    extra = rows - len(values)
+    if extra <= 0:
+        return values
+    return np.concatenate([values, np.zeros((extra,) + values.shape[1:], values.dtype)])
+
+
+class _Rows:
+    """The rows every member draws from, as the runner takes them, chunk by chunk.
+
+    Arrays in memory are one chunk, sent to the device once. A streamed source
+    (:class:`kerasnet.path.sources.Chunks` of a Parquet file or a Dask DataFrame) is read
+    again for every pass, each chunk padded to the largest so every pass runs one compiled
+    program; only one chunk is held at a time.
+    """
+
+    def __init__(self, chunks, y, sample_weight):
+        self.chunks, self.y, self.sw = chunks, np.asarray(y), sample_weight
+        self.resident = chunks.count == 1
+        if self.resident:
+            inputs = keras.tree.map_structure(_tensor, chunks.read(0))
+            self._data = Data(inputs, _tensor(self.y), _tensor(self.sw))
+
+    def data(self, c):
+        if self.resident:
+            return self._data
+        a, b = self.chunks.bounds[c]
+        size = self.chunks.largest
+        return Data(_tensor(_padded(self.chunks.read(c), size)), _tensor(_padded(self.y[a:b], size)),
+                    _tensor(_padded(self.sw[a:b], size)))
+
+    def order(self, seed, epoch, shuffle):
+        """This epoch's chunk order: shuffled per epoch (rows are shuffled within chunks)."""
+        if not shuffle or self.resident:
+            return np.arange(self.chunks.count)
+        return np.random.default_rng([seed, epoch, 1 << 20]).permutation(self.chunks.count)
+
+    def steps(self, sets, batch_size):
+        """Steps per chunk pass: one count for all chunks (None in memory: per epoch)."""
+        if self.resident:
+            return None
+        most = max(int(sets[:, a:b].sum(axis=1).max()) for a, b in self.chunks.bounds)
+        return max(1, -(-most // batch_size))
+
+    def validations(self, sets, of):
+        """One :class:`Validation` per chunk, built as needed (in memory: built once)."""
+        if self.resident:
+            if getattr(self, "_validation", None) is None:
+                self._validation = Validation((sets, of), self.sw, _tensor)
+            yield self._validation, self._data
+            return
+        size = min(CHUNK, max(1, max(int(sets[:, a:b].sum(axis=1).max()) for a, b in self.chunks.bounds)))
+        for c, (a, b) in enumerate(self.chunks.bounds):
+            yield Validation((sets[:, a:b], of), self.sw[a:b], _tensor, size=size, offset=a), self.data(c)
+
+
+class _Work:
+    """What :func:`_run_pass` needs besides the batches: FLOPs of one member's step (6 per
+    weight per row), each member's group, and the shapes already compiled."""
+
+    def __init__(self, flops, group):
+        self.flops, self.group = flops, group
+        self.group_t = _tensor(group.astype("int32"))
+        self.compiled = set()
+
+
+def _run_pass(runner, state, data, idx, pad, active, settings, group, work, repeats):
+    """One pass over a chunk's steps; members without rows in a stretch of steps are left
+    out of it where that saves enough (:mod:`kerasnet.path.segments`). Returns the state
+    and each member's objective per step ``[S, K]`` (NaN where not run)."""
+    S, K = active.shape
+    totals = np.full((S, K), np.nan, "float32")
+    for a, b, members in segments.plan(active, work.flops, work.compiled, repeats):
+        if members is None:
+            state, part = runner.epoch(state, data, _tensor(idx[a:b]), _tensor(pad[a:b]),
+                                       _tensor(active[a:b].astype("float32")), settings, work.group_t)
+            totals[a:b] = np.asarray(ops.convert_to_numpy(part))
+            continue
+        index = segments.padded(members, K)
+        sub_active = active[a:b][:, index].astype("float32")
+        sub_active[:, len(members):] = 0.0  # the padding copies do not train
+        index_t = _tensor(index)
+        sub_settings = MemberSettings(*[None if p is None else ops.take(p, index_t, axis=0)
+                                        for p in settings])
+        sub, part = runner.epoch(runner.take(state, index_t), data, _tensor(idx[a:b]), _tensor(pad[a:b]),
+                                 _tensor(sub_active), sub_settings, _tensor(group[index].astype("int32")))
+        state = runner.put(state, _tensor(members.astype("int32")), sub)
+        totals[a:b, members] = np.asarray(ops.convert_to_numpy(part))[:, :len(members)]
+    return state, totals
+
+
+def _validation_losses(rows, sets, of, runner, state, settings):
+    """``(validation data loss [K], penalty [K])`` over every chunk of the members' rows."""
+    total = weight = penalty = 0.0
+    for validation, data in rows.validations(sets, of):
+        t, w, penalty = validation.sums(runner, state, data, settings)
+        total, weight = total + t, weight + w
+    return total / np.where(weight > 0, weight, 1.0), penalty
+
+
+def _validation_outputs(rows, sets, of, runner, state, settings):
+    """``(index [K, V], outputs [K, V, ...], valid [K, V])`` over every chunk."""
+    parts = [(v.index, *v.outputs(runner, state, data, settings)[1:])
+             for v, data in rows.validations(sets, of)]
+    return tuple(np.concatenate([p[j] for p in parts], axis=1) for j in range(3))
 
 
 def _member_weights(model, state, K):
@@ -190,15 +299,19 @@ def fit_members(
     model : keras.Model or callable returning one
         Built and uncompiled; Sequential, Functional or subclassed. Its weights are every
         member's initial weights; the model itself is not modified.
-    X : array [n, ...] or list of arrays (multi-input)
+    X : array [n, ...], list of arrays (multi-input), or :class:`kerasnet.path.sources.Chunks`
+        Streamed chunks (a Parquet file, a Dask DataFrame) are read one at a time for each
+        pass; each epoch visits them in a shuffled order and shuffles rows within a chunk,
+        so a member's batches never span two chunks.
     y : array [n, ...]
     loss : str, keras loss function or keras.losses.Loss
     l1, l2 : array [K]
         Per-member strengths (``l2`` default zeros).
     penalized : None, layer names/classes, or predicate, default None
         Layers whose ``kernel``/``embeddings`` are penalized (None: all, as ``penalize``).
-    train_mask, val_mask : bool array [K, n] or None
-        Each member's training rows (default all) and validation rows (default none).
+    train_mask, val_mask : bool array [K, n], ``(sets [R, n], of [K])`` or None
+        Each member's training rows (default all) and validation rows (default none); or
+        the distinct row sets and each member's set (no members x rows array).
     sample_weight : array [n] or None
         Row weights: a member's data loss is the weighted mean over its rows in a batch, its
         validation loss the weighted mean over its validation rows.
@@ -247,46 +360,59 @@ def fit_members(
     l1 = np.atleast_1d(np.asarray(l1, "float32"))
     K = len(l1)
     l2 = np.zeros(K, "float32") if l2 is None else np.broadcast_to(np.asarray(l2, "float32"), (K,))
-    Xs = [np.asarray(a) for a in X] if isinstance(X, (list, tuple)) else np.asarray(X)
-    n = len(Xs[0]) if isinstance(Xs, list) else len(Xs)
-    train_mask = np.ones((K, n), bool) if train_mask is None else np.asarray(train_mask, bool)
-    val_mask = np.zeros((K, n), bool) if val_mask is None else np.asarray(val_mask, bool)
+    if not isinstance(X, Chunks):
+        X = Chunks.of([np.asarray(a) for a in X] if isinstance(X, (list, tuple)) else np.asarray(X))
+    n = X.n
+    train_sets, train_of = (np.ones((1, n), bool), np.zeros(K, int)) if train_mask is None \
+        else distinct_rows(train_mask)
+    val_sets, val_of = (np.zeros((1, n), bool), np.zeros(K, int)) if val_mask is None \
+        else distinct_rows(val_mask)
     streams = np.zeros(K, int) if streams is None else np.asarray(streams, int)
     sw = np.ones(n, "float32") if sample_weight is None else np.asarray(sample_weight, "float32")
     budget = np.full(K, int(epochs))
     if max_epochs is not None:
         budget = np.minimum(np.asarray(max_epochs, int), int(epochs))
+    seed0 = 0 if seed is None else seed
 
     runner, step = runner_for(model, _optimizer(optimizer, learning_rate), loss, penalized, proximal)
     state = _initial_state(model, step, K, streams, seed)
     settings = _settings(l1, l2, scaling)
-    data = Data(keras.tree.map_structure(_tensor, Xs), _tensor(np.asarray(y)), _tensor(sw))
-    validated = val_mask.any(axis=1)
-    validation = Validation(val_mask, sw, _tensor)
-    stopper = EarlyStopping(validated, patience, groups=stop_groups, fold_weight=(val_mask * sw).sum(axis=1),
+    rows = _Rows(X, y, sw)
+    validated = val_sets.any(axis=1)[val_of]
+    fold_weight = np.array([sw[rows_r].sum() for rows_r in val_sets])[val_of]
+    stopper = EarlyStopping(validated, patience, groups=stop_groups, fold_weight=fold_weight,
                             enabled=early_stopping)
     best = state
     running, diverged = budget > 0, np.zeros(K, bool)
     epochs_trained = np.zeros(K, int)
     history = {"loss": [], "val_loss": [], "val_objective": []}
-    group, first = _row_groups(streams, train_mask)
-    group_t = _tensor(group.astype("int32"))
+    group, first = _row_groups(streams, train_of)
+    group_sets = train_sets[train_of[first]]
+    steps = rows.steps(group_sets, batch_size)
+    work = _Work(6.0 * batch_size * sum(int(np.prod(v.shape)) for v in model.trainable_variables), group)
     for epoch in range(int(epochs)):
         if not running.any():
             break
         trained_now = running.copy()  # a stopped member's numbers are not recorded (NaN), as on a cluster
-        keys = shuffle_keys(n, streams[first], 0 if seed is None else seed, epoch, shuffle)
-        idx, pad = epoch_batches(keys, train_mask[first], batch_size)  # [S, G, B]: one per group
-        active = (pad.sum(axis=2) > 0)[:, group] & running[None, :]
-        state, totals = runner.epoch(state, data, _tensor(idx), _tensor(pad),
-                                     _tensor(active.astype("float32")), settings, group_t)
-        totals = np.where(active, np.asarray(ops.convert_to_numpy(totals)), np.nan)
-        steps = active.sum(axis=0)
+        passes = []
+        for c in rows.order(seed0, epoch, shuffle):
+            a, b = X.bounds[c]
+            chunk = None if rows.resident else c
+            keys = shuffle_keys(b - a, streams[first], seed0, epoch, shuffle, chunk=chunk)
+            idx, pad = epoch_batches(keys, group_sets[:, a:b], batch_size, steps)  # [S, G, B]: one per group
+            active = (pad.sum(axis=2) > 0)[:, group] & running[None, :]
+            repeats = (int(epochs) - epoch) * X.count
+            state, totals = _run_pass(runner, state, rows.data(c), idx, pad, active, settings, group, work,
+                                      repeats)
+            passes.append((active, totals))
+        active = np.concatenate([p[0] for p in passes])
+        totals = np.where(active, np.concatenate([p[1] for p in passes]), np.nan)
+        steps_run = active.sum(axis=0)
         summed = np.where(active, totals, 0.0).sum(axis=0)
-        mean_loss = np.where(steps > 0, summed / np.maximum(steps, 1), np.nan)
+        mean_loss = np.where(steps_run > 0, summed / np.maximum(steps_run, 1), np.nan)
         epochs_trained += running
         bad = running & ~np.isfinite(np.where(active, totals, 0.0)).all(axis=0)
-        val_loss, penalty = validation.losses(runner, state, data, settings)
+        val_loss, penalty = _validation_losses(rows, val_sets, val_of, runner, state, settings)
         bad |= running & validated & ~np.isfinite(val_loss)
         diverged |= bad
         objective = np.where(validated & ~diverged, val_loss + penalty, np.nan)
@@ -313,6 +439,6 @@ def fit_members(
         epochs_trained=epochs_trained,
         diverged=diverged,
         chosen_epoch=stopper.chosen_epoch() if stop_groups is not None and early_stopping else best_epoch,
-        val_outputs=validation.outputs(runner, best, data, settings) if outputs else None,
+        val_outputs=_validation_outputs(rows, val_sets, val_of, runner, best, settings) if outputs else None,
     )
     return _member_weights(model, best, K), fit

@@ -22,6 +22,7 @@ from .inputs import (
     NumpyGlorotUniform,
     build_model,
     check_int,
+    check_target,
     check_xy,
     encode_target,
     flat_inputs,
@@ -29,7 +30,8 @@ from .inputs import (
 )
 from .progress import Progress
 from .result import Path
-from .standardize import member_scaling, standardizer, target_standardizer
+from .sources import Chunks, is_streamed, open_streamed
+from .standardize import chunked_statistics, member_scaling, standardizer, target_standardizer
 from .step import penalized_indices
 
 __all__ = ["fit_path"]
@@ -180,7 +182,7 @@ def fit_path(
     >>> path = fit_path(X, y, n_lambdas=8, epochs=20, seed=0, verbose=0)  # doctest: +SKIP
     >>> model = path.model(path.lambda_1se_)  # doctest: +SKIP
     """
-    X, y, names, build = _model_and_inputs(X, y, model, hidden, seed)
+    X, y, names, build, sample_weight = _model_and_inputs(X, y, model, hidden, seed, sample_weight, scheduler)
     task, y_enc, classes, n_outputs = encode_target(y, task)
     measure = measures.check_measure(measure, task)
     l1_ratio = check_strength(l1_ratio, "l1_ratio")
@@ -203,12 +205,20 @@ def fit_path(
     train_rows, test_rows = splits(cv, y_enc, task, seed, foldid=foldid, groups=groups)
     F = len(train_rows)
     everything = np.ones(n, bool)
-    if model is None:
-        m_all, s_all = standardizer(X, everything, standardize, weight)
-        y_all = target_standardizer(y_enc, everything, task, standardize, weight)
-    lambdas = _grid_of(lambdas, X, y_enc, task, l1_ratio, n_lambdas, lambda_min_ratio, weight,
-                       linear=model is None and not tuple(hidden),
-                       standardized=(m_all, s_all, y_all) if model is None else None)
+    rows = list(train_rows) + [everything]
+    x_stats = None
+    if isinstance(X, Chunks):
+        x_stats, y_all, G = _streamed_statistics(X, y_enc, task, np.stack(rows), weight, standardize)
+        m_all, s_all = x_stats[0][-1], x_stats[1][-1]
+        lambdas = _grid_of(lambdas, None, y_enc, task, l1_ratio, n_lambdas, lambda_min_ratio, weight,
+                           linear=not tuple(hidden), standardized=None, gradient=G)
+    else:
+        if model is None:
+            m_all, s_all = standardizer(X, everything, standardize, weight)
+            y_all = target_standardizer(y_enc, everything, task, standardize, weight)
+        lambdas = _grid_of(lambdas, X, y_enc, task, l1_ratio, n_lambdas, lambda_min_ratio, weight,
+                           linear=model is None and not tuple(hidden),
+                           standardized=(m_all, s_all, y_all) if model is None else None)
     L = len(lambdas)
     l1, l2 = lambdas * l1_ratio, lambdas * (1 - l1_ratio) / 2
 
@@ -219,10 +229,16 @@ def fit_path(
     per = F + 1 if joint else F
     member_fold = np.tile(np.arange(per), L)
     is_cv = member_fold < F
-    rows = list(train_rows) + [everything]
+    test_sets = np.concatenate([test_rows, np.zeros((1, n), bool)])
 
     def scaling(member_rows):
-        return member_scaling(X, y_enc, rows, member_rows, task, True, weight) if standardize else None
+        if not standardize:
+            return None
+        return member_scaling(X, y_enc, rows, member_rows, task, True, weight, x_stats)
+
+    def masks(sets, of):
+        # Row sets and each member's: no members x rows array (a cluster takes the full masks).
+        return (sets, of) if scheduler is None else sets[of]
 
     progress = Progress(verbose)
     common = {"loss": LOSS[task], "penalized": penalized, "sample_weight": weight, "batch_size": batch_size,
@@ -231,9 +247,8 @@ def fit_path(
     try:
         progress.phase("CV   ", epochs, (L, per))
         cv_weights, cvfit = fit_members(
-            network, X, y_enc, l1=np.repeat(l1, per), l2=np.repeat(l2, per), train_mask=np.stack(
-                [rows[f] for f in member_fold]),
-            val_mask=np.stack([test_rows[f] if f < F else np.zeros(n, bool) for f in member_fold]),
+            network, X, y_enc, l1=np.repeat(l1, per), l2=np.repeat(l2, per),
+            train_mask=masks(np.stack(rows), member_fold), val_mask=masks(test_sets, member_fold),
             scaling=scaling(member_fold), epochs=epochs, early_stopping=early_stopping, patience=patience,
             streams=member_fold, stop_groups=np.where(is_cv, np.repeat(np.arange(L), per), -1),
             outputs=True, **common)
@@ -249,6 +264,7 @@ def fit_path(
             progress.phase("Refit", int(refit_epochs.max()), (L, 1))
             weights, refit = fit_members(
                 network, X, y_enc, l1=l1, l2=l2, scaling=scaling(np.full(L, F)),
+                train_mask=masks(everything[None], np.zeros(L, int)),
                 epochs=int(refit_epochs.max()), max_epochs=refit_epochs, streams=np.zeros(L, int), **common)
             refit_diverged = refit.diverged
     finally:
@@ -267,22 +283,49 @@ def fit_path(
     )
 
 
-def _model_and_inputs(X, y, model, hidden, seed):
-    """Checked inputs, feature names, and ``build(n_outputs, task)`` for the network."""
-    if model is None:
+def _model_and_inputs(X, y, model, hidden, seed, sample_weight, scheduler):
+    """Checked inputs, feature names, ``build(n_outputs, task)`` for the network, and the
+    row weights (a column of a streamed source is read here)."""
+    if is_streamed(X):
+        if model is not None:
+            raise ValueError("model= trains on arrays in memory; a Parquet file or Dask DataFrame streams "
+                             "the MLP path only (leave model=None, or load the data as arrays).")
+        if scheduler is not None:
+            raise ValueError("scheduler= ships arrays in memory to the workers; a Parquet file or Dask "
+                             "DataFrame trains here (leave scheduler=None).")
+        X, y, sample_weight = open_streamed(X, y, sample_weight)
+        y, names = check_target(y, X.n), list(X.columns)
+    elif model is None:
         X, y, names = check_xy(X, y)
-        hidden = tuple(hidden)
+    else:
+        X, y = model_inputs(X, y)
+        return X, y, [], lambda n_outputs, task: build_model(model, seed), sample_weight
+    d, hidden = len(names), tuple(hidden)
 
-        def build(n_outputs, task):
-            return mlp(X.shape[1], n_outputs, hidden, task, seed=seed,
-                       kernel_initializer=NumpyGlorotUniform(seed))
+    def build(n_outputs, task):
+        return mlp(d, n_outputs, hidden, task, seed=seed, kernel_initializer=NumpyGlorotUniform(seed))
 
-        return X, y, names, build
-    X, y = model_inputs(X, y)
-    return X, y, [], lambda n_outputs, task: build_model(model, seed)
+    return X, y, names, build, sample_weight
 
 
-def _grid_of(lambdas, X, y, task, l1_ratio, n_lambdas, lambda_min_ratio, weight, linear, standardized):
+def _streamed_statistics(chunks, y, task, sets, weight, standardize):
+    """One pass over streamed features: each row set's ``(mean [R, d], sd [R, d])``, the
+    target's standardization on all rows, and the null gradient ``G`` of the grid (the
+    features standardized with all rows' statistics, as in memory)."""
+    n = len(y)
+    y_all = target_standardizer(y, sets[-1], task, standardize, weight)
+    target = (y.reshape(n, -1) - y_all[0]) / y_all[1] if task == "regression" else y
+    w, r = grid.null_residual(target, task, n, weight)
+    mean, sd, cross = chunked_statistics(chunks, sets, w, r)
+    if not standardize:
+        mean, sd = np.zeros_like(mean), np.ones_like(sd)
+    factor = 2.0 if task == "regression" else 1.0
+    G = factor * (cross - mean[-1][:, None] * (w @ r)[None, :]) / sd[-1][:, None] / n
+    return (mean, sd), y_all, G
+
+
+def _grid_of(lambdas, X, y, task, l1_ratio, n_lambdas, lambda_min_ratio, weight, linear, standardized,
+             gradient=None):
     """The strengths, descending: given, or glmnet's data-derived grid on all rows."""
     if lambdas is not None:
         lambdas = np.atleast_1d(np.asarray(lambdas, dtype=float))
@@ -291,6 +334,8 @@ def _grid_of(lambdas, X, y, task, l1_ratio, n_lambdas, lambda_min_ratio, weight,
         for value in lambdas:
             check_strength(float(value), "each of lambdas")
         return np.sort(lambdas)[::-1]
+    if gradient is not None:
+        return grid.lambdas_from_gradient(gradient, l1_ratio, n_lambdas, lambda_min_ratio, linear)
     n = len(y)
     if standardized is None:  # a user's model: its inputs flattened and standardized for the grid
         inputs = flat_inputs(X, weight)

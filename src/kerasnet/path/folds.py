@@ -29,7 +29,10 @@ def check_fold_count(cv: int, y, task) -> None:
         )
     if task == "regression":
         return
-    labels, counts = np.unique(np.asarray(y).astype(str), return_counts=True)
+    try:
+        labels, counts = np.unique(np.asarray(y), return_counts=True)
+    except TypeError:  # mixed label types: compare them as text (a copy of n strings)
+        labels, counts = np.unique(np.asarray(y).astype(str), return_counts=True)
     if counts.min() >= cv:
         return
     label, n = labels[np.argmin(counts)], int(counts.min())

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["null_gradient", "lambda_max", "lambda_grid", "default_lambdas", "cv_summary", "select_min",
-           "select_1se"]
+__all__ = ["null_residual", "null_gradient", "lambdas_from_gradient", "lambda_max", "lambda_grid",
+           "default_lambdas", "cv_summary", "select_min", "select_1se"]
 
 # glmnet's fallback for l1_ratio ~ 0: lambda_max is computed as if alpha were 1e-3.
 MIN_L1_RATIO_FOR_MAX = 1e-3
@@ -32,6 +32,14 @@ def null_gradient(X, y, task, sample_weight=None):
     """
     X = np.asarray(X, dtype=float)
     n = X.shape[0]
+    w, r = null_residual(y, task, n, sample_weight)
+    factor = 2.0 if task == "regression" else 1.0
+    return factor * (X.T @ (w[:, None] * r)) / n
+
+
+def null_residual(y, task, n, sample_weight=None):
+    """``(w, r)``: the weights normalized to sum to ``n`` and the null model's residual
+    ``r = Y - mean_w(Y)`` ``[n, k]`` (:func:`null_gradient` is ``c X' (w r) / n``)."""
     if task == "multiclass":
         y = np.asarray(y).astype(int).ravel()
         Y = np.eye(int(y.max()) + 1)[y]
@@ -42,9 +50,7 @@ def null_gradient(X, y, task, sample_weight=None):
     else:
         w = np.asarray(sample_weight, dtype=float).ravel()
         w = w * (n / w.sum())
-    r = Y - (w @ Y) / n
-    factor = 2.0 if task == "regression" else 1.0
-    return factor * (X.T @ (w[:, None] * r)) / n
+    return w, Y - (w @ Y) / n
 
 
 def lambda_max(X, y, task, l1_ratio, sample_weight=None):
@@ -143,7 +149,13 @@ def default_lambdas(X, y, task, l1_ratio, n_lambdas=32, lambda_min_ratio=1e-3, s
     >>> default_lambdas(X, y, "binary", 0.0, 2, 0.01, linear=True).tolist()
     [250.0, 2.5]
     """
-    G = null_gradient(X, y, task, sample_weight)
+    return lambdas_from_gradient(null_gradient(X, y, task, sample_weight), l1_ratio, n_lambdas,
+                                 lambda_min_ratio, linear)
+
+
+def lambdas_from_gradient(G, l1_ratio, n_lambdas=32, lambda_min_ratio=1e-3, linear=False):
+    """:func:`default_lambdas` from the null model's gradient ``G [d, k]`` (for features
+    streamed in chunks, where ``G`` is summed chunk by chunk)."""
     lasso = float(np.abs(G).max())
     if not lasso > 0:
         raise ValueError("the target is constant or uncorrelated with every feature (the null model's "

@@ -11,8 +11,8 @@ import numpy as np
 
 from ..tasks import check_task
 
-__all__ = ["NumpyGlorotUniform", "build_model", "check_int", "check_xy", "encode_target", "flat_inputs",
-           "model_inputs", "n_rows"]
+__all__ = ["NumpyGlorotUniform", "build_model", "check_int", "check_target", "check_xy", "encode_target",
+           "flat_inputs", "model_inputs", "n_rows"]
 
 
 def check_int(value, name, low):
@@ -22,7 +22,8 @@ def check_int(value, name, low):
     return int(value)
 
 
-def _target(y, n):
+def check_target(y, n):
+    """``y`` as an array of one value (or one row) per row; ValueError naming the fix."""
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
@@ -44,13 +45,13 @@ def check_xy(X, y):
         )
     if not np.isfinite(X).all():
         raise ValueError("X contains NaN or infinite values; impute or drop them first.")
-    return X, _target(y, X.shape[0]), names or [f"x{j}" for j in range(X.shape[1])]
+    return X, check_target(y, X.shape[0]), names or [f"x{j}" for j in range(X.shape[1])]
 
 
 def model_inputs(X, y):
     """A user's model's inputs as given (an array, or a list for several inputs), and ``y``."""
     X = [np.asarray(a) for a in X] if isinstance(X, (list, tuple)) else np.asarray(X)
-    return X, _target(y, n_rows(X))
+    return X, check_target(y, n_rows(X))
 
 
 def n_rows(X):

@@ -31,7 +31,7 @@ from keras import ops
 
 from .step import MemberState, Step, penalized_indices
 
-__all__ = ["JaxRunner", "LoopRunner", "member", "runner_for", "select"]
+__all__ = ["JaxRunner", "LoopRunner", "member", "put", "runner_for", "select", "take"]
 
 
 def member(tree, k):
@@ -67,6 +67,18 @@ def select(mask, new, old):
                          for pn, po in zip(new, old, strict=True)])
 
 
+def take(state, index):
+    """Members ``index [W]`` of a stacked state, as a stack of ``W``."""
+    return MemberState(*[[ops.take(v, index, axis=0) for v in part] for part in state])
+
+
+def put(state, index, sub):
+    """``state`` with members ``index [W]`` replaced by the first ``W`` of the stack ``sub``."""
+    rows = ops.expand_dims(index, 1)
+    return MemberState(*[[ops.scatter_update(v, rows, s[: index.shape[0]]) for v, s in zip(p, q, strict=True)]
+                         for p, q in zip(state, sub, strict=True)])
+
+
 class JaxRunner:
     """Members vmapped, an epoch's steps scanned, both compiled (one call per epoch)."""
 
@@ -87,6 +99,7 @@ class JaxRunner:
         self.epoch = jax.jit(epoch)
         self.validate = jax.jit(jax.vmap(step.validate, in_axes=(0, None, 0, 0, 0)))
         self.select = jax.jit(select)
+        self.take, self.put = jax.jit(take), jax.jit(put)
 
 
 class LoopRunner:
@@ -94,7 +107,7 @@ class LoopRunner:
 
     def __init__(self, step):
         self.step = step
-        self.select = select
+        self.select, self.take, self.put = select, take, put
 
     def epoch(self, state, data, idx, pad, active, settings, group):
         S, K = active.shape

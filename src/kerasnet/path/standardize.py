@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["member_scaling", "standardizer", "target_standardizer"]
+__all__ = ["chunked_statistics", "member_scaling", "standardizer", "target_standardizer"]
 
 
 #: Rows per block when summing: float64 temporaries stay blocks x columns, not rows x columns.
@@ -44,17 +44,66 @@ def target_standardizer(y, rows, task, standardize, weight):
     return _weighted_moments(y, rows, weight)
 
 
-def member_scaling(X, y, rows, member_rows, task, standardize, weight):
+def member_scaling(X, y, rows, member_rows, task, standardize, weight, x_stats=None):
     """The engine's ``scaling`` for members whose training rows are ``rows[member_rows[k]]``.
 
     ``(x_mean, x_scale, y_mean, y_scale)``, each ``[K, ...]``; the target entries are None
-    except for regression (classes are not standardized).
+    except for regression (classes are not standardized). ``x_stats``: each row set's
+    feature ``(mean [R, d], sd [R, d])`` already computed (streamed features).
     """
-    stats = [standardizer(X, r, standardize, weight) for r in rows]
-    x_mean = np.stack([stats[i][0] for i in member_rows])
-    x_scale = np.stack([stats[i][1] for i in member_rows])
+    if x_stats is None:
+        stats = [standardizer(X, r, standardize, weight) for r in rows]
+        x_stats = np.stack([s[0] for s in stats]), np.stack([s[1] for s in stats])
+    x_mean, x_scale = x_stats[0][member_rows], x_stats[1][member_rows]
     if task != "regression":
         return x_mean, x_scale, None, None
     y_stats = [target_standardizer(y, r, task, standardize, weight) for r in rows]
     return (x_mean, x_scale, np.stack([y_stats[i][0] for i in member_rows]),
             np.stack([y_stats[i][1] for i in member_rows]))
+
+
+def chunked_statistics(chunks, sets, weight, residual):
+    """One pass over streamed features: every row set's weighted mean and sd, and ``X' (w r)``.
+
+    Parameters
+    ----------
+    chunks : kerasnet.path.sources.Chunks
+    sets : bool array [R, n]
+        Row sets (e.g. each fold's training rows, then all rows).
+    weight : array [n]
+    residual : array [n, k]
+        The null model's residual ``r`` (:func:`kerasnet.path.grid.null_residual`).
+
+    Returns
+    -------
+    mean, sd : float32 arrays [R, d]
+        As :func:`standardizer` on each set (sd 1 where constant): each chunk's moments in
+        float64, merged with Chan et al.'s pairwise update, so one pass is as exact as two.
+    cross : float64 array [d, k]
+        ``X' (w * r)`` over all rows, raw features (the grid's null gradient before
+        standardization).
+    """
+    R = len(sets)
+    total = np.zeros(R)
+    mean = m2 = None
+    cross = None
+    for i, (a, b) in enumerate(chunks.bounds):
+        x = np.asarray(chunks.read(i), "float64")
+        if mean is None:
+            mean, m2 = np.zeros((R, x.shape[1])), np.zeros((R, x.shape[1]))
+            cross = np.zeros((x.shape[1], residual.shape[1]))
+        cross += x.T @ (weight[a:b, None] * residual[a:b])
+        for r in range(R):
+            w = np.where(sets[r, a:b], weight[a:b], 0.0)
+            part = w.sum()
+            if part <= 0:
+                continue
+            part_mean = w @ x / part
+            part_m2 = w @ np.square(x - part_mean)
+            both = total[r] + part
+            delta = part_mean - mean[r]
+            mean[r] += delta * part / both
+            m2[r] += part_m2 + np.square(delta) * total[r] * part / both
+            total[r] = both
+    sd = np.sqrt(m2 / np.where(total > 0, total, 1.0)[:, None])
+    return mean.astype("float32"), np.where(sd > 0, sd, 1.0).astype("float32"), cross

@@ -29,7 +29,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from .runners import LoopRunner, member, select
+from .runners import LoopRunner, member, put, select, take
 from .step import MemberState
 
 __all__ = ["TorchRunner", "elementwise"]
@@ -55,7 +55,7 @@ class TorchRunner:
     def __init__(self, step):
         import torch
 
-        self.step, self.select = step, select
+        self.step, self.select, self.take, self.put = step, select, take, put
         self.loop = LoopRunner(step)
         self.fallback = None  # why the loop runs instead (set once, for good)
         optimizer = step.optimizer
