@@ -224,7 +224,7 @@ def test_regression_scores_are_r2_and_model_predicts_in_y_units():
     assert p.task == "regression" and p.score_name == "r2" and p.greater_is_better
     # lambda_max (the standardized target's null model) gives the constant model: R^2 ~ 0, mean(y).
     assert not np.any(p.weights_[0][0])
-    assert abs(p.cv_mean_[0]) < 0.05 and p.cv_mean_[1] > 0.95
+    assert abs(p.cv_mean_[0]) < 0.1 and p.cv_mean_[1] > 0.95
     top = p.model(p.lambdas_[0]).predict(X, verbose=0)
     assert top.std() < 0.1 * y.std() and abs(top.mean() - y.mean()) < 0.05 * y.std()  # Adam jitters
     model = p.model(p.lambdas_[1])

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-__all__ = ["distinct_rows", "epoch_batches", "row_index", "shuffle_keys"]
+__all__ = ["distinct_rows", "epoch_batches", "row_index", "shuffle_orders"]
 
 
 def distinct_rows(mask):
@@ -31,40 +31,41 @@ def distinct_rows(mask):
     return mask[np.unique(of, return_index=True)[1]], of
 
 
-def epoch_batches(keys, train_mask, batch_size, steps=None):
+def epoch_batches(order, train_mask, batch_size, steps=None):
     """Row indices ``[S, K, B]`` and weights ``[S, K, B]``: each member's rows in batches.
 
-    Member ``k`` takes its rows in the order of ``keys[k]`` and fills consecutive batches
-    of ``batch_size``; its last batch may be partial and later steps empty (weight 0), so
-    the batches are exactly those ``model.fit(X[rows_k], batch_size=...)`` would form.
-    ``steps`` (at least the batches the largest member needs) fixes ``S``.
+    Member ``k`` takes its rows in the order of ``order[k]`` (a permutation of the rows,
+    :func:`shuffle_orders`) and fills consecutive batches of ``batch_size``; its last batch
+    may be partial and later steps empty (weight 0), so the batches are exactly those
+    ``model.fit(X[rows_k], batch_size=...)`` would form. ``steps`` (at least the batches the
+    largest member needs) fixes ``S``.
     """
     K, n = train_mask.shape
     counts = train_mask.sum(axis=1)
     steps = max(1, int(math.ceil(counts.max() / batch_size)), int(steps or 0))
-    keys = np.where(train_mask, keys, np.inf)
-    order = np.argsort(keys, axis=1, kind="stable")
     width = steps * batch_size
-    if width > n:
-        order = np.concatenate([order, np.zeros((K, width - n), dtype=order.dtype)], axis=1)
-    order = order[:, :width]
+    idx = np.zeros((K, width), "int32")
+    for k in range(K):
+        rows = order[k][train_mask[k][order[k]]]  # O(n): no sort
+        idx[k, :len(rows)] = rows
     weight = (np.arange(width)[None, :] < counts[:, None]).astype("float32")
-    idx = order.reshape(K, steps, batch_size).transpose(1, 0, 2).astype("int32")
-    return idx, weight.reshape(K, steps, batch_size).transpose(1, 0, 2)
+    shape = (K, steps, batch_size)
+    return idx.reshape(shape).transpose(1, 0, 2), weight.reshape(shape).transpose(1, 0, 2)
 
 
-def shuffle_keys(n, streams, seed, epoch, shuffle, chunk=None):
-    """One random key per row and member; members of the same stream share them.
+def shuffle_orders(n, streams, seed, epoch, shuffle, chunk=None):
+    """Each member's order of the ``n`` rows ``[K][n]``; members of the same stream share it.
 
-    Keys depend only on ``(seed, stream, epoch)`` (and the ``chunk`` of streamed rows), so
-    a member's batches do not change when other members are added or removed.
+    A random permutation per ``(seed, stream, epoch)`` (and ``chunk`` of streamed rows), so
+    a member's batches do not change when other members are added or removed; rows in
+    order with ``shuffle=False``.
     """
     if not shuffle:
-        return np.broadcast_to(np.arange(n, dtype=float), (len(streams), n))
+        return [np.arange(n)] * len(streams)
     unique, inverse = np.unique(streams, return_inverse=True)
     tail = [] if chunk is None else [int(chunk)]
-    keys = np.stack([np.random.default_rng([seed, int(s), epoch, *tail]).random(n) for s in unique])
-    return keys[inverse]
+    orders = [np.random.default_rng([seed, int(s), epoch, *tail]).permutation(n) for s in unique]
+    return [orders[i] for i in inverse.reshape(-1)]
 
 
 def row_index(mask):

@@ -33,7 +33,7 @@ import numpy as np
 from keras import ops
 
 from . import segments
-from .batches import distinct_rows, epoch_batches, shuffle_keys
+from .batches import distinct_rows, epoch_batches, shuffle_orders
 from .runners import runner_for
 from .sources import Chunks
 from .step import Data, MemberSettings, MemberState
@@ -398,8 +398,8 @@ def fit_members(
         for c in rows.order(seed0, epoch, shuffle):
             a, b = X.bounds[c]
             chunk = None if rows.resident else c
-            keys = shuffle_keys(b - a, streams[first], seed0, epoch, shuffle, chunk=chunk)
-            idx, pad = epoch_batches(keys, group_sets[:, a:b], batch_size, steps)  # [S, G, B]: one per group
+            order = shuffle_orders(b - a, streams[first], seed0, epoch, shuffle, chunk=chunk)
+            idx, pad = epoch_batches(order, group_sets[:, a:b], batch_size, steps)  # [S, G, B]: one per group
             active = (pad.sum(axis=2) > 0)[:, group] & running[None, :]
             repeats = (int(epochs) - epoch) * X.count
             state, totals = _run_pass(runner, state, rows.data(c), idx, pad, active, settings, group, work,

@@ -31,7 +31,7 @@ from .inputs import (
 from .progress import Progress
 from .result import Path
 from .sources import Chunks, is_streamed, open_streamed
-from .standardize import chunked_statistics, member_scaling, standardizer, target_standardizer
+from .standardize import chunked_statistics, member_scaling, target_standardizer
 from .step import penalized_indices
 
 __all__ = ["fit_path"]
@@ -207,18 +207,15 @@ def fit_path(
     everything = np.ones(n, bool)
     rows = list(train_rows) + [everything]
     x_stats = None
-    if isinstance(X, Chunks):
-        x_stats, y_all, G = _streamed_statistics(X, y_enc, task, np.stack(rows), weight, standardize)
+    if model is None:  # one pass over the rows (in blocks, or a streamed file's chunks) for every split
+        chunks = X if isinstance(X, Chunks) else Chunks.blocks(X)
+        x_stats, y_all, G = _statistics(chunks, y_enc, task, np.stack(rows), weight, standardize)
         m_all, s_all = x_stats[0][-1], x_stats[1][-1]
         lambdas = _grid_of(lambdas, None, y_enc, task, l1_ratio, n_lambdas, lambda_min_ratio, weight,
-                           linear=not tuple(hidden), standardized=None, gradient=G)
+                           linear=not tuple(hidden), gradient=G)
     else:
-        if model is None:
-            m_all, s_all = standardizer(X, everything, standardize, weight)
-            y_all = target_standardizer(y_enc, everything, task, standardize, weight)
         lambdas = _grid_of(lambdas, X, y_enc, task, l1_ratio, n_lambdas, lambda_min_ratio, weight,
-                           linear=model is None and not tuple(hidden),
-                           standardized=(m_all, s_all, y_all) if model is None else None)
+                           linear=False)
     L = len(lambdas)
     l1, l2 = lambdas * l1_ratio, lambdas * (1 - l1_ratio) / 2
 
@@ -308,10 +305,10 @@ def _model_and_inputs(X, y, model, hidden, seed, sample_weight, scheduler):
     return X, y, names, build, sample_weight
 
 
-def _streamed_statistics(chunks, y, task, sets, weight, standardize):
-    """One pass over streamed features: each row set's ``(mean [R, d], sd [R, d])``, the
-    target's standardization on all rows, and the null gradient ``G`` of the grid (the
-    features standardized with all rows' statistics, as in memory)."""
+def _statistics(chunks, y, task, sets, weight, standardize):
+    """One pass over the features: each row set's ``(mean [R, d], sd [R, d])``, the target's
+    standardization on all rows, and the null gradient ``G`` of the grid (the features
+    standardized with all rows' statistics)."""
     n = len(y)
     y_all = target_standardizer(y, sets[-1], task, standardize, weight)
     target = (y.reshape(n, -1) - y_all[0]) / y_all[1] if task == "regression" else y
@@ -324,9 +321,10 @@ def _streamed_statistics(chunks, y, task, sets, weight, standardize):
     return (mean, sd), y_all, G
 
 
-def _grid_of(lambdas, X, y, task, l1_ratio, n_lambdas, lambda_min_ratio, weight, linear, standardized,
-             gradient=None):
-    """The strengths, descending: given, or glmnet's data-derived grid on all rows."""
+def _grid_of(lambdas, X, y, task, l1_ratio, n_lambdas, lambda_min_ratio, weight, linear, gradient=None):
+    """The strengths, descending: given, or glmnet's data-derived grid on all rows (from the
+    null gradient ``gradient`` of the standardized features; a user's model: its inputs
+    flattened and standardized here)."""
     if lambdas is not None:
         lambdas = np.atleast_1d(np.asarray(lambdas, dtype=float))
         if lambdas.ndim != 1 or lambdas.size < 1:
@@ -334,18 +332,10 @@ def _grid_of(lambdas, X, y, task, l1_ratio, n_lambdas, lambda_min_ratio, weight,
         for value in lambdas:
             check_strength(float(value), "each of lambdas")
         return np.sort(lambdas)[::-1]
-    if gradient is not None:
-        return grid.lambdas_from_gradient(gradient, l1_ratio, n_lambdas, lambda_min_ratio, linear)
-    n = len(y)
-    if standardized is None:  # a user's model: its inputs flattened and standardized for the grid
-        inputs = flat_inputs(X, weight)
-        target = np.asarray(y, float).reshape(n, -1) if task == "regression" else y
-    else:
-        m, s, (ym, ys) = standardized
-        inputs = (X - m) / s
-        target = (y.reshape(n, -1) - ym) / ys if task == "regression" else y
-    return grid.default_lambdas(inputs, target, task, l1_ratio, n_lambdas, lambda_min_ratio,
-                                sample_weight=weight, linear=linear)
+    if gradient is None:
+        target = np.asarray(y, float).reshape(len(y), -1) if task == "regression" else y
+        gradient = grid.null_gradient(flat_inputs(X, weight), target, task, weight)
+    return grid.lambdas_from_gradient(gradient, l1_ratio, n_lambdas, lambda_min_ratio, linear)
 
 
 def _kernel_positions(model, penalized):

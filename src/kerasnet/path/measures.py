@@ -75,8 +75,9 @@ def _one_hot(task, y, n_classes):
     return np.eye(n_classes)[np.asarray(y).astype(int).ravel()]
 
 
-def per_row(measure, task, y, outputs):
-    """The per-row values of a row-wise measure (not ``auc`` / ``r2``)."""
+def per_row(measure, task, y, outputs, onehot=None):
+    """The per-row values of a row-wise measure (not ``auc`` / ``r2``); ``onehot``: the
+    classes of ``y`` one-hot, if already at hand."""
     if task == "regression":
         y = np.asarray(y, float).reshape(len(y), -1)
         err = y - np.asarray(outputs, float).reshape(len(y), -1)
@@ -84,13 +85,13 @@ def per_row(measure, task, y, outputs):
             return np.abs(err).sum(axis=1)
         return np.square(err).sum(axis=1)  # deviance, mse
     prob = _probabilities(task, outputs)
-    onehot = _one_hot(task, y, prob.shape[1])
-    if measure == "deviance":
-        clipped = np.clip(prob, PROB_CLIP, 1.0 - PROB_CLIP)
-        return -2.0 * np.sum(onehot * np.log(clipped), axis=1)
     if measure == "class":
         predicted = (prob[:, 1] > 0.5).astype(int) if task == "binary" else prob.argmax(axis=1)
         return (predicted != np.asarray(y).astype(int).ravel()).astype(float)
+    if measure == "deviance":  # only the true class's probability counts
+        truth = np.take_along_axis(prob, np.asarray(y).astype(int).reshape(-1, 1), axis=1)[:, 0]
+        return -2.0 * np.log(np.clip(truth, PROB_CLIP, 1.0 - PROB_CLIP))
+    onehot = _one_hot(task, y, prob.shape[1]) if onehot is None else onehot
     if measure == "mse":
         return np.square(onehot - prob).sum(axis=1)
     return np.abs(onehot - prob).sum(axis=1)  # mae
@@ -122,7 +123,7 @@ def _r2(y, outputs, weight) -> float:
         return float(np.mean(1.0 - sse / np.where(sst > 0, sst, np.nan)))
 
 
-def fold_value(measure, task, y, outputs, weight=None) -> float:
+def fold_value(measure, task, y, outputs, weight=None, onehot=None) -> float:
     """The measure on one fold: ``y`` its targets, ``outputs`` the member's outputs there."""
     weight = np.ones(len(y)) if weight is None else np.asarray(weight, float)
     if measure == "auc":
@@ -131,7 +132,21 @@ def fold_value(measure, task, y, outputs, weight=None) -> float:
         return _r2(y, outputs, weight)
     if weight.sum() <= 0:
         return float("nan")
-    return float(np.sum(weight * per_row(measure, task, y, outputs)) / weight.sum())
+    return float(np.sum(weight * per_row(measure, task, y, outputs, onehot)) / weight.sum())
+
+
+def _shared_rows(index, valid):
+    """Members with the same validation rows (a fold's strengths), grouped: ``[(members, rows)]``."""
+    groups = []
+    for k in range(len(index)):
+        rows = index[k][valid[k]]
+        for members, known in groups:
+            if len(known) == len(rows) and np.array_equal(known, rows):
+                members.append(k)
+                break
+        else:
+            groups.append(([k], rows))
+    return groups
 
 
 def fold_values(measure, task, y, index, outputs, valid, weight=None):
@@ -139,12 +154,21 @@ def fold_values(measure, task, y, index, outputs, valid, weight=None):
 
     ``index [K, V]``, ``outputs [K, V, o]`` and ``valid [K, V]`` are
     :class:`kerasnet.path.MemberFit`'s ``val_outputs``; ``y`` and ``weight`` are per row.
+    Members sharing their rows share the rows' targets and weights (gathered once).
     """
     y = np.asarray(y)
     weight = np.ones(len(y)) if weight is None else np.asarray(weight, float)
     values = np.full(len(index), np.nan)
-    for k in range(len(index)):
-        rows = index[k][valid[k]]
-        if len(rows) and np.all(np.isfinite(outputs[k][valid[k]])):
-            values[k] = fold_value(measure, task, y[rows], outputs[k][valid[k]], weight[rows])
+    for members, rows in _shared_rows(index, valid):
+        if not len(rows):
+            continue
+        y_rows, w_rows = y[rows], weight[rows]
+        onehot = None
+        for k in members:
+            out = outputs[k][valid[k]]
+            if not np.all(np.isfinite(out)):
+                continue
+            if onehot is None and task != "regression" and measure in ("mse", "mae"):
+                onehot = _one_hot(task, y_rows, _probabilities(task, out[:1]).shape[1])
+            values[k] = fold_value(measure, task, y_rows, out, w_rows, onehot)
     return values

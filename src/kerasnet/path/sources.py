@@ -50,6 +50,12 @@ class Chunks:
         n = len(X[0]) if isinstance(X, list) else len(X)
         return cls([(0, n)], lambda i: X, list(columns or []))
 
+    @classmethod
+    def blocks(cls, X, size=65536):
+        """A 2-D array in memory as blocks of ``size`` rows (views, for one-pass statistics)."""
+        bounds = [(a, min(a + size, len(X))) for a in range(0, len(X), size)]
+        return cls(bounds, lambda i: X[bounds[i][0]:bounds[i][1]], [])
+
     @property
     def n(self):
         return self.bounds[-1][1]
