@@ -32,7 +32,7 @@ def data():
     return X, y, train_mask
 
 
-def fit(runner_kind, optimizer, proximal=False, dropout=0.0):
+def fit(runner_kind, optimizer, proximal=False, dropout=0.0, l1=(0.0, 1e-3, 1e-2, 3e-2, 1e-1)):
     from kerasnet.path import engine, runners
     from kerasnet.path.runners import LoopRunner
     from kerasnet.path.torch_runner import TorchRunner
@@ -48,7 +48,7 @@ def fit(runner_kind, optimizer, proximal=False, dropout=0.0):
         return runner, step
 
     X, y, train_mask = data()
-    l1 = np.array([0.0, 1e-3, 1e-2, 3e-2, 1e-1], "float32")
+    l1 = np.array(l1, "float32")
     engine.runner_for = runner_for
     try:
         weights, result = engine.fit_members(
@@ -77,8 +77,9 @@ def test_adam_matches_loop_with_diverging_iteration_counts():
 
 
 def test_proximal_sgd_matches_loop_with_exact_zeros():
-    loop, _, _ = fit("loop", keras.optimizers.SGD(0.05), proximal=True)
-    torch_w, _, runner = fit("torch", keras.optimizers.SGD(0.05), proximal=True)
+    strong = (0.0, 1e-2, 1e-1, 3e-1, 1.0)  # strong enough for exact zeros in three epochs
+    loop, _, _ = fit("loop", keras.optimizers.SGD(0.05), proximal=True, l1=strong)
+    torch_w, _, runner = fit("torch", keras.optimizers.SGD(0.05), proximal=True, l1=strong)
     assert runner.fallback is None and runner.stacked
     assert_same(loop, torch_w)
     zeros = [[w == 0 for w in member] for member in loop]
