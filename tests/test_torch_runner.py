@@ -41,8 +41,8 @@ def fit(runner_kind, optimizer, proximal=False, dropout=0.0, l1=(0.0, 1e-3, 1e-2
     original = runners.runner_for
     made = []
 
-    def runner_for(*args):
-        runner, step = original(*args)
+    def runner_for(*args, **kwargs):
+        runner, step = original(*args, **kwargs)
         runner = LoopRunner(step) if runner_kind == "loop" else TorchRunner(step)
         made.append(runner)
         return runner, step

@@ -8,13 +8,15 @@ __all__ = ["compare_figure", "compare_histograms", "learning_curves", "path_figu
 
 
 def path_figure(lambdas, cv_mean, cv_se, lambda_min, lambda_1se, weight_norm, sparsity=None,
-                n_features=None, score_name="accuracy"):
-    """The regularization path: CV score with error bars and both choices; the weight path.
+                n_features=None, score_name="accuracy", feature_path=None, feature_names=None):
+    """The regularization path: CV score with error bars and both choices; the weight path;
+    the feature path.
 
     Left: mean CV score per strength with +-1 SE bars (log strength axis, strongest on the
     left as in glmnet's plots reversed to read "less penalty ->"), vertical lines at
-    ``lambda_min`` and ``lambda_1se``. Right: total ``sum|W|`` of the refit kernels, and
-    the fraction of exact zeros (and features kept, when given) on a twin axis.
+    ``lambda_min`` and ``lambda_1se``. Middle: total ``sum|W|`` of the refit kernels, and
+    the fraction of exact zeros (and features kept, when given) on a twin axis. Right, with
+    ``feature_path``: glmnet's coefficient-path picture (:func:`feature_path_axes`).
 
     Parameters
     ----------
@@ -22,6 +24,9 @@ def path_figure(lambdas, cv_mean, cv_se, lambda_min, lambda_1se, weight_norm, sp
     lambda_min, lambda_1se : float
     sparsity, n_features : array [L] or None
     score_name : str, default "accuracy"
+    feature_path : array [L, d] or None
+        Each input feature's first-layer weight norm per strength.
+    feature_names : list of str or None
 
     Returns
     -------
@@ -30,8 +35,9 @@ def path_figure(lambdas, cv_mean, cv_se, lambda_min, lambda_1se, weight_norm, sp
     from matplotlib.figure import Figure
 
     lambdas = np.asarray(lambdas, float)
-    fig = Figure(figsize=(10, 4), layout="constrained")
-    ax, ax2 = fig.subplots(1, 2)
+    panels = 2 if feature_path is None else 3
+    fig = Figure(figsize=(5 * panels, 4), layout="constrained")
+    ax, ax2, *rest = fig.subplots(1, panels)
     ax.errorbar(lambdas, cv_mean, yerr=cv_se, fmt="o-", ms=3, capsize=2, color="C0")
     ax.axvline(lambda_min, color="C3", ls="--", label=f"lambda_min = {lambda_min:.3g}")
     ax.axvline(lambda_1se, color="C2", ls=":", label=f"lambda_1se = {lambda_1se:.3g}")
@@ -48,7 +54,39 @@ def path_figure(lambdas, cv_mean, cv_se, lambda_min, lambda_1se, weight_norm, sp
             for lam, s, k in marks:
                 twin.annotate(str(int(k)), (lam, s), fontsize=7, textcoords="offset points", xytext=(0, 4))
     ax2.axvline(lambda_1se, color="C2", ls=":", lw=0.8)
+    if feature_path is not None:
+        feature_path_axes(rest[0], lambdas, feature_path, feature_names, lambda_min, lambda_1se)
     return fig
+
+
+def feature_path_axes(ax, lambdas, feature_path, feature_names=None, lambda_min=None, lambda_1se=None,
+                      label=8):
+    """glmnet's coefficient-path picture for a network: one line per input feature.
+
+    Each feature's first-layer weight norm (``Path.feature_path_``) against log lambda, the
+    number of features kept along the top axis, and the ``label`` strongest features (by
+    their norm at the smallest strength) named at the right end of their lines.
+    """
+    lambdas = np.asarray(lambdas, float)
+    paths = np.asarray(feature_path, float)
+    names = list(feature_names) if feature_names else [f"x{j}" for j in range(paths.shape[1])]
+    strongest = set(np.argsort(-paths[-1])[:label].tolist())
+    for j in range(paths.shape[1]):
+        line, = ax.plot(lambdas, paths[:, j], lw=1.2 if j in strongest else 0.6,
+                        alpha=1.0 if j in strongest else 0.45)
+        if j in strongest:
+            ax.annotate(names[j], (lambdas[-1], paths[-1, j]), fontsize=7, color=line.get_color(),
+                        textcoords="offset points", xytext=(3, 0), va="center")
+    for lam, style, color in ((lambda_min, "--", "C3"), (lambda_1se, ":", "C2")):
+        if lam is not None:
+            ax.axvline(lam, color=color, ls=style, lw=0.8)
+    ax.set(xscale="log", xlabel="lambda", ylabel="||first-layer weights|| of the feature",
+           title="Feature path")
+    kept = (paths > 0).sum(axis=1)
+    top = ax.secondary_xaxis("top")
+    marks = np.unique(np.linspace(0, len(lambdas) - 1, min(6, len(lambdas))).round().astype(int))
+    top.set_xticks(lambdas[marks], [str(int(k)) for k in kept[marks]], fontsize=7)
+    top.set_xlabel("features kept", fontsize=8)
 
 
 # --------------------------------------------------------------------------- runs and comparisons

@@ -127,8 +127,9 @@ def _group_prox_per_weight(w, b, iterations):
     z = ops.reshape(w, (shape[0], -1))
     b = ops.maximum(ops.reshape(b, (shape[0], -1)), ops.cast(1e-30, w.dtype))
     z2 = ops.square(z)
-    # Zero row exactly when the subgradient condition holds at 0: ||z / b|| <= 1.
-    keep = ops.sum(z2 / ops.square(b), axis=1) > 1.0
+    # Zero row exactly when the subgradient condition holds at 0: ||z / b|| <= 1. (z / b, not
+    # z**2 / b**2: b**2 underflows to 0 for a tiny b, and a zero entry then gives 0/0.)
+    keep = ops.sum(ops.square(z / b), axis=1) > 1.0
     norm = ops.sqrt(ops.sum(z2, axis=1))
     r = ops.maximum(norm - ops.max(b, axis=1), ops.zeros_like(norm))
     tiny = ops.cast(1e-30, w.dtype)

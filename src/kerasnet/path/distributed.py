@@ -22,7 +22,7 @@ from . import engine
 __all__ = ["MISSING_DASK", "fit_members", "get_client"]
 
 # The engine's arguments that carry one entry per member (leading axis K).
-_PER_MEMBER = ("l1", "l2", "train_mask", "val_mask", "max_epochs", "streams", "stop_groups")
+_PER_MEMBER = ("l1", "l2", "group_l1", "train_mask", "val_mask", "max_epochs", "streams", "stop_groups")
 MISSING_DASK = (
     "scheduler= needs Dask's distributed scheduler, an optional extra of kerasnet: "
     "pip install 'kerasnet[dask]'  (or: pip install 'dask[distributed]')."
@@ -69,6 +69,9 @@ def _fit_chunk(model_bytes, X, y, per_member, scaling, common):
     its registered Keras objects) is imported on the worker.
     """
     model = pickle.loads(model_bytes)  # noqa: S301 - our own bytes, made by fit_members below
+    if "start" in per_member:
+        common = dict(common)
+        per_member = {**per_member, "start": (common.pop("starts"), per_member["start"])}
     return engine.fit_members(model, X, y, **per_member, scaling=scaling, **common)
 
 
@@ -166,6 +169,9 @@ def fit_members(model, X, y, *, scheduler=None, n_chunks=None, callback=None, sc
     if kwargs.get("seed") is None:
         kwargs["seed"] = int(np.random.default_rng().integers(2**31))
     per_member = {}
+    start = kwargs.pop("start", None)
+    if start is not None:  # each member's index into the start weights travels with its chunk
+        starts, per_member["start"] = start[0], np.asarray(start[1])
     for name in _PER_MEMBER:
         value = kwargs.pop(name, None)
         if isinstance(value, tuple):  # (row sets, each member's set): the members' own masks
@@ -173,7 +179,7 @@ def fit_members(model, X, y, *, scheduler=None, n_chunks=None, callback=None, sc
         if value is not None:
             value = np.asarray(value)
             per_member[name] = np.broadcast_to(value, (K,) + value.shape[1:]) if value.ndim <= 1 else value
-    common = kwargs
+    common = kwargs if start is None else {**kwargs, "starts": starts}
 
     client, owned = get_client(scheduler)
     try:

@@ -99,9 +99,9 @@ def _stacked(values, K):
     return [_tensor(np.broadcast_to(v, (K,) + v.shape).copy()) for v in values]
 
 
-def _settings(l1, l2, scaling):
+def _settings(l1, l2, scaling, group=None):
     """Per-member constants; ``scaling`` is (x_mean, x_scale, y_mean, y_scale) or None."""
-    parts = [l1, l2] + (list(scaling) if scaling is not None else [None] * 4)
+    parts = [l1, l2] + (list(scaling) if scaling is not None else [None] * 4) + [group]
     return MemberSettings(*[None if p is None else _tensor(np.asarray(p, "float32")) for p in parts])
 
 
@@ -116,10 +116,17 @@ def _optimizer(optimizer, learning_rate):
     return optimizer
 
 
-def _initial_state(model, step, K, streams, seed):
+def _initial_state(model, step, K, streams, seed, start=None):
     non_trainable = [np.asarray(ops.convert_to_numpy(v.value)) for v in model.non_trainable_variables]
+    if start is None:
+        trainable = _stacked([v.value for v in model.trainable_variables], K)
+    else:  # each member's own start: (distinct weight lists in model.weights order, each member's)
+        starts, of = start
+        position = {id(v): i for i, v in enumerate(model.weights)}
+        trainable = [_tensor(np.stack([np.asarray(starts[r][position[id(v)]]) for r in of]))
+                     for v in model.trainable_variables]
     state = MemberState(
-        _stacked([v.value for v in model.trainable_variables], K),
+        trainable,
         _stacked(non_trainable, K),
         _stacked([v.value for v in step.optimizer.variables], K),
     )
@@ -286,6 +293,8 @@ def fit_members(
     callback=None,
     max_epochs=None,
     outputs=False,
+    group_l1=None,
+    start=None,
 ):
     """Train ``K = len(l1)`` elastic-net penalized copies of a Keras model at once.
 
@@ -341,6 +350,19 @@ def fit_members(
         Per-member epoch budget (refits), at most ``epochs``.
     outputs : bool, default False
         Also return each member's outputs on its validation rows (``MemberFit.val_outputs``).
+    group_l1 : array [K], array [K, d] or None
+        Per-member strength of a group lasso on the rows of the first penalized kernel
+        (a Dense layer's rows are its input features): ``group_l1[k] * sum_j ||W[j]||_2``,
+        or one strength per feature ``sum_j group_l1[k, j] ||W[j]||_2`` (a strength of
+        1e20 or more holds a feature's row at zero: a fit on selected features),
+        applied after each update by its exact proximal step in the optimizer's metric
+        (:func:`kerasnet.proximal.group_soft_threshold`), so whole features reach exactly
+        zero. That kernel carries the group lasso in place of ``l1``/``l2``, which apply to
+        the other penalized kernels (``kerasnet.mlp(..., input_penalty=GroupLasso(...))``).
+    start : ``(weights, of)`` or None
+        Each member's own initial trainable weights: ``weights`` a list of weight lists
+        (``model.get_weights()`` order) and ``of [K]`` the one member ``k`` starts from
+        (warm starts). None: every member starts from the model's weights.
 
     Returns
     -------
@@ -374,9 +396,14 @@ def fit_members(
         budget = np.minimum(np.asarray(max_epochs, int), int(epochs))
     seed0 = 0 if seed is None else seed
 
-    runner, step = runner_for(model, _optimizer(optimizer, learning_rate), loss, penalized, proximal)
-    state = _initial_state(model, step, K, streams, seed)
-    settings = _settings(l1, l2, scaling)
+    runner, step = runner_for(model, _optimizer(optimizer, learning_rate), loss, penalized, proximal,
+                              grouped=group_l1 is not None)
+    state = _initial_state(model, step, K, streams, seed, start)
+    group = None
+    if group_l1 is not None:
+        group = np.asarray(group_l1, "float32")
+        group = np.broadcast_to(group, (K,) + group.shape[1:] if group.ndim == 2 else (K,))
+    settings = _settings(l1, l2, scaling, group)
     rows = _Rows(X, y, sw)
     validated = val_sets.any(axis=1)[val_of]
     fold_weight = np.array([sw[rows_r].sum() for rows_r in val_sets])[val_of]

@@ -17,6 +17,7 @@ from ..penalty import check_strength
 from ..tasks import LOSS
 from . import grid, measures
 from .distributed import fit_members
+from .features import group_lambda_max
 from .folds import normalized_weights, refit_epochs_for, splits
 from .inputs import (
     NumpyGlorotUniform,
@@ -35,6 +36,10 @@ from .standardize import chunked_statistics, member_scaling, target_standardizer
 from .step import penalized_indices
 
 __all__ = ["fit_path"]
+
+#: The relaxed fits' learning rate, as a fraction of the path's: they continue trained networks,
+#: and a fresh Adam's first steps (about the learning rate on every weight) would undo them.
+RELAX_RATE = 1.0
 
 
 def fit_path(
@@ -66,6 +71,9 @@ def fit_path(
     model=None,
     penalized=None,
     optimizer="adam",
+    feature_selection=False,
+    hidden_l2=1e-2,
+    relax=False,
 ):
     """Fit the elastic-net path of a network with k-fold CV: every strength and fold in one fit.
 
@@ -170,6 +178,27 @@ def fit_path(
     optimizer : str or keras.optimizers.Optimizer, default "adam"
         Any Keras optimizer (its stateless update is used per member); ``learning_rate``
         overrides its rate.
+    feature_selection : bool, default False
+        The path's strength becomes a group lasso on the input features,
+        ``lambda * sum_j ||W1[j]||_2`` on the first layer's rows, applied by its exact
+        proximal step (whole features reach exactly zero, ``Path.selected_features``);
+        ``l1_ratio`` does not apply. The grid runs from ``lambda_max``, where no feature
+        survives (:func:`kerasnet.path.features.group_lambda_max`: the linear group lasso's
+        ``max_j ||G_j||_2``, or for a network the largest first-layer row gradient at the
+        initial weights on all rows), down to ``lambda_max * lambda_min_ratio``. MLP only.
+    hidden_l2 : float, default 1e-2
+        With ``feature_selection``: the fixed L2 strength on every other kernel (in the
+        loss), so a network cannot dodge the group lasso by shrinking its first layer and
+        growing the next.
+    relax : bool, default False
+        With ``feature_selection``, glmnet's ``relax=TRUE``: every path point (every CV
+        member and every refit) is trained again on exactly the features it selected,
+        without the feature penalty (the others held at zero; ``hidden_l2`` stays), from its
+        own weights, all points at once in one more stacked fit. Fold ``f``'s relaxed member
+        uses the features its fold-``f`` member chose without fold ``f``'s rows, so its score
+        there stays out of sample. ``Path.relaxed_`` holds the relaxed path, and
+        ``Path.relax_chosen_`` says whether its best CV score beats the penalized path's;
+        ``Path.model`` and ``Path.predict`` follow that choice unless told otherwise.
 
     Returns
     -------
@@ -199,6 +228,13 @@ def fit_path(
     if learning_rate is not None and not float(learning_rate) > 0:
         raise ValueError(f"learning_rate must be > 0; received learning_rate={learning_rate!r}.")
     standardize = bool(standardize) and model is None  # a user's model gets its inputs as given
+    if feature_selection and model is not None:
+        raise ValueError("feature_selection=True selects the input features of the MLP (model=None); "
+                         "a model of your own has no first layer of features to group.")
+    hidden_l2 = check_strength(hidden_l2, "hidden_l2")
+    if relax and not feature_selection:
+        raise ValueError("relax=True refits each path point on the features it selected; it needs "
+                         "feature_selection=True.")
     network = build(n_outputs, task)
     n = len(y_enc)
     weight = normalized_weights(sample_weight, n)
@@ -207,25 +243,6 @@ def fit_path(
     everything = np.ones(n, bool)
     rows = list(train_rows) + [everything]
     x_stats = None
-    if model is None:  # one pass over the rows (in blocks, or a streamed file's chunks) for every split
-        chunks = X if isinstance(X, Chunks) else Chunks.blocks(X)
-        x_stats, y_all, G = _statistics(chunks, y_enc, task, np.stack(rows), weight, standardize)
-        m_all, s_all = x_stats[0][-1], x_stats[1][-1]
-        lambdas = _grid_of(lambdas, None, y_enc, task, l1_ratio, n_lambdas, lambda_min_ratio, weight,
-                           linear=not tuple(hidden), gradient=G)
-    else:
-        lambdas = _grid_of(lambdas, X, y_enc, task, l1_ratio, n_lambdas, lambda_min_ratio, weight,
-                           linear=False)
-    L = len(lambdas)
-    l1, l2 = lambdas * l1_ratio, lambdas * (1 - l1_ratio) / 2
-
-    # Members: k = i * groups + f (strength i, split f). Without early stopping the refit
-    # length is known up front, so the refit members (one per strength, all rows) join the
-    # same fit as "split" F: one compiled program, one pass.
-    joint = not early_stopping
-    per = F + 1 if joint else F
-    member_fold = np.tile(np.arange(per), L)
-    is_cv = member_fold < F
     test_sets = np.concatenate([test_rows, np.zeros((1, n), bool)])
 
     def scaling(member_rows):
@@ -242,42 +259,100 @@ def fit_path(
               "optimizer": optimizer, "learning_rate": learning_rate, "proximal": proximal, "seed": seed,
               "callback": progress, "scheduler": scheduler}
     try:
-        progress.phase("CV   ", epochs, (L, per))
-        cv_weights, cvfit = fit_members(
-            network, X, y_enc, l1=np.repeat(l1, per), l2=np.repeat(l2, per),
-            train_mask=masks(np.stack(rows), member_fold), val_mask=masks(test_sets, member_fold),
-            scaling=scaling(member_fold), epochs=epochs, early_stopping=early_stopping, patience=patience,
-            streams=member_fold, stop_groups=np.where(is_cv, np.repeat(np.arange(L), per), -1),
-            outputs=True, **common)
-        cv_values, oof = _cross_validated(cvfit.val_outputs, is_cv, y_enc, task, weight, L, F, keep)
-        if joint:
-            refit_epochs = np.full(L, epochs)
-            refit_diverged = cvfit.diverged[~is_cv]
-            weights = [cv_weights[k] for k in np.flatnonzero(~is_cv)]
-            refit = None
+        starts = None
+        if model is None:  # one pass over the rows (in blocks, or a streamed file's chunks) for every split
+            chunks = X if isinstance(X, Chunks) else Chunks.blocks(X)
+            x_stats, y_all, G = _statistics(chunks, y_enc, task, np.stack(rows), weight, standardize)
+            m_all, s_all = x_stats[0][-1], x_stats[1][-1]
+            if feature_selection and tuple(hidden):
+                starts = _dense_starts(network, X, y_enc, rows, test_sets, F, scaling, masks, epochs,
+                                       early_stopping, patience, hidden_l2, train_rows, batch_size, progress,
+                                       common)
+                network.set_weights(starts[F])  # the network on all rows: where the grid starts
+            if feature_selection and lambdas is None:
+                top = group_lambda_max(network, chunks, y_enc, LOSS[task], weight, m_all, s_all,
+                                       y_scale=y_all if task == "regression" else None,
+                                       linear_gradient=G if not tuple(hidden) else None, seed=seed or 0)
+                lambdas = grid.lambda_grid(top, n_lambdas, lambda_min_ratio)
+            lambdas = _grid_of(lambdas, None, y_enc, task, l1_ratio, n_lambdas, lambda_min_ratio, weight,
+                               linear=not tuple(hidden), gradient=G)
         else:
+            lambdas = _grid_of(lambdas, X, y_enc, task, l1_ratio, n_lambdas, lambda_min_ratio, weight,
+                               linear=False)
+        L = len(lambdas)
+        l1, l2 = lambdas * l1_ratio, lambdas * (1 - l1_ratio) / 2
+        group = None
+        if feature_selection:  # the strength is the group lasso; every other kernel a fixed L2
+            l1, l2, group = np.zeros(L), np.full(L, hidden_l2), lambdas
+
+        # Members: k = i * groups + f (strength i, split f). Without early stopping the refit
+        # length is known up front, so the refit members (one per strength, all rows) join the
+        # same fit as "split" F: one compiled program, one pass.
+        joint = not early_stopping
+        per = F + 1 if joint else F
+        member_fold = np.tile(np.arange(per), L)
+        is_cv = member_fold < F
+
+        def cv_and_refit(name, group_cv, start_cv, group_refit, start_refit, **changes):
+            progress.phase(name, epochs, (L, per))
+            settings = {**common, **changes}
+            cv_weights, cvfit = fit_members(
+                network, X, y_enc, l1=np.repeat(l1, per), l2=np.repeat(l2, per), group_l1=group_cv,
+                train_mask=masks(np.stack(rows), member_fold), val_mask=masks(test_sets, member_fold),
+                scaling=scaling(member_fold), epochs=epochs, early_stopping=early_stopping, patience=patience,
+                streams=member_fold, stop_groups=np.where(is_cv, np.repeat(np.arange(L), per), -1),
+                outputs=True, start=start_cv, **settings)
+            cv_values, oof = _cross_validated(cvfit.val_outputs, is_cv, y_enc, task, weight, L, F, keep)
+            if joint:
+                return (cv_weights, cvfit, cv_values, oof, [cv_weights[k] for k in np.flatnonzero(~is_cv)],
+                        None, np.full(L, epochs), cvfit.diverged[~is_cv])
             chosen = cvfit.chosen_epoch[is_cv].reshape(L, F)[:, 0]
             refit_epochs = refit_epochs_for(chosen, train_rows, batch_size, n)
             progress.phase("Refit", int(refit_epochs.max()), (L, 1))
             weights, refit = fit_members(
-                network, X, y_enc, l1=l1, l2=l2, scaling=scaling(np.full(L, F)),
+                network, X, y_enc, l1=l1, l2=l2, group_l1=group_refit, scaling=scaling(np.full(L, F)),
                 train_mask=masks(everything[None], np.zeros(L, int)),
-                epochs=int(refit_epochs.max()), max_epochs=refit_epochs, streams=np.zeros(L, int), **common)
-            refit_diverged = refit.diverged
+                epochs=int(refit_epochs.max()), max_epochs=refit_epochs, streams=np.zeros(L, int),
+                start=start_refit, **settings)
+            return cv_weights, cvfit, cv_values, oof, weights, refit, refit_epochs, refit.diverged
+
+        cv_weights, cvfit, cv_values, oof, weights, refit, refit_epochs, refit_diverged = cv_and_refit(
+            "CV   ", None if group is None else np.repeat(group, per),
+            None if starts is None else (starts, member_fold),
+            group, None if starts is None else (starts, np.full(L, F)))
+        relaxed = None
+        if relax:  # every point again on exactly its own features, without the feature penalty
+            # From the split's dense network (the path's own start), its other features held at zero.
+            relaxed = cv_and_refit(
+                "Relax", _held_out(cv_weights), None if starts is None else (starts, member_fold),
+                _held_out(weights), None if starts is None else (starts, np.full(L, F)),
+                learning_rate=RELAX_RATE * (1e-3 if learning_rate is None else learning_rate))
     finally:
         progress.close()
     mlp_only = {} if model is not None else {
         "mean": m_all, "scale": s_all, "y_mean": y_all[0], "y_scale": y_all[1], "hidden": tuple(hidden)}
     user_only = {} if model is None else {
         "architecture": model, "penalized": penalized, "kernels": _kernel_positions(network, penalized)}
-    return Path(
-        lambdas=lambdas, l1_ratio=l1_ratio, task=task, classes=classes, feature_names=names,
-        cv_values=cv_values, measure=measure, fold_weights=(test_rows * weight).sum(axis=1),
-        member_diverged=cvfit.diverged[is_cv].reshape(L, F), best_epoch=cvfit.best_epoch[is_cv].reshape(L, F),
-        refit_epochs=refit_epochs, refit_diverged=refit_diverged, weights=weights, n_outputs=n_outputs,
-        proximal=proximal, history={"cv": cvfit, "refit": refit}, oof_predictions=oof,
-        **mlp_only, **user_only,
-    )
+    shared = dict(lambdas=lambdas, l1_ratio=l1_ratio, task=task, classes=classes, feature_names=names,
+                  measure=measure, fold_weights=(test_rows * weight).sum(axis=1), n_outputs=n_outputs,
+                  proximal=proximal, feature_selection=feature_selection,
+                  hidden_l2=hidden_l2 if feature_selection else 0.0, **mlp_only, **user_only)
+
+    def result(fits, **extra):
+        _, cvfit, cv_values, oof, weights, refit, refit_epochs, refit_diverged = fits
+        return Path(cv_values=cv_values, member_diverged=cvfit.diverged[is_cv].reshape(L, F),
+                    best_epoch=cvfit.best_epoch[is_cv].reshape(L, F), refit_epochs=refit_epochs,
+                    refit_diverged=refit_diverged, weights=weights, history={"cv": cvfit, "refit": refit},
+                    oof_predictions=oof, **shared, **extra)
+
+    return result((cv_weights, cvfit, cv_values, oof, weights, refit, refit_epochs, refit_diverged),
+                  relaxed=None if relaxed is None else result(relaxed))
+
+
+def _held_out(weights):
+    """Per-feature group strengths ``[K, d]`` that keep each member's own features free and
+    hold the others at zero (a relaxed refit: the selected features, no feature penalty)."""
+    return np.stack([np.where(np.abs(w[0]).sum(axis=1) > 0, 0.0, 1e30) for w in weights]).astype("float32")
 
 
 def _model_and_inputs(X, y, model, hidden, seed, sample_weight, scheduler):
@@ -303,6 +378,33 @@ def _model_and_inputs(X, y, model, hidden, seed, sample_weight, scheduler):
         return mlp(d, n_outputs, hidden, task, seed=seed, kernel_initializer=NumpyGlorotUniform(seed))
 
     return X, y, names, build, sample_weight
+
+
+def _dense_starts(network, X, y, rows, test_sets, F, scaling, masks, epochs, early_stopping, patience,
+                  hidden_l2, train_rows, batch_size, progress, common):
+    """Feature selection's warm starts: the unpenalized-input network of every split.
+
+    Split ``f``'s network trains on its training rows (early stopping cross-fit on the
+    other splits' validation rows, as every member of the path); the all-rows network for
+    as many steps as the splits' chosen epoch. Returns ``F + 1`` weight lists (the last on
+    all rows): each member of the path starts from its split's, as LassoNet's path starts
+    from its dense model, so features the network uses are in before the penalty decides.
+    """
+    n = len(y)
+    progress.phase("Dense", epochs, (1, F))
+    folds = np.arange(F)
+    zero = np.zeros(F)
+    starts, dense = fit_members(
+        network, X, y, l1=zero, l2=np.full(F, hidden_l2), group_l1=zero,
+        train_mask=masks(np.stack(rows), folds), val_mask=masks(test_sets, folds), scaling=scaling(folds),
+        epochs=epochs, early_stopping=early_stopping, patience=patience, streams=folds,
+        stop_groups=np.zeros(F, int), **common)
+    chosen = dense.chosen_epoch[:1] if early_stopping else np.array([epochs])
+    refit_epochs = refit_epochs_for(chosen, train_rows, batch_size, n) if early_stopping else chosen
+    everything, _ = fit_members(
+        network, X, y, l1=[0.0], l2=[hidden_l2], group_l1=[0.0], train_mask=masks(np.ones((1, n), bool), [0]),
+        scaling=scaling(np.array([F])), epochs=int(refit_epochs[0]), streams=np.zeros(1, int), **common)
+    return list(starts) + list(everything)
 
 
 def _statistics(chunks, y, task, sets, weight, standardize):

@@ -45,6 +45,19 @@ class Path:
         Input features with a nonzero first-layer weight in each refit model.
     weight_norm_ : ndarray [L]
         ``sum |W|`` over the refit model's kernels.
+    feature_path_ : ndarray [L, d] or None
+        Each input feature's first-layer weight norm ``||W1[j]||_2`` in each refit model
+        (standardized units; 0: the feature is out), the network's counterpart of glmnet's
+        coefficient path; None when the first layer is not a Dense kernel.
+    feature_selection : bool
+        The path's strength was a group lasso on the input features (``hidden_l2`` on the
+        other kernels).
+    relaxed_ : Path or None
+        With ``fit_path(..., relax=True)``: the relaxed path, every point trained again on
+        exactly its selected features without the feature penalty (its own CV curve,
+        ``lambda_min_``, ``lambda_1se_`` and refits).
+    relax_chosen_ : bool
+        The relaxed path's best CV mean beats this path's (what :meth:`model` follows).
     diverged_ : ndarray [L] bool
         A fold or the refit of this strength became NaN / infinite; excluded from selection.
     best_epoch_ : ndarray [L, n_folds] int
@@ -56,7 +69,7 @@ class Path:
                  member_diverged, best_epoch, refit_epochs, refit_diverged,
                  weights, n_outputs, proximal, fold_weights=None, history=None, oof_predictions=None,
                  hidden=None, mean=None, scale=None, y_mean=None, y_scale=None, architecture=None,
-                 kernels=None, penalized=None):
+                 kernels=None, penalized=None, feature_selection=False, hidden_l2=0.0, relaxed=None):
         self.lambdas_ = np.asarray(lambdas, float)
         self.l1_ratio, self.task, self.hidden, self.proximal = l1_ratio, task, hidden, proximal
         self.classes_, self.feature_names_ = classes, list(feature_names)
@@ -90,6 +103,15 @@ class Path:
         self.n_features_selected_ = np.array([int((np.abs(ks[0]).sum(axis=1) > 0).sum()) if ks[0].ndim == 2
                                               else -1 for ks in kernels])
         self.weight_norm_ = np.array([float(sum(np.abs(k).sum() for k in ks)) for ks in kernels])
+        self.feature_path_ = np.stack([np.sqrt(np.square(ks[0]).sum(axis=1)) for ks in kernels]) \
+            if kernels and kernels[0][0].ndim == 2 else None
+        self.feature_selection, self.hidden_l2 = bool(feature_selection), float(hidden_l2)
+        self.relaxed_ = relaxed
+        self.relax_chosen_ = False
+        if relaxed is not None:
+            sign = 1.0 if self.greater_is_better else -1.0
+            best, relaxed_best = (sign * p.cv_mean_[p.index_min_] for p in (self, relaxed))
+            self.relax_chosen_ = bool(relaxed_best > best)
         self.history_ = history or {}
 
     @property
@@ -122,7 +144,7 @@ class Path:
             )
         return int(hits[0])
 
-    def model(self, lam="1se"):
+    def model(self, lam="1se", relaxed=None):
         """The refit network at strength ``lam`` as a standalone, compiled ``keras.Sequential``.
 
         It is the plain recipe (:func:`kerasnet.mlp` with Keras's own ``L1L2`` penalty at
@@ -135,7 +157,12 @@ class Path:
         ----------
         lam : float or {"1se", "min"}, default "1se"
             A strength of ``lambdas_`` or a selection rule.
+        relaxed : bool or None, default None
+            With a relaxed path: its model (True) or the penalized one (False); None
+            follows ``relax_chosen_`` (the rule then reads the relaxed CV curve).
         """
+        if self._relaxed(relaxed):
+            return self.relaxed_.model(lam)
         i = self.index(lam)
         if self.diverged_[i]:
             raise ValueError(f"the model at lam={self.lambdas_[i]:.4g} diverged; choose another strength.")
@@ -143,7 +170,15 @@ class Path:
         if self.architecture is not None:
             return self._user_model(i, l1, l2)
         d = len(self.mean_)
-        base = mlp(d, self.n_outputs, self.hidden, self.task, penalty=keras.regularizers.L1L2(l1=l1, l2=l2))
+        if self.feature_selection:
+            # Keras has no group lasso: the first layer carries no regularizer (its zero rows
+            # are the features left out), the others their fixed L2, so the file loads anywhere.
+            penalty = keras.regularizers.L2(self.hidden_l2) if self.hidden_l2 else None
+            base = mlp(d, self.n_outputs, self.hidden, self.task, penalty=penalty,
+                       input_penalty=keras.regularizers.L2(0.0))
+        else:
+            base = mlp(d, self.n_outputs, self.hidden, self.task,
+                       penalty=keras.regularizers.L1L2(l1=l1, l2=l2))
         norm = keras.layers.Normalization(mean=self.mean_.tolist(), variance=np.square(self.scale_).tolist(),
                                           name="standardize")
         layers = [keras.Input((d,), name="features"), norm, *base.layers]
@@ -171,10 +206,28 @@ class Path:
         model = to_plain_keras(penalize(model, ElasticNet(l1=l1, l2=l2), layers=self.penalized))
         return compile_for(model, self.task)
 
-    def predict(self, X, lam="1se"):
-        """Predictions of :meth:`model` (``lam``) on raw ``X``: class labels or values."""
+    def _relaxed(self, relaxed):
+        if relaxed and self.relaxed_ is None:
+            raise ValueError("this path has no relaxed fits; fit it with relax=True.")
+        return self.relaxed_ is not None and (self.relax_chosen_ if relaxed is None else bool(relaxed))
+
+    def selected_features(self, lam="1se", relaxed=None):
+        """The input features the refit model at ``lam`` keeps: ``(indices, names)``.
+
+        A feature is kept when any of its first-layer weights is nonzero (exactly zero rows
+        come from the group lasso of ``feature_selection=True`` or the proximal L1).
+        """
+        if self._relaxed(relaxed):
+            return self.relaxed_.selected_features(lam)
+        if self.feature_path_ is None:
+            raise ValueError("this path's first layer is not a Dense kernel: no input features to select.")
+        indices = np.flatnonzero(self.feature_path_[self.index(lam)] > 0)
+        return indices, [self.feature_names_[j] for j in indices]
+
+    def predict(self, X, lam="1se", relaxed=None):
+        """Predictions of :meth:`model` (``lam``, ``relaxed``) on raw ``X``: class labels or values."""
         X = [np.asarray(a) for a in X] if isinstance(X, (list, tuple)) else np.asarray(X, "float32")
-        out = self.model(lam).predict(X, verbose=0)
+        out = self.model(lam, relaxed).predict(X, verbose=0)
         if self.task == "binary":
             return self.classes_[(out[:, 0] > 0.5).astype(int)]
         if self.task == "multiclass":
@@ -207,7 +260,8 @@ class Path:
 
         return path_figure(self.lambdas_, self.cv_mean_, self.cv_se_, self.lambda_min_, self.lambda_1se_,
                            self.weight_norm_, self.sparsity_, self.n_features_selected_,
-                           score_name=measures.label(self.measure))
+                           score_name=measures.label(self.measure), feature_path=self.feature_path_,
+                           feature_names=self.feature_names_)
 
     def __repr__(self):
         return (f"Path(task={self.task!r}, n_lambdas={len(self.lambdas_)}, "

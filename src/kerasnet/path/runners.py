@@ -162,8 +162,10 @@ _CACHE: collections.OrderedDict = collections.OrderedDict()
 _CACHE_SIZE = 8
 
 
-def runner_for(model, optimizer, loss, penalized, proximal):
+def runner_for(model, optimizer, loss, penalized, proximal, grouped=False):
     """A runner and its step for ``model``, kept across calls for equal inputs.
+
+    ``grouped``: the first penalized kernel's rows carry a group lasso (feature selection).
 
     ``optimizer`` is a fresh Keras optimizer (it is built here on the model's variables).
     The cache key is the model's and the optimizer's configuration, the loss, the penalized
@@ -176,13 +178,16 @@ def runner_for(model, optimizer, loss, penalized, proximal):
     """
     indices = tuple(penalized_indices(model, penalized))
     optimizer_key = json.dumps(_structure(optimizer.get_config()), sort_keys=True, default=str)
+    if grouped and not indices:
+        raise ValueError("a group lasso on input features needs a penalized kernel (a Dense layer); "
+                         "the model has none among the penalized layers.")
     key = (keras.backend.backend(), _model_key(model), type(optimizer).__name__, optimizer_key,
-           _loss_key(loss), indices, bool(proximal))
+           _loss_key(loss), indices, bool(proximal), bool(grouped))
     if key in _CACHE:
         _CACHE.move_to_end(key)
         return _CACHE[key]
     optimizer.build(model.trainable_variables)
-    step = Step(model, optimizer, loss, indices, proximal)
+    step = Step(model, optimizer, loss, indices, proximal, grouped=indices[0] if grouped else None)
     backend = keras.backend.backend()
     from .torch_runner import TorchRunner  # here: torch_runner imports this module
 

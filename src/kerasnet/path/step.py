@@ -9,7 +9,10 @@ or loop. A step of member ``k`` is
 2. ``optimizer.stateless_apply(optimizer_variables, grads, trainable)``, any Keras optimizer;
 3. with ``proximal=True``, the soft-threshold ``W <- prox(W, l1_k * s)`` of the L1 part, where
    ``s`` is :func:`kerasnet.proximal.effective_step`: the rule of
-   :class:`kerasnet.proximal.ProximalStep` in ``model.fit``.
+   :class:`kerasnet.proximal.ProximalStep` in ``model.fit``;
+4. with a group lasso (``grouped``: feature selection), the exact group soft-threshold of the
+   rows of that kernel (one row per input feature) by ``group_k * s``
+   (:func:`kerasnet.proximal.group_soft_threshold`, in the optimizer's metric), always.
 
 The penalty is :func:`kerasnet.penalty.elastic_net`, the formula of Keras's own
 ``ElasticNet`` regularizer; the prox is :func:`kerasnet.proximal.soft_threshold`.
@@ -24,10 +27,22 @@ import keras
 from keras import ops
 
 from ..penalty import elastic_net
-from ..proximal import effective_step, soft_threshold
+from ..proximal import effective_step, group_soft_threshold, soft_threshold
 from .autodiff import value_and_grad
 
-__all__ = ["Data", "MemberSettings", "MemberState", "Step", "penalized_indices", "per_sample_loss"]
+__all__ = ["Data", "MemberSettings", "MemberState", "Step", "penalized_indices", "per_sample_loss",
+           "row_norms"]
+
+
+#: A per-feature strength at least this large holds the feature's row at zero (not counted in
+#: the penalty): how a refit on selected features leaves the others out.
+_HOLD = 1e20
+
+
+def row_norms(kernel):
+    """The L2 norm of each row of a kernel ``[d, ...]``: one per input feature of a Dense layer."""
+    rows = ops.reshape(kernel, (ops.shape(kernel)[0], -1))
+    return ops.sqrt(ops.sum(ops.square(rows), axis=1))
 
 
 class MemberState(NamedTuple):
@@ -43,7 +58,8 @@ class MemberSettings(NamedTuple):
 
     ``x_mean``/``x_scale`` standardize the inputs as ``(x - x_mean) / x_scale`` and
     ``y_mean``/``y_scale`` the target, each with the member's own training rows; None
-    (for all members) leaves them as given.
+    (for all members) leaves them as given. ``group`` is the strength of the group lasso
+    on the grouped kernel's rows (None: no group lasso).
     """
 
     l1: object
@@ -52,6 +68,7 @@ class MemberSettings(NamedTuple):
     x_scale: object = None
     y_mean: object = None
     y_scale: object = None
+    group: object = None
 
 
 class Data(NamedTuple):
@@ -117,17 +134,26 @@ class Step:
         Positions in ``model.trainable_variables`` of the penalized kernels.
     proximal : bool
         L1 by soft-thresholding after each update instead of in the gradient.
+    grouped : int or None
+        Position of the kernel whose rows (input features) carry the group lasso.
     """
 
-    def __init__(self, model, optimizer, loss, penalized, proximal):
+    def __init__(self, model, optimizer, loss, penalized, proximal, grouped=None):
         self.model, self.optimizer, self.loss = model, optimizer, per_sample_loss(loss)
         self.penalized, self.proximal = list(penalized), bool(proximal)
+        # The grouped kernel carries the group lasso in place of the elastic net (mlp's input_penalty).
+        self.grouped, self.elastic = grouped, [i for i in penalized if i != grouped]
 
-    def penalty(self, trainable, l1, l2):
-        """The member's elastic-net penalty on its penalized kernels (never biases)."""
+    def penalty(self, trainable, l1, l2, group=None):
+        """The member's elastic-net penalty on its penalized kernels (never biases) and
+        ``group * sum_j ||W[j]||_2`` on the grouped kernel's rows (in place of the elastic net
+        there)."""
         total = 0.0
-        for i in self.penalized:
+        for i in self.elastic:
             total = total + elastic_net(trainable[i], l1, l2)
+        if self.grouped is not None and group is not None:
+            # group: one strength, or one per feature (row); a huge one holds a row at zero.
+            total = total + ops.sum(ops.minimum(group, _HOLD) * row_norms(trainable[self.grouped]))
         return total
 
     def inputs(self, data, idx, member):
@@ -168,7 +194,7 @@ class Step:
         """
         value, non_trainable, _ = self.data_loss(trainable, non_trainable, data, idx, pad, member, True)
         smooth = value + self.penalty(trainable, 0.0 if self.proximal else member.l1, member.l2)
-        return smooth, (non_trainable, value + self.penalty(trainable, member.l1, member.l2))
+        return smooth, (non_trainable, value + self.penalty(trainable, member.l1, member.l2, member.group))
 
     def gradients(self, state, data, idx, pad, member):
         """``((smooth objective, (non_trainable, full objective)), grads)`` of one batch."""
@@ -176,7 +202,7 @@ class Step:
             lambda trainable: self.objective(trainable, state.non_trainable, data, idx, pad, member)
         )(state.trainable)
 
-    def apply(self, state, grads, non_trainable, active, l1):
+    def apply(self, state, grads, non_trainable, active, member):
         """The optimizer update (and prox) of one member; a member not ``active`` stays as it was."""
         optimizer_values = state.optimizer
         if keras.backend.backend() == "torch":
@@ -186,8 +212,8 @@ class Step:
         trainable, optimizer_values = self.optimizer.stateless_apply(
             optimizer_values, grads, [v.clone() if hasattr(v, "clone") else v for v in state.trainable]
         )
-        if self.proximal:
-            trainable = self.prox(trainable, state.optimizer, optimizer_values, l1)
+        if self.proximal or self.grouped is not None:
+            trainable = self.prox(trainable, state.optimizer, optimizer_values, member.l1, group=member.group)
         keep = lambda new, old: [ops.where(active > 0, n, o) for n, o in zip(new, old, strict=True)]  # noqa: E731
         return MemberState(
             keep(trainable, state.trainable),
@@ -198,10 +224,11 @@ class Step:
     def __call__(self, state, data, idx, pad, active, member):
         """One batch: returns the new state and the member's full objective on the batch."""
         (_, (non_trainable, total)), grads = self.gradients(state, data, idx, pad, member)
-        return self.apply(state, grads, non_trainable, active, member.l1), total
+        return self.apply(state, grads, non_trainable, active, member), total
 
-    def prox(self, trainable, old_opt, new_opt, l1, optimizer=None, variables=None):
-        """Soft-threshold the penalized kernels by ``l1 * effective_step`` (ProximalStep's rule).
+    def prox(self, trainable, old_opt, new_opt, l1, optimizer=None, variables=None, group=None):
+        """Soft-threshold the penalized kernels by ``l1 * effective_step`` (ProximalStep's rule)
+        with ``proximal``, and the grouped kernel's rows by ``group * effective_step``.
 
         ``optimizer`` and ``variables`` (default: the step's optimizer and the model's
         trainable variables) say whose state ``old_opt``/``new_opt``/``trainable`` are.
@@ -222,9 +249,20 @@ class Step:
         mapping += list(zip(variables, trainable, strict=True))
         trainable = list(trainable)
         with keras.StatelessScope(state_mapping=mapping):
-            for i in self.penalized:
+            for i in self.elastic if self.proximal else ():
                 l1_i = ops.reshape(l1, (-1,) + (1,) * (len(trainable[i].shape) - 1)) if stacked else l1
                 trainable[i] = soft_threshold(trainable[i], l1_i * effective_step(optimizer, variables[i]))
+            if self.grouped is not None:
+                i, w = self.grouped, trainable[self.grouped]
+                # One strength per member (scalar, [k] stacked) or per feature ([d], [k, d]).
+                lead = len(group.shape) - (1 if stacked else 0)
+                g = ops.reshape(group, tuple(group.shape) + (1,) * (len(w.shape) - len(group.shape))) \
+                    if lead or stacked else group
+                # Rows are input features (of every member when stacked): [..., d, units] -> [-1, units].
+                b = ops.broadcast_to(g * effective_step(optimizer, variables[i]), ops.shape(w))
+                flat = (-1, w.shape[-1])
+                trainable[i] = ops.reshape(group_soft_threshold(ops.reshape(w, flat), ops.reshape(b, flat)),
+                                           ops.shape(w))
         return trainable
 
     def validate(self, state, data, idx, pad, member):
@@ -233,4 +271,4 @@ class Step:
         value, _, out = self.data_loss(state.trainable, state.non_trainable, data, idx, pad, member, False)
         if member.y_mean is not None:
             out = out * member.y_scale + member.y_mean
-        return value, self.penalty(state.trainable, member.l1, member.l2), out
+        return value, self.penalty(state.trainable, member.l1, member.l2, member.group), out

@@ -148,10 +148,11 @@ class TorchRunner:
                for t, scalar in zip(state.optimizer, self.scalars, strict=True)]
         new_trainable, new_optimizer = shadow.stateless_apply(
             list(old), [g if full else g[index] for g in grads], [take(t) for t in state.trainable])
-        if self.step.proximal:
+        if self.step.proximal or self.step.grouped is not None:
             l1 = settings.l1 if full else settings.l1[index]
+            strength = settings.group if full or settings.group is None else settings.group[index]
             new_trainable = self.step.prox(new_trainable, old, new_optimizer, l1,
-                                           optimizer=shadow, variables=variables)
+                                           optimizer=shadow, variables=variables, group=strength)
         for i, value in enumerate(new_trainable):
             trainable[i] = value if full else trainable[i].index_put((index,), value)
         for i, (value, scalar) in enumerate(zip(new_optimizer, self.scalars, strict=True)):
@@ -189,7 +190,7 @@ class TorchRunner:
         new = {}
         for k in (int(k) for k in members):
             new[k] = self.step.apply(member(state, k), [g[k] for g in grads],
-                                     [n[k] for n in non_trainable], one, member(settings, k).l1)
+                                     [n[k] for n in non_trainable], one, member(settings, k))
 
         def restack(part):
             old = getattr(state, part)

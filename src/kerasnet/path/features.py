@@ -1,0 +1,106 @@
+"""Feature selection on the path: where the group lasso on the input features starts.
+
+With ``fit_path(..., feature_selection=True)`` the path's strength ``lambda`` is a group lasso
+``lambda * sum_j ||W1[j]||_2`` on the first layer's rows (one per input feature), trained by
+its exact proximal step; the other kernels keep a fixed small L2 (``hidden_l2``) so the
+network cannot dodge the penalty by shrinking the first layer and growing the next. Every
+member starts from its split's network trained without the feature penalty (the warm start
+of LassoNet's path), so the features the network uses are in before the penalty decides.
+
+The top of the grid, :func:`group_lambda_max`, is where no feature survives:
+
+* linear model (``hidden=()``): the group lasso's own rule, ``max_j ||G_j||_2`` with ``G``
+  the null model's gradient (:func:`kerasnet.path.grid.null_gradient`): exactly the
+  smallest strength whose solution has no feature (KKT).
+* network: ``max_j g_j``, where ``g_j = ||dL/dW1[j]||_2`` at the all-rows warm start with
+  row ``j`` set to zero. A zero row stays zero when its gradient norm is at most
+  ``lambda`` (the group lasso's condition, in any optimizer's metric), so above ``max_j g_j``
+  no feature, removed, comes back; the proximal step removes them from the warm start.
+  One feature at a time, at one point: an empirical rule for a non-convex network (the
+  tests check the top strength keeps no feature), on all rows or a seeded sample of 8,192.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import ops
+
+from .autodiff import value_and_grad
+from .step import per_sample_loss
+
+__all__ = ["group_lambda_max"]
+
+
+def group_lambda_max(network, chunks, y, loss, weight, mean, scale, y_scale=None, linear_gradient=None,
+                     sample=8192, seed=0):
+    """The strength at which the group lasso keeps no input feature (see the module doc).
+
+    Parameters
+    ----------
+    network : keras.Model
+        The MLP at its starting weights (first trainable variable: the first kernel).
+    chunks : kerasnet.path.sources.Chunks
+        All rows' features (raw; standardized here with ``mean`` / ``scale``).
+    y : array [n]
+        The target as the network fits it (class codes; a regression target raw, with
+        ``y_scale = (y_mean, y_sd)`` to standardize it).
+    loss : str or keras loss
+    weight : array [n]
+        Row weights.
+    linear_gradient : array [d, k] or None
+        For ``hidden=()``: the null gradient ``G``; the rule is then ``max_j ||G_j||_2``.
+    sample : int, default 8192
+        Rows used for a network's rule (all rows when there are fewer; else a sample drawn
+        with ``seed``).
+
+    Returns
+    -------
+    float
+        ``max_j g_j`` with ``g_j = ||dL/dW1[j]||_2`` at the starting weights with row ``j``
+        set to zero: the strength above which no feature, removed, would re-enter (the
+        group lasso's condition for a zero row), one feature at a time.
+    """
+    if linear_gradient is not None:
+        return float(np.sqrt(np.square(linear_gradient).sum(axis=1)).max())
+    x, target, w = _rows(chunks, y, weight, sample, seed)
+    x = ops.convert_to_tensor(((x - mean) / scale).astype("float32"))
+    if y_scale is not None:
+        target = ((target.reshape(len(target), -1) - y_scale[0]) / y_scale[1]).astype("float32")
+    target, w = ops.convert_to_tensor(target), ops.convert_to_tensor((w / w.sum()).astype("float32"))
+    per_row = per_sample_loss(loss)
+    trainable = [v.value for v in network.trainable_variables]
+    non_trainable = [v.value for v in network.non_trainable_variables]
+
+    def mean_loss(params):
+        out = network.stateless_call([params[0], *trainable[1:]], non_trainable, x)[0]
+        return ops.sum(per_row(target, out) * w), ()
+
+    gradient = value_and_grad(mean_loss)
+    if keras.backend.backend() == "jax":
+        import jax
+
+        gradient = jax.jit(gradient)
+    first = np.asarray(ops.convert_to_numpy(trainable[0]))
+    largest = 0.0
+    for j in range(first.shape[0]):
+        removed = first.copy()
+        removed[j] = 0.0
+        grad = gradient([ops.convert_to_tensor(removed)])[1][0]
+        largest = max(largest, float(np.linalg.norm(np.asarray(ops.convert_to_numpy(grad))[j])))
+    return largest
+
+
+def _rows(chunks, y, weight, sample, seed):
+    """``(x, y, weight)`` of all rows, or of ``sample`` rows drawn with ``seed``, chunk by chunk."""
+    n = chunks.n
+    if n <= sample:
+        rows = np.arange(n)
+    else:
+        rows = np.sort(np.random.default_rng(seed).choice(n, sample, replace=False))
+    parts = []
+    for i, (a, b) in enumerate(chunks.bounds):
+        inside = rows[(rows >= a) & (rows < b)]
+        if len(inside):
+            parts.append(np.asarray(chunks.read(i))[inside - a])
+    return np.concatenate(parts).astype("float64"), np.asarray(y)[rows], np.asarray(weight, "float64")[rows]
