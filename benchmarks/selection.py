@@ -76,8 +76,8 @@ def run_kerasnet(task, p):
     X_new, y_new = make(task, p, 5000, 1)
     start = time.perf_counter()
     path = kerasnet.fit_path(X, y, hidden=(32,), feature_selection=True, relax=True, n_lambdas=20,
-                             lambda_min_ratio=3e-2, cv=5, epochs=200, batch_size=32, learning_rate=1e-2,
-                             patience=20, seed=0, verbose=0)
+                             lambda_min_ratio=3e-2, cv=5, epochs=300, batch_size=32, patience=20, seed=0,
+                             verbose=0)
     seconds = time.perf_counter() - start
     rows = []
     for rule in ("1se", "min"):
