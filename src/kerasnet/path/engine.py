@@ -34,11 +34,12 @@ from keras import ops
 
 from . import segments
 from .batches import distinct_rows, epoch_batches, shuffle_orders
+from .device import to_device
+from .rows import Rows, validation_losses, validation_outputs
 from .runners import runner_for
 from .sources import Chunks
-from .step import Data, MemberSettings, MemberState
+from .step import MemberSettings, MemberState
 from .stopping import EarlyStopping
-from .validation import CHUNK, Validation
 
 __all__ = ["MemberFit", "fit_members"]
 
@@ -84,25 +85,15 @@ class MemberFit:
     val_outputs: tuple | None = None
 
 
-def _tensor(value):
-    """A host array as the runner takes it. On JAX a plain transfer (``jax.device_put``):
-    ``convert_to_tensor`` would compile a staging kernel for every new shape."""
-    if keras.backend.backend() == "jax":
-        import jax
-
-        return jax.device_put(np.asarray(value))
-    return ops.convert_to_tensor(value)
-
-
 def _stacked(values, K):
     values = [np.asarray(ops.convert_to_numpy(v)) for v in values]
-    return [_tensor(np.broadcast_to(v, (K,) + v.shape).copy()) for v in values]
+    return [to_device(np.broadcast_to(v, (K,) + v.shape).copy()) for v in values]
 
 
 def _settings(l1, l2, scaling, group=None):
     """Per-member constants; ``scaling`` is (x_mean, x_scale, y_mean, y_scale) or None."""
     parts = [l1, l2] + (list(scaling) if scaling is not None else [None] * 4) + [group]
-    return MemberSettings(*[None if p is None else _tensor(np.asarray(p, "float32")) for p in parts])
+    return MemberSettings(*[None if p is None else to_device(np.asarray(p, "float32")) for p in parts])
 
 
 def _optimizer(optimizer, learning_rate):
@@ -123,7 +114,7 @@ def _initial_state(model, step, K, streams, seed, start=None):
     else:  # each member's own start: (distinct weight lists in model.weights order, each member's)
         starts, of = start
         position = {id(v): i for i, v in enumerate(model.weights)}
-        trainable = [_tensor(np.stack([np.asarray(starts[r][position[id(v)]]) for r in of]))
+        trainable = [to_device(np.stack([np.asarray(starts[r][position[id(v)]]) for r in of]))
                      for v in model.trainable_variables]
     state = MemberState(
         trainable,
@@ -136,7 +127,7 @@ def _initial_state(model, step, K, streams, seed, start=None):
         if "seed_generator" in v.path:
             value = np.broadcast_to(non_trainable[i], (K,) + non_trainable[i].shape).copy()
             value[:, 0] += (streams + (seed or 0)).astype(value.dtype)
-            state.non_trainable[i] = _tensor(value)
+            state.non_trainable[i] = to_device(value)
     return state
 
 
@@ -146,114 +137,6 @@ def _row_groups(streams, train_of):
     pairs = np.stack([np.asarray(streams, int), np.asarray(train_of, int)], axis=1)
     _, first, group = np.unique(pairs, axis=0, return_index=True, return_inverse=True)
     return group.reshape(-1), first
-
-
-def _padded(values, rows):
-    """``values`` with zero rows appended up to ``rows`` (one compiled shape for all chunks)."""
-    extra = rows - len(values)
-    if extra <= 0:
-        return values
-    return np.concatenate([values, np.zeros((extra,) + values.shape[1:], values.dtype)])
-
-
-class _Rows:
-    """The rows every member draws from, as the runner takes them, chunk by chunk.
-
-    Arrays in memory are one chunk, sent to the device once. A streamed source
-    (:class:`kerasnet.path.sources.Chunks` of a Parquet file or a Dask DataFrame) is read
-    again for every pass, each chunk padded to the largest so every pass runs one compiled
-    program; only one chunk is held at a time.
-    """
-
-    def __init__(self, chunks, y, sample_weight):
-        self.chunks, self.y, self.sw = chunks, np.asarray(y), sample_weight
-        self.resident = chunks.count == 1
-        if self.resident:
-            inputs = keras.tree.map_structure(_tensor, chunks.read(0))
-            self._data = Data(inputs, _tensor(self.y), _tensor(self.sw))
-
-    def data(self, c):
-        if self.resident:
-            return self._data
-        a, b = self.chunks.bounds[c]
-        size = self.chunks.largest
-        return Data(_tensor(_padded(self.chunks.read(c), size)), _tensor(_padded(self.y[a:b], size)),
-                    _tensor(_padded(self.sw[a:b], size)))
-
-    def order(self, seed, epoch, shuffle):
-        """This epoch's chunk order: shuffled per epoch (rows are shuffled within chunks)."""
-        if not shuffle or self.resident:
-            return np.arange(self.chunks.count)
-        return np.random.default_rng([seed, epoch, 1 << 20]).permutation(self.chunks.count)
-
-    def steps(self, sets, batch_size):
-        """Steps per chunk pass: one count for all chunks (None in memory: per epoch)."""
-        if self.resident:
-            return None
-        most = max(int(sets[:, a:b].sum(axis=1).max()) for a, b in self.chunks.bounds)
-        return max(1, -(-most // batch_size))
-
-    def validations(self, sets, of):
-        """One :class:`Validation` per chunk, built as needed (in memory: built once)."""
-        if self.resident:
-            if getattr(self, "_validation", None) is None:
-                self._validation = Validation((sets, of), self.sw, _tensor)
-            yield self._validation, self._data
-            return
-        size = min(CHUNK, max(1, max(int(sets[:, a:b].sum(axis=1).max()) for a, b in self.chunks.bounds)))
-        for c, (a, b) in enumerate(self.chunks.bounds):
-            yield Validation((sets[:, a:b], of), self.sw[a:b], _tensor, size=size, offset=a), self.data(c)
-
-
-class _Work:
-    """What :func:`_run_pass` needs besides the batches: FLOPs of one member's step (6 per
-    weight per row), each member's group, and the shapes already compiled."""
-
-    def __init__(self, flops, group):
-        self.flops, self.group = flops, group
-        self.group_t = _tensor(group.astype("int32"))
-        self.compiled = set()
-
-
-def _run_pass(runner, state, data, idx, pad, active, settings, group, work, repeats):
-    """One pass over a chunk's steps; members without rows in a stretch of steps are left
-    out of it where that saves enough (:mod:`kerasnet.path.segments`). Returns the state
-    and each member's objective per step ``[S, K]`` (NaN where not run)."""
-    S, K = active.shape
-    totals = np.full((S, K), np.nan, "float32")
-    for a, b, members in segments.plan(active, work.flops, work.compiled, repeats):
-        if members is None:
-            state, part = runner.epoch(state, data, _tensor(idx[a:b]), _tensor(pad[a:b]),
-                                       _tensor(active[a:b].astype("float32")), settings, work.group_t)
-            totals[a:b] = np.asarray(ops.convert_to_numpy(part))
-            continue
-        index = segments.padded(members, K)
-        sub_active = active[a:b][:, index].astype("float32")
-        sub_active[:, len(members):] = 0.0  # the padding copies do not train
-        index_t = _tensor(index)
-        sub_settings = MemberSettings(*[None if p is None else ops.take(p, index_t, axis=0)
-                                        for p in settings])
-        sub, part = runner.epoch(runner.take(state, index_t), data, _tensor(idx[a:b]), _tensor(pad[a:b]),
-                                 _tensor(sub_active), sub_settings, _tensor(group[index].astype("int32")))
-        state = runner.put(state, _tensor(members.astype("int32")), sub)
-        totals[a:b, members] = np.asarray(ops.convert_to_numpy(part))[:, :len(members)]
-    return state, totals
-
-
-def _validation_losses(rows, sets, of, runner, state, settings):
-    """``(validation data loss [K], penalty [K])`` over every chunk of the members' rows."""
-    total = weight = penalty = 0.0
-    for validation, data in rows.validations(sets, of):
-        t, w, penalty = validation.sums(runner, state, data, settings)
-        total, weight = total + t, weight + w
-    return total / np.where(weight > 0, weight, 1.0), penalty
-
-
-def _validation_outputs(rows, sets, of, runner, state, settings):
-    """``(index [K, V], outputs [K, V, ...], valid [K, V])`` over every chunk."""
-    parts = [(v.index, *v.outputs(runner, state, data, settings)[1:])
-             for v, data in rows.validations(sets, of)]
-    return tuple(np.concatenate([p[j] for p in parts], axis=1) for j in range(3))
 
 
 def _member_weights(model, state, K):
@@ -404,7 +287,7 @@ def fit_members(
         group = np.asarray(group_l1, "float32")
         group = np.broadcast_to(group, (K,) + group.shape[1:] if group.ndim == 2 else (K,))
     settings = _settings(l1, l2, scaling, group)
-    rows = _Rows(X, y, sw)
+    rows = Rows(X, y, sw)
     validated = val_sets.any(axis=1)[val_of]
     fold_weight = np.array([sw[rows_r].sum() for rows_r in val_sets])[val_of]
     stopper = EarlyStopping(validated, patience, groups=stop_groups, fold_weight=fold_weight,
@@ -416,7 +299,8 @@ def fit_members(
     group, first = _row_groups(streams, train_of)
     group_sets = train_sets[train_of[first]]
     steps = rows.steps(group_sets, batch_size)
-    work = _Work(6.0 * batch_size * sum(int(np.prod(v.shape)) for v in model.trainable_variables), group)
+    weights_count = sum(int(np.prod(v.shape)) for v in model.trainable_variables)
+    work = segments.Work(6.0 * batch_size * weights_count, group)
     for epoch in range(int(epochs)):
         if not running.any():
             break
@@ -429,8 +313,8 @@ def fit_members(
             idx, pad = epoch_batches(order, group_sets[:, a:b], batch_size, steps)  # [S, G, B]: one per group
             active = (pad.sum(axis=2) > 0)[:, group] & running[None, :]
             repeats = (int(epochs) - epoch) * X.count
-            state, totals = _run_pass(runner, state, rows.data(c), idx, pad, active, settings, group, work,
-                                      repeats)
+            state, totals = segments.run_pass(runner, state, rows.data(c), idx, pad, active, settings, group,
+                                              work, repeats)
             passes.append((active, totals))
         active = np.concatenate([p[0] for p in passes])
         totals = np.where(active, np.concatenate([p[1] for p in passes]), np.nan)
@@ -439,7 +323,7 @@ def fit_members(
         mean_loss = np.where(steps_run > 0, summed / np.maximum(steps_run, 1), np.nan)
         epochs_trained += running
         bad = running & ~np.isfinite(np.where(active, totals, 0.0)).all(axis=0)
-        val_loss, penalty = _validation_losses(rows, val_sets, val_of, runner, state, settings)
+        val_loss, penalty = validation_losses(rows, val_sets, val_of, runner, state, settings)
         bad |= running & validated & ~np.isfinite(val_loss)
         diverged |= bad
         objective = np.where(validated & ~diverged, val_loss + penalty, np.nan)
@@ -447,7 +331,7 @@ def fit_members(
         # Without early stopping a member's weights are its latest.
         keep = (keep if early_stopping else running) & ~diverged
         # Everyone keeping their latest weights (no early stopping) needs no per-member select.
-        best = state if keep.all() else runner.select(_tensor(keep), state, best)
+        best = state if keep.all() else runner.select(to_device(keep), state, best)
         running &= ~(stop | bad) & (epochs_trained < budget)
         history["loss"].append(np.where(epochs_trained > 0, mean_loss, np.nan))
         history["val_loss"].append(np.where(validated & ~diverged & trained_now, val_loss, np.nan))
@@ -466,6 +350,6 @@ def fit_members(
         epochs_trained=epochs_trained,
         diverged=diverged,
         chosen_epoch=stopper.chosen_epoch() if stop_groups is not None and early_stopping else best_epoch,
-        val_outputs=_validation_outputs(rows, val_sets, val_of, runner, best, settings) if outputs else None,
+        val_outputs=validation_outputs(rows, val_sets, val_of, runner, best, settings) if outputs else None,
     )
     return _member_weights(model, best, K), fit

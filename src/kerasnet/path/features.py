@@ -27,9 +27,11 @@ import numpy as np
 from keras import ops
 
 from .autodiff import value_and_grad
+from .distributed import fit_members
+from .folds import refit_epochs_for
 from .step import per_sample_loss
 
-__all__ = ["group_lambda_max"]
+__all__ = ["dense_starts", "group_lambda_max", "held_out"]
 
 
 def group_lambda_max(network, chunks, y, loss, weight, mean, scale, y_scale=None, linear_gradient=None,
@@ -104,3 +106,36 @@ def _rows(chunks, y, weight, sample, seed):
         if len(inside):
             parts.append(np.asarray(chunks.read(i))[inside - a])
     return np.concatenate(parts).astype("float64"), np.asarray(y)[rows], np.asarray(weight, "float64")[rows]
+
+
+def dense_starts(network, X, y, rows, test_sets, F, scaling, masks, epochs, early_stopping, patience,
+                  hidden_l2, train_rows, batch_size, progress, common):
+    """Feature selection's warm starts: the unpenalized-input network of every split.
+
+    Split ``f``'s network trains on its training rows (early stopping cross-fit on the
+    other splits' validation rows, as every member of the path); the all-rows network for
+    as many steps as the splits' chosen epoch. Returns ``F + 1`` weight lists (the last on
+    all rows): each member of the path starts from its split's, as LassoNet's path starts
+    from its dense model, so features the network uses are in before the penalty decides.
+    """
+    n = len(y)
+    progress.phase("Dense", epochs, (1, F))
+    folds = np.arange(F)
+    zero = np.zeros(F)
+    starts, dense = fit_members(
+        network, X, y, l1=zero, l2=np.full(F, hidden_l2), group_l1=zero,
+        train_mask=masks(np.stack(rows), folds), val_mask=masks(test_sets, folds), scaling=scaling(folds),
+        epochs=epochs, early_stopping=early_stopping, patience=patience, streams=folds,
+        stop_groups=np.zeros(F, int), **common)
+    chosen = dense.chosen_epoch[:1] if early_stopping else np.array([epochs])
+    refit_epochs = refit_epochs_for(chosen, train_rows, batch_size, n) if early_stopping else chosen
+    everything, _ = fit_members(
+        network, X, y, l1=[0.0], l2=[hidden_l2], group_l1=[0.0], train_mask=masks(np.ones((1, n), bool), [0]),
+        scaling=scaling(np.array([F])), epochs=int(refit_epochs[0]), streams=np.zeros(1, int), **common)
+    return list(starts) + list(everything)
+
+
+def held_out(weights):
+    """Per-feature group strengths ``[K, d]`` that keep each member's own features free and
+    hold the others at zero (a relaxed refit: the selected features, no feature penalty)."""
+    return np.stack([np.where(np.abs(w[0]).sum(axis=1) > 0, 0.0, 1e30) for w in weights]).astype("float32")

@@ -17,7 +17,7 @@ from ..penalty import check_strength
 from ..tasks import LOSS
 from . import grid, measures
 from .distributed import fit_members
-from .features import group_lambda_max
+from .features import dense_starts, group_lambda_max, held_out
 from .folds import normalized_weights, refit_epochs_for, splits
 from .inputs import (
     NumpyGlorotUniform,
@@ -32,14 +32,10 @@ from .inputs import (
 from .progress import Progress
 from .result import Path
 from .sources import Chunks, is_streamed, open_streamed
-from .standardize import chunked_statistics, member_scaling, target_standardizer
+from .standardize import member_scaling, path_statistics
 from .step import penalized_indices
 
 __all__ = ["fit_path"]
-
-#: The relaxed fits' learning rate, as a fraction of the path's: they continue trained networks,
-#: and a fresh Adam's first steps (about the learning rate on every weight) would undo them.
-RELAX_RATE = 1.0
 
 
 def fit_path(
@@ -194,7 +190,8 @@ def fit_path(
         With ``feature_selection``, glmnet's ``relax=TRUE``: every path point (every CV
         member and every refit) is trained again on exactly the features it selected,
         without the feature penalty (the others held at zero; ``hidden_l2`` stays), from its
-        own weights, all points at once in one more stacked fit. Fold ``f``'s relaxed member
+        split's network trained without the feature penalty (the path's warm start), all
+        points at once in one more stacked fit. Fold ``f``'s relaxed member
         uses the features its fold-``f`` member chose without fold ``f``'s rows, so its score
         there stays out of sample. ``Path.relaxed_`` holds the relaxed path, and
         ``Path.relax_chosen_`` says whether its best CV score beats the penalized path's;
@@ -262,10 +259,10 @@ def fit_path(
         starts = None
         if model is None:  # one pass over the rows (in blocks, or a streamed file's chunks) for every split
             chunks = X if isinstance(X, Chunks) else Chunks.blocks(X)
-            x_stats, y_all, G = _statistics(chunks, y_enc, task, np.stack(rows), weight, standardize)
+            x_stats, y_all, G = path_statistics(chunks, y_enc, task, np.stack(rows), weight, standardize)
             m_all, s_all = x_stats[0][-1], x_stats[1][-1]
             if feature_selection and tuple(hidden):
-                starts = _dense_starts(network, X, y_enc, rows, test_sets, F, scaling, masks, epochs,
+                starts = dense_starts(network, X, y_enc, rows, test_sets, F, scaling, masks, epochs,
                                        early_stopping, patience, hidden_l2, train_rows, batch_size, progress,
                                        common)
                 network.set_weights(starts[F])  # the network on all rows: where the grid starts
@@ -293,15 +290,14 @@ def fit_path(
         member_fold = np.tile(np.arange(per), L)
         is_cv = member_fold < F
 
-        def cv_and_refit(name, group_cv, start_cv, group_refit, start_refit, **changes):
+        def cv_and_refit(name, group_cv, start_cv, group_refit, start_refit):
             progress.phase(name, epochs, (L, per))
-            settings = {**common, **changes}
             cv_weights, cvfit = fit_members(
                 network, X, y_enc, l1=np.repeat(l1, per), l2=np.repeat(l2, per), group_l1=group_cv,
                 train_mask=masks(np.stack(rows), member_fold), val_mask=masks(test_sets, member_fold),
                 scaling=scaling(member_fold), epochs=epochs, early_stopping=early_stopping, patience=patience,
                 streams=member_fold, stop_groups=np.where(is_cv, np.repeat(np.arange(L), per), -1),
-                outputs=True, start=start_cv, **settings)
+                outputs=True, start=start_cv, **common)
             cv_values, oof = _cross_validated(cvfit.val_outputs, is_cv, y_enc, task, weight, L, F, keep)
             if joint:
                 return (cv_weights, cvfit, cv_values, oof, [cv_weights[k] for k in np.flatnonzero(~is_cv)],
@@ -313,7 +309,7 @@ def fit_path(
                 network, X, y_enc, l1=l1, l2=l2, group_l1=group_refit, scaling=scaling(np.full(L, F)),
                 train_mask=masks(everything[None], np.zeros(L, int)),
                 epochs=int(refit_epochs.max()), max_epochs=refit_epochs, streams=np.zeros(L, int),
-                start=start_refit, **settings)
+                start=start_refit, **common)
             return cv_weights, cvfit, cv_values, oof, weights, refit, refit_epochs, refit.diverged
 
         cv_weights, cvfit, cv_values, oof, weights, refit, refit_epochs, refit_diverged = cv_and_refit(
@@ -324,9 +320,8 @@ def fit_path(
         if relax:  # every point again on exactly its own features, without the feature penalty
             # From the split's dense network (the path's own start), its other features held at zero.
             relaxed = cv_and_refit(
-                "Relax", _held_out(cv_weights), None if starts is None else (starts, member_fold),
-                _held_out(weights), None if starts is None else (starts, np.full(L, F)),
-                learning_rate=RELAX_RATE * (1e-3 if learning_rate is None else learning_rate))
+                "Relax", held_out(cv_weights), None if starts is None else (starts, member_fold),
+                held_out(weights), None if starts is None else (starts, np.full(L, F)))
     finally:
         progress.close()
     mlp_only = {} if model is not None else {
@@ -347,12 +342,6 @@ def fit_path(
 
     return result((cv_weights, cvfit, cv_values, oof, weights, refit, refit_epochs, refit_diverged),
                   relaxed=None if relaxed is None else result(relaxed))
-
-
-def _held_out(weights):
-    """Per-feature group strengths ``[K, d]`` that keep each member's own features free and
-    hold the others at zero (a relaxed refit: the selected features, no feature penalty)."""
-    return np.stack([np.where(np.abs(w[0]).sum(axis=1) > 0, 0.0, 1e30) for w in weights]).astype("float32")
 
 
 def _model_and_inputs(X, y, model, hidden, seed, sample_weight, scheduler):
@@ -378,49 +367,6 @@ def _model_and_inputs(X, y, model, hidden, seed, sample_weight, scheduler):
         return mlp(d, n_outputs, hidden, task, seed=seed, kernel_initializer=NumpyGlorotUniform(seed))
 
     return X, y, names, build, sample_weight
-
-
-def _dense_starts(network, X, y, rows, test_sets, F, scaling, masks, epochs, early_stopping, patience,
-                  hidden_l2, train_rows, batch_size, progress, common):
-    """Feature selection's warm starts: the unpenalized-input network of every split.
-
-    Split ``f``'s network trains on its training rows (early stopping cross-fit on the
-    other splits' validation rows, as every member of the path); the all-rows network for
-    as many steps as the splits' chosen epoch. Returns ``F + 1`` weight lists (the last on
-    all rows): each member of the path starts from its split's, as LassoNet's path starts
-    from its dense model, so features the network uses are in before the penalty decides.
-    """
-    n = len(y)
-    progress.phase("Dense", epochs, (1, F))
-    folds = np.arange(F)
-    zero = np.zeros(F)
-    starts, dense = fit_members(
-        network, X, y, l1=zero, l2=np.full(F, hidden_l2), group_l1=zero,
-        train_mask=masks(np.stack(rows), folds), val_mask=masks(test_sets, folds), scaling=scaling(folds),
-        epochs=epochs, early_stopping=early_stopping, patience=patience, streams=folds,
-        stop_groups=np.zeros(F, int), **common)
-    chosen = dense.chosen_epoch[:1] if early_stopping else np.array([epochs])
-    refit_epochs = refit_epochs_for(chosen, train_rows, batch_size, n) if early_stopping else chosen
-    everything, _ = fit_members(
-        network, X, y, l1=[0.0], l2=[hidden_l2], group_l1=[0.0], train_mask=masks(np.ones((1, n), bool), [0]),
-        scaling=scaling(np.array([F])), epochs=int(refit_epochs[0]), streams=np.zeros(1, int), **common)
-    return list(starts) + list(everything)
-
-
-def _statistics(chunks, y, task, sets, weight, standardize):
-    """One pass over the features: each row set's ``(mean [R, d], sd [R, d])``, the target's
-    standardization on all rows, and the null gradient ``G`` of the grid (the features
-    standardized with all rows' statistics)."""
-    n = len(y)
-    y_all = target_standardizer(y, sets[-1], task, standardize, weight)
-    target = (y.reshape(n, -1) - y_all[0]) / y_all[1] if task == "regression" else y
-    w, r = grid.null_residual(target, task, n, weight)
-    mean, sd, cross = chunked_statistics(chunks, sets, w, r)
-    if not standardize:
-        mean, sd = np.zeros_like(mean), np.ones_like(sd)
-    factor = 2.0 if task == "regression" else 1.0
-    G = factor * (cross - mean[-1][:, None] * (w @ r)[None, :]) / sd[-1][:, None] / n
-    return (mean, sd), y_all, G
 
 
 def _grid_of(lambdas, X, y, task, l1_ratio, n_lambdas, lambda_min_ratio, weight, linear, gradient=None):

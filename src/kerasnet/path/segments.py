@@ -16,8 +16,12 @@ count so few shapes ever arise.
 from __future__ import annotations
 
 import numpy as np
+from keras import ops
 
-__all__ = ["COMPILE_FLOPS", "plan"]
+from .device import to_device
+from .step import MemberSettings
+
+__all__ = ["COMPILE_FLOPS", "Work", "padded", "plan", "run_pass"]
 
 #: Arithmetic worth one compilation: about a second of this engine's throughput on a CPU.
 COMPILE_FLOPS = 5e10
@@ -70,3 +74,38 @@ def padded(members, K):
     """``members`` padded to their rounded width with copies of the first (run inactive)."""
     width = _width(len(members), K)
     return np.concatenate([members, np.full(width - len(members), members[0])]).astype("int32")
+
+
+class Work:
+    """What :func:`_run_pass` needs besides the batches: FLOPs of one member's step (6 per
+    weight per row), each member's group, and the shapes already compiled."""
+
+    def __init__(self, flops, group):
+        self.flops, self.group = flops, group
+        self.group_t = to_device(group.astype("int32"))
+        self.compiled = set()
+
+
+def run_pass(runner, state, data, idx, pad, active, settings, group, work, repeats):
+    """One pass over a chunk's steps; members without rows in a stretch of steps are left
+    out of it where that saves enough (:mod:`kerasnet.path.segments`). Returns the state
+    and each member's objective per step ``[S, K]`` (NaN where not run)."""
+    S, K = active.shape
+    totals = np.full((S, K), np.nan, "float32")
+    for a, b, members in plan(active, work.flops, work.compiled, repeats):
+        if members is None:
+            state, part = runner.epoch(state, data, to_device(idx[a:b]), to_device(pad[a:b]),
+                                       to_device(active[a:b].astype("float32")), settings, work.group_t)
+            totals[a:b] = np.asarray(ops.convert_to_numpy(part))
+            continue
+        index = padded(members, K)
+        sub_active = active[a:b][:, index].astype("float32")
+        sub_active[:, len(members):] = 0.0  # the padding copies do not train
+        index_t = to_device(index)
+        sub_settings = MemberSettings(*[None if p is None else ops.take(p, index_t, axis=0)
+                                        for p in settings])
+        sub, part = runner.epoch(runner.take(state, index_t), data, to_device(idx[a:b]), to_device(pad[a:b]),
+                                 to_device(sub_active), sub_settings, to_device(group[index].astype("int32")))
+        state = runner.put(state, to_device(members.astype("int32")), sub)
+        totals[a:b, members] = np.asarray(ops.convert_to_numpy(part))[:, :len(members)]
+    return state, totals

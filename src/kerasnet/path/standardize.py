@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["chunked_statistics", "member_scaling", "standardizer", "target_standardizer"]
+from . import grid
+
+__all__ = ["chunked_statistics", "member_scaling", "path_statistics", "standardizer", "target_standardizer"]
 
 
 #: Rows per block when summing: float64 temporaries stay blocks x columns, not rows x columns.
@@ -107,3 +109,19 @@ def chunked_statistics(chunks, sets, weight, residual):
             total[r] = both
     sd = np.sqrt(m2 / np.where(total > 0, total, 1.0)[:, None])
     return mean.astype("float32"), np.where(sd > 0, sd, 1.0).astype("float32"), cross
+
+
+def path_statistics(chunks, y, task, sets, weight, standardize):
+    """One pass over the features: each row set's ``(mean [R, d], sd [R, d])``, the target's
+    standardization on all rows, and the null gradient ``G`` of the grid (the features
+    standardized with all rows' statistics)."""
+    n = len(y)
+    y_all = target_standardizer(y, sets[-1], task, standardize, weight)
+    target = (y.reshape(n, -1) - y_all[0]) / y_all[1] if task == "regression" else y
+    w, r = grid.null_residual(target, task, n, weight)
+    mean, sd, cross = chunked_statistics(chunks, sets, w, r)
+    if not standardize:
+        mean, sd = np.zeros_like(mean), np.ones_like(sd)
+    factor = 2.0 if task == "regression" else 1.0
+    G = factor * (cross - mean[-1][:, None] * (w @ r)[None, :]) / sd[-1][:, None] / n
+    return (mean, sd), y_all, G
