@@ -298,7 +298,8 @@ def fit_path(
                 scaling=scaling(member_fold), epochs=epochs, early_stopping=early_stopping, patience=patience,
                 streams=member_fold, stop_groups=np.where(is_cv, np.repeat(np.arange(L), per), -1),
                 outputs=True, start=start_cv, **common)
-            cv_values, oof = _cross_validated(cvfit.val_outputs, is_cv, y_enc, task, weight, L, F, keep)
+            cv_values, oof = measures.cross_validated(cvfit.val_outputs, is_cv, y_enc, task, weight, L, F,
+                                                      keep)
             if joint:
                 return (cv_weights, cvfit, cv_values, oof, [cv_weights[k] for k in np.flatnonzero(~is_cv)],
                         None, np.full(L, epochs), cvfit.diverged[~is_cv])
@@ -390,23 +391,3 @@ def _kernel_positions(model, penalized):
     """Indices into ``model.get_weights()`` of the kernels the path penalizes."""
     position = {id(v): i for i, v in enumerate(model.weights)}
     return [position[id(model.trainable_variables[i])] for i in penalized_indices(model, penalized)]
-
-
-def _cross_validated(val_outputs, is_cv, y, task, weight, L, F, keep):
-    """Every applicable measure ``[L, F]`` of the CV members on their test rows, and the
-    out-of-fold predictions ``[L, n, o]`` (NaN where a row is in no test set) if ``keep``."""
-    index, outputs, valid = (a[is_cv] for a in val_outputs)
-    outputs = outputs.reshape(outputs.shape[0], outputs.shape[1], -1)
-    values = {m: measures.fold_values(m, task, y, index, outputs, valid, weight).reshape(L, F)
-              for m, (_, tasks, _) in measures.MEASURES.items() if task in tasks}
-    oof = None
-    if keep:
-        total = np.zeros((L, len(y), outputs.shape[-1]))
-        count = np.zeros((L, len(y), 1))
-        for k in range(len(index)):
-            rows = index[k][valid[k]]
-            total[k // F, rows] += outputs[k][valid[k]]
-            count[k // F, rows] += 1  # overlapping test sets: the mean of their predictions
-        with np.errstate(invalid="ignore"):
-            oof = total / count
-    return values, oof

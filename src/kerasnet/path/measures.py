@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["MEASURES", "check_measure", "fold_values", "greater_is_better", "label"]
+__all__ = ["MEASURES", "check_measure", "cross_validated", "fold_values", "greater_is_better", "label"]
 
 #: measure -> (greater is better, tasks, label for tables and plots)
 MEASURES = {
@@ -172,3 +172,23 @@ def fold_values(measure, task, y, index, outputs, valid, weight=None):
                 onehot = _one_hot(task, y_rows, _probabilities(task, out[:1]).shape[1])
             values[k] = fold_value(measure, task, y_rows, out, w_rows, onehot)
     return values
+
+
+def cross_validated(val_outputs, is_cv, y, task, weight, L, F, keep):
+    """Every applicable measure ``[L, F]`` of the CV members on their test rows, and the
+    out-of-fold predictions ``[L, n, o]`` (NaN where a row is in no test set) if ``keep``."""
+    index, outputs, valid = (a[is_cv] for a in val_outputs)
+    outputs = outputs.reshape(outputs.shape[0], outputs.shape[1], -1)
+    values = {m: fold_values(m, task, y, index, outputs, valid, weight).reshape(L, F)
+              for m, (_, tasks, _) in MEASURES.items() if task in tasks}
+    oof = None
+    if keep:
+        total = np.zeros((L, len(y), outputs.shape[-1]))
+        count = np.zeros((L, len(y), 1))
+        for k in range(len(index)):
+            rows = index[k][valid[k]]
+            total[k // F, rows] += outputs[k][valid[k]]
+            count[k // F, rows] += 1  # overlapping test sets: the mean of their predictions
+        with np.errstate(invalid="ignore"):
+            oof = total / count
+    return values, oof
