@@ -245,7 +245,7 @@ def fit_path(
     def scaling(member_rows):
         if not standardize:
             return None
-        return member_scaling(X, y_enc, rows, member_rows, task, True, weight, x_stats)
+        return member_scaling(y_enc, rows, member_rows, task, weight, x_stats)
 
     def masks(sets, of):
         # Row sets and each member's: no members x rows array (a cluster takes the full masks).

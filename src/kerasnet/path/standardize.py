@@ -46,20 +46,17 @@ def target_standardizer(y, rows, task, standardize, weight):
     return _weighted_moments(y, rows, weight)
 
 
-def member_scaling(X, y, rows, member_rows, task, standardize, weight, x_stats=None):
+def member_scaling(y, rows, member_rows, task, weight, x_stats):
     """The engine's ``scaling`` for members whose training rows are ``rows[member_rows[k]]``.
 
-    ``(x_mean, x_scale, y_mean, y_scale)``, each ``[K, ...]``; the target entries are None
-    except for regression (classes are not standardized). ``x_stats``: each row set's
-    feature ``(mean [R, d], sd [R, d])`` already computed (streamed features).
+    ``(x_mean, x_scale, y_mean, y_scale)``, each ``[K, ...]``; ``x_stats`` is each row set's
+    feature ``(mean [R, d], sd [R, d])`` (:func:`path_statistics`). The target entries are
+    None except for regression (classes are not standardized).
     """
-    if x_stats is None:
-        stats = [standardizer(X, r, standardize, weight) for r in rows]
-        x_stats = np.stack([s[0] for s in stats]), np.stack([s[1] for s in stats])
     x_mean, x_scale = x_stats[0][member_rows], x_stats[1][member_rows]
     if task != "regression":
         return x_mean, x_scale, None, None
-    y_stats = [target_standardizer(y, r, task, standardize, weight) for r in rows]
+    y_stats = [target_standardizer(y, r, task, True, weight) for r in rows]
     return (x_mean, x_scale, np.stack([y_stats[i][0] for i in member_rows]),
             np.stack([y_stats[i][1] for i in member_rows]))
 
