@@ -75,8 +75,8 @@ def _interactions(n, d=20, seed=0):
 
 def test_feature_selection_path_runs_from_no_features_to_all():
     X, y = _interactions(600)
-    path = kerasnet.fit_path(X, y, hidden=(16,), feature_selection=True, relax=True, n_lambdas=12,
-                             lambda_min_ratio=3e-2, cv=3, epochs=100, batch_size=64, learning_rate=1e-2,
+    path = kerasnet.fit_path(X, y, hidden=(16,), feature_selection=True, relax=True, adaptive=False,
+                             n_lambdas=12, lambda_min_ratio=3e-2, cv=3, epochs=100, batch_size=64, learning_rate=1e-2,
                              patience=20, seed=0, verbose=0)
     assert path.feature_selection and path.feature_path_.shape == (12, 20)
     kept = (path.feature_path_ > 0).sum(axis=1)
@@ -97,6 +97,44 @@ def test_feature_selection_path_runs_from_no_features_to_all():
     config = model.to_json()
     assert "kerasnet>" not in config and "GroupLasso" not in config  # no registered kerasnet objects
     assert np.all(model.layers[1].get_weights()[0][np.setdiff1d(np.arange(20), indices)] == 0)
+
+
+def test_adaptive_path_keeps_the_true_features_and_drops_the_noise():
+    """The default second path, weighed by the first path's norms, selects the five true features
+    (two of them only through their product) and no noise feature, and predicts fresh rows."""
+    X, y = _interactions(600)
+    path = kerasnet.fit_path(X, y, hidden=(16,), feature_selection=True, n_lambdas=12, lambda_min_ratio=3e-2,
+                             cv=3, epochs=100, batch_size=64, learning_rate=1e-2, patience=10, seed=0,
+                             verbose=0)
+    plain = kerasnet.fit_path(X, y, hidden=(16,), feature_selection=True, adaptive=False, n_lambdas=12,
+                              lambda_min_ratio=3e-2, cv=3, epochs=100, batch_size=64, learning_rate=1e-2,
+                              patience=10, seed=0, verbose=0)
+    indices, _ = path.selected_features("1se")
+    assert set(indices.tolist()) == set(range(5))
+    assert len(plain.selected_features("1se")[0]) > 5  # the plain group lasso keeps noise with them
+    X_new, y_new = _interactions(2000, seed=1)
+    assert (path.predict(X_new, "1se") == y_new).mean() > 0.85
+
+
+def test_adaptive_factors_choose_each_splits_strength_without_its_rows():
+    from kerasnet.path.features import adaptive_factors
+
+    # Two folds and the all-rows split; three strengths, three features.
+    norms = np.zeros((3, 3, 3))
+    norms[:, 0] = [[0, 0, 0], [1, 2, 0], [1, 4, 2]]  # fold 0's members
+    norms[:, 1] = [[0, 1, 0], [2, 1, 0], [4, 1, 1]]  # fold 1's
+    norms[:, 2] = [[1, 0, 0], [2, 2, 0], [2, 2, 2]]  # all rows
+    # Fold 0's score ranks strength 2 best, fold 1's strength 1 (lower is better).
+    values = np.array([[5.0, 5.0], [4.0, 1.0], [1.0, 4.0]])
+    factors = adaptive_factors(norms, values, np.zeros((3, 2), bool), np.ones(2), [3.0, 2.0, 1.0], False, 1.0)
+    # Fold 0 takes fold 1's choice (strength 1), fold 1 fold 0's (strength 2); all rows the
+    # mean's best, a tie broken towards the larger strength (1). Dropped features are held.
+    expected = [[1.0, 0.5, np.inf], [0.25, 1.0, 1.0], [0.5, 0.5, np.inf]]
+    for row, want in zip(factors, expected, strict=True):
+        free = np.isfinite(want)
+        want = np.asarray(want)
+        np.testing.assert_allclose(row[free], want[free] / want[free].min())
+        assert np.all(row[~free] >= 1e20)
 
 
 def test_feature_selection_refuses_a_model_of_your_own():

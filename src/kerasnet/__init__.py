@@ -10,7 +10,7 @@ _choose_default_backend()
 from ._compilation_cache import enable as _enable_compilation_cache  # noqa: E402
 from .models import compile_for, mlp  # noqa: E402
 from .monitor import PenaltyMonitor  # noqa: E402
-from .path import Path, fit_path  # noqa: E402
+from .path import Path, StabilitySelection, fit_path, stability_selection  # noqa: E402
 from .penalize import penalize  # noqa: E402
 from .penalty import ElasticNet, GroupLasso  # noqa: E402
 from .prune import PruneReport, prune, selected_features  # noqa: E402
@@ -36,6 +36,7 @@ __all__ = [
     "Path",
     "PenaltyMonitor",
     "PruneReport",
+    "StabilitySelection",
     "__version__",
     "build_report",
     "compile_for",
@@ -44,4 +45,5 @@ __all__ = [
     "penalize",
     "prune",
     "selected_features",
+    "stability_selection",
 ]

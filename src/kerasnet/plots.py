@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["compare_figure", "compare_histograms", "learning_curves", "path_figure", "weight_histograms"]
+__all__ = ["compare_figure", "compare_histograms", "learning_curves", "path_figure", "stability_axes",
+           "weight_histograms"]
 
 
 def path_figure(lambdas, cv_mean, cv_se, lambda_min, lambda_1se, weight_norm, sparsity=None,
@@ -87,6 +88,38 @@ def feature_path_axes(ax, lambdas, feature_path, feature_names=None, lambda_min=
     marks = np.unique(np.linspace(0, len(lambdas) - 1, min(6, len(lambdas))).round().astype(int))
     top.set_xticks(lambdas[marks], [str(int(k)) for k in kept[marks]], fontsize=7)
     top.set_xlabel("features kept", fontsize=8)
+
+
+def stability_axes(stable, ax=None, label=10):
+    """Meinshausen & Buhlmann's stability path: selection probability against log lambda.
+
+    One line per feature (the selected ones coloured and named, up to ``label``; the others
+    grey), the threshold as a horizontal line and the region (strengths whose bound on false
+    selections stays within ``pfer``) shaded. Returns the figure.
+    """
+    from matplotlib.figure import Figure
+
+    if ax is None:
+        fig = Figure(figsize=(7, 4.5), layout="constrained")
+        ax = fig.subplots()
+    lambdas, probs = stable.lambdas_, stable.probabilities_
+    selected = set(stable.selected_.tolist())
+    for j in range(probs.shape[1]):
+        if j not in selected:
+            ax.plot(lambdas, probs[:, j], color="0.6", lw=0.6, alpha=0.5)
+    for count, j in enumerate(stable.selected_):
+        line, = ax.plot(lambdas, probs[:, j], lw=1.5)
+        if count < label:
+            ax.annotate(stable.feature_names_[j], (lambdas[-1], probs[-1, j]), fontsize=7,
+                        color=line.get_color(), textcoords="offset points", xytext=(3, 0), va="center")
+    ax.axhline(stable.threshold, color="C3", ls="--", lw=0.8, label=f"threshold {stable.threshold:g}")
+    if stable.region_ >= 0:
+        ax.axvspan(lambdas[stable.region_], lambdas[0], color="C0", alpha=0.08,
+                   label=f"region: E[false] <= {stable.expected_false_:.2g}")
+    ax.set(xscale="log", xlabel="lambda", ylabel="selection probability", ylim=(-0.02, 1.02),
+           title=f"Stability selection: {len(selected)} of {probs.shape[1]} features")
+    ax.legend(fontsize=7, loc="upper left")
+    return ax.figure
 
 
 # --------------------------------------------------------------------------- runs and comparisons

@@ -26,16 +26,19 @@ import keras
 import numpy as np
 from keras import ops
 
+from . import grid
 from .autodiff import value_and_grad
 from .distributed import fit_members
 from .folds import refit_epochs_for
 from .step import per_sample_loss
 
-__all__ = ["dense_starts", "group_lambda_max", "held_out"]
+__all__ = ["adaptive_factors", "dense_starts", "first_layer_norms", "group_lambda_max", "held_out"]
+
+_HOLD = 1e30  # a per-feature strength this large holds the feature's row at zero (engine: >= 1e20)
 
 
 def group_lambda_max(network, chunks, y, loss, weight, mean, scale, y_scale=None, linear_gradient=None,
-                     sample=8192, seed=0):
+                     sample=8192, seed=0, factors=None):
     """The strength at which the group lasso keeps no input feature (see the module doc).
 
     Parameters
@@ -55,16 +58,29 @@ def group_lambda_max(network, chunks, y, loss, weight, mean, scale, y_scale=None
     sample : int, default 8192
         Rows used for a network's rule (all rows when there are fewer; else a sample drawn
         with ``seed``).
+    factors : array [d] or [S, d], or None
+        Per-feature penalty factors (feature ``j``'s strength is ``lambda * factors[j]``;
+        ``>= 1e20`` holds it at zero): the rule becomes ``max_j g_j / factors[j]`` over the
+        features not held (0 when every feature is held); with one row of factors per split,
+        one such strength per split.
 
     Returns
     -------
-    float
+    float (an array [S] with factors [S, d])
         ``max_j g_j`` with ``g_j = ||dL/dW1[j]||_2`` at the starting weights with row ``j``
         set to zero: the strength above which no feature, removed, would re-enter (the
         group lasso's condition for a zero row), one feature at a time.
     """
+    free = None if factors is None else np.asarray(factors) < 1e20
+
+    def largest(g):
+        if factors is None:
+            return float(g.max())
+        tops = np.where(free, g / np.asarray(factors), 0.0).max(axis=-1)
+        return float(tops) if tops.ndim == 0 else tops
+
     if linear_gradient is not None:
-        return float(np.sqrt(np.square(linear_gradient).sum(axis=1)).max())
+        return largest(np.sqrt(np.square(linear_gradient).sum(axis=1)))
     x, target, w = _rows(chunks, y, weight, sample, seed)
     x = ops.convert_to_tensor(((x - mean) / scale).astype("float32"))
     if y_scale is not None:
@@ -84,13 +100,15 @@ def group_lambda_max(network, chunks, y, loss, weight, mean, scale, y_scale=None
 
         gradient = jax.jit(gradient)
     first = np.asarray(ops.convert_to_numpy(trainable[0]))
-    largest = 0.0
+    norms = np.zeros(first.shape[0])
     for j in range(first.shape[0]):
+        if free is not None and not free.reshape(-1, len(norms))[:, j].any():
+            continue
         removed = first.copy()
         removed[j] = 0.0
         grad = gradient([ops.convert_to_tensor(removed)])[1][0]
-        largest = max(largest, float(np.linalg.norm(np.asarray(ops.convert_to_numpy(grad))[j])))
-    return largest
+        norms[j] = float(np.linalg.norm(np.asarray(ops.convert_to_numpy(grad))[j]))
+    return largest(norms)
 
 
 def _rows(chunks, y, weight, sample, seed):
@@ -135,7 +153,55 @@ def dense_starts(network, X, y, rows, test_sets, F, scaling, masks, epochs, earl
     return list(starts) + list(everything)
 
 
+def first_layer_norms(weights):
+    """``[K, d]``: each member's first-layer row norms (one per input feature)."""
+    return np.stack([np.sqrt(np.square(np.asarray(w[0], float)).sum(axis=1)) for w in weights])
+
+
+def adaptive_factors(norms, values, excluded, fold_weights, lambdas, greater_is_better, gamma):
+    """The adaptive group lasso's penalty factors ``[S, d]``, one row per split.
+
+    Split ``s``'s factor for feature ``j`` is ``||W1[j]||_2 ** -gamma`` of its own member of
+    the first path at the strength chosen *without split s's validation rows*: split
+    ``s < F`` takes the strength with the best mean score over the other splits (cross-fit,
+    as early stopping); a split ``s >= F`` (the all-rows refit) the best mean over all
+    ``F``, glmnet's ``lambda_min``; in both cases among the strengths at which split ``s``'s
+    member kept a feature. A feature that member dropped is held at zero (an infinite
+    factor; a split whose members kept none keeps none). Each row is scaled so that its
+    strongest feature's factor is 1 (``(max_k ||W1[k]|| / ||W1[j]||) ** gamma``): ``lambda``
+    keeps the plain group lasso's scale, and splits whose networks differ in overall scale
+    still weigh their features alike.
+
+    Parameters
+    ----------
+    norms : array [L, S, d]
+        First-layer row norms of split ``s``'s member at strength ``i``.
+    values, excluded : arrays [L, F]
+        The first path's score of each (strength, split) on its validation rows, and which
+        members diverged; ``fold_weights [F]`` weigh the splits' means.
+    """
+    norms, values = np.asarray(norms, float), np.asarray(values, float)
+    L, S, _ = norms.shape
+    F = values.shape[1]
+    chosen = []
+    for s in range(S):
+        keep = np.arange(F) != s
+        mean, _ = grid.cv_summary(values[:, keep], np.asarray(excluded)[:, keep],
+                                  np.asarray(fold_weights)[keep])
+        kept = norms[:, s].any(axis=1)
+        if not kept.any():
+            chosen.append(norms[0, s])  # the split's members kept no feature: nothing to weigh
+            continue
+        i = grid.select_min(np.asarray(lambdas)[kept], mean[kept], greater_is_better)
+        chosen.append(norms[int(np.flatnonzero(kept)[i]), s])
+    chosen = np.stack(chosen)
+    strongest = chosen.max(axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factors = (strongest / chosen) ** float(gamma)
+    return np.where(chosen > 0, factors, _HOLD)
+
+
 def held_out(weights):
     """Per-feature group strengths ``[K, d]`` that keep each member's own features free and
     hold the others at zero (a relaxed refit: the selected features, no feature penalty)."""
-    return np.stack([np.where(np.abs(w[0]).sum(axis=1) > 0, 0.0, 1e30) for w in weights]).astype("float32")
+    return np.stack([np.where(np.abs(w[0]).sum(axis=1) > 0, 0.0, _HOLD) for w in weights]).astype("float32")

@@ -12,26 +12,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..models import mlp
 from ..penalty import check_strength
 from ..tasks import LOSS
 from . import grid, measures
 from .distributed import fit_members
-from .features import dense_starts, group_lambda_max, held_out
+from .features import adaptive_factors, dense_starts, first_layer_norms, group_lambda_max, held_out
 from .folds import normalized_weights, refit_epochs_for, splits
-from .inputs import (
-    NumpyGlorotUniform,
-    build_model,
-    check_int,
-    check_target,
-    check_xy,
-    encode_target,
-    flat_inputs,
-    model_inputs,
-)
+from .inputs import check_int, encode_target, flat_inputs, network_and_inputs
 from .progress import Progress
 from .result import Path
-from .sources import Chunks, is_streamed, open_streamed
+from .sources import Chunks
 from .standardize import member_scaling, path_statistics
 from .step import penalized_indices
 
@@ -70,6 +60,7 @@ def fit_path(
     feature_selection=False,
     hidden_l2=1e-2,
     relax=False,
+    adaptive=None,
 ):
     """Fit the elastic-net path of a network with k-fold CV: every strength and fold in one fit.
 
@@ -196,6 +187,15 @@ def fit_path(
         there stays out of sample. ``Path.relaxed_`` holds the relaxed path, and
         ``Path.relax_chosen_`` says whether its best CV score beats the penalized path's;
         ``Path.model`` and ``Path.predict`` follow that choice unless told otherwise.
+    adaptive : float, bool or None, default None
+        With ``feature_selection`` (None means 1.0 there, False turns it off), the adaptive
+        group lasso: a second path whose feature
+        ``j`` carries ``lambda * ||W1[j]||_2 ** -adaptive`` (True: 1), the norms of each
+        split's own member of the first path at the strength chosen without that split's
+        test rows (:func:`kerasnet.path.features.adaptive_factors`; features it dropped stay
+        out). Features the first path found weak pay more, strong ones less, so features
+        that only matter together (interactions) are not dropped with the noise. The result
+        (and ``relax``) is the second path, on its own grid (``lambdas`` given: the same).
 
     Returns
     -------
@@ -208,7 +208,8 @@ def fit_path(
     >>> path = fit_path(X, y, n_lambdas=8, epochs=20, seed=0, verbose=0)  # doctest: +SKIP
     >>> model = path.model(path.lambda_1se_)  # doctest: +SKIP
     """
-    X, y, names, build, sample_weight = _model_and_inputs(X, y, model, hidden, seed, sample_weight, scheduler)
+    X, y, names, build, sample_weight = network_and_inputs(X, y, model, hidden, seed, sample_weight,
+                                                           scheduler)
     task, y_enc, classes, n_outputs = encode_target(y, task)
     measure = measures.check_measure(measure, task)
     l1_ratio = check_strength(l1_ratio, "l1_ratio")
@@ -229,8 +230,12 @@ def fit_path(
         raise ValueError("feature_selection=True selects the input features of the MLP (model=None); "
                          "a model of your own has no first layer of features to group.")
     hidden_l2 = check_strength(hidden_l2, "hidden_l2")
-    if relax and not feature_selection:
-        raise ValueError("relax=True refits each path point on the features it selected; it needs "
+    if adaptive is None:
+        adaptive = 1.0 if feature_selection else False
+    adaptive = None if adaptive is False else (
+        1.0 if adaptive is True else check_strength(adaptive, "adaptive"))
+    if (relax or adaptive is not None) and not feature_selection:
+        raise ValueError("relax= and adaptive= act on the selected input features; they need "
                          "feature_selection=True.")
     network = build(n_outputs, task)
     n = len(y_enc)
@@ -255,6 +260,7 @@ def fit_path(
     common = {"loss": LOSS[task], "penalized": penalized, "sample_weight": weight, "batch_size": batch_size,
               "optimizer": optimizer, "learning_rate": learning_rate, "proximal": proximal, "seed": seed,
               "callback": progress, "scheduler": scheduler}
+    user_grid = lambdas
     try:
         starts = None
         if model is None:  # one pass over the rows (in blocks, or a streamed file's chunks) for every split
@@ -317,6 +323,26 @@ def fit_path(
             "CV   ", None if group is None else np.repeat(group, per),
             None if starts is None else (starts, member_fold),
             group, None if starts is None else (starts, np.full(L, F)))
+        if adaptive is not None:  # a second path: the first path's own norms set each feature's weight
+            excluded = cvfit.diverged[is_cv].reshape(L, F) | np.asarray(refit_diverged, bool)[:, None]
+            norms = first_layer_norms(cv_weights).reshape(L, per, -1)[:, :F]
+            norms = np.concatenate([norms, first_layer_norms(weights)[:, None]], axis=1)
+            factors = adaptive_factors(norms, cv_values[measure], excluded, (test_rows * weight).sum(axis=1),
+                                       lambdas, measures.greater_is_better(measure), adaptive)
+            top = user_grid is None and group_lambda_max(
+                network, chunks, y_enc, LOSS[task], weight, m_all, s_all,
+                y_scale=y_all if task == "regression" else None,
+                linear_gradient=G if not tuple(hidden) else None, seed=seed or 0, factors=factors[F])
+            if top:  # else the given grid, or no feature left on all rows: the first grid
+                lambdas = grid.lambda_grid(top, n_lambdas, lambda_min_ratio)
+
+            def strengths(of):
+                scaled = np.repeat(lambdas, len(of) // L)[:, None] * factors[of]
+                return np.minimum(scaled, 1e30).astype("float32")
+
+            cv_weights, cvfit, cv_values, oof, weights, refit, refit_epochs, refit_diverged = cv_and_refit(
+                "Adapt", strengths(member_fold), None if starts is None else (starts, member_fold),
+                strengths(np.full(L, F)), None if starts is None else (starts, np.full(L, F)))
         relaxed = None
         if relax:  # every point again on exactly its own features, without the feature penalty
             # From the split's dense network (the path's own start), its other features held at zero.
@@ -343,31 +369,6 @@ def fit_path(
 
     return result((cv_weights, cvfit, cv_values, oof, weights, refit, refit_epochs, refit_diverged),
                   relaxed=None if relaxed is None else result(relaxed))
-
-
-def _model_and_inputs(X, y, model, hidden, seed, sample_weight, scheduler):
-    """Checked inputs, feature names, ``build(n_outputs, task)`` for the network, and the
-    row weights (a column of a streamed source is read here)."""
-    if is_streamed(X):
-        if model is not None:
-            raise ValueError("model= trains on arrays in memory; a Parquet file or Dask DataFrame streams "
-                             "the MLP path only (leave model=None, or load the data as arrays).")
-        if scheduler is not None:
-            raise ValueError("scheduler= ships arrays in memory to the workers; a Parquet file or Dask "
-                             "DataFrame trains here (leave scheduler=None).")
-        X, y, sample_weight = open_streamed(X, y, sample_weight)
-        y, names = check_target(y, X.n), list(X.columns)
-    elif model is None:
-        X, y, names = check_xy(X, y)
-    else:
-        X, y = model_inputs(X, y)
-        return X, y, [], lambda n_outputs, task: build_model(model, seed), sample_weight
-    d, hidden = len(names), tuple(hidden)
-
-    def build(n_outputs, task):
-        return mlp(d, n_outputs, hidden, task, seed=seed, kernel_initializer=NumpyGlorotUniform(seed))
-
-    return X, y, names, build, sample_weight
 
 
 def _grid_of(lambdas, X, y, task, l1_ratio, n_lambdas, lambda_min_ratio, weight, linear, gradient=None):

@@ -9,10 +9,12 @@ import random
 import keras
 import numpy as np
 
+from ..models import mlp
 from ..tasks import check_task
+from .sources import is_streamed, open_streamed
 
 __all__ = ["NumpyGlorotUniform", "build_model", "check_int", "check_target", "check_xy", "encode_target",
-           "flat_inputs", "model_inputs", "n_rows"]
+           "flat_inputs", "model_inputs", "n_rows", "network_and_inputs"]
 
 
 def check_int(value, name, low):
@@ -155,3 +157,28 @@ class NumpyGlorotUniform(keras.initializers.Initializer):
 
     def get_config(self):
         return {"seed": self.seed}
+
+
+def network_and_inputs(X, y, model, hidden, seed, sample_weight, scheduler):
+    """Checked inputs, feature names, ``build(n_outputs, task)`` for the network, and the
+    row weights (a column of a streamed source is read here)."""
+    if is_streamed(X):
+        if model is not None:
+            raise ValueError("model= trains on arrays in memory; a Parquet file or Dask DataFrame streams "
+                             "the MLP path only (leave model=None, or load the data as arrays).")
+        if scheduler is not None:
+            raise ValueError("scheduler= ships arrays in memory to the workers; a Parquet file or Dask "
+                             "DataFrame trains here (leave scheduler=None).")
+        X, y, sample_weight = open_streamed(X, y, sample_weight)
+        y, names = check_target(y, X.n), list(X.columns)
+    elif model is None:
+        X, y, names = check_xy(X, y)
+    else:
+        X, y = model_inputs(X, y)
+        return X, y, [], lambda n_outputs, task: build_model(model, seed), sample_weight
+    d, hidden = len(names), tuple(hidden)
+
+    def build(n_outputs, task):
+        return mlp(d, n_outputs, hidden, task, seed=seed, kernel_initializer=NumpyGlorotUniform(seed))
+
+    return X, y, names, build, sample_weight

@@ -1,0 +1,268 @@
+"""Stability selection of input features: complementary pairs of half-samples x strengths, one fit.
+
+:func:`stability_selection` is Meinshausen & Buhlmann's stability selection (2010) with Shah &
+Samworth's complementary pairs (CPSS, 2013) for the group lasso on a network's input
+features (the base procedure of ``fit_path(..., feature_selection=True)``). Each of
+``n_pairs`` random splits of the rows into two disjoint halves gives two subsamples; every
+(strength, subsample) pair is one member of a single stacked fit. A feature's selection
+probability at strength ``lambda`` is the share of subsamples whose member kept it.
+
+The error bound: for a region ``Lambda`` of strengths (the top of the grid down to some
+``lambda``), ``q`` is the mean over subsamples of the number of features kept at any
+strength of ``Lambda``; keeping the features whose probability reaches ``threshold`` (> 1/2)
+somewhere in ``Lambda`` has ``E[false selections] <= q**2 / ((2 * threshold - 1) * d)``
+(Meinshausen & Buhlmann's Theorem 1, which Shah & Samworth show holds for complementary
+pairs; it assumes the noise features are exchangeable and the procedure no worse than random
+guessing). The region is the longest top part of the grid whose bound is at most ``pfer``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..models import mlp
+from ..penalty import check_strength
+from ..tasks import LOSS
+from . import grid
+from .distributed import fit_members
+from .features import adaptive_factors, dense_starts, first_layer_norms, group_lambda_max
+from .folds import normalized_weights, splits
+from .inputs import NumpyGlorotUniform, check_int, check_xy, encode_target
+from .progress import Progress
+from .sources import Chunks
+from .standardize import member_scaling, path_statistics
+
+__all__ = ["StabilitySelection", "stability_selection"]
+
+
+class StabilitySelection:
+    """Selection probabilities of every input feature along a group-lasso path.
+
+    Attributes
+    ----------
+    lambdas_ : ndarray [L]
+        The strengths, descending (the group lasso on the first layer's rows).
+    probabilities_ : ndarray [L, d]
+        Share of the ``2 * n_pairs`` half-samples whose member kept feature ``j`` at
+        strength ``i``.
+    feature_names_ : list of str
+    threshold, pfer : float
+        The probability a feature must reach, and the bound asked of the expected number of
+        false selections.
+    q_ : ndarray [L]
+        Mean over half-samples of the features kept at any strength down to ``lambdas_[i]``.
+    bound_ : ndarray [L]
+        ``q_**2 / ((2 * threshold - 1) * d)``: the bound on the expected false selections
+        with the region running down to ``lambdas_[i]``.
+    region_ : int
+        Index of the region's weakest strength (the last with ``bound_ <= pfer``; -1 when
+        even the strongest exceeds it, and nothing is selected).
+    selected_ : ndarray of int
+        Features whose probability reaches ``threshold`` in the region.
+    selected_names_ : list of str
+    expected_false_ : float
+        The bound at the region (0 when the region is empty).
+    """
+
+    def __init__(self, lambdas, kept, feature_names, threshold, pfer):
+        kept = np.asarray(kept, bool)  # [L, S, d]
+        self.lambdas_ = np.asarray(lambdas, float)
+        self.probabilities_ = kept.mean(axis=1)
+        self.feature_names_ = list(feature_names)
+        self.threshold, self.pfer = float(threshold), float(pfer)
+        d = kept.shape[2]
+        self.q_ = np.logical_or.accumulate(kept, axis=0).sum(axis=2).mean(axis=1)
+        self.bound_ = self.q_ ** 2 / ((2 * self.threshold - 1) * d)
+        within = np.flatnonzero(self.bound_ <= self.pfer)
+        # q only grows down the grid, so the region is a top part of it.
+        self.region_ = int(within.max()) if len(within) else -1
+        if self.region_ >= 0:
+            best = self.probabilities_[: self.region_ + 1].max(axis=0)
+            self.selected_ = np.flatnonzero(best >= self.threshold)
+            self.expected_false_ = float(self.bound_[self.region_])
+        else:
+            self.selected_, self.expected_false_ = np.array([], int), 0.0
+        self.selected_names_ = [self.feature_names_[j] for j in self.selected_]
+
+    def to_frame(self):
+        """One row per feature: its largest probability in the region and over the grid, and
+        whether it is selected; sorted by the first (a pandas DataFrame)."""
+        import pandas as pd
+
+        region = self.probabilities_[: self.region_ + 1].max(axis=0) if self.region_ >= 0 else np.zeros(
+            self.probabilities_.shape[1])
+        frame = pd.DataFrame({"feature": self.feature_names_, "probability": region,
+                              "max_probability": self.probabilities_.max(axis=0),
+                              "selected": np.isin(np.arange(len(region)), self.selected_)})
+        return frame.sort_values(["probability", "max_probability"], ascending=False, kind="stable")
+
+    def plot(self, ax=None):
+        """The stability path: each feature's probability against log lambda, the threshold,
+        the region shaded, the selected features coloured and labelled."""
+        from ..plots import stability_axes
+
+        return stability_axes(self, ax)
+
+    def __repr__(self):
+        names = ", ".join(self.selected_names_[:10]) + (" ..." if len(self.selected_names_) > 10 else "")
+        return (f"StabilitySelection({len(self.selected_)} of {len(self.feature_names_)} features selected "
+                f"at threshold {self.threshold:g}, expected false selections <= {self.expected_false_:.3g}"
+                f": {names or 'none'})")
+
+
+def stability_selection(X, y, *, hidden=(32,), task=None, n_pairs=25, lambdas=None, n_lambdas=12,
+                        lambda_min_ratio=0.05, threshold=0.75, pfer=1.0, epochs=200, batch_size=32,
+                        learning_rate=1e-3, patience=10, hidden_l2=1e-2, adaptive=1.0, sample_weight=None,
+                        seed=None, verbose=1):
+    """Stability selection of ``X``'s features for a network (complementary pairs, one fit).
+
+    Every (strength, half-sample) member is an MLP whose first layer carries the group lasso
+    ``lambda * sum_j ||W1[j]||_2`` (exact proximal step) and whose other kernels a fixed L2
+    ``hidden_l2``, as ``fit_path(..., feature_selection=True)``. See the module doc for the
+    bound on false selections.
+
+    Which rows each choice sees:
+
+    - *Half-samples*: ``n_pairs`` random splits into two disjoint halves (stratified by class
+      for classification), seeded by ``seed``; a member trains on its half only,
+      standardized with that half's statistics, from its half's network trained without
+      the feature penalty.
+    - *Epochs (early stopping)*: a member's epoch is where the mean validation loss of the
+      *other* half-samples' members at its strength, each on its complementary half, was
+      best (cross-fit, as in ``fit_path``); no member's own rows choose its epoch.
+    - *The grid*: from the strength at which no feature survives on all rows
+      (:func:`kerasnet.path.features.group_lambda_max`) down to ``lambda_min_ratio`` of it.
+
+    Parameters
+    ----------
+    X : array-like [n, d]
+        Numeric features (a DataFrame's column names are kept).
+    y : array-like [n]
+    hidden : sequence of int, default (32,)
+        Hidden layers (``()``: the linear group lasso).
+    task : {"binary", "multiclass", "regression"} or None
+    n_pairs : int, default 25
+        Complementary pairs (``2 * n_pairs`` members per strength; Shah & Samworth use 50).
+    lambdas : sequence of float or None
+        The strengths; None: ``n_lambdas`` log-spaced from ``lambda_max``.
+    n_lambdas : int, default 12
+    lambda_min_ratio : float, default 0.05
+    threshold : float in (0.5, 1], default 0.75
+        Selection probability a feature must reach within the region.
+    pfer : float, default 1.0
+        The expected number of false selections allowed: the region is the longest top part
+        of the grid whose bound stays at or below it.
+    epochs, batch_size, learning_rate, patience : default 200, 32, 1e-3, 10
+    hidden_l2 : float, default 1e-2
+    adaptive : float or None, default 1.0
+        The base procedure on each half: the adaptive group lasso (as ``fit_path(...,
+        adaptive=)``), feature ``j`` weighed by ``||W1[j]||_2 ** -adaptive`` of the half's own
+        member of a first group-lasso fit, at the strength whose mean loss on the *other*
+        halves' complements was best. None: the plain group lasso (one fit; features that
+        matter only together, such as an interaction, tend to enter with the noise).
+    sample_weight : array [n] or None
+    seed : int or None
+    verbose : int, default 1
+
+    Returns
+    -------
+    StabilitySelection
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> stable = stability_selection(X, y, n_pairs=10, seed=0, verbose=0)  # doctest: +SKIP
+    >>> stable.selected_names_  # doctest: +SKIP
+    """
+    X, y, names = check_xy(X, y)
+    task, y_enc, _, n_outputs = encode_target(y, task)
+    check_int(n_pairs, "n_pairs", 1)
+    for name, value in (("n_lambdas", n_lambdas), ("epochs", epochs), ("batch_size", batch_size),
+                        ("patience", patience)):
+        check_int(value, name, 1)
+    threshold = check_strength(threshold, "threshold")
+    if not 0.5 < threshold <= 1:
+        raise ValueError(f"threshold must be in (0.5, 1] (the bound needs more than half); received "
+                         f"threshold={threshold!r}.")
+    pfer = check_strength(pfer, "pfer")
+    hidden_l2 = check_strength(hidden_l2, "hidden_l2")
+    adaptive = None if adaptive is None or adaptive is False else (1.0 if adaptive is True else
+                                                                  check_strength(adaptive, "adaptive"))
+    lambda_min_ratio = check_strength(lambda_min_ratio, "lambda_min_ratio")
+    if not 0 < lambda_min_ratio < 1:
+        raise ValueError(f"lambda_min_ratio must be in (0, 1); received "
+                         f"lambda_min_ratio={lambda_min_ratio!r}.")
+    n, hidden = len(y_enc), tuple(hidden)
+    if n < 4:
+        raise ValueError(f"stability selection splits the rows in halves; it needs at least 4 rows, got {n}.")
+    weight = normalized_weights(sample_weight, n)
+    rng = np.random.default_rng(seed)
+    halves = []
+    for _ in range(n_pairs):  # each pair: the two halves of one random 2-fold split
+        train, test = splits(2, y_enc, task, int(rng.integers(2**31 - 1)))
+        halves += [train[0], test[0]]
+    S = len(halves)
+    rows = np.stack(halves + [np.ones(n, bool)])
+    complement = np.concatenate([~rows[:S], np.zeros((1, n), bool)])
+    network = mlp(X.shape[1], n_outputs, hidden, task, seed=seed, kernel_initializer=NumpyGlorotUniform(seed))
+    chunks = Chunks.blocks(X)
+    x_stats, y_all, G = path_statistics(chunks, y_enc, task, rows, weight, True)
+
+    def scaling(member_rows):
+        return member_scaling(y_enc, list(rows), member_rows, task, weight, x_stats)
+
+    def masks(sets, of):
+        return sets, of
+
+    progress = Progress(verbose)
+    common = {"loss": LOSS[task], "penalized": None, "sample_weight": weight, "batch_size": batch_size,
+              "optimizer": "adam", "learning_rate": learning_rate, "proximal": False, "seed": seed,
+              "callback": progress, "scheduler": None}
+    try:
+        starts = None
+        if hidden:
+            starts = dense_starts(network, X, y_enc, list(rows), complement, S, scaling, masks, epochs, True,
+                                  patience, hidden_l2, list(rows[:S]), batch_size, progress, common)
+            network.set_weights(starts[S])
+        top = None
+        if lambdas is None:
+            top = group_lambda_max(network, chunks, y_enc, LOSS[task], weight, x_stats[0][-1], x_stats[1][-1],
+                                   y_scale=y_all if task == "regression" else None,
+                                   linear_gradient=None if hidden else G, seed=seed or 0)
+            lambdas = grid.lambda_grid(top, n_lambdas, lambda_min_ratio)
+        lambdas = np.sort(np.asarray(lambdas, float).ravel())[::-1]
+        for value in lambdas:
+            check_strength(float(value), "each of lambdas")
+        L = len(lambdas)
+        of = np.tile(np.arange(S), L)
+
+        def halves_fit(name, group):
+            progress.phase(name, epochs, (L, S))
+            return fit_members(
+                network, X, y_enc, l1=np.zeros(L * S), l2=np.full(L * S, hidden_l2), group_l1=group,
+                train_mask=masks(rows, of), val_mask=masks(complement, of), scaling=scaling(of),
+                epochs=epochs, early_stopping=True, patience=patience, streams=of,
+                stop_groups=np.repeat(np.arange(L), S), start=None if starts is None else (starts, of),
+                **common)
+
+        weights, fit = halves_fit("Pairs", np.repeat(lambdas, S))
+        if adaptive is not None:  # the adaptive group lasso on each half, weighed by its own first fit
+            k = np.arange(L * S)
+            held = fit.val_loss[fit.best_epoch - 1, k].reshape(L, S)
+            factors = adaptive_factors(first_layer_norms(weights).reshape(L, S, -1), held,
+                                       fit.diverged.reshape(L, S), np.ones(S), lambdas, False, adaptive)
+            if top is not None:
+                tops = group_lambda_max(
+                    network, chunks, y_enc, LOSS[task], weight, x_stats[0][-1], x_stats[1][-1],
+                    y_scale=y_all if task == "regression" else None, linear_gradient=None if hidden else G,
+                    seed=seed or 0, factors=factors)
+                # Each half's own top differs with its factors: start where the typical half keeps none.
+                lambdas = grid.lambda_grid(float(np.median(tops[tops > 0])) if (tops > 0).any() else top,
+                                           n_lambdas, lambda_min_ratio)
+            scaled = np.repeat(lambdas, S)[:, None] * factors[of]
+            weights, _ = halves_fit("Adapt", np.minimum(scaled, 1e30).astype("float32"))
+    finally:
+        progress.close()
+    kept = np.stack([np.abs(np.asarray(w[0])).sum(axis=1) > 0 for w in weights]).reshape(L, S, -1)
+    return StabilitySelection(lambdas, kept, names, threshold, pfer)
