@@ -14,6 +14,7 @@ COMMANDS = {
     "fit": ["fit", *FAST],
     "fit-no-validation": ["fit", *FAST, "--validation-split", "0"],
     "path": ["path", *FAST, "--n-lambdas", "2", "--cv", "2"],
+    "select": ["select", *FAST, "--n-lambdas", "2", "--n-pairs", "1"],
 }
 
 

@@ -76,8 +76,8 @@ def _interactions(n, d=20, seed=0):
 def test_feature_selection_path_runs_from_no_features_to_all():
     X, y = _interactions(600)
     path = kerasnet.fit_path(X, y, hidden=(16,), feature_selection=True, relax=True, adaptive=False,
-                             n_lambdas=12, lambda_min_ratio=3e-2, cv=3, epochs=100, batch_size=64, learning_rate=1e-2,
-                             patience=20, seed=0, verbose=0)
+                             n_lambdas=12, lambda_min_ratio=3e-2, cv=3, epochs=100, batch_size=64,
+                             learning_rate=1e-2, patience=20, seed=0, verbose=0)
     assert path.feature_selection and path.feature_path_.shape == (12, 20)
     kept = (path.feature_path_ > 0).sum(axis=1)
     assert kept[0] == 0 and kept[-1] >= 15  # lambda_max keeps nothing; the weakest strength nearly all

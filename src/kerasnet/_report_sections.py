@@ -13,6 +13,7 @@ import os
 import numpy as np
 
 from ._html import escape, number, pairs, table
+from ._report_selection import feature_path, selected_features_note
 from ._run_folder import REPORT, load_kernels, read_csv, read_json
 from .tasks import SCORE
 
@@ -104,13 +105,16 @@ def network_section(metrics, kernels):
         from .penalty import lambda_to_l1_l2
 
         l1, l2 = lambda_to_l1_l2(float(chosen), float(settings["l1_ratio"]))
+    described = (f"ElasticNet l1={l1:.4g}, l2={l2:.4g} on {penalty.get('on', 'every kernel')}"
+                 if l1 is not None and l2 is not None else None)
+    if settings.get("feature_selection") and chosen is not None:  # the strength is a group lasso
+        described = (f"group lasso {chosen:.4g} on the input features (the first layer's rows), "
+                     f"L2 {settings.get('hidden_l2')} on the other kernels")
     rows = [
         ("layers", " - ".join(map(str, layers)) if layers else None),
         ("activation", model.get("activation")),
-        ("penalty" if chosen is None else f"penalty at the selected lambda {chosen:.4g}",
-         f"ElasticNet l1={l1:.4g}, l2={l2:.4g} on {penalty.get('on', 'every kernel')}"
-         if l1 is not None and l2 is not None else None),
-        ("l1_ratio", settings.get("l1_ratio")),
+        ("penalty" if chosen is None else f"penalty at the selected lambda {chosen:.4g}", described),
+        ("l1_ratio", None if settings.get("feature_selection") else settings.get("l1_ratio")),
         ("proximal L1 (exact zeros)", settings.get("proximal")),
         ("parameters", model.get("n_params")),
         ("optimizer", model.get("optimizer")),
@@ -171,10 +175,16 @@ def path_section(folder, metrics, figure):
             return frame[name].to_numpy(float) if name in frame else None
 
         norm = col("weight_norm") if "weight_norm" in frame else np.full(len(frame), np.nan)
+        features, names = feature_path(folder, metrics)
+        if features is not None and len(features) != len(frame):
+            features = None
         fig = path_figure(col("lambda"), col(score), col(f"{score}_se"), lam_min, lam_1se, norm,
-                          col("sparsity"), col("n_features"), score_name=score[3:])
+                          col("sparsity"), col("n_features"), score_name=score[3:], feature_path=features,
+                          feature_names=names)
         parts.append(figure(fig, "path.png", "CV score with 1-SE error bars, lambda_min and lambda_1se; "
-                                             "weight norm and sparsity along the path"))
+                                             "weight norm and sparsity along the path"
+                                             + ("; each input feature's weight norm" if features is not None
+                                                else "")))
         better = path_info.get("greater_is_better")
         direction = "" if better is None else f" ({'higher' if better else 'lower'} is better)"
         parts.append(f"<p>CV measure: <b>{escape(score[3:])}</b>{direction}; each fold scored at the "
@@ -182,6 +192,9 @@ def path_section(folder, metrics, figure):
                      f"lambda_min = <b>{number(lam_min)}</b> (best mean CV score); lambda_1se = "
                      f"<b>{number(lam_1se)}</b> (largest strength within one standard error of the best). "
                      f"Selected: <b>{escape(path_info.get('selected', '1se'))}</b>.</p>")
+    note = selected_features_note(metrics)
+    if note:
+        parts.append(note)
     diverged = "diverged" in frame and frame["diverged"].astype(bool).any()
     other = "cv_deviance" if score != "cv_deviance" else None
     wanted = ("lambda", score, f"{score}_se" if score else None, other, "sparsity", "n_features",

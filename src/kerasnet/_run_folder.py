@@ -3,7 +3,7 @@
 :func:`environment` records, when a command runs, the versions and settings needed to
 reproduce it (kept in ``metrics.json``); :func:`read_json`, :func:`read_csv`,
 :func:`load_kernels` and :func:`run_kind` read back what ``kerasnet fit``, ``path`` or
-``compare`` wrote into the folder, returning None where a file is absent.
+``compare`` (or ``select``) wrote into the folder, returning None where a file is absent.
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def load_kernels(folder, name="model.keras"):
 
 
 def run_kind(folder, metrics):
-    """The command that wrote the folder: ``"fit"``, ``"path"`` or ``"compare"``."""
+    """The command that wrote the folder: ``"fit"``, ``"path"``, ``"select"`` or ``"compare"``."""
     if metrics.get("kind"):
         return metrics["kind"]
     if "variants" in metrics:

@@ -118,7 +118,9 @@ def stability_axes(stable, ax=None, label=10):
                    label=f"region: E[false] <= {stable.expected_false_:.2g}")
     ax.set(xscale="log", xlabel="lambda", ylabel="selection probability", ylim=(-0.02, 1.02),
            title=f"Stability selection: {len(selected)} of {probs.shape[1]} features")
-    ax.legend(fontsize=7, loc="upper left")
+    # Below the axes: lines fill both upper corners (the stable features at strong strengths,
+    # everything at weak ones) and the labels sit at the right end.
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
     return ax.figure
 
 

@@ -1,17 +1,20 @@
 """An HTML report of a run folder: one self-contained file, figures embedded, every value escaped.
 
-:func:`build_report` reads what ``kerasnet fit``, ``path`` or ``compare`` wrote into a folder
-(``metrics.json``, ``history.csv``, ``path.csv``, ``model.keras``, ``preprocessing.json``,
-and one sub-folder per variant for ``compare``) and writes ``report.html`` beside them. The
+:func:`build_report` reads what ``kerasnet fit``, ``path``, ``select`` or ``compare`` wrote into a
+folder (``metrics.json``, ``history.csv``, ``path.csv``, ``feature_path.csv``, ``model.keras``,
+``preprocessing.json``, ``stability.csv`` and ``probabilities.csv`` for ``select``, and one
+sub-folder per variant for ``compare``) and writes ``report.html`` beside them. The
 report has no external links, stylesheets or scripts, so it opens offline and can be mailed;
 its figures are PNG ``data:`` URIs and are also written to the folder as PNG files. A section
 appears only when the folder holds what it needs.
 
-From ``metrics.json`` it reads (each optional): ``kind`` ("fit", "path", "compare"),
+From ``metrics.json`` it reads (each optional): ``kind`` ("fit", "path", "select", "compare"),
 ``task``, ``target``, ``settings``, ``data`` (rows per split, ``class_balance``,
 ``feature_names``), ``model`` (``layers``, ``penalty``, ``n_params``), the ``train`` /
 ``validation`` / ``test`` scores, ``path`` (``lambda_min``, ``lambda_1se``, ``selected``,
-``lambda_selected``), ``prune`` (:meth:`kerasnet.prune.PruneReport.to_dict`, plus ``file``
+``lambda_selected``, ``selected_features`` of a feature-selection path), ``stability``
+(``kerasnet select``: ``selected``, ``expected_false``, ``threshold``, ``pfer``, the region),
+``prune`` (:meth:`kerasnet.prune.PruneReport.to_dict`, plus ``file``
 when the pruned model was saved), ``variants`` (compare), ``environment``
 (:func:`environment`) and ``command`` (the command line).
 """
@@ -36,6 +39,7 @@ from ._report_sections import (
     weights_section,
 )
 from ._report_sections import divergence_note as divergence_note  # re-exported (kerasnet.cli.fit)
+from ._report_selection import stability_section
 from ._run_folder import REPORT, load_kernels, read_json, run_kind
 from ._run_folder import environment as environment  # re-exported (kerasnet.cli._train)
 
@@ -48,15 +52,15 @@ def build_report(run_dir) -> str:
     Parameters
     ----------
     run_dir : str or path-like
-        A folder written by ``kerasnet fit``, ``kerasnet path`` or ``kerasnet compare``
+        A folder written by ``kerasnet fit``, ``path``, ``select`` or ``compare``
         (it must hold ``metrics.json``).
 
     Returns
     -------
     str
         Path of the report. Its figures are also written to ``run_dir`` as PNG files
-        (``learning_curves.png``, ``weight_histograms.png``, ``path.png``, ``compare.png``
-        ...).
+        (``learning_curves.png``, ``weight_histograms.png``, ``path.png``, ``stability.png``,
+        ``compare.png`` ...).
 
     Examples
     --------
@@ -69,8 +73,8 @@ def build_report(run_dir) -> str:
         raise ValueError(f"run_dir must be a folder written by kerasnet; {folder!r} is not a folder.")
     if not os.path.isfile(metrics_path):
         raise ValueError(
-            f"run_dir {folder!r} holds no metrics.json; give a folder written by kerasnet fit, path "
-            "or compare."
+            f"run_dir {folder!r} holds no metrics.json; give a folder written by kerasnet fit, path, "
+            "select or compare."
         )
     try:
         metrics = read_json(metrics_path)
@@ -90,6 +94,8 @@ def build_report(run_dir) -> str:
             sub = os.path.join(folder, first.get("folder", ""))
             sub_metrics = read_json(os.path.join(sub, "metrics.json")) or {}
             sections.append(network_section({**sub_metrics, **metrics}, None))
+        elif kind == "select":  # no model: the probabilities and the bound are the result
+            sections.append(stability_section(folder, metrics, figure))
         else:
             kernels, error = load_kernels(folder)
             sections += [

@@ -31,7 +31,7 @@ RUN_MARKER = ".kerasnet-run"
 _MARKER_FORMAT = "kerasnet.run"
 #: Entries a run folder may gain after it was written (``kerasnet report`` rebuilds these).
 _REBUILT = {"report.html", "learning_curves.png", "weight_histograms.png", "path.png", "compare.png",
-            "compare_weights.png"}
+            "compare_weights.png", "stability.png"}
 
 
 def _inside(path: str, folder: str) -> bool:

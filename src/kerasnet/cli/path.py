@@ -7,7 +7,7 @@ import os
 import click
 
 from ..path.measures import MEASURES, check_measure
-from ._common import HIDDEN, LEARNING_RATE, data_options, load_data, out_options
+from ._common import HIDDEN, LEARNING_RATE, STRENGTH, data_options, load_data, out_options
 from ._outputs import atomic_dir, check_out_dir, write_json
 
 
@@ -17,9 +17,13 @@ def chosen_index(path, select: str) -> int:
 
 
 def path_record(path, select: str) -> dict:
-    """The ``"path"`` entry of metrics.json: both choices and the selected strength's numbers."""
+    """The ``"path"`` entry of metrics.json: both choices and the selected strength's numbers.
+
+    A feature-selection path adds the features the saved model keeps (``selected_features``)
+    and, with relaxed fits, whether the saved model is the relaxed one and its CV numbers.
+    """
     chosen = chosen_index(path, select)
-    return {
+    record = {
         "lambda_min": path.lambda_min_,
         "lambda_1se": path.lambda_1se_,
         "selected": select,
@@ -33,6 +37,24 @@ def path_record(path, select: str) -> dict:
         "refit_epochs": int(path.refit_epochs_[chosen]),
         "n_diverged": int(path.diverged_.sum()),
     }
+    if path.feature_selection:
+        _, names = path.selected_features(select)  # follows the relaxed path when CV chose it
+        record.update(feature_selection=True, selected_features=names, n_selected_features=len(names))
+        if path.relaxed_ is not None:
+            relaxed = path.relaxed_
+            i = relaxed.index(select)
+            record["relaxed"] = {"chosen": path.relax_chosen_, "lambda_selected": float(relaxed.lambdas_[i]),
+                                 "cv_mean": float(relaxed.cv_mean_[i]), "cv_se": float(relaxed.cv_se_[i])}
+    return record
+
+
+def feature_path_frame(path):
+    """One row per strength (descending): ``lambda``, then each feature's first-layer norm."""
+    import pandas as pd
+
+    frame = pd.DataFrame(path.feature_path_, columns=path.feature_names_)
+    frame.insert(0, "lambda", path.lambdas_, allow_duplicates=True)
+    return frame
 
 
 def save_path_run(out, overwrite, model, pre, path, metrics, inputs=(), command="path") -> None:
@@ -43,6 +65,8 @@ def save_path_run(out, overwrite, model, pre, path, metrics, inputs=(), command=
         model.save(os.path.join(folder, "model.keras"))
         pre.save(os.path.join(folder, "preprocessing.json"))
         path.to_frame().to_csv(os.path.join(folder, "path.csv"), index=False)
+        if path.feature_selection and path.feature_path_ is not None:  # the report redraws its panel
+            feature_path_frame(path).to_csv(os.path.join(folder, "feature_path.csv"), index=False)
         write_json(os.path.join(folder, "metrics.json"), metrics)
         path.plot().savefig(os.path.join(folder, "path.png"), dpi=100)
         write_report(folder, out)
@@ -90,6 +114,28 @@ def path_table(path, select: str, title: str = "kerasnet path", around: int | No
     return table
 
 
+def check_feature_flags(feature_selection: bool, **flags) -> None:
+    """Refuse the flags that act on selected features (--relax, --no-adaptive) without --feature-selection.
+
+    (--hidden-l2 has a default that the recorded command line spells out, so it is let be.)
+    """
+    from ..data import InputError
+
+    given = ["--" + name.replace("_", "-") for name, on in flags.items() if on]
+    if given and not feature_selection:
+        raise InputError(f"{' and '.join(given)} act{'s' if len(given) == 1 else ''} on the selected input "
+                         "features; add --feature-selection, or leave "
+                         f"{'it' if len(given) == 1 else 'them'} out.")
+
+
+def selected_line(path, select: str) -> str:
+    """The features the saved model keeps, by name, in one line."""
+    _, names = path.selected_features(select)
+    which = " (relaxed refit chosen by CV)" if path.relax_chosen_ else ""
+    return (f"selected features ({len(names)} of {len(path.feature_names_)} at lambda_{select}{which}): "
+            + (", ".join(names) if names else "none"))
+
+
 @click.command("path")
 @data_options
 @click.option("--l1-ratio", type=click.FloatRange(0, 1), default=0.5, show_default=True,
@@ -106,6 +152,16 @@ def path_table(path, select: str, title: str = "kerasnet path", around: int | No
               help="CV measure that chooses the strength (glmnet's type.measure): deviance (twice the log "
                    "loss, or squared error), class (misclassification), auc (binary), mse, mae, r2.")
 @click.option("--proximal", is_flag=True, help="L1 as a soft-threshold after each step (exact zeros).")
+@click.option("--feature-selection", is_flag=True,
+              help="The strength as a group lasso on the input features (whole features drop out); every "
+                   "other kernel keeps the fixed --hidden-l2. The adaptive group lasso unless --no-adaptive.")
+@click.option("--relax", is_flag=True,
+              help="With --feature-selection: refit every point on exactly its features without the feature "
+                   "penalty (glmnet's relax); CV chooses between the two.")
+@click.option("--no-adaptive", is_flag=True,
+              help="With --feature-selection: the plain group lasso (one path) instead of the adaptive one.")
+@click.option("--hidden-l2", type=STRENGTH, default=1e-2, show_default=True,
+              help="With --feature-selection: the fixed L2 strength on every kernel but the first layer's.")
 @click.option("--hidden", type=HIDDEN, default="64,64", show_default=True, help="Hidden layer sizes.")
 @click.option("--epochs", type=click.IntRange(min=1), default=100, show_default=True)
 @click.option("--patience", type=click.IntRange(min=1), default=10, show_default=True,
@@ -122,20 +178,25 @@ def path_table(path, select: str, title: str = "kerasnet path", around: int | No
                    "Needs kerasnet[dask].")
 @out_options
 def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, cv, select, measure, proximal,
-            hidden, epochs, patience, no_early_stopping, batch_size, learning_rate, task, seed, scheduler,
-            out, overwrite):
+            feature_selection, relax, no_adaptive, hidden_l2, hidden, epochs, patience, no_early_stopping,
+            batch_size, learning_rate, task, seed, scheduler, out, overwrite):
     """Fit the elastic-net path with CV on DATA (or --dataset) and save the selected model to --out.
 
     Every strength x fold is one member of a single stacked fit; each strength is then refit
     on all rows. Writes model.keras (the selected strength, plain Keras), preprocessing.json,
     path.csv, metrics.json, path.png and report.html. With --scheduler the members are
-    split across a Dask cluster's workers (every worker needs kerasnet installed).
+    split across a Dask cluster's workers (every worker needs kerasnet installed). With
+    --feature-selection the strength selects whole input features; the features kept are
+    printed and recorded in metrics.json.
     """
+    import pandas as pd
+
     from ..data import InputError, Preprocessor, check_finite, infer_task
     from ..path import check_fold_count, fit_path
     from ._common import stdout_console
     from ._train import data_record, run_record
 
+    check_feature_flags(feature_selection, relax=relax, no_adaptive=no_adaptive)
     check_out_dir(out, overwrite, inputs=[data])
     if scheduler is not None:
         try:  # fail before loading and encoding, with the same words as the library
@@ -157,11 +218,14 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
     pre = Preprocessor(task=task).fit(features, y)
     X, y_enc = pre.transform(features), pre.encode_target(y)
     try:
-        path = fit_path(X, y_enc, hidden=hidden, task=task, l1_ratio=l1_ratio, n_lambdas=n_lambdas,
+        # A frame, so the path (its figure, its selected features) names the encoded columns.
+        named = pd.DataFrame(X, columns=pre.feature_names_)
+        path = fit_path(named, y_enc, hidden=hidden, task=task, l1_ratio=l1_ratio, n_lambdas=n_lambdas,
                         lambda_min_ratio=lambda_min_ratio, cv=cv, epochs=epochs, batch_size=batch_size,
                         learning_rate=learning_rate, early_stopping=not no_early_stopping,
                         patience=patience, proximal=proximal, seed=seed, scheduler=scheduler, verbose=1,
-                        measure=measure)
+                        measure=measure, feature_selection=feature_selection, relax=relax,
+                        adaptive=False if no_adaptive else None, hidden_l2=hidden_l2)
     except ConnectionError as err:  # an unreachable --scheduler is bad input, not a crash
         raise InputError(str(err)) from None
     model = path.model(select)
@@ -181,7 +245,9 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
                      "proximal": bool(proximal), "hidden": list(hidden), "epochs": epochs,
                      "patience": patience, "early_stopping": not no_early_stopping,
                      "batch_size": batch_size, "learning_rate": learning_rate, "seed": seed,
-                     "scheduler": scheduler},
+                     "scheduler": scheduler, "feature_selection": bool(feature_selection),
+                     "relax": bool(relax), "adaptive": bool(feature_selection and not no_adaptive),
+                     "hidden_l2": hidden_l2 if feature_selection else None},
         "path": path_record(path, select),
         # The selected model on all rows (it was refit on them: an optimistic number).
         "train": {"n_rows": int(len(y_enc)), "loss": float(logs["loss"]), score: float(logs[score]),
@@ -191,13 +257,18 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
     metrics.update(run_record(seed))
     save_path_run(out, overwrite, model, pre, path, metrics, inputs=[data])
     console = stdout_console()
-    title = f"kerasnet path ({task}, l1_ratio={l1_ratio:g}, {cv}-fold CV)"
+    penalty = "group lasso on the features" if feature_selection else f"l1_ratio={l1_ratio:g}"
+    title = f"kerasnet path ({task}, {penalty}, {cv}-fold CV)"
     console.print(path_table(path, select, title=title))
     console.print(
         f"lambda_min = {path.lambda_min_:.4g}, lambda_1se = {path.lambda_1se_:.4g}; selected ({select}): "
         f"{path.lambdas_[chosen]:.4g}, CV {path.measure} {path.cv_mean_[chosen]:.4f} +- "
         f"{path.cv_se_[chosen]:.4f}"
     )
+    if feature_selection:
+        console.print(selected_line(path, select), markup=False, soft_wrap=True)  # names are not markup
+    extra = "feature_path.csv, " if feature_selection else ""
     console.print(
-        f"saved model.keras, preprocessing.json, path.csv, metrics.json, path.png, report.html to {out}"
+        f"saved model.keras, preprocessing.json, path.csv, {extra}metrics.json, path.png, report.html to "
+        f"{out}"
     )

@@ -8,11 +8,11 @@ import click
 @click.command("report")
 @click.argument("run_dir", metavar="DIR")
 def command(run_dir):
-    """Write DIR/report.html from a folder written by fit, path or compare.
+    """Write DIR/report.html from a folder written by fit, path, select or compare.
 
     One self-contained HTML file (figures embedded, no external links): data, network and
     penalty, scores, the path with its CV choices, learning curves, weight histograms,
-    features kept, pruned size and the environment. Figures are also saved as PNG files.
+    features kept, pruned size, stability selection and the environment. Figures are also saved as PNG files.
     """
     from ..data import InputError
     from ..report import build_report

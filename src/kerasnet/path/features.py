@@ -147,6 +147,7 @@ def dense_starts(network, X, y, rows, test_sets, F, scaling, masks, epochs, earl
         stop_groups=np.zeros(F, int), **common)
     chosen = dense.chosen_epoch[:1] if early_stopping else np.array([epochs])
     refit_epochs = refit_epochs_for(chosen, train_rows, batch_size, n) if early_stopping else chosen
+    progress.phase("Dense", int(refit_epochs[0]), (1, 1))
     everything, _ = fit_members(
         network, X, y, l1=[0.0], l2=[hidden_l2], group_l1=[0.0], train_mask=masks(np.ones((1, n), bool), [0]),
         scaling=scaling(np.array([F])), epochs=int(refit_epochs[0]), streams=np.zeros(1, int), **common)

@@ -172,7 +172,8 @@ def fit_path(
         ``l1_ratio`` does not apply. The grid runs from ``lambda_max``, where no feature
         survives (:func:`kerasnet.path.features.group_lambda_max`: the linear group lasso's
         ``max_j ||G_j||_2``, or for a network the largest first-layer row gradient at the
-        initial weights on all rows), down to ``lambda_max * lambda_min_ratio``. MLP only.
+        initial weights on all rows), down to ``lambda_max * lambda_min_ratio``. By default a
+        second, adaptive path follows (``adaptive``) and is the one returned. MLP only.
     hidden_l2 : float, default 1e-2
         With ``feature_selection``: the fixed L2 strength on every other kernel (in the
         loss), so a network cannot dodge the group lasso by shrinking its first layer and

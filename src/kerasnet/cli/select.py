@@ -1,0 +1,202 @@
+"""``kerasnet select``: stability selection of the input features, its probabilities and the error bound."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import click
+
+from ._common import HIDDEN, LEARNING_RATE, STRENGTH, data_options, load_data, out_options
+from ._outputs import atomic_dir, check_out_dir, write_json
+
+#: Features shown in the terminal's table (all of them are in stability.csv).
+TABLE_ROWS = 20
+#: Arguments of :func:`kerasnet.stability_selection` that are spelled as flags here.
+_FLAGS = ("n_pairs", "n_lambdas", "lambda_min_ratio", "threshold", "pfer", "epochs", "batch_size",
+          "learning_rate", "patience", "hidden_l2")
+
+
+def check_threshold(ctx, param, value):
+    """``--threshold`` in (0.5, 1]: the bound on false selections needs more than half."""
+    if not 0.5 < value <= 1:
+        raise click.BadParameter(
+            f"{value:g} is not in (0.5, 1]: the bound on false selections holds only above one half; "
+            "give a probability such as 0.75 (or 0.9 for fewer, surer features).", ctx, param)
+    return value
+
+
+def flag_words(message: str) -> str:
+    """A library message with its argument names (``n_pairs=``) spelled as this command's flags."""
+    names = "|".join(_FLAGS)
+    # "threshold must be ...; received threshold=0.4." -> "--threshold must be ...; received --threshold 0.4."
+    return re.sub(rf"\b({names})(=| (?=must))", lambda m: f"--{m.group(1).replace('_', '-')} ", message)
+
+
+def is_argument_error(err: ValueError) -> bool:
+    """True when the library refused its arguments or rows, not when something failed during the fit.
+
+    Refusals are raised by ``stability_selection`` itself, ``encode_target`` or a ``check_*``
+    function; anything else is a bug to report (exit 1, with its traceback under KERASNET_DEBUG).
+    """
+    frame = err.__traceback__
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    name = frame.tb_frame.f_code.co_name if frame is not None else ""
+    return name in ("stability_selection", "encode_target") or name.startswith("check_")
+
+
+def stability_record(stable, n_pairs: int) -> dict:
+    """The ``"stability"`` entry of metrics.json: what was selected and the bound that holds for it."""
+    region = stable.region_
+    return {
+        "selected": list(stable.selected_names_),
+        "n_selected": int(len(stable.selected_)),
+        "n_features": len(stable.feature_names_),
+        "expected_false": float(stable.expected_false_),
+        "threshold": stable.threshold,
+        "pfer": stable.pfer,
+        # The region runs from the top of the grid down to this strength (None: empty region).
+        "lambda_max": float(stable.lambdas_[0]),
+        "lambda_region": float(stable.lambdas_[region]) if region >= 0 else None,
+        "region_index": int(region),
+        "n_lambdas": int(len(stable.lambdas_)),
+        "n_pairs": int(n_pairs),
+    }
+
+
+def probabilities_frame(stable):
+    """One row per strength (descending): ``lambda``, then each feature's selection probability."""
+    import pandas as pd
+
+    frame = pd.DataFrame(stable.probabilities_, columns=stable.feature_names_)
+    frame.insert(0, "lambda", stable.lambdas_, allow_duplicates=True)
+    return frame
+
+
+def stability_table(stable, title: str = "kerasnet select", rows: int = TABLE_ROWS):
+    """A rich table of the ``rows`` features most often selected (probability in the region first)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    frame = stable.to_frame()
+    shown = frame.head(rows)
+    if len(shown) < len(frame):
+        title = f"{title}: {len(shown)} of {len(frame)} shown"
+    table = Table(title=title)
+    for name in ("feature", "probability", "max probability", "selected"):
+        table.add_column(name, justify="left" if name == "feature" else "right")
+    for row in shown.itertuples(index=False):
+        table.add_row(Text(str(row.feature)), f"{row.probability:.2f}", f"{row.max_probability:.2f}",
+                      "*" if row.selected else "", style="bold" if row.selected else None)
+    return table
+
+
+def summary_line(stable) -> str:
+    """How many features were selected and the bound on false selections, in one line."""
+    k, d = len(stable.selected_), len(stable.feature_names_)
+    if stable.region_ < 0:
+        return (f"0 of {d} features selected: even at the strongest lambda the bound on false selections "
+                f"({stable.bound_[0]:.3g}) exceeds --pfer {stable.pfer:g}; raise --pfer or --threshold.")
+    names = ", ".join(stable.selected_names_[:10]) + (", ..." if k > 10 else "")
+    return (f"{k} of {d} features selected at threshold {stable.threshold:g} (lambda "
+            f"{stable.lambdas_[0]:.4g} down to {stable.lambdas_[stable.region_]:.4g}): at most "
+            f"{stable.expected_false_:.2g} false selections expected (--pfer {stable.pfer:g})"
+            + (f"; {names}" if k else ""))
+
+
+@click.command("select")
+@data_options
+@click.option("--hidden", type=HIDDEN, default="32", show_default=True,
+              help="Hidden layer sizes ('none': the linear group lasso).")
+@click.option("--n-pairs", type=click.IntRange(min=1), default=25, show_default=True,
+              help="Complementary pairs of half-samples (2 x this many fits per strength).")
+@click.option("--threshold", type=float, default=0.75, show_default=True, callback=check_threshold,
+              help="Selection probability a feature must reach, in (0.5, 1].")
+@click.option("--pfer", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
+              help="Expected false selections allowed: the strengths searched stop where the bound "
+                   "exceeds it.")
+@click.option("--n-lambdas", type=click.IntRange(min=1), default=12, show_default=True,
+              help="Strengths on the log grid from where no feature survives down.")
+@click.option("--lambda-min-ratio", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
+              show_default=True, help="Smallest strength as a fraction of the largest.")
+@click.option("--epochs", type=click.IntRange(min=1), default=200, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option("--learning-rate", type=LEARNING_RATE, default=1e-3, show_default=True)
+@click.option("--patience", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Early stopping, chosen by the other half-samples' members (never a member's own rows).")
+@click.option("--hidden-l2", type=STRENGTH, default=1e-2, show_default=True,
+              help="Fixed L2 strength on every kernel but the first layer's.")
+@click.option("--plain", is_flag=True,
+              help="The plain group lasso on each half (one fit) instead of the adaptive one (two fits).")
+@click.option("--task", type=click.Choice(["auto", "binary", "multiclass", "regression"]), default="auto",
+              show_default=True, help="auto: strings/booleans or <= 20 integer values are classes.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for the halves, weights, batches.")
+@out_options
+def command(data, target, dataset, drop, hidden, n_pairs, threshold, pfer, n_lambdas, lambda_min_ratio,
+            epochs, batch_size, learning_rate, patience, hidden_l2, plain, task, seed, out, overwrite):
+    """Stability selection of DATA's (or --dataset's) input features; the results go to --out.
+
+    Each of --n-pairs random splits of the rows into two halves gives two half-samples; a
+    group-lasso network on the input features is fit on every half at every strength, all in
+    one stacked fit. A feature is selected when the share of halves keeping it reaches
+    --threshold at some strength where the bound on the expected number of false selections
+    stays within --pfer (Meinshausen & Buhlmann; Shah & Samworth's complementary pairs).
+    Writes stability.csv, probabilities.csv, metrics.json, stability.png and report.html.
+    """
+    import pandas as pd
+
+    from ..data import InputError, Preprocessor, check_finite, infer_task
+    from ..path import stability_selection
+    from ._common import stdout_console
+    from ._train import data_record, run_record, write_report
+
+    check_out_dir(out, overwrite, inputs=[data])
+    features, y, source = load_data(data, target, dataset, drop)
+    check_finite(features, "features")
+    task = infer_task(y) if task == "auto" else task
+    # Numeric / one-hot encoding from all rows: each half is standardized with its own rows.
+    pre = Preprocessor(task=task).fit(features, y)
+    X = pd.DataFrame(pre.transform(features), columns=pre.feature_names_)
+    y_enc = pre.encode_target(y)
+    adaptive = None if plain else 1.0
+    try:
+        stable = stability_selection(X, y_enc, hidden=hidden, task=task, n_pairs=n_pairs, n_lambdas=n_lambdas,
+                                     lambda_min_ratio=lambda_min_ratio, threshold=threshold, pfer=pfer,
+                                     epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+                                     patience=patience, hidden_l2=hidden_l2, adaptive=adaptive, seed=seed,
+                                     verbose=1)
+    except ValueError as err:
+        if not is_argument_error(err):
+            raise
+        # The library's checks on the arguments and rows, in this command's words.
+        raise InputError(flag_words(str(err))) from None
+    metrics = {
+        "kind": "select",
+        "task": task,
+        "target": pre.target_,
+        "classes": pre.classes_,
+        "n_features_in": len(pre.input_columns),
+        "n_features": pre.n_features_out,
+        "settings": {"data": source, "drop": list(drop), "hidden": list(hidden), "n_pairs": n_pairs,
+                     "threshold": threshold, "pfer": pfer, "n_lambdas": n_lambdas,
+                     "lambda_min_ratio": lambda_min_ratio, "epochs": epochs, "batch_size": batch_size,
+                     "learning_rate": learning_rate, "patience": patience, "hidden_l2": hidden_l2,
+                     "adaptive": adaptive, "seed": seed},
+        "stability": stability_record(stable, n_pairs),
+        "data": data_record(y, list(range(len(y))), [], pre),
+    }
+    metrics.update(run_record(seed))
+    with atomic_dir(out, overwrite, inputs=[data], command="select") as folder:
+        stable.to_frame().to_csv(os.path.join(folder, "stability.csv"), index=False)
+        probabilities_frame(stable).to_csv(os.path.join(folder, "probabilities.csv"), index=False)
+        write_json(os.path.join(folder, "metrics.json"), metrics)
+        stable.plot().savefig(os.path.join(folder, "stability.png"), dpi=100)
+        write_report(folder, out)
+    console = stdout_console()
+    title = f"kerasnet select ({task}, {2 * n_pairs} half-samples, {'plain' if plain else 'adaptive'})"
+    console.print(stability_table(stable, title=title))
+    # Feature names are text, not rich markup; one line however long, for grep and copy.
+    console.print(summary_line(stable), markup=False, soft_wrap=True)
+    console.print(f"saved stability.csv, probabilities.csv, metrics.json, stability.png, report.html to "
+                  f"{out}")
