@@ -120,7 +120,8 @@ def summary_line(stable) -> str:
               help="Strengths on the log grid from where no feature survives down.")
 @click.option("--lambda-min-ratio", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
               show_default=True, help="Smallest strength as a fraction of the largest.")
-@click.option("--epochs", type=click.IntRange(min=1), default=200, show_default=True)
+@click.option("--epochs", type=click.IntRange(min=1), default=100, show_default=True,
+              help="Epochs of every member (the dense starts stop early, --patience).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
 @click.option("--learning-rate", type=LEARNING_RATE, default=1e-3, show_default=True)
 @click.option("--patience", type=click.IntRange(min=1), default=10, show_default=True,

@@ -38,7 +38,7 @@ _HOLD = 1e30  # a per-feature strength this large holds the feature's row at zer
 
 
 def group_lambda_max(network, chunks, y, loss, weight, mean, scale, y_scale=None, linear_gradient=None,
-                     sample=8192, seed=0, factors=None):
+                     sample=8192, seed=0, factors=None, from_empty=False):
     """The strength at which the group lasso keeps no input feature (see the module doc).
 
     Parameters
@@ -63,6 +63,12 @@ def group_lambda_max(network, chunks, y, loss, weight, mean, scale, y_scale=None
         ``>= 1e20`` holds it at zero): the rule becomes ``max_j g_j / factors[j]`` over the
         features not held (0 when every feature is held); with one row of factors per split,
         one such strength per split.
+    from_empty : bool, default False
+        Also require that no feature enters the network whose whole first layer is zero
+        (the other layers as they are): ``g_j`` becomes the larger of the two gradient
+        norms. With correlated features, removing any one of them costs the warm start
+        little, and the first rule alone can sit far below the strength that empties the
+        network; stability selection, whose error bound lives at the sparse end, uses both.
 
     Returns
     -------
@@ -108,6 +114,9 @@ def group_lambda_max(network, chunks, y, loss, weight, mean, scale, y_scale=None
         removed[j] = 0.0
         grad = gradient([ops.convert_to_tensor(removed)])[1][0]
         norms[j] = float(np.linalg.norm(np.asarray(ops.convert_to_numpy(grad))[j]))
+    if from_empty:  # and no feature enters the network whose first layer is empty
+        grad = np.asarray(ops.convert_to_numpy(gradient([ops.zeros_like(trainable[0])])[1][0]))
+        norms = np.maximum(norms, np.sqrt(np.square(grad.reshape(len(norms), -1)).sum(axis=1)))
     return largest(norms)
 
 

@@ -111,7 +111,7 @@ class StabilitySelection:
 
 
 def stability_selection(X, y, *, hidden=(32,), task=None, n_pairs=25, lambdas=None, n_lambdas=12,
-                        lambda_min_ratio=0.05, threshold=0.75, pfer=1.0, epochs=200, batch_size=32,
+                        lambda_min_ratio=0.05, threshold=0.75, pfer=1.0, epochs=100, batch_size=32,
                         learning_rate=1e-3, patience=10, hidden_l2=1e-2, adaptive=1.0, sample_weight=None,
                         seed=None, verbose=1):
     """Stability selection of ``X``'s features for a network (complementary pairs, one fit).
@@ -127,9 +127,12 @@ def stability_selection(X, y, *, hidden=(32,), task=None, n_pairs=25, lambdas=No
       for classification), seeded by ``seed``; a member trains on its half only,
       standardized with that half's statistics, from its half's network trained without
       the feature penalty.
-    - *Epochs (early stopping)*: a member's epoch is where the mean validation loss of the
-      *other* half-samples' members at its strength, each on its complementary half, was
-      best (cross-fit, as in ``fit_path``); no member's own rows choose its epoch.
+    - *Epochs*: every member trains ``epochs`` epochs, so what it keeps is the penalized
+      solution at its strength (an early-stopped member would still hold features on their
+      way to zero from the dense start). Only the dense starts stop early: at the epoch where
+      the mean loss of the *other* halves' networks, each on its complementary half, was best.
+    - *The adaptive weights*: each half's first-fit member at the strength whose mean loss on
+      the *other* halves' complements was best (the half's own complement never chooses).
     - *The grid*: from the strength at which no feature survives on all rows
       (:func:`kerasnet.path.features.group_lambda_max`) down to ``lambda_min_ratio`` of it.
 
@@ -152,7 +155,10 @@ def stability_selection(X, y, *, hidden=(32,), task=None, n_pairs=25, lambdas=No
     pfer : float, default 1.0
         The expected number of false selections allowed: the region is the longest top part
         of the grid whose bound stays at or below it.
-    epochs, batch_size, learning_rate, patience : default 200, 32, 1e-3, 10
+    epochs, batch_size, learning_rate : default 100, 32, 1e-3
+        Every member's epochs (the dense starts stop early, up to ``epochs``).
+    patience : int, default 10
+        The dense starts' early stopping.
     hidden_l2 : float, default 1e-2
     adaptive : float or None, default 1.0
         The base procedure on each half: the adaptive group lasso (as ``fit_path(...,
@@ -229,7 +235,7 @@ def stability_selection(X, y, *, hidden=(32,), task=None, n_pairs=25, lambdas=No
         if lambdas is None:
             top = group_lambda_max(network, chunks, y_enc, LOSS[task], weight, x_stats[0][-1], x_stats[1][-1],
                                    y_scale=y_all if task == "regression" else None,
-                                   linear_gradient=None if hidden else G, seed=seed or 0)
+                                   linear_gradient=None if hidden else G, seed=seed or 0, from_empty=True)
             lambdas = grid.lambda_grid(top, n_lambdas, lambda_min_ratio)
         lambdas = np.sort(np.asarray(lambdas, float).ravel())[::-1]
         for value in lambdas:
@@ -242,9 +248,8 @@ def stability_selection(X, y, *, hidden=(32,), task=None, n_pairs=25, lambdas=No
             return fit_members(
                 network, X, y_enc, l1=np.zeros(L * S), l2=np.full(L * S, hidden_l2), group_l1=group,
                 train_mask=masks(rows, of), val_mask=masks(complement, of), scaling=scaling(of),
-                epochs=epochs, early_stopping=True, patience=patience, streams=of,
-                stop_groups=np.repeat(np.arange(L), S), start=None if starts is None else (starts, of),
-                **common)
+                epochs=epochs, early_stopping=False, streams=of,
+                start=None if starts is None else (starts, of), **common)
 
         weights, fit = halves_fit("Pairs", np.repeat(lambdas, S))
         if adaptive is not None:  # the adaptive group lasso on each half, weighed by its own first fit
@@ -256,10 +261,10 @@ def stability_selection(X, y, *, hidden=(32,), task=None, n_pairs=25, lambdas=No
                 tops = group_lambda_max(
                     network, chunks, y_enc, LOSS[task], weight, x_stats[0][-1], x_stats[1][-1],
                     y_scale=y_all if task == "regression" else None, linear_gradient=None if hidden else G,
-                    seed=seed or 0, factors=factors)
-                # Each half's own top differs with its factors: start where the typical half keeps none.
-                lambdas = grid.lambda_grid(float(np.median(tops[tops > 0])) if (tops > 0).any() else top,
-                                           n_lambdas, lambda_min_ratio)
+                    seed=seed or 0, factors=factors, from_empty=True)
+                # Each half's top differs with its factors: start where no half keeps a feature.
+                lambdas = grid.lambda_grid(float(tops.max()) if (tops > 0).any() else top, n_lambdas,
+                                           lambda_min_ratio)
             scaled = np.repeat(lambdas, S)[:, None] * factors[of]
             weights, _ = halves_fit("Adapt", np.minimum(scaled, 1e30).astype("float32"))
     finally:
