@@ -107,17 +107,26 @@ def stability_axes(stable, ax=None, label=10):
     for j in range(probs.shape[1]):
         if j not in selected:
             ax.plot(lambdas, probs[:, j], color="0.6", lw=0.6, alpha=0.5)
+    named = []
     for count, j in enumerate(stable.selected_):
         line, = ax.plot(lambdas, probs[:, j], lw=1.5)
         if count < label:
-            ax.annotate(stable.feature_names_[j], (lambdas[-1], probs[-1, j]), fontsize=7,
-                        color=line.get_color(), textcoords="offset points", xytext=(3, 0), va="center")
+            named.append((probs[-1, j], stable.feature_names_[j], line.get_color()))
+    # Labels at the weakest strength, nudged apart so close lines keep readable names.
+    last = np.inf
+    for y, name, color in sorted(named, reverse=True):
+        last = y = min(y, last - 0.045)
+        ax.annotate(name, (lambdas[-1], y), fontsize=7, color=color, textcoords="offset points",
+                    xytext=(3, 0), ha="left", va="center")
     ax.axhline(stable.threshold, color="C3", ls="--", lw=0.8, label=f"threshold {stable.threshold:g}")
     if stable.region_ >= 0:
         ax.axvspan(lambdas[stable.region_], lambdas[0], color="C0", alpha=0.08,
                    label=f"region: E[false] <= {stable.expected_false_:.2g}")
     ax.set(xscale="log", xlabel="lambda", ylabel="selection probability", ylim=(-0.02, 1.02),
            title=f"Stability selection: {len(selected)} of {probs.shape[1]} features")
+    from matplotlib.ticker import NullFormatter
+
+    ax.xaxis.set_minor_formatter(NullFormatter())  # a short grid's minor labels run into each other
     # Below the axes: lines fill both upper corners (the stable features at strong strengths,
     # everything at weak ones) and the labels sit at the right end.
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
