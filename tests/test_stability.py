@@ -38,6 +38,7 @@ def test_a_region_that_meets_pfer_and_nothing_when_none_does():
     assert strict.region_ == -1 and len(strict.selected_) == 0 and "none" in repr(strict)
 
 
+@pytest.mark.backend
 def test_stability_selection_finds_the_strong_features_of_a_network():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(400, 12)).astype("float32")
