@@ -42,10 +42,11 @@ def test_lambda_max_regression_and_binary_gradient_factors_by_hand():
 
 
 def test_lambda_max_multi_output_regression_takes_the_largest_column():
-    # Two targets: column 2 = 10 * column 1, so its correlation (and lambda_max) is 10x.
+    # Two targets: column 2 = 10 * column 1, so its correlation (and lambda_max) is 10x; Keras's
+    # MSE averages the two outputs, so the gradient factor is 2 / 2.
     y = np.array([3.0, 0.0, 0.0])
     Y = np.column_stack([y, 10 * y])
-    assert _grid.lambda_max(X3, Y, "regression", 1.0) == pytest.approx(10 * 2 * 4.5 / 3, rel=1e-12)
+    assert _grid.lambda_max(X3, Y, "regression", 1.0) == pytest.approx(10 * 1 * 4.5 / 3, rel=1e-12)
 
 
 @pytest.mark.parametrize("l1_ratio", [0.0, 1e-4, 1e-3])

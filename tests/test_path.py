@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 from sklearn.datasets import load_breast_cancer, load_iris
-from sklearn.linear_model import LogisticRegression, enet_path
+from sklearn.linear_model import Lasso, LogisticRegression, enet_path
 from sklearn.metrics import r2_score
 from sklearn.model_selection import StratifiedKFold
 from sklearn.preprocessing import StandardScaler
@@ -45,6 +45,25 @@ def test_lambda_max_regression_is_glmnet_and_sklearn_rule():
     # l1_ratio scales it like glmnet; ridge uses glmnet's 1e-3 fallback.
     assert _grid.lambda_max(X, y, "regression", 0.5) == pytest.approx(4 * alphas[0])
     assert _grid.lambda_max(X, y, "regression", 0.0) == pytest.approx(2000 * alphas[0])
+
+
+def test_lambda_max_of_several_outputs_zeroes_sklearns_lasso_of_each():
+    """Keras's MSE averages K outputs: the objective is (1/(nK)) sum_k |y_k - X b_k|^2 +
+    lambda |B|_1, i.e. sklearn's Lasso of each output at alpha = K lambda / 2."""
+    rng = np.random.default_rng(1)
+    X = StandardScaler().fit_transform(rng.normal(size=(80, 6)))
+    Y = np.column_stack([X @ [1.0, 0, 0, 0, 0, 0.5], X @ [0, -2.0, 0, 1.0, 0, 0]]) + rng.normal(size=(80, 2))
+    Y = Y - Y.mean(axis=0)
+    lam = _grid.lambda_max(X, Y, "regression", 1.0)
+    for factor, all_zero in ((1.01, True), (0.95, False)):
+        coefs = [Lasso(alpha=2 * lam * factor / 2, fit_intercept=False, tol=1e-10).fit(X, Y[:, k]).coef_
+                 for k in range(2)]
+        assert bool(np.all(np.concatenate(coefs) == 0)) is all_zero
+    # The path's grid starts there, for targets standardized per output as the path does.
+    path = fit_path(X, Y, hidden=(), l1_ratio=1.0, n_lambdas=3, cv=2, epochs=2, seed=0, verbose=0)
+    Ys = Y / Y.std(axis=0)
+    assert path.lambdas_[0] == pytest.approx(_grid.lambda_max(X, Ys, "regression", 1.0), rel=1e-4)
+    assert path.predict(X[:5]).shape == (5, 2)
 
 
 def test_lambda_max_binary_zeroes_sklearn_logistic_lasso(cancer):

@@ -92,8 +92,12 @@ def fit_path(
     ----------
     X : array-like [n, d]
         Numeric features (a DataFrame's column names are kept).
-    y : array-like [n]
-        Target; classes may be any labels.
+    y : array-like [n] or [n, k]
+        Target; classes may be any labels. ``k`` columns are a multi-response regression
+        (glmnet's ``mgaussian``): one output per column, each standardized with the member's
+        rows, the loss Keras's MSE (the outputs' mean, so ``lambda_max`` carries ``2 / k``:
+        :func:`kerasnet.path.grid.gradient_factor`), the CV measures summed over outputs as
+        glmnet's.
     hidden : sequence of int, default (64, 64)
     task : {"binary", "multiclass", "regression"} or None, default None
         None infers it from ``y`` (:func:`kerasnet.data.infer_task`).

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["null_residual", "null_gradient", "lambdas_from_gradient", "lambda_max", "lambda_grid",
-           "default_lambdas", "cv_summary", "select_min", "select_1se"]
+__all__ = ["gradient_factor", "null_residual", "null_gradient", "lambdas_from_gradient", "lambda_max",
+           "lambda_grid", "default_lambdas", "cv_summary", "select_min", "select_1se"]
 
 # glmnet's fallback for l1_ratio ~ 0: lambda_max is computed as if alpha were 1e-3.
 MIN_L1_RATIO_FOR_MAX = 1e-3
@@ -18,9 +18,10 @@ def null_gradient(X, y, task, sample_weight=None):
     ``r = Y - mean_w(Y)`` the null (intercept-only) model's residual, ``Y`` the target as
     ``k`` columns (one-hot classes for ``multiclass``, ``y`` holding integer codes),
     ``w`` the sample weights normalized to sum to ``n`` (all ones when None; integer
-    weights then give the same ``G`` as repeated rows), and ``c`` the loss's factor: 2 for
-    Keras's mean squared error (``mean((y-f)^2)`` differentiates to ``2 x'r/n``), 1 for
-    the cross-entropies (gradient ``p - y`` with respect to the logits).
+    weights then give the same ``G`` as repeated rows), and ``c`` the loss's factor
+    (:func:`gradient_factor`): ``2 / k`` for Keras's mean squared error over ``k`` outputs
+    (``mean((y-f)^2)`` differentiates to ``2 x'r/(n k)``), 1 for the cross-entropies
+    (gradient ``p - y`` with respect to the logits).
 
     Examples
     --------
@@ -33,8 +34,18 @@ def null_gradient(X, y, task, sample_weight=None):
     X = np.asarray(X, dtype=float)
     n = X.shape[0]
     w, r = null_residual(y, task, n, sample_weight)
-    factor = 2.0 if task == "regression" else 1.0
-    return factor * (X.T @ (w[:, None] * r)) / n
+    return gradient_factor(task, r.shape[1]) * (X.T @ (w[:, None] * r)) / n
+
+
+def gradient_factor(task, k):
+    """The loss's factor ``c`` in ``G = c X' (w r) / n`` for ``k`` target columns.
+
+    Keras's mean squared error averages over the ``k`` outputs, ``mean_k (y_k - f_k)^2``, so
+    its gradient is ``2 x'r / (n k)``: ``c = 2 / k`` (glmnet's ``mgaussian`` sums the
+    outputs' losses; here each output weighs ``1/k``). The cross-entropies differentiate to
+    ``p - y`` per logit: ``c = 1``.
+    """
+    return 2.0 / k if task == "regression" else 1.0
 
 
 def null_residual(y, task, n, sample_weight=None):
@@ -59,11 +70,11 @@ def lambda_max(X, y, task, l1_ratio, sample_weight=None):
     ``lambda_max = max_j |x_j' r| * c / (n * max(l1_ratio, 1e-3))`` with ``X`` as given
     (standardize it first), ``r`` the null model's residual (``y - mean(y)``; one column
     per class for ``multiclass``, one-hot ``y``) and ``c`` the loss's gradient factor:
-    2 for Keras's mean squared error (``mean((y-f)^2)`` differentiates to ``2 x'r/n``), 1
-    for the cross-entropies; that is ``max |G|`` of :func:`null_gradient` (with
-    ``sample_weight``, ``x_j' (w*r)`` and the weighted mean). Below ``l1_ratio = 1e-3``
-    glmnet's fallback keeps the grid finite for ridge. This is the linear model's rule:
-    networks get their own top in :func:`default_lambdas`.
+    ``2 / k`` for Keras's mean squared error over ``k`` outputs (``mean((y-f)^2)``
+    differentiates to ``2 x'r/(n k)``), 1 for the cross-entropies; that is ``max |G|`` of
+    :func:`null_gradient` (with ``sample_weight``, ``x_j' (w*r)`` and the weighted mean).
+    Below ``l1_ratio = 1e-3`` glmnet's fallback keeps the grid finite for ridge. This is the
+    linear model's rule: networks get their own top in :func:`default_lambdas`.
 
     Examples
     --------

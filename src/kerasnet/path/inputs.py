@@ -75,6 +75,8 @@ def encode_target(y, task):
     Classes become their indices (float 0/1 for ``binary``, int for ``multiclass``);
     a regression target stays values (``[n]`` or ``[n, o]``).
     """
+    if task is None and np.ndim(y) == 2 and np.shape(y)[1] > 1:
+        task = "regression"  # several target columns: multi-response regression (glmnet's mgaussian)
     if task is None:
         from ..data import infer_task
 

@@ -119,6 +119,6 @@ def path_statistics(chunks, y, task, sets, weight, standardize):
     mean, sd, cross = chunked_statistics(chunks, sets, w, r)
     if not standardize:
         mean, sd = np.zeros_like(mean), np.ones_like(sd)
-    factor = 2.0 if task == "regression" else 1.0
-    G = factor * (cross - mean[-1][:, None] * (w @ r)[None, :]) / sd[-1][:, None] / n
+    centred = (cross - mean[-1][:, None] * (w @ r)[None, :]) / sd[-1][:, None]
+    G = grid.gradient_factor(task, r.shape[1]) * centred / n
     return (mean, sd), y_all, G
