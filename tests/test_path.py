@@ -409,3 +409,23 @@ def test_proximal_path_has_exact_zeros_growing_with_lambda(proximal_path, small_
     assert (kernel == 0).mean() > 0.5  # the standalone model keeps the zeros
     # The same path with L1 inside the loss (subgradient steps) gives no exact zeros.
     assert small_path.sparsity_.max() < 0.01
+
+
+def test_summary_is_glmnets_print_and_dev_ratio_is_the_lasso_r2():
+    """%Dev is the refit's deviance explained on its rows: for the linear model, the R^2 of
+    scikit-learn's Lasso at alpha = lambda / 2 on the standardized data (converged fits)."""
+    from sklearn.datasets import load_diabetes
+
+    X, y = load_diabetes(return_X_y=True)
+    path = fit_path(X, y, hidden=(), l1_ratio=1.0, n_lambdas=8, cv=3, epochs=300, batch_size=442,
+                    learning_rate=0.1, early_stopping=False, seed=0, verbose=0)
+    Xs, ys = StandardScaler().fit_transform(X), (y - y.mean()) / y.std()
+    r2 = [Lasso(alpha=lam / 2, tol=1e-10, max_iter=100_000).fit(Xs, ys).score(Xs, ys)
+          for lam in path.lambdas_]
+    np.testing.assert_allclose(path.dev_ratio_[3:], r2[3:], atol=3e-3)  # the weaker half: converged
+    table = path.summary()
+    assert list(table.columns[:3]) == ["Df", "%Dev", "Lambda"]
+    np.testing.assert_allclose(table["%Dev"], np.round(100 * path.dev_ratio_, 2))
+    assert (table["rule"] != "").sum() >= 1 and table.index[0] == 1
+    text = str(path)
+    assert "lambda_1se" in text and "%Dev" in text and len(text.splitlines()) == 8 + 3

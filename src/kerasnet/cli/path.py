@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import click
+import numpy as np
 
 from ..path.measures import MEASURES, check_measure
 from ._common import HIDDEN, LEARNING_RATE, STRENGTH, data_options, load_data, out_options
@@ -34,6 +35,7 @@ def path_record(path, select: str) -> dict:
         "cv_se": float(path.cv_se_[chosen]),
         "sparsity": float(path.sparsity_[chosen]),
         "n_features_selected": int(path.n_features_selected_[chosen]),
+        "dev_ratio": None if path.dev_ratio_ is None else float(path.dev_ratio_[chosen]),
         "refit_epochs": int(path.refit_epochs_[chosen]),
         "n_diverged": int(path.diverged_.sum()),
     }
@@ -94,7 +96,7 @@ def path_table(path, select: str, title: str = "kerasnet path", around: int | No
             title = f"{title} ({len(keep)} of {len(frame) + hidden} strengths shown)"
     table = Table(title=title)
     for name in ("", "lambda", f"CV {path.measure}", "+- se", *(["CV deviance"] if other else []),
-                 "exact zeros", "features", "epochs", "rule"):
+                 "%Dev", "exact zeros", "features", "epochs", "rule"):
         table.add_column(name, justify="left" if name in ("", "rule") else "right")
     for i, row in frame.iterrows():
         mark = ">" if i == chosen else ""
@@ -105,6 +107,7 @@ def path_table(path, select: str, title: str = "kerasnet path", around: int | No
             "diverged" if diverged else f"{row[score]:.4f}",
             "" if diverged else f"{row[score + '_se']:.4f}",
             *(["" if diverged else f"{row[other]:.4f}"] if other else []),
+            "" if np.isnan(row["dev_ratio"]) else f"{100 * row['dev_ratio']:.1f}",
             f"{row['sparsity']:.1%}",
             str(int(row["n_features"])),
             str(int(row["refit_epochs"])),

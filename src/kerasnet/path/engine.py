@@ -41,7 +41,7 @@ from .sources import Chunks
 from .step import MemberSettings, MemberState
 from .stopping import EarlyStopping
 
-__all__ = ["MemberFit", "fit_members"]
+__all__ = ["MemberFit", "fit_members", "member_losses"]
 
 
 @dataclass
@@ -353,3 +353,22 @@ def fit_members(
         val_outputs=validation_outputs(rows, val_sets, val_of, runner, best, settings) if outputs else None,
     )
     return _member_weights(model, best, K), fit
+
+
+def member_losses(model, X, y, weights, *, loss, scaling=None, sample_weight=None):
+    """Each member's weighted mean data loss on all rows at its weights (no training).
+
+    ``weights`` are K weight lists in ``model.get_weights()`` order (what :func:`fit_members`
+    returns); ``scaling`` as there. The path's deviance explained on its training rows
+    (glmnet's ``dev.ratio``) comes from here: one inference pass, chunk by chunk.
+    """
+    K = len(weights)
+    if not isinstance(X, Chunks):
+        X = Chunks.of([np.asarray(a) for a in X] if isinstance(X, (list, tuple)) else np.asarray(X))
+    sw = np.ones(X.n, "float32") if sample_weight is None else np.asarray(sample_weight, "float32")
+    runner, step = runner_for(model, _optimizer("adam", None), loss, None, False)
+    state = _initial_state(model, step, K, np.zeros(K, int), 0, start=(weights, np.arange(K)))
+    settings = _settings(np.zeros(K, "float32"), np.zeros(K, "float32"), scaling)
+    losses, _ = validation_losses(Rows(X, y, sw), np.ones((1, X.n), bool), np.zeros(K, int), runner, state,
+                                  settings)
+    return np.asarray(losses, float)

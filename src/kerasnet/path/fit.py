@@ -16,14 +16,15 @@ from ..penalty import check_strength
 from ..tasks import LOSS
 from . import grid, measures
 from .distributed import fit_members
+from .engine import member_losses
 from .features import adaptive_factors, dense_starts, first_layer_norms, group_lambda_max, held_out
 from .folds import normalized_weights, refit_epochs_for, splits
-from .inputs import check_int, encode_target, flat_inputs, network_and_inputs
+from .inputs import check_int, encode_target, network_and_inputs
 from .progress import Progress
 from .result import Path
 from .sources import Chunks
 from .standardize import member_scaling, path_statistics
-from .step import penalized_indices
+from .step import kernel_positions
 
 __all__ = ["fit_path"]
 
@@ -282,11 +283,11 @@ def fit_path(
                                        y_scale=y_all if task == "regression" else None,
                                        linear_gradient=G if not tuple(hidden) else None, seed=seed or 0)
                 lambdas = grid.lambda_grid(top, n_lambdas, lambda_min_ratio)
-            lambdas = _grid_of(lambdas, None, y_enc, task, l1_ratio, n_lambdas, lambda_min_ratio, weight,
-                               linear=not tuple(hidden), gradient=G)
+            lambdas = grid.path_lambdas(lambdas, None, y_enc, task, l1_ratio, n_lambdas, lambda_min_ratio,
+                                        weight, linear=not tuple(hidden), gradient=G)
         else:
-            lambdas = _grid_of(lambdas, X, y_enc, task, l1_ratio, n_lambdas, lambda_min_ratio, weight,
-                               linear=False)
+            lambdas = grid.path_lambdas(lambdas, X, y_enc, task, l1_ratio, n_lambdas, lambda_min_ratio,
+                                        weight, linear=False)
         L = len(lambdas)
         l1, l2 = lambdas * l1_ratio, lambdas * (1 - l1_ratio) / 2
         group = None
@@ -359,7 +360,7 @@ def fit_path(
     mlp_only = {} if model is not None else {
         "mean": m_all, "scale": s_all, "y_mean": y_all[0], "y_scale": y_all[1], "hidden": tuple(hidden)}
     user_only = {} if model is None else {
-        "architecture": model, "penalized": penalized, "kernels": _kernel_positions(network, penalized)}
+        "architecture": model, "penalized": penalized, "kernels": kernel_positions(network, penalized)}
     shared = dict(lambdas=lambdas, l1_ratio=l1_ratio, task=task, classes=classes, feature_names=names,
                   measure=measure, fold_weights=(test_rows * weight).sum(axis=1), n_outputs=n_outputs,
                   proximal=proximal, feature_selection=feature_selection,
@@ -367,6 +368,12 @@ def fit_path(
 
     def result(fits, **extra):
         _, cvfit, cv_values, oof, weights, refit, refit_epochs, refit_diverged = fits
+        refit_scaling = scaling(np.full(L, F))  # glmnet's dev.ratio: the refits on their rows
+        train_loss = member_losses(network, X, y_enc, weights, loss=LOSS[task], scaling=refit_scaling,
+                                   sample_weight=weight)
+        y_std = (None, None) if refit_scaling is None or refit_scaling[2] is None else (
+            refit_scaling[2][0], refit_scaling[3][0])
+        extra["dev_ratio"] = 1.0 - train_loss / grid.null_loss(y_enc, task, weight, *y_std)
         return Path(cv_values=cv_values, member_diverged=cvfit.diverged[is_cv].reshape(L, F),
                     best_epoch=cvfit.best_epoch[is_cv].reshape(L, F), refit_epochs=refit_epochs,
                     refit_diverged=refit_diverged, weights=weights, history={"cv": cvfit, "refit": refit},
@@ -374,26 +381,3 @@ def fit_path(
 
     return result((cv_weights, cvfit, cv_values, oof, weights, refit, refit_epochs, refit_diverged),
                   relaxed=None if relaxed is None else result(relaxed))
-
-
-def _grid_of(lambdas, X, y, task, l1_ratio, n_lambdas, lambda_min_ratio, weight, linear, gradient=None):
-    """The strengths, descending: given, or glmnet's data-derived grid on all rows (from the
-    null gradient ``gradient`` of the standardized features; a user's model: its inputs
-    flattened and standardized here)."""
-    if lambdas is not None:
-        lambdas = np.atleast_1d(np.asarray(lambdas, dtype=float))
-        if lambdas.ndim != 1 or lambdas.size < 1:
-            raise ValueError(f"lambdas must be a 1-D sequence of strengths; received {lambdas!r}.")
-        for value in lambdas:
-            check_strength(float(value), "each of lambdas")
-        return np.sort(lambdas)[::-1]
-    if gradient is None:
-        target = np.asarray(y, float).reshape(len(y), -1) if task == "regression" else y
-        gradient = grid.null_gradient(flat_inputs(X, weight), target, task, weight)
-    return grid.lambdas_from_gradient(gradient, l1_ratio, n_lambdas, lambda_min_ratio, linear)
-
-
-def _kernel_positions(model, penalized):
-    """Indices into ``model.get_weights()`` of the kernels the path penalizes."""
-    position = {id(v): i for i, v in enumerate(model.weights)}
-    return [position[id(model.trainable_variables[i])] for i in penalized_indices(model, penalized)]

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..penalty import check_strength
+from .inputs import flat_inputs
+
 __all__ = ["gradient_factor", "null_residual", "null_gradient", "lambdas_from_gradient", "lambda_max",
-           "lambda_grid", "default_lambdas", "cv_summary", "select_min", "select_1se"]
+           "lambda_grid", "default_lambdas", "null_loss", "path_lambdas", "cv_summary", "select_min",
+           "select_1se"]
 
 # glmnet's fallback for l1_ratio ~ 0: lambda_max is computed as if alpha were 1e-3.
 MIN_L1_RATIO_FOR_MAX = 1e-3
@@ -234,3 +238,37 @@ def select_1se(lambdas, mean, se, greater_is_better=True):
     within &= ~np.isnan(score)
     candidates = np.flatnonzero(within)
     return int(candidates[np.argmax(lambdas[candidates])])
+
+
+def path_lambdas(lambdas, X, y, task, l1_ratio, n_lambdas, lambda_min_ratio, weight, linear, gradient=None):
+    """``fit_path``'s strengths, descending: given, or glmnet's data-derived grid on all rows
+    (from the null gradient ``gradient`` of the standardized features; a user's model: its
+    inputs flattened and standardized here)."""
+    if lambdas is not None:
+        lambdas = np.atleast_1d(np.asarray(lambdas, dtype=float))
+        if lambdas.ndim != 1 or lambdas.size < 1:
+            raise ValueError(f"lambdas must be a 1-D sequence of strengths; received {lambdas!r}.")
+        for value in lambdas:
+            check_strength(float(value), "each of lambdas")
+        return np.sort(lambdas)[::-1]
+    if gradient is None:
+        target = np.asarray(y, float).reshape(len(y), -1) if task == "regression" else y
+        gradient = null_gradient(flat_inputs(X, weight), target, task, weight)
+    return lambdas_from_gradient(gradient, l1_ratio, n_lambdas, lambda_min_ratio, linear)
+
+
+def null_loss(y, task, weight, y_mean=None, y_scale=None):
+    """The constant model's weighted mean data loss on ``y`` (Keras's loss: mean squared
+    error over the outputs of the target standardized with ``y_mean``/``y_scale``, or the
+    cross-entropy at the weighted class shares): the denominator of glmnet's ``dev.ratio``."""
+    w = np.asarray(weight, float)
+    w = w / w.sum()
+    if task == "regression":
+        Y = np.asarray(y, float).reshape(len(w), -1)
+        if y_mean is not None:
+            Y = (Y - np.asarray(y_mean, float).reshape(1, -1)) / np.asarray(y_scale, float).reshape(1, -1)
+        return float(np.mean(w @ np.square(Y - w @ Y)))
+    codes = np.asarray(y).astype(int).ravel()
+    shares = np.bincount(codes, weights=w, minlength=2)
+    shares = np.clip(shares, 1e-7, 1 - 1e-7)  # Keras clips probabilities by its epsilon
+    return float(-(w * np.log(shares[codes])).sum())

@@ -52,6 +52,9 @@ class Path:
     feature_selection : bool
         The path's strength was a group lasso on the input features (``hidden_l2`` on the
         other kernels).
+    dev_ratio_ : ndarray [L] or None
+        glmnet's ``dev.ratio``: the fraction of the null deviance each refit explains on its
+        own (all) rows, ``1 - loss / loss of the constant model``; :meth:`summary`.
     relaxed_ : Path or None
         With ``fit_path(..., relax=True)``: the relaxed path, every point trained again on
         exactly its selected features without the feature penalty (its own CV curve,
@@ -69,7 +72,8 @@ class Path:
                  member_diverged, best_epoch, refit_epochs, refit_diverged,
                  weights, n_outputs, proximal, fold_weights=None, history=None, oof_predictions=None,
                  hidden=None, mean=None, scale=None, y_mean=None, y_scale=None, architecture=None,
-                 kernels=None, penalized=None, feature_selection=False, hidden_l2=0.0, relaxed=None):
+                 kernels=None, penalized=None, feature_selection=False, hidden_l2=0.0, relaxed=None,
+                 dev_ratio=None):
         self.lambdas_ = np.asarray(lambdas, float)
         self.l1_ratio, self.task, self.hidden, self.proximal = l1_ratio, task, hidden, proximal
         self.classes_, self.feature_names_ = classes, list(feature_names)
@@ -113,6 +117,7 @@ class Path:
             best, relaxed_best = (sign * p.cv_mean_[p.index_min_] for p in (self, relaxed))
             self.relax_chosen_ = bool(relaxed_best > best)
         self.history_ = history or {}
+        self.dev_ratio_ = None if dev_ratio is None else np.asarray(dev_ratio, float)
 
     @property
     def score_name(self) -> str:
@@ -250,6 +255,7 @@ class Path:
         return pd.DataFrame({
             **columns,
             "sparsity": self.sparsity_, "n_features": self.n_features_selected_,
+            "dev_ratio": self.dev_ratio_ if self.dev_ratio_ is not None else np.nan,
             "weight_norm": self.weight_norm_, "refit_epochs": self.refit_epochs_,
             "diverged": self.diverged_, "selected": selected,
         })
@@ -262,6 +268,27 @@ class Path:
                            self.weight_norm_, self.sparsity_, self.n_features_selected_,
                            score_name=measures.label(self.measure), feature_path=self.feature_path_,
                            feature_names=self.feature_names_)
+
+    def summary(self):
+        """glmnet's ``print(fit)``: a ``pandas.DataFrame`` with one row per strength, ``Df``
+        (input features kept), ``%Dev`` (the refit's deviance explained on its training
+        rows, glmnet's ``dev.ratio`` in percent), ``Lambda``, and the CV measure with its
+        standard error; the rows ``lambda_min_`` and ``lambda_1se_`` chose are marked."""
+        import pandas as pd
+
+        frame = pd.DataFrame({"Df": self.n_features_selected_,
+                              "%Dev": np.round(100 * self.dev_ratio_, 2) if self.dev_ratio_ is not None
+                              else np.nan, "Lambda": self.lambdas_,
+                              f"CV {self.measure}": self.cv_mean_, "SE": self.cv_se_})
+        frame["rule"] = self.to_frame()["selected"].to_numpy()
+        frame.index = np.arange(1, len(frame) + 1)
+        return frame
+
+    def __str__(self):
+        kind = "feature-selection path" if self.feature_selection else f"path (l1_ratio={self.l1_ratio:g})"
+        head = (f"kerasnet {kind}, task={self.task}, measure={self.measure}: "
+                f"lambda_min {self.lambda_min_:.4g}, lambda_1se {self.lambda_1se_:.4g}")
+        return head + "\n\n" + self.summary().to_string(float_format=lambda v: f"{v:.4g}")
 
     def __repr__(self):
         return (f"Path(task={self.task!r}, n_lambdas={len(self.lambdas_)}, "

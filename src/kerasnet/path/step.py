@@ -30,8 +30,8 @@ from ..penalty import elastic_net
 from ..proximal import effective_step, group_soft_threshold, soft_threshold
 from .autodiff import value_and_grad
 
-__all__ = ["Data", "MemberSettings", "MemberState", "Step", "penalized_indices", "per_sample_loss",
-           "row_norms"]
+__all__ = ["Data", "MemberSettings", "MemberState", "Step", "kernel_positions", "penalized_indices",
+           "per_sample_loss", "row_norms"]
 
 
 #: A per-feature strength at least this large holds the feature's row at zero (not counted in
@@ -272,3 +272,9 @@ class Step:
         if member.y_mean is not None:
             out = out * member.y_scale + member.y_mean
         return value, self.penalty(state.trainable, member.l1, member.l2, member.group), out
+
+
+def kernel_positions(model, penalized):
+    """Indices into ``model.get_weights()`` of the kernels the path penalizes."""
+    position = {id(v): i for i, v in enumerate(model.weights)}
+    return [position[id(model.trainable_variables[i])] for i in penalized_indices(model, penalized)]
