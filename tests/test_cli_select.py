@@ -71,7 +71,7 @@ def test_select_metrics_agree_with_the_probabilities(selected):
     out, _ = selected
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["kind"] == "select" and metrics["task"] == "binary" and metrics["target"] == "label"
-    assert metrics["settings"]["n_pairs"] == 2 and metrics["settings"]["adaptive"] == 1.0
+    assert metrics["settings"]["n_pairs"] == 2 and metrics["settings"]["adaptive"] is True
     assert metrics["data"]["feature_names"] == FEATURES
     assert metrics["command"]["line"].startswith("kerasnet select")
     record = metrics["stability"]
@@ -168,11 +168,11 @@ def test_select_passes_its_options_to_the_library(data, tmp_path, monkeypatch):
     assert result.exit_code == 130, result.output
     assert seen == {"hidden": (3, 2), "task": "binary", "n_pairs": 7, "n_lambdas": 5, "lambda_min_ratio": 0.1,
                     "threshold": 0.9, "pfer": 2.0, "epochs": 9, "batch_size": 8, "learning_rate": 0.01,
-                    "patience": 4, "hidden_l2": 0.05, "adaptive": 1.0, "seed": 3, "verbose": 1,
+                    "patience": 4, "hidden_l2": 0.05, "adaptive": True, "seed": 3, "verbose": 1,
                     "columns": FEATURES}
     seen.clear()
     invoke("select", data, "--target", "label", "--plain", "--out", tmp_path / "run")
-    assert seen["adaptive"] is None
+    assert seen["adaptive"] is False
     assert not (tmp_path / "run").exists()
 
 
@@ -222,9 +222,9 @@ def test_path_feature_selection_flags_reach_fit_path(data, tmp_path, monkeypatch
     assert {k: seen[k] for k in ("feature_selection", "relax", "adaptive", "hidden_l2")} == {
         "feature_selection": True, "relax": True, "adaptive": False, "hidden_l2": 0.05}
     invoke(*base, "--feature-selection")
-    assert (seen["feature_selection"], seen["relax"], seen["adaptive"]) == (True, False, None)
+    assert (seen["feature_selection"], seen["relax"], seen["adaptive"]) == (True, False, True)
     invoke(*base)
-    assert (seen["feature_selection"], seen["relax"], seen["adaptive"]) == (False, False, None)
+    assert (seen["feature_selection"], seen["relax"], seen["adaptive"]) == (False, False, True)
     assert not (tmp_path / "run").exists()
 
 

@@ -151,3 +151,14 @@ def test_group_prox_with_zero_strength_keeps_rows_that_hold_exact_zeros():
     np.testing.assert_allclose(np.asarray(group_soft_threshold(w, np.zeros_like(w))), w)
     held = np.asarray(group_soft_threshold(w, np.array([[0.0] * 3, [1e30] * 3], "float32")))
     np.testing.assert_allclose(held, [[0.5, 0.0, -0.2], [0.0, 0.0, 0.0]])
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"adaptive": 2.0}, "need feature_selection=True"),
+    ({"relax": True}, "need feature_selection=True"),
+    ({"feature_selection": True, "adaptive": 0}, "positive gamma"),
+    ({"feature_selection": True, "adaptive": -1.0}, "adaptive"),
+])
+def test_adaptive_and_relax_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        kerasnet.fit_path(np.zeros((20, 3)), np.arange(20) % 2, verbose=0, **kwargs)

@@ -228,7 +228,7 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
                         learning_rate=learning_rate, early_stopping=not no_early_stopping,
                         patience=patience, proximal=proximal, seed=seed, scheduler=scheduler, verbose=1,
                         measure=measure, feature_selection=feature_selection, relax=relax,
-                        adaptive=False if no_adaptive else None, hidden_l2=hidden_l2)
+                        adaptive=not no_adaptive, hidden_l2=hidden_l2)
     except ConnectionError as err:  # an unreachable --scheduler is bad input, not a crash
         raise InputError(str(err)) from None
     model = path.model(select)

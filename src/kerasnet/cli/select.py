@@ -160,7 +160,7 @@ def command(data, target, dataset, drop, hidden, n_pairs, threshold, pfer, n_lam
     pre = Preprocessor(task=task).fit(features, y)
     X = pd.DataFrame(pre.transform(features), columns=pre.feature_names_)
     y_enc = pre.encode_target(y)
-    adaptive = None if plain else 1.0
+    adaptive = not plain
     try:
         stable = stability_selection(X, y_enc, hidden=hidden, task=task, n_pairs=n_pairs, n_lambdas=n_lambdas,
                                      lambda_min_ratio=lambda_min_ratio, threshold=threshold, pfer=pfer,

@@ -32,7 +32,8 @@ from .distributed import fit_members
 from .folds import refit_epochs_for
 from .step import per_sample_loss
 
-__all__ = ["adaptive_factors", "dense_starts", "first_layer_norms", "group_lambda_max", "held_out"]
+__all__ = ["adaptive_factors", "adaptive_gamma", "dense_starts", "first_layer_norms", "group_lambda_max",
+           "held_out"]
 
 _HOLD = 1e30  # a per-feature strength this large holds the feature's row at zero (engine: >= 1e20)
 
@@ -161,6 +162,22 @@ def dense_starts(network, X, y, rows, test_sets, F, scaling, masks, epochs, earl
         network, X, y, l1=[0.0], l2=[hidden_l2], group_l1=[0.0], train_mask=masks(np.ones((1, n), bool), [0]),
         scaling=scaling(np.array([F])), epochs=int(refit_epochs[0]), streams=np.zeros(1, int), **common)
     return list(starts) + list(everything)
+
+
+def adaptive_gamma(adaptive):
+    """``adaptive=`` as the adaptive group lasso's ``gamma``: True is 1, a positive number
+    itself, False or None no adaptive stage (None is returned)."""
+    if adaptive is None or adaptive is False:
+        return None
+    if adaptive is True:
+        return 1.0
+    from ..penalty import check_strength
+
+    gamma = check_strength(adaptive, "adaptive")
+    if gamma == 0:
+        raise ValueError("adaptive must be True, False, None or a positive gamma; received adaptive=0 "
+                         "(use False for the plain group lasso).")
+    return gamma
 
 
 def first_layer_norms(weights):

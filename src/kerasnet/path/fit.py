@@ -17,7 +17,14 @@ from ..tasks import LOSS
 from . import grid, measures
 from .distributed import fit_members
 from .engine import member_losses
-from .features import adaptive_factors, dense_starts, first_layer_norms, group_lambda_max, held_out
+from .features import (
+    adaptive_factors,
+    adaptive_gamma,
+    dense_starts,
+    first_layer_norms,
+    group_lambda_max,
+    held_out,
+)
 from .folds import normalized_weights, refit_epochs_for, splits
 from .inputs import check_int, encode_target, network_and_inputs
 from .progress import Progress
@@ -61,7 +68,7 @@ def fit_path(
     feature_selection=False,
     hidden_l2=1e-2,
     relax=False,
-    adaptive=None,
+    adaptive=True,
 ):
     """Fit the elastic-net path of a network with k-fold CV: every strength and fold in one fit.
 
@@ -193,10 +200,10 @@ def fit_path(
         there stays out of sample. ``Path.relaxed_`` holds the relaxed path, and
         ``Path.relax_chosen_`` says whether its best CV score beats the penalized path's;
         ``Path.model`` and ``Path.predict`` follow that choice unless told otherwise.
-    adaptive : float, bool or None, default None
-        With ``feature_selection`` (None means 1.0 there, False turns it off), the adaptive
-        group lasso: a second path whose feature
-        ``j`` carries ``lambda * ||W1[j]||_2 ** -adaptive`` (True: 1), the norms of each
+    adaptive : float, bool or None, default True
+        With ``feature_selection``, the adaptive group lasso (True: ``gamma`` = 1, a float:
+        that ``gamma``; False or None: off): a second path whose feature
+        ``j`` carries ``lambda * ||W1[j]||_2 ** -gamma``, the norms of each
         split's own member of the first path at the strength chosen without that split's
         test rows (:func:`kerasnet.path.features.adaptive_factors`; features it dropped stay
         out). Features the first path found weak pay more, strong ones less, so features
@@ -236,11 +243,9 @@ def fit_path(
         raise ValueError("feature_selection=True selects the input features of the MLP (model=None); "
                          "a model of your own has no first layer of features to group.")
     hidden_l2 = check_strength(hidden_l2, "hidden_l2")
-    if adaptive is None:
-        adaptive = 1.0 if feature_selection else False
-    adaptive = None if adaptive is False else (
-        1.0 if adaptive is True else check_strength(adaptive, "adaptive"))
-    if (relax or adaptive is not None) and not feature_selection:
+    explicit = adaptive is not True and adaptive is not None and adaptive is not False  # a gamma
+    adaptive = adaptive_gamma(adaptive) if feature_selection else None
+    if (relax or explicit) and not feature_selection:
         raise ValueError("relax= and adaptive= act on the selected input features; they need "
                          "feature_selection=True.")
     network = build(n_outputs, task)

@@ -25,7 +25,7 @@ from ..penalty import check_strength
 from ..tasks import LOSS
 from . import grid
 from .distributed import fit_members
-from .features import adaptive_factors, dense_starts, first_layer_norms, group_lambda_max
+from .features import adaptive_factors, adaptive_gamma, dense_starts, first_layer_norms, group_lambda_max
 from .folds import normalized_weights, splits
 from .inputs import NumpyGlorotUniform, check_int, check_xy, encode_target
 from .progress import Progress
@@ -112,7 +112,7 @@ class StabilitySelection:
 
 def stability_selection(X, y, *, hidden=(32,), task=None, n_pairs=25, lambdas=None, n_lambdas=12,
                         lambda_min_ratio=0.05, threshold=0.75, pfer=1.0, epochs=100, batch_size=32,
-                        learning_rate=1e-3, patience=10, hidden_l2=1e-2, adaptive=1.0, sample_weight=None,
+                        learning_rate=1e-3, patience=10, hidden_l2=1e-2, adaptive=True, sample_weight=None,
                         seed=None, verbose=1):
     """Stability selection of ``X``'s features for a network (complementary pairs, one fit).
 
@@ -160,12 +160,13 @@ def stability_selection(X, y, *, hidden=(32,), task=None, n_pairs=25, lambdas=No
     patience : int, default 10
         The dense starts' early stopping.
     hidden_l2 : float, default 1e-2
-    adaptive : float or None, default 1.0
+    adaptive : float, bool or None, default True
         The base procedure on each half: the adaptive group lasso (as ``fit_path(...,
-        adaptive=)``), feature ``j`` weighed by ``||W1[j]||_2 ** -adaptive`` of the half's own
-        member of a first group-lasso fit, at the strength whose mean loss on the *other*
-        halves' complements was best. None: the plain group lasso (one fit; features that
-        matter only together, such as an interaction, tend to enter with the noise).
+        adaptive=)``; True is ``gamma`` = 1, a float that ``gamma``), feature ``j`` weighed by
+        ``(max_k ||W1[k]|| / ||W1[j]||) ** gamma`` of the half's own member of a first
+        group-lasso fit, at the strength whose mean loss on the *other* halves' complements was
+        best. False or None: the plain group lasso (one fit; features that matter only
+        together, such as an interaction, tend to enter with the noise).
     sample_weight : array [n] or None
     seed : int or None
     verbose : int, default 1
@@ -193,8 +194,7 @@ def stability_selection(X, y, *, hidden=(32,), task=None, n_pairs=25, lambdas=No
                          f"threshold={threshold!r}.")
     pfer = check_strength(pfer, "pfer")
     hidden_l2 = check_strength(hidden_l2, "hidden_l2")
-    adaptive = None if adaptive is None or adaptive is False else (1.0 if adaptive is True else
-                                                                  check_strength(adaptive, "adaptive"))
+    adaptive = adaptive_gamma(adaptive)
     lambda_min_ratio = check_strength(lambda_min_ratio, "lambda_min_ratio")
     if not 0 < lambda_min_ratio < 1:
         raise ValueError(f"lambda_min_ratio must be in (0, 1); received "
