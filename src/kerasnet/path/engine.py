@@ -90,9 +90,9 @@ def _stacked(values, K):
     return [to_device(np.broadcast_to(v, (K,) + v.shape).copy()) for v in values]
 
 
-def _settings(l1, l2, scaling, group=None):
+def _settings(l1, l2, scaling, group=None, factor=None):
     """Per-member constants; ``scaling`` is (x_mean, x_scale, y_mean, y_scale) or None."""
-    parts = [l1, l2] + (list(scaling) if scaling is not None else [None] * 4) + [group]
+    parts = [l1, l2] + (list(scaling) if scaling is not None else [None] * 4) + [group, factor]
     return MemberSettings(*[None if p is None else to_device(np.asarray(p, "float32")) for p in parts])
 
 
@@ -178,6 +178,7 @@ def fit_members(
     outputs=False,
     group_l1=None,
     start=None,
+    penalty_factor=None,
 ):
     """Train ``K = len(l1)`` elastic-net penalized copies of a Keras model at once.
 
@@ -242,6 +243,11 @@ def fit_members(
         (:func:`kerasnet.proximal.group_soft_threshold`), so whole features reach exactly
         zero. That kernel carries the group lasso in place of ``l1``/``l2``, which apply to
         the other penalized kernels (``kerasnet.mlp(..., input_penalty=GroupLasso(...))``).
+    penalty_factor : array [d] or None
+        glmnet's ``penalty.factor`` for every member: the elastic net of row ``j`` (input
+        feature ``j``) of the first penalized kernel is multiplied by ``penalty_factor[j]``
+        (0: unpenalized); a factor of 1e20 or more holds the row at zero (glmnet's
+        ``exclude``). Not with ``group_l1`` (scale its per-feature strengths instead).
     start : ``(weights, of)`` or None
         Each member's own initial trainable weights: ``weights`` a list of weight lists
         (``model.get_weights()`` order) and ``of [K]`` the one member ``k`` starts from
@@ -280,13 +286,15 @@ def fit_members(
     seed0 = 0 if seed is None else seed
 
     runner, step = runner_for(model, _optimizer(optimizer, learning_rate), loss, penalized, proximal,
-                              grouped=group_l1 is not None)
+                              grouped=group_l1 is not None, factored=penalty_factor is not None)
     state = _initial_state(model, step, K, streams, seed, start)
     group = None
     if group_l1 is not None:
         group = np.asarray(group_l1, "float32")
         group = np.broadcast_to(group, (K,) + group.shape[1:] if group.ndim == 2 else (K,))
-    settings = _settings(l1, l2, scaling, group)
+    factor = None if penalty_factor is None else np.broadcast_to(
+        np.asarray(penalty_factor, "float32"), (K, len(penalty_factor)))
+    settings = _settings(l1, l2, scaling, group, factor)
     rows = Rows(X, y, sw)
     validated = val_sets.any(axis=1)[val_of]
     fold_weight = np.array([sw[rows_r].sum() for rows_r in val_sets])[val_of]

@@ -26,7 +26,7 @@ from .features import (
     held_out,
 )
 from .folds import normalized_weights, refit_epochs_for, splits
-from .inputs import check_int, encode_target, network_and_inputs
+from .inputs import check_int, encode_target, network_and_inputs, penalty_factors
 from .progress import Progress
 from .result import Path
 from .sources import Chunks
@@ -69,6 +69,8 @@ def fit_path(
     hidden_l2=1e-2,
     relax=False,
     adaptive=True,
+    penalty_factor=None,
+    exclude=None,
 ):
     """Fit the elastic-net path of a network with k-fold CV: every strength and fold in one fit.
 
@@ -209,6 +211,15 @@ def fit_path(
         out). Features the first path found weak pay more, strong ones less, so features
         that only matter together (interactions) are not dropped with the noise. The result
         (and ``relax``) is the second path, on its own grid (``lambdas`` given: the same).
+    penalty_factor : array [d] or None
+        glmnet's ``penalty.factor``: feature ``j``'s first-layer row carries ``factor[j]``
+        times the elastic net (0: unpenalized; inf: excluded), rescaled to sum to ``d`` as
+        glmnet; ``lambda_max`` is glmnet's ``max_j |g_j| / factor_j``
+        (:func:`kerasnet.path.grid.lambdas_from_gradient`). MLP, not with
+        ``feature_selection``. ``Path.model``'s Keras regularizers carry the strength
+        without the factors.
+    exclude : sequence of int or str, or None
+        glmnet's ``exclude``: features (indices or names) held at zero at every strength.
 
     Returns
     -------
@@ -249,6 +260,7 @@ def fit_path(
         raise ValueError("relax= and adaptive= act on the selected input features; they need "
                          "feature_selection=True.")
     network = build(n_outputs, task)
+    factor = penalty_factors(penalty_factor, exclude, names, network, model is None and not feature_selection)
     n = len(y_enc)
     weight = normalized_weights(sample_weight, n)
     train_rows, test_rows = splits(cv, y_enc, task, seed, foldid=foldid, groups=groups)
@@ -270,7 +282,7 @@ def fit_path(
     progress = Progress(verbose)
     common = {"loss": LOSS[task], "penalized": penalized, "sample_weight": weight, "batch_size": batch_size,
               "optimizer": optimizer, "learning_rate": learning_rate, "proximal": proximal, "seed": seed,
-              "callback": progress, "scheduler": scheduler}
+              "callback": progress, "scheduler": scheduler, "penalty_factor": factor}
     user_grid = lambdas
     try:
         starts = None
@@ -289,7 +301,7 @@ def fit_path(
                                        linear_gradient=G if not tuple(hidden) else None, seed=seed or 0)
                 lambdas = grid.lambda_grid(top, n_lambdas, lambda_min_ratio)
             lambdas = grid.path_lambdas(lambdas, None, y_enc, task, l1_ratio, n_lambdas, lambda_min_ratio,
-                                        weight, linear=not tuple(hidden), gradient=G)
+                                        weight, linear=not tuple(hidden), gradient=G, factor=factor)
         else:
             lambdas = grid.path_lambdas(lambdas, X, y_enc, task, l1_ratio, n_lambdas, lambda_min_ratio,
                                         weight, linear=False)
@@ -369,7 +381,8 @@ def fit_path(
     shared = dict(lambdas=lambdas, l1_ratio=l1_ratio, task=task, classes=classes, feature_names=names,
                   measure=measure, fold_weights=(test_rows * weight).sum(axis=1), n_outputs=n_outputs,
                   proximal=proximal, feature_selection=feature_selection,
-                  hidden_l2=hidden_l2 if feature_selection else 0.0, **mlp_only, **user_only)
+                  hidden_l2=hidden_l2 if feature_selection else 0.0, penalty_factor=factor, **mlp_only,
+                  **user_only)
 
     def result(fits, **extra):
         _, cvfit, cv_values, oof, weights, refit, refit_epochs, refit_diverged = fits

@@ -168,16 +168,32 @@ def default_lambdas(X, y, task, l1_ratio, n_lambdas=32, lambda_min_ratio=1e-3, s
                                  lambda_min_ratio, linear)
 
 
-def lambdas_from_gradient(G, l1_ratio, n_lambdas=32, lambda_min_ratio=1e-3, linear=False):
+def lambdas_from_gradient(G, l1_ratio, n_lambdas=32, lambda_min_ratio=1e-3, linear=False, factor=None):
     """:func:`default_lambdas` from the null model's gradient ``G [d, k]`` (for features
-    streamed in chunks, where ``G`` is summed chunk by chunk)."""
+    streamed in chunks, where ``G`` is summed chunk by chunk).
+
+    With penalty ``factor [d]`` (glmnet's ``penalty.factor``, excluded features ``>= 1e20``)
+    row ``j`` of ``G`` is divided by ``factor[j]`` for the lasso scale (glmnet's
+    ``max_j |g_j| / vp_j``) and by its square root for the ridge scale; unpenalized and
+    excluded features are left out of both (glmnet first fits the unpenalized ones, whose
+    effect on the null residual this grid does not include)."""
+    if factor is not None:
+        f = np.asarray(factor, float)[:, None]
+        counted = (f > 0) & (f < 1e20)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lasso_g, ridge_g = np.where(counted, G / f, 0.0), np.where(counted, G / np.sqrt(f), 0.0)
+        return _lambdas(lasso_g, ridge_g, l1_ratio, n_lambdas, lambda_min_ratio, linear)
+    return _lambdas(G, G, l1_ratio, n_lambdas, lambda_min_ratio, linear)
+
+
+def _lambdas(G, G_ridge, l1_ratio, n_lambdas, lambda_min_ratio, linear):
     lasso = float(np.abs(G).max())
     if not lasso > 0:
         raise ValueError("the target is constant or uncorrelated with every feature (the null model's "
                          "gradient is zero): no default strengths; pass lambdas explicitly.")
     if linear:
         return lambda_grid(lasso / max(l1_ratio, MIN_L1_RATIO_FOR_MAX), n_lambdas, lambda_min_ratio)
-    ridge = float(np.linalg.norm(G, 2))
+    ridge = float(np.linalg.norm(G_ridge, 2))
     top = min(lasso / l1_ratio if l1_ratio > 0 else np.inf,
               ridge / (1.0 - l1_ratio) if l1_ratio < 1 else np.inf)
     return np.geomspace(top, lambda_min_ratio * min(top, lasso), n_lambdas)
@@ -240,7 +256,8 @@ def select_1se(lambdas, mean, se, greater_is_better=True):
     return int(candidates[np.argmax(lambdas[candidates])])
 
 
-def path_lambdas(lambdas, X, y, task, l1_ratio, n_lambdas, lambda_min_ratio, weight, linear, gradient=None):
+def path_lambdas(lambdas, X, y, task, l1_ratio, n_lambdas, lambda_min_ratio, weight, linear, gradient=None,
+                 factor=None):
     """``fit_path``'s strengths, descending: given, or glmnet's data-derived grid on all rows
     (from the null gradient ``gradient`` of the standardized features; a user's model: its
     inputs flattened and standardized here)."""
@@ -254,7 +271,7 @@ def path_lambdas(lambdas, X, y, task, l1_ratio, n_lambdas, lambda_min_ratio, wei
     if gradient is None:
         target = np.asarray(y, float).reshape(len(y), -1) if task == "regression" else y
         gradient = null_gradient(flat_inputs(X, weight), target, task, weight)
-    return lambdas_from_gradient(gradient, l1_ratio, n_lambdas, lambda_min_ratio, linear)
+    return lambdas_from_gradient(gradient, l1_ratio, n_lambdas, lambda_min_ratio, linear, factor)
 
 
 def null_loss(y, task, weight, y_mean=None, y_scale=None):

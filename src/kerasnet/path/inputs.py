@@ -14,7 +14,8 @@ from ..tasks import check_task
 from .sources import is_streamed, open_streamed
 
 __all__ = ["NumpyGlorotUniform", "build_model", "check_int", "check_target", "check_xy", "encode_target",
-           "flat_inputs", "model_inputs", "n_rows", "network_and_inputs"]
+           "flat_inputs", "model_inputs", "n_rows", "network_and_inputs",
+           "penalty_factors"]
 
 
 def check_int(value, name, low):
@@ -184,3 +185,52 @@ def network_and_inputs(X, y, model, hidden, seed, sample_weight, scheduler):
         return mlp(d, n_outputs, hidden, task, seed=seed, kernel_initializer=NumpyGlorotUniform(seed))
 
     return X, y, names, build, sample_weight
+
+
+def penalty_factors(penalty_factor, exclude, names, network=None, applies=True):
+    """glmnet's ``penalty.factor`` and ``exclude`` as one array ``[d]``, or None for neither.
+
+    As glmnet: an infinite factor excludes its feature too; excluded features count with a
+    factor of 1 while the factors are rescaled to sum to the number of features ``d`` (so
+    excluding one does not move the others' strengths), then hold their rows at zero
+    (1e30). ``exclude`` takes indices or feature names. ``network``'s first kernel gets the
+    excluded rows set to zero (they start, and stay, there); ``applies`` False refuses both.
+    """
+    if penalty_factor is None and exclude is None:
+        return None
+    if not applies:
+        raise ValueError("penalty_factor= and exclude= weigh the MLP's input features in the elastic-net "
+                         "path (model=None, feature_selection=False).")
+    d = len(names)
+    if penalty_factor is None:
+        factor = np.ones(d)
+    else:
+        factor = np.asarray(penalty_factor, dtype=float).ravel()
+        if factor.shape[0] != d:
+            raise ValueError(f"penalty_factor must have one value per feature ({d}); received "
+                             f"{factor.shape[0]}.")
+        if np.isnan(factor).any() or (factor < 0).any():
+            raise ValueError("penalty_factor must be >= 0 for every feature (0: unpenalized, inf: excluded); "
+                             f"received {penalty_factor!r}.")
+    held = np.isinf(factor)
+    for item in [] if exclude is None else np.atleast_1d(np.asarray(exclude, dtype=object)).tolist():
+        if isinstance(item, str):
+            if item not in names:
+                raise ValueError(f"exclude names a feature the data does not have: {item!r}; the features "
+                                 f"are {', '.join(map(str, names[:10]))}{' ...' if d > 10 else ''}.")
+            held[names.index(item)] = True
+        elif isinstance(item, numbers.Integral) and not isinstance(item, bool) and -d <= item < d:
+            held[int(item)] = True
+        else:
+            raise ValueError(f"exclude takes feature indices in [0, {d}) or names; received {item!r}.")
+    if held.all():
+        raise ValueError("exclude leaves no feature to fit; keep at least one.")
+    factor = np.where(held, 1.0, factor)
+    if not factor.max() > 0:
+        raise ValueError("every penalty factor is 0: nothing is penalized, so there is no path; give "
+                         "some feature a positive factor.")
+    factor = np.where(held, 1e30, factor * d / factor.sum())
+    if network is not None:
+        first, *rest = network.get_weights()
+        network.set_weights([np.where(held[:, None], 0.0, first), *rest])
+    return factor

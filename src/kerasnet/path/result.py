@@ -55,6 +55,8 @@ class Path:
     dev_ratio_ : ndarray [L] or None
         glmnet's ``dev.ratio``: the fraction of the null deviance each refit explains on its
         own (all) rows, ``1 - loss / loss of the constant model``; :meth:`summary`.
+    penalty_factor_ : ndarray [d] or None
+        The rescaled penalty factors the path used (excluded features 1e30).
     relaxed_ : Path or None
         With ``fit_path(..., relax=True)``: the relaxed path, every point trained again on
         exactly its selected features without the feature penalty (its own CV curve,
@@ -73,7 +75,7 @@ class Path:
                  weights, n_outputs, proximal, fold_weights=None, history=None, oof_predictions=None,
                  hidden=None, mean=None, scale=None, y_mean=None, y_scale=None, architecture=None,
                  kernels=None, penalized=None, feature_selection=False, hidden_l2=0.0, relaxed=None,
-                 dev_ratio=None):
+                 dev_ratio=None, penalty_factor=None):
         self.lambdas_ = np.asarray(lambdas, float)
         self.l1_ratio, self.task, self.hidden, self.proximal = l1_ratio, task, hidden, proximal
         self.classes_, self.feature_names_ = classes, list(feature_names)
@@ -118,6 +120,7 @@ class Path:
             self.relax_chosen_ = bool(relaxed_best > best)
         self.history_ = history or {}
         self.dev_ratio_ = None if dev_ratio is None else np.asarray(dev_ratio, float)
+        self.penalty_factor_ = penalty_factor
 
     @property
     def score_name(self) -> str:

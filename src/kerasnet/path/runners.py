@@ -162,10 +162,11 @@ _CACHE: collections.OrderedDict = collections.OrderedDict()
 _CACHE_SIZE = 8
 
 
-def runner_for(model, optimizer, loss, penalized, proximal, grouped=False):
+def runner_for(model, optimizer, loss, penalized, proximal, grouped=False, factored=False):
     """A runner and its step for ``model``, kept across calls for equal inputs.
 
-    ``grouped``: the first penalized kernel's rows carry a group lasso (feature selection).
+    ``grouped``: the first penalized kernel's rows carry a group lasso (feature selection);
+    ``factored``: they carry per-feature penalty factors (glmnet's ``penalty.factor``).
 
     ``optimizer`` is a fresh Keras optimizer (it is built here on the model's variables).
     The cache key is the model's and the optimizer's configuration, the loss, the penalized
@@ -182,12 +183,13 @@ def runner_for(model, optimizer, loss, penalized, proximal, grouped=False):
         raise ValueError("a group lasso on input features needs a penalized kernel (a Dense layer); "
                          "the model has none among the penalized layers.")
     key = (keras.backend.backend(), _model_key(model), type(optimizer).__name__, optimizer_key,
-           _loss_key(loss), indices, bool(proximal), bool(grouped))
+           _loss_key(loss), indices, bool(proximal), bool(grouped), bool(factored))
     if key in _CACHE:
         _CACHE.move_to_end(key)
         return _CACHE[key]
     optimizer.build(model.trainable_variables)
-    step = Step(model, optimizer, loss, indices, proximal, grouped=indices[0] if grouped else None)
+    step = Step(model, optimizer, loss, indices, proximal, grouped=indices[0] if grouped else None,
+                factored=factored)
     backend = keras.backend.backend()
     from .torch_runner import TorchRunner  # here: torch_runner imports this module
 

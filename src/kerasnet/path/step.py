@@ -39,6 +39,12 @@ __all__ = ["Data", "MemberSettings", "MemberState", "Step", "kernel_positions", 
 _HOLD = 1e20
 
 
+def _rows_of(factor, kernel, stacked):
+    """Per-row values (``[d]``, or ``[k, d]`` stacked) shaped to broadcast over ``kernel``'s rows."""
+    lead = 2 if stacked else 1
+    return ops.reshape(factor, tuple(factor.shape) + (1,) * (len(kernel.shape) - lead))
+
+
 def row_norms(kernel):
     """The L2 norm of each row of a kernel ``[d, ...]``: one per input feature of a Dense layer."""
     rows = ops.reshape(kernel, (ops.shape(kernel)[0], -1))
@@ -59,7 +65,8 @@ class MemberSettings(NamedTuple):
     ``x_mean``/``x_scale`` standardize the inputs as ``(x - x_mean) / x_scale`` and
     ``y_mean``/``y_scale`` the target, each with the member's own training rows; None
     (for all members) leaves them as given. ``group`` is the strength of the group lasso
-    on the grouped kernel's rows (None: no group lasso).
+    on the grouped kernel's rows (None: no group lasso); ``factor`` glmnet's per-feature
+    penalty factors ``[d]`` on the first penalized kernel's rows (``>= 1e20``: held at zero).
     """
 
     l1: object
@@ -69,6 +76,7 @@ class MemberSettings(NamedTuple):
     y_mean: object = None
     y_scale: object = None
     group: object = None
+    factor: object = None
 
 
 class Data(NamedTuple):
@@ -136,20 +144,31 @@ class Step:
         L1 by soft-thresholding after each update instead of in the gradient.
     grouped : int or None
         Position of the kernel whose rows (input features) carry the group lasso.
+    factored : bool
+        The first penalized kernel's rows (input features) carry per-feature penalty
+        factors (``MemberSettings.factor``): row ``j``'s elastic net is multiplied by
+        ``factor[j]``, and a factor ``>= 1e20`` holds the row at zero after every update.
     """
 
-    def __init__(self, model, optimizer, loss, penalized, proximal, grouped=None):
+    def __init__(self, model, optimizer, loss, penalized, proximal, grouped=None, factored=False):
         self.model, self.optimizer, self.loss = model, optimizer, per_sample_loss(loss)
         self.penalized, self.proximal = list(penalized), bool(proximal)
         # The grouped kernel carries the group lasso in place of the elastic net (mlp's input_penalty).
         self.grouped, self.elastic = grouped, [i for i in penalized if i != grouped]
+        self.first = self.penalized[0] if self.penalized else None
+        self.factored = bool(factored) and self.first is not None and self.first != grouped
 
-    def penalty(self, trainable, l1, l2, group=None):
-        """The member's elastic-net penalty on its penalized kernels (never biases) and
-        ``group * sum_j ||W[j]||_2`` on the grouped kernel's rows (in place of the elastic net
-        there)."""
+    def penalty(self, trainable, l1, l2, group=None, factor=None):
+        """The member's elastic-net penalty on its penalized kernels (never biases), each
+        input feature's row of the first weighed by its ``factor``, and ``group * sum_j
+        ||W[j]||_2`` on the grouped kernel's rows (in place of the elastic net there)."""
         total = 0.0
         for i in self.elastic:
+            if self.factored and i == self.first and factor is not None:
+                w = trainable[i]
+                f = _rows_of(ops.where(factor >= _HOLD, 0.0, factor), w, stacked=False)
+                total = total + ops.sum(l1 * f * ops.absolute(w)) + ops.sum(l2 * f * ops.square(w))
+                continue
             total = total + elastic_net(trainable[i], l1, l2)
         if self.grouped is not None and group is not None:
             # group: one strength, or one per feature (row); a huge one holds a row at zero.
@@ -193,8 +212,10 @@ class Step:
         applied by :meth:`prox`. The full objective (data loss + whole penalty) is reported.
         """
         value, non_trainable, _ = self.data_loss(trainable, non_trainable, data, idx, pad, member, True)
-        smooth = value + self.penalty(trainable, 0.0 if self.proximal else member.l1, member.l2)
-        return smooth, (non_trainable, value + self.penalty(trainable, member.l1, member.l2, member.group))
+        smooth = value + self.penalty(trainable, 0.0 if self.proximal else member.l1, member.l2,
+                                      factor=member.factor)
+        return smooth, (non_trainable, value + self.penalty(trainable, member.l1, member.l2, member.group,
+                                                            member.factor))
 
     def gradients(self, state, data, idx, pad, member):
         """``((smooth objective, (non_trainable, full objective)), grads)`` of one batch."""
@@ -212,8 +233,9 @@ class Step:
         trainable, optimizer_values = self.optimizer.stateless_apply(
             optimizer_values, grads, [v.clone() if hasattr(v, "clone") else v for v in state.trainable]
         )
-        if self.proximal or self.grouped is not None:
-            trainable = self.prox(trainable, state.optimizer, optimizer_values, member.l1, group=member.group)
+        if self.proximal or self.grouped is not None or self.factored:
+            trainable = self.prox(trainable, state.optimizer, optimizer_values, member.l1, group=member.group,
+                                  factor=member.factor)
         keep = lambda new, old: [ops.where(active > 0, n, o) for n, o in zip(new, old, strict=True)]  # noqa: E731
         return MemberState(
             keep(trainable, state.trainable),
@@ -226,7 +248,7 @@ class Step:
         (_, (non_trainable, total)), grads = self.gradients(state, data, idx, pad, member)
         return self.apply(state, grads, non_trainable, active, member), total
 
-    def prox(self, trainable, old_opt, new_opt, l1, optimizer=None, variables=None, group=None):
+    def prox(self, trainable, old_opt, new_opt, l1, optimizer=None, variables=None, group=None, factor=None):
         """Soft-threshold the penalized kernels by ``l1 * effective_step`` (ProximalStep's rule)
         with ``proximal``, and the grouped kernel's rows by ``group * effective_step``.
 
@@ -251,7 +273,13 @@ class Step:
         with keras.StatelessScope(state_mapping=mapping):
             for i in self.elastic if self.proximal else ():
                 l1_i = ops.reshape(l1, (-1,) + (1,) * (len(trainable[i].shape) - 1)) if stacked else l1
+                if self.factored and i == self.first and factor is not None:
+                    l1_i = l1_i * _rows_of(ops.minimum(factor, _HOLD), trainable[i], stacked)
                 trainable[i] = soft_threshold(trainable[i], l1_i * effective_step(optimizer, variables[i]))
+            if self.factored and factor is not None:  # excluded features stay out
+                i = self.first
+                held = _rows_of(ops.cast(factor < _HOLD, trainable[i].dtype), trainable[i], stacked)
+                trainable[i] = trainable[i] * held
             if self.grouped is not None:
                 i, w = self.grouped, trainable[self.grouped]
                 # One strength per member (scalar, [k] stacked) or per feature ([d], [k, d]).
@@ -271,7 +299,7 @@ class Step:
         value, _, out = self.data_loss(state.trainable, state.non_trainable, data, idx, pad, member, False)
         if member.y_mean is not None:
             out = out * member.y_scale + member.y_mean
-        return value, self.penalty(state.trainable, member.l1, member.l2, member.group), out
+        return value, self.penalty(state.trainable, member.l1, member.l2, member.group, member.factor), out
 
 
 def kernel_positions(model, penalized):

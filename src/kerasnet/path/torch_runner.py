@@ -148,11 +148,12 @@ class TorchRunner:
                for t, scalar in zip(state.optimizer, self.scalars, strict=True)]
         new_trainable, new_optimizer = shadow.stateless_apply(
             list(old), [g if full else g[index] for g in grads], [take(t) for t in state.trainable])
-        if self.step.proximal or self.step.grouped is not None:
+        if self.step.proximal or self.step.grouped is not None or self.step.factored:
             l1 = settings.l1 if full else settings.l1[index]
             strength = settings.group if full or settings.group is None else settings.group[index]
-            new_trainable = self.step.prox(new_trainable, old, new_optimizer, l1,
-                                           optimizer=shadow, variables=variables, group=strength)
+            factor = settings.factor if full or settings.factor is None else settings.factor[index]
+            new_trainable = self.step.prox(new_trainable, old, new_optimizer, l1, optimizer=shadow,
+                                           variables=variables, group=strength, factor=factor)
         for i, value in enumerate(new_trainable):
             trainable[i] = value if full else trainable[i].index_put((index,), value)
         for i, (value, scalar) in enumerate(zip(new_optimizer, self.scalars, strict=True)):
