@@ -173,3 +173,36 @@ def test_proximal_path_writes_exact_zeros(tmp_path):
     assert zeros == pytest.approx(frame["sparsity"][chosen]) == pytest.approx(metrics["path"]["sparsity"])
     assert zeros > 0  # without --proximal a path model has no exact zeros
     assert int((np.abs(kernels[0]).sum(axis=1) > 0).sum()) == frame["n_features"][chosen]
+
+
+def test_penalty_factor_and_exclude_reach_the_path(tmp_path):
+    data = tmp_path / "train.csv"
+    _table().to_csv(data, index=False)
+    out = tmp_path / "weighted"
+    args = [str(data), "--target", "label", *FAST, "--penalty-factor", "x1=0.5", "--exclude", "color",
+            "--out", str(out)]
+    result = CliRunner().invoke(command, args)
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["settings"]["penalty_factor"] == ["x1=0.5"] and metrics["settings"]["exclude"] == ["color"]
+    _, kernels = _kernels(out)
+    # Features: x1, x2, then color's three one-hot columns, all left out at every strength.
+    assert np.all(kernels[0][2:] == 0) and np.any(kernels[0][:2] != 0)
+
+
+@pytest.mark.parametrize("flags, words", [
+    (["--penalty-factor", "x1"], "COLUMN=FACTOR"),
+    (["--penalty-factor", "x1=-2"], "COLUMN=FACTOR"),
+    (["--exclude", "nope"], "does not have: 'nope'"),
+    (["--exclude", "x1", "--feature-selection"], "leave out --feature-selection"),
+])
+def test_bad_penalty_factor_flags_are_one_line(tmp_path, flags, words):
+    data = tmp_path / "train.csv"
+    _table().to_csv(data, index=False)
+    from kerasnet.cli import cli
+
+    result = CliRunner().invoke(cli, ["path", str(data), "--target", "label", *FAST, *flags, "--out",
+                                      str(tmp_path / "run")])
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 2 and len(lines) == 1 and words in lines[0], result.output
+    assert lines[0].startswith("kerasnet: error:") and not (tmp_path / "run").exists()

@@ -80,3 +80,16 @@ def test_path_grid_exclusions_and_glmnets_rescaling():
 def test_bad_penalty_factors(kwargs, message):
     with pytest.raises(ValueError, match=message):
         kerasnet.fit_path(np.random.default_rng(0).normal(size=(30, 3)), np.arange(30.0), verbose=0, **kwargs)
+
+
+def test_cv_estimator_passes_penalty_factor_and_leaves_an_excluded_feature_out():
+    from sklearn.base import clone
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(90, 4))
+    y = 2 * X[:, 0] + X[:, 1] + 0.1 * rng.normal(size=90)
+    reg = kerasnet.ElasticNetMLPRegressorCV((4,), n_lambdas=3, cv=3, max_iter=5, random_state=0,
+                                            penalty_factor=[1.0, 1.0, 1.0, np.inf]).fit(X, y)
+    assert reg.path_.penalty_factor_[3] >= 1e20
+    assert np.all(reg.model_.layers[0].get_weights()[0][3] == 0)  # the raw-input model_: row 3 out
+    assert clone(reg).get_params()["penalty_factor"] == [1.0, 1.0, 1.0, np.inf]

@@ -74,6 +74,40 @@ def save_path_run(out, overwrite, model, pre, path, metrics, inputs=(), command=
         write_report(folder, out)
 
 
+def feature_factors(pre, penalty_factor, exclude, feature_selection):
+    """``--penalty-factor COLUMN=FACTOR`` and ``--exclude COLUMN`` as one factor per encoded
+    feature (a one-hot column's features share its factor), or None when neither is given."""
+    from ..data import InputError
+
+    if not penalty_factor and not exclude:
+        return None
+    if feature_selection:
+        raise InputError("--penalty-factor and --exclude weigh the elastic-net path; leave out "
+                         "--feature-selection, or them.")
+    columns = {spec["name"]: spec for spec in pre.columns_}
+    given = {}
+    for item in penalty_factor:
+        name, sep, value = item.rpartition("=")
+        try:
+            number = float(value)
+        except ValueError:
+            number = float("nan")
+        if not sep or not number >= 0:
+            raise InputError(f"--penalty-factor {item!r} must be COLUMN=FACTOR with a factor >= 0 (0: "
+                             "unpenalized, inf: left out), e.g. --penalty-factor age=0.")
+        given[name] = number
+    given.update({name: float("inf") for name in exclude})
+    unknown = [name for name in given if name not in columns]
+    if unknown:
+        raise InputError(f"--penalty-factor/--exclude name a column the data does not have: {unknown[0]!r}; "
+                         f"the input columns are {', '.join(list(columns)[:10])}.")
+    factor = []
+    for spec in pre.columns_:
+        width = 1 if spec["kind"] == "numeric" else len(spec["categories"])
+        factor += [given.get(spec["name"], 1.0)] * width
+    return factor
+
+
 def path_table(path, select: str, title: str = "kerasnet path", around: int | None = None):
     """A rich table: strength, CV mean +- se, sparsity, features kept; selected rows marked.
 
@@ -165,6 +199,12 @@ def selected_line(path, select: str) -> str:
               help="With --feature-selection: the plain group lasso (one path) instead of the adaptive one.")
 @click.option("--hidden-l2", type=STRENGTH, default=1e-2, show_default=True,
               help="With --feature-selection: the fixed L2 strength on every kernel but the first layer's.")
+@click.option("--penalty-factor", "penalty_factor", multiple=True, metavar="COLUMN=FACTOR",
+              help="glmnet's penalty.factor for one input column (repeatable; all its one-hot features): 0 "
+                   "leaves it unpenalized, inf leaves it out; the rest keep 1, all rescaled to sum to the "
+                   "number of features.")
+@click.option("--exclude", multiple=True, metavar="COLUMN",
+              help="Leave an input column out of the model (glmnet's exclude; repeatable).")
 @click.option("--hidden", type=HIDDEN, default="64,64", show_default=True, help="Hidden layer sizes.")
 @click.option("--epochs", type=click.IntRange(min=1), default=100, show_default=True)
 @click.option("--patience", type=click.IntRange(min=1), default=10, show_default=True,
@@ -181,8 +221,8 @@ def selected_line(path, select: str) -> str:
                    "Needs kerasnet[dask].")
 @out_options
 def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, cv, select, measure, proximal,
-            feature_selection, relax, no_adaptive, hidden_l2, hidden, epochs, patience, no_early_stopping,
-            batch_size, learning_rate, task, seed, scheduler, out, overwrite):
+            feature_selection, relax, no_adaptive, hidden_l2, penalty_factor, exclude, hidden, epochs,
+            patience, no_early_stopping, batch_size, learning_rate, task, seed, scheduler, out, overwrite):
     """Fit the elastic-net path with CV on DATA (or --dataset) and save the selected model to --out.
 
     Every strength x fold is one member of a single stacked fit; each strength is then refit
@@ -220,6 +260,7 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
     # training rows, which undoes any affine scaling done here, so no fold statistics leak.
     pre = Preprocessor(task=task).fit(features, y)
     X, y_enc = pre.transform(features), pre.encode_target(y)
+    factors = feature_factors(pre, penalty_factor, exclude, feature_selection)
     try:
         # A frame, so the path (its figure, its selected features) names the encoded columns.
         named = pd.DataFrame(X, columns=pre.feature_names_)
@@ -228,7 +269,7 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
                         learning_rate=learning_rate, early_stopping=not no_early_stopping,
                         patience=patience, proximal=proximal, seed=seed, scheduler=scheduler, verbose=1,
                         measure=measure, feature_selection=feature_selection, relax=relax,
-                        adaptive=not no_adaptive, hidden_l2=hidden_l2)
+                        adaptive=not no_adaptive, hidden_l2=hidden_l2, penalty_factor=factors)
     except ConnectionError as err:  # an unreachable --scheduler is bad input, not a crash
         raise InputError(str(err)) from None
     model = path.model(select)
@@ -243,7 +284,8 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
         "classes": pre.classes_,
         "n_features_in": len(pre.input_columns),
         "n_features": pre.n_features_out,
-        "settings": {"data": source, "drop": list(drop), "l1_ratio": l1_ratio, "n_lambdas": n_lambdas,
+        "settings": {"data": source, "drop": list(drop), "penalty_factor": list(penalty_factor),
+                     "exclude": list(exclude), "l1_ratio": l1_ratio, "n_lambdas": n_lambdas,
                      "lambda_min_ratio": lambda_min_ratio, "cv": cv, "select": select, "measure": measure,
                      "proximal": bool(proximal), "hidden": list(hidden), "epochs": epochs,
                      "patience": patience, "early_stopping": not no_early_stopping,

@@ -48,6 +48,7 @@ class BaseElasticNetMLPCV(KerasEstimator):
         "scheduler": "no_validation",  # an address or a dask Client; checked by kerasnet.distributed
         "verbose": ["verbose"],
         "model": [callable, None],
+        "penalty_factor": ["array-like", None],
     }
 
     def __init__(
@@ -72,6 +73,7 @@ class BaseElasticNetMLPCV(KerasEstimator):
         scheduler=None,
         verbose=False,
         model=None,
+        penalty_factor=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.l1_ratio = l1_ratio
@@ -92,6 +94,7 @@ class BaseElasticNetMLPCV(KerasEstimator):
         self.scheduler = scheduler
         self.verbose = verbose
         self.model = model
+        self.penalty_factor = penalty_factor
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, groups=None):
@@ -157,6 +160,7 @@ class BaseElasticNetMLPCV(KerasEstimator):
             measure=self.measure,
             sample_weight=sample_weight,
             groups=groups,
+            penalty_factor=self.penalty_factor,
         )
         self.path_ = path
         self.lambda_ = float(path.lambdas_[path.index(self.selection)])
@@ -203,6 +207,7 @@ class BaseElasticNetMLPCV(KerasEstimator):
             learning_rate=self.learning_rate_init, early_stopping=self.early_stopping,
             patience=self.n_iter_no_change, proximal=self.proximal, seed=seed_from(self.random_state),
             verbose=int(bool(self.verbose)), measure=self.measure, sample_weight=sample_weight, groups=groups,
+            penalty_factor=self.penalty_factor,
         )
         self.path_ = path
         self.lambda_ = float(path.lambdas_[path.index(self.selection)])
@@ -271,6 +276,11 @@ _CV_PARAMS_DOC = """
         Run the path on a Dask cluster (``kerasnet[dask]``): its address or a client.
     verbose : bool, default False
         Show a progress bar.
+    penalty_factor : array-like of shape (n_features,) or None, default None
+        glmnet's ``penalty.factor`` (:func:`kerasnet.fit_path`): each feature's first-layer
+        weights carry this multiple of the penalty (0: unpenalized, ``inf``: left out),
+        rescaled to sum to ``n_features``. ``model_``'s Keras regularizer is the unweighted
+        one at ``lambda_``.
 
     Attributes
     ----------
