@@ -206,3 +206,28 @@ def test_bad_penalty_factor_flags_are_one_line(tmp_path, flags, words):
     lines = result.output.strip().splitlines()
     assert result.exit_code == 2 and len(lines) == 1 and words in lines[0], result.output
     assert lines[0].startswith("kerasnet: error:") and not (tmp_path / "run").exists()
+
+
+def test_poisson_path_with_an_offset_column(tmp_path):
+    rng = np.random.default_rng(5)
+    n = 150
+    x1, exposure = rng.normal(size=n), rng.uniform(0.5, 2.0, size=n)
+    table = pd.DataFrame({"x1": x1, "x2": rng.normal(size=n), "log_exposure": np.log(exposure),
+                          "claims": rng.poisson(exposure * np.exp(0.3 + 0.8 * x1))})
+    data = tmp_path / "claims.csv"
+    table.to_csv(data, index=False)
+    out = tmp_path / "poisson"
+    result = CliRunner().invoke(command, [str(data), "--target", "claims", *FAST, "--task", "poisson",
+                                          "--offset-column", "log_exposure", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["task"] == "poisson" and metrics["settings"]["offset_column"] == "log_exposure"
+    assert metrics["n_features"] == 2  # the offset is not a feature
+    model, _ = _kernels(out)
+    rates = model.predict(table[["x1", "x2"]].to_numpy("float32"), verbose=0)[:, 0]
+    assert np.all(rates > 0) and np.corrcoef(rates, x1)[0, 1] > 0.5  # the rate grows with x1
+    from kerasnet.cli import cli
+
+    bad = CliRunner().invoke(cli, ["path", str(data), "--target", "claims", "--offset-column", "log_exposure",
+                                   "--out", str(tmp_path / "bad")])
+    assert bad.exit_code == 2 and "add --task poisson" in bad.output and not (tmp_path / "bad").exists()

@@ -137,12 +137,15 @@ class Preprocessor:
         self.target_ = None if y.name is None else str(y.name)
         inferred = infer_task(y)  # also checks NaN / inf and a single class
         task = self.task_ or inferred
-        if task == "regression":
+        if task in ("regression", "poisson"):
             if not is_numeric(y):
                 raise InputError(
-                    f"task 'regression' needs a numeric target, but '{short(self.target_ or 'y')}' holds "
+                    f"task '{task}' needs a numeric target, but '{short(self.target_ or 'y')}' holds "
                     f"values like {short(y.iloc[0])!r}; use --task binary or multiclass."
                 )
+            if task == "poisson" and (pd.to_numeric(y) < 0).any():
+                raise InputError(f"task 'poisson' needs counts >= 0, but '{short(self.target_ or 'y')}' has "
+                                 f"negative values; use --task regression.")
         else:
             classes = np.unique(self._labels(y))
             if task == "binary" and len(classes) != 2:
@@ -236,7 +239,7 @@ class Preprocessor:
         self._check_fitted()
         y = pd.Series(y) if not isinstance(y, pd.Series) else y
         check_finite(y, "target")
-        if self.task_ == "regression":
+        if self.task_ in ("regression", "poisson"):
             return pd.to_numeric(y).to_numpy(dtype="float32")[:, None]
         labels = self._labels(y)
         lookup = {c: i for i, c in enumerate(self.classes_)}
@@ -263,7 +266,7 @@ class Preprocessor:
         if outputs.ndim == 1:
             outputs = outputs[:, None]
         name = f"predicted_{self.target_ or 'target'}"
-        if self.task_ == "regression":
+        if self.task_ in ("regression", "poisson"):  # values, or expected counts (rates)
             if outputs.shape[1] == 1:
                 return pd.DataFrame({name: outputs[:, 0]})
             return pd.DataFrame(outputs, columns=[f"{name}_{i}" for i in range(outputs.shape[1])])

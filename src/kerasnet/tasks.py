@@ -15,20 +15,26 @@ import pandas as pd
 from .columns import check_finite, is_numeric, is_text, stray_text
 from .errors import InputError, listing, plain, short
 
-__all__ = ["LOSS", "MAX_INTEGER_CLASSES", "OUTPUT_ACTIVATION", "SCORE", "TASKS", "check_task", "infer_task",
-           "keras_loss", "keras_metrics"]
+__all__ = ["CLASSIFICATION", "LOSS", "MAX_INTEGER_CLASSES", "OUTPUT_ACTIVATION", "SCORE", "TASKS",
+           "check_task", "infer_task", "keras_loss", "keras_metrics"]
 
-TASKS = ("binary", "multiclass", "regression")
+TASKS = ("binary", "multiclass", "regression", "poisson")
 
-#: The last layer's activation: a probability, class probabilities, or values.
-OUTPUT_ACTIVATION = {"binary": "sigmoid", "multiclass": "softmax", "regression": "linear"}
+#: The tasks whose targets are classes (stratified folds, class measures).
+CLASSIFICATION = ("binary", "multiclass")
 
-#: Keras's loss of each task, on the outputs above (labels 0/1, class indices, values).
+#: The last layer's activation: a probability, class probabilities, values, or a rate
+#: (``exp`` of the network's log-rate: Poisson's log link).
+OUTPUT_ACTIVATION = {"binary": "sigmoid", "multiclass": "softmax", "regression": "linear",
+                     "poisson": "exponential"}
+
+#: Keras's loss of each task, on the outputs above (labels 0/1, class indices, values, counts:
+#: Keras's ``poisson`` is ``mu - y log(mu)``, half the Poisson deviance up to a constant in y).
 LOSS = {"binary": "binary_crossentropy", "multiclass": "sparse_categorical_crossentropy",
-        "regression": "mean_squared_error"}
+        "regression": "mean_squared_error", "poisson": "poisson"}
 
 #: The held-out score reported for each task (the metric's name in Keras's logs).
-SCORE = {"binary": "accuracy", "multiclass": "accuracy", "regression": "rmse"}
+SCORE = {"binary": "accuracy", "multiclass": "accuracy", "regression": "rmse", "poisson": "rmse"}
 
 #: Integer-valued numeric targets with at most this many distinct values are classes.
 MAX_INTEGER_CLASSES = 20
@@ -45,7 +51,7 @@ def keras_loss(task):
     """A Keras loss object for ``task`` (:data:`LOSS`)."""
     classes = {"binary": keras.losses.BinaryCrossentropy,
                "multiclass": keras.losses.SparseCategoricalCrossentropy,
-               "regression": keras.losses.MeanSquaredError}
+               "regression": keras.losses.MeanSquaredError, "poisson": keras.losses.Poisson}
     return classes[check_task(task)]()
 
 

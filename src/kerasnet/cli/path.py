@@ -74,6 +74,26 @@ def save_path_run(out, overwrite, model, pre, path, metrics, inputs=(), command=
         write_report(folder, out)
 
 
+def offset_of(features, column, task):
+    """``(features without the offset column, the offset as floats or None)``: ``--offset-column``."""
+    from ..data import InputError
+
+    if column is None:
+        return features, None
+    if task != "poisson":
+        raise InputError("--offset-column is the log exposure of --task poisson; add --task poisson.")
+    if column not in features.columns:
+        raise InputError(f"--offset-column {column!r} is not a column of the data; the columns are "
+                         f"{', '.join(map(str, list(features.columns)[:10]))}.")
+    import pandas as pd
+
+    offset = pd.to_numeric(features[column], errors="coerce").to_numpy(dtype=float)
+    if not np.all(np.isfinite(offset)):
+        raise InputError(f"--offset-column {column!r} must hold a finite number (the log exposure) on every "
+                         "row; fill or drop the rows without one.")
+    return features.drop(columns=[column]), offset
+
+
 def feature_factors(pre, penalty_factor, exclude, feature_selection):
     """``--penalty-factor COLUMN=FACTOR`` and ``--exclude COLUMN`` as one factor per encoded
     feature (a one-hot column's features share its factor), or None when neither is given."""
@@ -213,8 +233,12 @@ def selected_line(path, select: str) -> str:
 @click.option("--no-early-stopping", is_flag=True, help="Train every member for --epochs.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
 @click.option("--learning-rate", type=LEARNING_RATE, default=1e-3, show_default=True)
-@click.option("--task", type=click.Choice(["auto", "binary", "multiclass", "regression"]), default="auto",
-              show_default=True, help="auto: strings/booleans or <= 20 integer values are classes.")
+@click.option("--task", type=click.Choice(["auto", "binary", "multiclass", "regression", "poisson"]),
+              default="auto", show_default=True,
+              help="auto: strings/booleans or <= 20 integer values are classes; poisson: counts (log link).")
+@click.option("--offset-column", metavar="COLUMN",
+              help="With --task poisson: the column holding each row's log exposure (glmnet's offset); it "
+                   "is not a feature. The saved model predicts the rate (offset 0).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for folds, weights, batches.")
 @click.option("--scheduler", metavar="ADDRESS",
               help="Dask scheduler (tcp://host:8786): train the members on its workers; same results. "
@@ -222,7 +246,8 @@ def selected_line(path, select: str) -> str:
 @out_options
 def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, cv, select, measure, proximal,
             feature_selection, relax, no_adaptive, hidden_l2, penalty_factor, exclude, hidden, epochs,
-            patience, no_early_stopping, batch_size, learning_rate, task, seed, scheduler, out, overwrite):
+            patience, no_early_stopping, batch_size, learning_rate, task, offset_column, seed, scheduler, out,
+            overwrite):
     """Fit the elastic-net path with CV on DATA (or --dataset) and save the selected model to --out.
 
     Every strength x fold is one member of a single stacked fit; each strength is then refit
@@ -249,6 +274,7 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
 
             raise InputError(MISSING_DASK) from None
     features, y, source = load_data(data, target, dataset, drop)
+    features, offset = offset_of(features, offset_column, task)
     check_finite(features, "features")
     task = infer_task(y) if task == "auto" else task
     check_fold_count(cv, y, task)  # with the user's own labels in the message
@@ -269,12 +295,16 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
                         learning_rate=learning_rate, early_stopping=not no_early_stopping,
                         patience=patience, proximal=proximal, seed=seed, scheduler=scheduler, verbose=1,
                         measure=measure, feature_selection=feature_selection, relax=relax,
-                        adaptive=not no_adaptive, hidden_l2=hidden_l2, penalty_factor=factors)
+                        adaptive=not no_adaptive, hidden_l2=hidden_l2, penalty_factor=factors, offset=offset)
     except ConnectionError as err:  # an unreachable --scheduler is bad input, not a crash
         raise InputError(str(err)) from None
     model = path.model(select)
     chosen = chosen_index(path, select)
     logs = model.evaluate(X, y_enc, batch_size=4096, verbose=0, return_dict=True)
+    if offset is not None:  # the saved model predicts the rate: the counts need each row's exposure
+        counts, mu = y_enc.ravel(), path.predict(X, select, offset=offset)
+        logs = {"loss": float(np.mean(mu - counts * np.log(mu + 1e-7))),
+                "rmse": float(np.sqrt(np.mean(np.square(counts - mu))))}
     from ..tasks import SCORE
     score = SCORE[task]
     metrics = {
@@ -284,7 +314,8 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
         "classes": pre.classes_,
         "n_features_in": len(pre.input_columns),
         "n_features": pre.n_features_out,
-        "settings": {"data": source, "drop": list(drop), "penalty_factor": list(penalty_factor),
+        "settings": {"data": source, "drop": list(drop), "offset_column": offset_column,
+                     "penalty_factor": list(penalty_factor),
                      "exclude": list(exclude), "l1_ratio": l1_ratio, "n_lambdas": n_lambdas,
                      "lambda_min_ratio": lambda_min_ratio, "cv": cv, "select": select, "measure": measure,
                      "proximal": bool(proximal), "hidden": list(hidden), "epochs": epochs,

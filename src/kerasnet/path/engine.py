@@ -179,6 +179,7 @@ def fit_members(
     group_l1=None,
     start=None,
     penalty_factor=None,
+    offset=None,
 ):
     """Train ``K = len(l1)`` elastic-net penalized copies of a Keras model at once.
 
@@ -248,6 +249,9 @@ def fit_members(
         feature ``j``) of the first penalized kernel is multiplied by ``penalty_factor[j]``
         (0: unpenalized); a factor of 1e20 or more holds the row at zero (glmnet's
         ``exclude``). Not with ``group_l1`` (scale its per-feature strengths instead).
+    offset : array [n] or None
+        Each row's offset on the log scale (Poisson's log exposure): the model's output is
+        multiplied by ``exp(offset)`` before the loss and in the validation outputs.
     start : ``(weights, of)`` or None
         Each member's own initial trainable weights: ``weights`` a list of weight lists
         (``model.get_weights()`` order) and ``of [K]`` the one member ``k`` starts from
@@ -295,7 +299,7 @@ def fit_members(
     factor = None if penalty_factor is None else np.broadcast_to(
         np.asarray(penalty_factor, "float32"), (K, len(penalty_factor)))
     settings = _settings(l1, l2, scaling, group, factor)
-    rows = Rows(X, y, sw)
+    rows = Rows(X, y, sw, None if offset is None else np.exp(np.asarray(offset, "float64")))
     validated = val_sets.any(axis=1)[val_of]
     fold_weight = np.array([sw[rows_r].sum() for rows_r in val_sets])[val_of]
     stopper = EarlyStopping(validated, patience, groups=stop_groups, fold_weight=fold_weight,
@@ -363,7 +367,7 @@ def fit_members(
     return _member_weights(model, best, K), fit
 
 
-def member_losses(model, X, y, weights, *, loss, scaling=None, sample_weight=None):
+def member_losses(model, X, y, weights, *, loss, scaling=None, sample_weight=None, offset=None):
     """Each member's weighted mean data loss on all rows at its weights (no training).
 
     ``weights`` are K weight lists in ``model.get_weights()`` order (what :func:`fit_members`
@@ -377,6 +381,7 @@ def member_losses(model, X, y, weights, *, loss, scaling=None, sample_weight=Non
     runner, step = runner_for(model, _optimizer("adam", None), loss, None, False)
     state = _initial_state(model, step, K, np.zeros(K, int), 0, start=(weights, np.arange(K)))
     settings = _settings(np.zeros(K, "float32"), np.zeros(K, "float32"), scaling)
-    losses, _ = validation_losses(Rows(X, y, sw), np.ones((1, X.n), bool), np.zeros(K, int), runner, state,
-                                  settings)
+    exposure = None if offset is None else np.exp(np.asarray(offset, "float64"))
+    losses, _ = validation_losses(Rows(X, y, sw, exposure), np.ones((1, X.n), bool), np.zeros(K, int), runner,
+                                  state, settings)
     return np.asarray(losses, float)

@@ -26,7 +26,7 @@ from .features import (
     held_out,
 )
 from .folds import normalized_weights, refit_epochs_for, splits
-from .inputs import check_int, encode_target, network_and_inputs, penalty_factors
+from .inputs import check_settings, encode_target, network_and_inputs, penalty_factors, poisson_offset
 from .progress import Progress
 from .result import Path
 from .sources import Chunks
@@ -71,6 +71,7 @@ def fit_path(
     adaptive=True,
     penalty_factor=None,
     exclude=None,
+    offset=None,
 ):
     """Fit the elastic-net path of a network with k-fold CV: every strength and fold in one fit.
 
@@ -109,7 +110,7 @@ def fit_path(
         :func:`kerasnet.path.grid.gradient_factor`), the CV measures summed over outputs as
         glmnet's.
     hidden : sequence of int, default (64, 64)
-    task : {"binary", "multiclass", "regression"} or None, default None
+    task : {"binary", "multiclass", "regression", "poisson"} or None, default None
         None infers it from ``y`` (:func:`kerasnet.data.infer_task`).
     l1_ratio : float in [0, 1], default 0.5
     lambdas : sequence of float or None
@@ -220,6 +221,12 @@ def fit_path(
         without the factors.
     exclude : sequence of int or str, or None
         glmnet's ``exclude``: features (indices or names) held at zero at every strength.
+    offset : array [n] or None
+        With ``task="poisson"`` (counts, log link: the network's output is the rate
+        ``exp(eta)``, the loss Keras's ``poisson``, the deviance Poisson's): each row's log
+        exposure, glmnet's ``offset`` (the mean count is ``exp(eta + offset)``; the null model
+        and ``lambda_max`` include it). ``Path.model`` predicts the rate at offset 0;
+        ``Path.predict(X, offset=...)`` the counts.
 
     Returns
     -------
@@ -236,19 +243,9 @@ def fit_path(
                                                            scheduler)
     task, y_enc, classes, n_outputs = encode_target(y, task)
     measure = measures.check_measure(measure, task)
-    l1_ratio = check_strength(l1_ratio, "l1_ratio")
-    if l1_ratio > 1:
-        raise ValueError(f"l1_ratio must be in [0, 1]; received l1_ratio={l1_ratio!r}.")
-    for name, value, low in (("n_lambdas", n_lambdas, 1), ("epochs", epochs, 1),
-                             ("batch_size", batch_size, 1), ("patience", patience, 1)):
-        check_int(value, name, low)
-    lambda_min_ratio = check_strength(lambda_min_ratio, "lambda_min_ratio")
-    if not 0 < lambda_min_ratio < 1:
-        raise ValueError(
-            f"lambda_min_ratio must be in (0, 1); received lambda_min_ratio={lambda_min_ratio!r}."
-        )
-    if learning_rate is not None and not float(learning_rate) > 0:
-        raise ValueError(f"learning_rate must be > 0; received learning_rate={learning_rate!r}.")
+    l1_ratio, lambda_min_ratio = check_settings(l1_ratio, lambda_min_ratio, learning_rate,
+                                                n_lambdas=n_lambdas, epochs=epochs, batch_size=batch_size,
+                                                patience=patience)
     standardize = bool(standardize) and model is None  # a user's model gets its inputs as given
     if feature_selection and model is not None:
         raise ValueError("feature_selection=True selects the input features of the MLP (model=None); "
@@ -263,6 +260,7 @@ def fit_path(
     factor = penalty_factors(penalty_factor, exclude, names, network, model is None and not feature_selection)
     n = len(y_enc)
     weight = normalized_weights(sample_weight, n)
+    offset = poisson_offset(offset, y_enc, weight, task, feature_selection, None if model else network)
     train_rows, test_rows = splits(cv, y_enc, task, seed, foldid=foldid, groups=groups)
     F = len(train_rows)
     everything = np.ones(n, bool)
@@ -282,13 +280,14 @@ def fit_path(
     progress = Progress(verbose)
     common = {"loss": LOSS[task], "penalized": penalized, "sample_weight": weight, "batch_size": batch_size,
               "optimizer": optimizer, "learning_rate": learning_rate, "proximal": proximal, "seed": seed,
-              "callback": progress, "scheduler": scheduler, "penalty_factor": factor}
+              "callback": progress, "scheduler": scheduler, "penalty_factor": factor, "offset": offset}
     user_grid = lambdas
     try:
         starts = None
         if model is None:  # one pass over the rows (in blocks, or a streamed file's chunks) for every split
             chunks = X if isinstance(X, Chunks) else Chunks.blocks(X)
-            x_stats, y_all, G = path_statistics(chunks, y_enc, task, np.stack(rows), weight, standardize)
+            x_stats, y_all, G = path_statistics(chunks, y_enc, task, np.stack(rows), weight, standardize,
+                                                None if offset is None else np.exp(offset))
             m_all, s_all = x_stats[0][-1], x_stats[1][-1]
             if feature_selection and tuple(hidden):
                 starts = dense_starts(network, X, y_enc, rows, test_sets, F, scaling, masks, epochs,
@@ -388,10 +387,11 @@ def fit_path(
         _, cvfit, cv_values, oof, weights, refit, refit_epochs, refit_diverged = fits
         refit_scaling = scaling(np.full(L, F))  # glmnet's dev.ratio: the refits on their rows
         train_loss = member_losses(network, X, y_enc, weights, loss=LOSS[task], scaling=refit_scaling,
-                                   sample_weight=weight)
+                                   sample_weight=weight, offset=offset)
         y_std = (None, None) if refit_scaling is None or refit_scaling[2] is None else (
             refit_scaling[2][0], refit_scaling[3][0])
-        extra["dev_ratio"] = 1.0 - train_loss / grid.null_loss(y_enc, task, weight, *y_std)
+        extra["dev_ratio"] = grid.deviance_ratio(train_loss, y_enc, task, weight, *y_std,
+                                                 exposure=None if offset is None else np.exp(offset))
         return Path(cv_values=cv_values, member_diverged=cvfit.diverged[is_cv].reshape(L, F),
                     best_epoch=cvfit.best_epoch[is_cv].reshape(L, F), refit_epochs=refit_epochs,
                     refit_diverged=refit_diverged, weights=weights, history={"cv": cvfit, "refit": refit},

@@ -27,7 +27,7 @@ def check_fold_count(cv: int, y, task) -> None:
         raise InputError(
             f"cv={cv} folds need at least {cv} rows, but there are {len(y)}; give cv <= {len(y)}."
         )
-    if task == "regression":
+    if task not in ("binary", "multiclass"):  # values and counts: no classes to spread
         return
     try:
         labels, counts = np.unique(np.asarray(y), return_counts=True)
@@ -102,9 +102,9 @@ def splits(cv, y, task, seed, foldid=None, groups=None):
             raise ValueError(f"cv must be an integer >= 2; received cv={cv!r}.")
         if groups is None:
             check_fold_count(int(cv), y, task)
-            kind = StratifiedKFold if task != "regression" else KFold
+            kind = StratifiedKFold if task in ("binary", "multiclass") else KFold
             splitter = kind(n_splits=int(cv), shuffle=True, random_state=seed)
-        elif task != "regression":
+        elif task in ("binary", "multiclass"):
             splitter = StratifiedGroupKFold(n_splits=int(cv), shuffle=True, random_state=seed)
         else:
             splitter = GroupKFold(n_splits=int(cv))

@@ -8,8 +8,8 @@ from ..penalty import check_strength
 from .inputs import flat_inputs
 
 __all__ = ["gradient_factor", "null_residual", "null_gradient", "lambdas_from_gradient", "lambda_max",
-           "lambda_grid", "default_lambdas", "null_loss", "path_lambdas", "cv_summary", "select_min",
-           "select_1se"]
+           "lambda_grid", "default_lambdas", "deviance_ratio", "null_loss", "path_lambdas", "cv_summary",
+           "select_min", "select_1se"]
 
 # glmnet's fallback for l1_ratio ~ 0: lambda_max is computed as if alpha were 1e-3.
 MIN_L1_RATIO_FOR_MAX = 1e-3
@@ -52,9 +52,11 @@ def gradient_factor(task, k):
     return 2.0 / k if task == "regression" else 1.0
 
 
-def null_residual(y, task, n, sample_weight=None):
+def null_residual(y, task, n, sample_weight=None, exposure=None):
     """``(w, r)``: the weights normalized to sum to ``n`` and the null model's residual
-    ``r = Y - mean_w(Y)`` ``[n, k]`` (:func:`null_gradient` is ``c X' (w r) / n``)."""
+    ``r = Y - mean_w(Y)`` ``[n, k]`` (:func:`null_gradient` is ``c X' (w r) / n``); for
+    Poisson with ``exposure = exp(offset)``, ``r = y - c * exposure`` with the null rate
+    ``c = sum(w y) / sum(w exposure)`` (the log link's gradient at the intercept-only fit)."""
     if task == "multiclass":
         y = np.asarray(y).astype(int).ravel()
         Y = np.eye(int(y.max()) + 1)[y]
@@ -65,6 +67,9 @@ def null_residual(y, task, n, sample_weight=None):
     else:
         w = np.asarray(sample_weight, dtype=float).ravel()
         w = w * (n / w.sum())
+    if task == "poisson" and exposure is not None:
+        e = np.asarray(exposure, float).reshape(n, 1)
+        return w, Y - (w @ Y) / (w @ e) * e
     return w, Y - (w @ Y) / n
 
 
@@ -274,7 +279,20 @@ def path_lambdas(lambdas, X, y, task, l1_ratio, n_lambdas, lambda_min_ratio, wei
     return lambdas_from_gradient(gradient, l1_ratio, n_lambdas, lambda_min_ratio, linear, factor)
 
 
-def null_loss(y, task, weight, y_mean=None, y_scale=None):
+def deviance_ratio(loss, y, task, weight, y_mean=None, y_scale=None, exposure=None):
+    """glmnet's ``dev.ratio`` from members' weighted mean data losses ``loss`` on their rows:
+    ``1 - (loss - saturated) / (null - saturated)``. Keras's losses are the deviance over 2
+    plus a constant that only the saturated model removes: 0 for squared error and hard
+    class labels, ``mean(y - y log y)`` for Poisson's."""
+    saturated = 0.0
+    if task == "poisson":
+        w, counts = np.asarray(weight, float), np.asarray(y, float).ravel()
+        saturated = float((w / w.sum()) @ (counts - counts * np.log(counts + 1e-7)))
+    null = null_loss(y, task, weight, y_mean, y_scale, exposure)
+    return 1.0 - (np.asarray(loss, float) - saturated) / (null - saturated)
+
+
+def null_loss(y, task, weight, y_mean=None, y_scale=None, exposure=None):
     """The constant model's weighted mean data loss on ``y`` (Keras's loss: mean squared
     error over the outputs of the target standardized with ``y_mean``/``y_scale``, or the
     cross-entropy at the weighted class shares): the denominator of glmnet's ``dev.ratio``."""
@@ -285,6 +303,11 @@ def null_loss(y, task, weight, y_mean=None, y_scale=None):
         if y_mean is not None:
             Y = (Y - np.asarray(y_mean, float).reshape(1, -1)) / np.asarray(y_scale, float).reshape(1, -1)
         return float(np.mean(w @ np.square(Y - w @ Y)))
+    if task == "poisson":  # Keras's poisson, mu - y log(mu + eps), at mu = c * exposure
+        counts = np.asarray(y, float).ravel()
+        e = np.ones_like(counts) if exposure is None else np.asarray(exposure, float).ravel()
+        mu = (w @ counts) / (w @ e) * e
+        return float(w @ (mu - counts * np.log(mu + 1e-7)))
     codes = np.asarray(y).astype(int).ravel()
     shares = np.bincount(codes, weights=w, minlength=2)
     shares = np.clip(shares, 1e-7, 1 - 1e-7)  # Keras clips probabilities by its epsilon

@@ -13,9 +13,9 @@ from ..models import mlp
 from ..tasks import check_task
 from .sources import is_streamed, open_streamed
 
-__all__ = ["NumpyGlorotUniform", "build_model", "check_int", "check_target", "check_xy", "encode_target",
-           "flat_inputs", "model_inputs", "n_rows", "network_and_inputs",
-           "penalty_factors"]
+__all__ = ["NumpyGlorotUniform", "build_model", "check_int", "check_settings", "check_target", "check_xy",
+           "encode_target", "flat_inputs", "model_inputs", "n_rows", "network_and_inputs", "penalty_factors",
+           "poisson_offset"]
 
 
 def check_int(value, name, low):
@@ -23,6 +23,25 @@ def check_int(value, name, low):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
         raise ValueError(f"{name} must be an integer >= {low}; received {name}={value!r}.")
     return int(value)
+
+
+def check_settings(l1_ratio, lambda_min_ratio, learning_rate, **counts):
+    """``(l1_ratio, lambda_min_ratio)`` checked (in [0, 1] and (0, 1)), the learning rate
+    positive (or None) and every count an integer >= 1; a ValueError naming the fix."""
+    from ..penalty import check_strength
+
+    l1_ratio = check_strength(l1_ratio, "l1_ratio")
+    if l1_ratio > 1:
+        raise ValueError(f"l1_ratio must be in [0, 1]; received l1_ratio={l1_ratio!r}.")
+    for name, value in counts.items():
+        check_int(value, name, 1)
+    lambda_min_ratio = check_strength(lambda_min_ratio, "lambda_min_ratio")
+    if not 0 < lambda_min_ratio < 1:
+        raise ValueError(f"lambda_min_ratio must be in (0, 1); received "
+                         f"lambda_min_ratio={lambda_min_ratio!r}.")
+    if learning_rate is not None and not float(learning_rate) > 0:
+        raise ValueError(f"learning_rate must be > 0; received learning_rate={learning_rate!r}.")
+    return l1_ratio, lambda_min_ratio
 
 
 def check_target(y, n):
@@ -86,6 +105,12 @@ def encode_target(y, task):
     if task == "regression":
         y_enc = y.astype("float32")
         return task, y_enc, None, (y_enc.shape[1] if y_enc.ndim == 2 else 1)
+    if task == "poisson":
+        counts = np.asarray(y, dtype=float)
+        if counts.ndim != 1 or not np.all(np.isfinite(counts)) or (counts < 0).any() or not counts.any():
+            raise ValueError("task='poisson' needs one non-negative count per row (not all zero); "
+                             "received a target outside that.")
+        return task, counts.astype("float32"), None, 1
     classes, y_enc = np.unique(y, return_inverse=True)
     if task == "binary":
         if len(classes) != 2:
@@ -234,3 +259,28 @@ def penalty_factors(penalty_factor, exclude, names, network=None, applies=True):
         first, *rest = network.get_weights()
         network.set_weights([np.where(held[:, None], 0.0, first), *rest])
     return factor
+
+
+def poisson_offset(offset, y, weight, task, feature_selection, network):
+    """``offset`` (log exposure) checked, as float64 ``[n]`` or None; for Poisson the output
+    layer's bias starts at the null model's log rate, so every member starts from it.
+
+    ``exp(offset)`` multiplies the network's rate: the members fit ``mu = exp(eta + offset)``
+    (glmnet's ``offset``); ``Path.model`` predicts the rate at offset 0.
+    """
+    if offset is not None:
+        if task != "poisson":
+            raise ValueError(f"offset= is the log exposure of task='poisson'; this task is {task!r}.")
+        if feature_selection:
+            raise ValueError("offset= is not supported with feature_selection=True; leave one out.")
+        offset = np.asarray(offset, dtype=float).ravel()
+        if offset.shape[0] != len(y) or not np.all(np.isfinite(offset)):
+            raise ValueError(f"offset must be one finite log exposure per row ({len(y)}); received "
+                             f"{offset.shape[0]} values, or a NaN or infinite one.")
+    if task == "poisson" and network is not None:  # the MLP's output bias (a model of yours: as it is)
+        w = np.asarray(weight, float)
+        e = np.ones(len(y)) if offset is None else np.exp(offset)
+        rate = float(w @ np.asarray(y, float) / (w @ e))
+        *rest, bias = network.get_weights()
+        network.set_weights([*rest, np.full_like(bias, np.log(rate))])
+    return offset

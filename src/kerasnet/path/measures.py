@@ -9,12 +9,13 @@ measure   per row (or per fold)                                              bet
 ========  =================================================================  ======  ====================
 deviance  classes: ``-2 * sum_k y_k log p_k`` (p clipped to [1e-5, 1-1e-5],  lower   all
           glmnet's binomial / multinomial deviance, twice the log loss);
-          regression: squared error summed over outputs (gaussian deviance)
+          regression: squared error summed over outputs (gaussian deviance);
+          poisson: ``2 (y log(y / mu) - (y - mu))``
 class     misclassification: the predicted class (p > 0.5, or the argmax)    lower   binary, multiclass
           is not the true one
 auc       area under the ROC curve of the fold (ties count one half)         higher  binary
 mse       ``sum_k (y_k - p_k)^2`` over classes (one-hot y), or squared       lower   all
-          error summed over outputs
+          error summed over outputs (poisson: of the count ``mu``)
 mae       ``sum_k |y_k - p_k|``, or absolute error summed over outputs       lower   all
 r2        ``1 - SSE / SST`` of the fold around its own weighted mean,        higher  regression
           averaged over outputs
@@ -29,11 +30,11 @@ __all__ = ["MEASURES", "check_measure", "cross_validated", "fold_values", "great
 
 #: measure -> (greater is better, tasks, label for tables and plots)
 MEASURES = {
-    "deviance": (False, ("binary", "multiclass", "regression"), "deviance"),
+    "deviance": (False, ("binary", "multiclass", "regression", "poisson"), "deviance"),
     "class": (False, ("binary", "multiclass"), "misclassification error"),
     "auc": (True, ("binary",), "AUC"),
-    "mse": (False, ("binary", "multiclass", "regression"), "mean squared error"),
-    "mae": (False, ("binary", "multiclass", "regression"), "mean absolute error"),
+    "mse": (False, ("binary", "multiclass", "regression", "poisson"), "mean squared error"),
+    "mae": (False, ("binary", "multiclass", "regression", "poisson"), "mean absolute error"),
     "r2": (True, ("regression",), "R^2"),
 }
 PROB_CLIP = 1e-5  # glmnet's prob_min
@@ -78,6 +79,13 @@ def _one_hot(task, y, n_classes):
 def per_row(measure, task, y, outputs, onehot=None):
     """The per-row values of a row-wise measure (not ``auc`` / ``r2``); ``onehot``: the
     classes of ``y`` one-hot, if already at hand."""
+    if task == "poisson":
+        y, mu = np.asarray(y, float).ravel(), np.asarray(outputs, float).reshape(len(y), -1)[:, 0]
+        if measure == "deviance":  # 2 (y log(y / mu) - (y - mu)), y log y = 0 at y = 0
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ylog = np.where(y > 0, y * np.log(y / np.maximum(mu, 1e-300)), 0.0)
+            return 2.0 * (ylog - (y - mu))
+        return np.abs(y - mu) if measure == "mae" else np.square(y - mu)
     if task == "regression":
         y = np.asarray(y, float).reshape(len(y), -1)
         err = y - np.asarray(outputs, float).reshape(len(y), -1)
@@ -168,7 +176,7 @@ def fold_values(measure, task, y, index, outputs, valid, weight=None):
             out = outputs[k][valid[k]]
             if not np.all(np.isfinite(out)):
                 continue
-            if onehot is None and task != "regression" and measure in ("mse", "mae"):
+            if onehot is None and task in ("binary", "multiclass") and measure in ("mse", "mae"):
                 onehot = _one_hot(task, y_rows, _probabilities(task, out[:1]).shape[1])
             values[k] = fold_value(measure, task, y_rows, out, w_rows, onehot)
     return values

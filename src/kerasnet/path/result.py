@@ -232,10 +232,17 @@ class Path:
         indices = np.flatnonzero(self.feature_path_[self.index(lam)] > 0)
         return indices, [self.feature_names_[j] for j in indices]
 
-    def predict(self, X, lam="1se", relaxed=None):
-        """Predictions of :meth:`model` (``lam``, ``relaxed``) on raw ``X``: class labels or values."""
+    def predict(self, X, lam="1se", relaxed=None, offset=None):
+        """Predictions of :meth:`model` (``lam``, ``relaxed``) on raw ``X``: class labels or
+        values; for Poisson the mean counts, ``rate * exp(offset)`` (``offset`` the rows' log
+        exposure; None: 0, the rate)."""
         X = [np.asarray(a) for a in X] if isinstance(X, (list, tuple)) else np.asarray(X, "float32")
         out = self.model(lam, relaxed).predict(X, verbose=0)
+        if offset is not None:
+            if self.task != "poisson":
+                raise ValueError(f"offset= is the log exposure of a Poisson path; this path's task is "
+                                 f"{self.task!r}.")
+            out = out * np.exp(np.asarray(offset, float)).reshape(-1, 1)
         if self.task == "binary":
             return self.classes_[(out[:, 0] > 0.5).astype(int)]
         if self.task == "multiclass":

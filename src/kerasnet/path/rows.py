@@ -34,20 +34,23 @@ class Rows:
     program; only one chunk is held at a time.
     """
 
-    def __init__(self, chunks, y, sample_weight):
+    def __init__(self, chunks, y, sample_weight, exposure=None):
         self.chunks, self.y, self.sw = chunks, np.asarray(y), sample_weight
+        self.exposure = None if exposure is None else np.asarray(exposure, "float32")
         self.resident = chunks.count == 1
         if self.resident:
             inputs = keras.tree.map_structure(to_device, chunks.read(0))
-            self._data = Data(inputs, to_device(self.y), to_device(self.sw))
+            self._data = Data(inputs, to_device(self.y), to_device(self.sw),
+                              None if self.exposure is None else to_device(self.exposure))
 
     def data(self, c):
         if self.resident:
             return self._data
         a, b = self.chunks.bounds[c]
         size = self.chunks.largest
+        exposure = None if self.exposure is None else to_device(_padded(self.exposure[a:b], size))
         return Data(to_device(_padded(self.chunks.read(c), size)), to_device(_padded(self.y[a:b], size)),
-                    to_device(_padded(self.sw[a:b], size)))
+                    to_device(_padded(self.sw[a:b], size)), exposure)
 
     def order(self, seed, epoch, shuffle):
         """This epoch's chunk order: shuffled per epoch (rows are shuffled within chunks)."""

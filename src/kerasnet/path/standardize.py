@@ -108,14 +108,14 @@ def chunked_statistics(chunks, sets, weight, residual):
     return mean.astype("float32"), np.where(sd > 0, sd, 1.0).astype("float32"), cross
 
 
-def path_statistics(chunks, y, task, sets, weight, standardize):
+def path_statistics(chunks, y, task, sets, weight, standardize, exposure=None):
     """One pass over the features: each row set's ``(mean [R, d], sd [R, d])``, the target's
     standardization on all rows, and the null gradient ``G`` of the grid (the features
     standardized with all rows' statistics)."""
     n = len(y)
     y_all = target_standardizer(y, sets[-1], task, standardize, weight)
     target = (y.reshape(n, -1) - y_all[0]) / y_all[1] if task == "regression" else y
-    w, r = grid.null_residual(target, task, n, weight)
+    w, r = grid.null_residual(target, task, n, weight, exposure)
     mean, sd, cross = chunked_statistics(chunks, sets, w, r)
     if not standardize:
         mean, sd = np.zeros_like(mean), np.ones_like(sd)

@@ -80,11 +80,13 @@ class MemberSettings(NamedTuple):
 
 
 class Data(NamedTuple):
-    """The rows every member draws from: inputs (an array or a list), target, row weights."""
+    """The rows every member draws from: inputs (an array or a list), target, row weights, and
+    each row's exposure ``exp(offset)`` (Poisson's offset; None without one)."""
 
     X: object
     y: object
     sample_weight: object
+    exposure: object = None
 
 
 def penalized_indices(model, penalized):
@@ -197,6 +199,8 @@ class Step:
         out, non_trainable, losses = self.model.stateless_call(
             trainable, non_trainable, self.inputs(data, idx, member), training=training, return_losses=True
         )
+        if data.exposure is not None:  # the network's rate times the row's exposure: the mean count
+            out = out * ops.reshape(ops.take(data.exposure, idx, axis=0), (-1,) + (1,) * (len(out.shape) - 1))
         return self._weighted_loss(out, data, idx, pad, member) + sum(losses, 0.0), non_trainable, out
 
     def _weighted_loss(self, out, data, idx, pad, member):
