@@ -1,5 +1,6 @@
 """``kerasnet path``: the table, the files, and a selected model that predict can use."""
 
+import io
 import json
 import os
 
@@ -223,11 +224,22 @@ def test_poisson_path_with_an_offset_column(tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["task"] == "poisson" and metrics["settings"]["offset_column"] == "log_exposure"
     assert metrics["n_features"] == 2  # the offset is not a feature
+    from kerasnet.data import Preprocessor
+
     model, _ = _kernels(out)
-    rates = model.predict(table[["x1", "x2"]].to_numpy("float32"), verbose=0)[:, 0]
+    pre = Preprocessor.load(out / "preprocessing.json")  # the model takes the encoded rows
+    rates = model.predict(pre.transform(table), verbose=0)[:, 0]
     assert np.all(rates > 0) and np.corrcoef(rates, x1)[0, 1] > 0.5  # the rate grows with x1
     from kerasnet.cli import cli
 
+    # predict: the expected counts, rate * exposure, from the data's offset column.
+    predicted = CliRunner().invoke(cli, ["predict", str(out), str(data)])
+    assert predicted.exit_code == 0, predicted.output
+    counts = pd.read_csv(io.StringIO(predicted.output))["predicted_claims"].to_numpy()
+    np.testing.assert_allclose(counts, rates * np.exp(table["log_exposure"]), rtol=1e-4)
+    table.drop(columns=["log_exposure"]).to_csv(tmp_path / "no_offset.csv", index=False)
+    missing = CliRunner().invoke(cli, ["predict", str(out), str(tmp_path / "no_offset.csv")])
+    assert missing.exit_code == 2 and "offset column 'log_exposure'" in missing.output
     bad = CliRunner().invoke(cli, ["path", str(data), "--target", "claims", "--offset-column", "log_exposure",
                                    "--out", str(tmp_path / "bad")])
     assert bad.exit_code == 2 and "add --task poisson" in bad.output and not (tmp_path / "bad").exists()

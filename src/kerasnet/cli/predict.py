@@ -65,10 +65,36 @@ def run_files(folder) -> list[str]:
     return [os.path.join(folder, name) for name in names]
 
 
-def predict_table(model, pre: Preprocessor, frame):
-    """Predictions for the rows of ``frame``, with its non-feature columns (ids) in front."""
+def recorded_offset(folder):
+    """The offset column a Poisson run was fit with (``kerasnet path --offset-column``), or None."""
+    import json
+
+    try:
+        with open(os.path.join(folder, "metrics.json"), encoding="utf-8") as fh:
+            return ((json.load(fh) or {}).get("settings") or {}).get("offset_column")
+    except (OSError, ValueError):
+        return None
+
+
+def predict_table(model, pre: Preprocessor, frame, offset_column=None):
+    """Predictions for the rows of ``frame``, with its non-feature columns (ids) in front.
+
+    A Poisson model predicts the rate; with ``offset_column`` (each row's log exposure, a
+    column of ``frame``) the expected counts ``rate * exp(offset)``.
+    """
     x = pre.transform(frame)
     outputs = model.predict(x, batch_size=4096, verbose=0)
+    if offset_column is not None:
+        import numpy as np
+        import pandas as pd
+
+        if offset_column not in frame.columns:
+            raise InputError(f"the model was fit with offset column '{offset_column}' (log exposure), which "
+                             "the data does not have; add it to the rows to predict counts.")
+        offset = pd.to_numeric(frame[offset_column], errors="coerce").to_numpy(dtype=float)
+        if not np.all(np.isfinite(offset)):
+            raise InputError(f"offset column '{offset_column}' needs a finite log exposure on every row.")
+        outputs = outputs * np.exp(offset)[:, None]
     predictions = pre.decode_predictions(outputs)
     kept = frame[[c for c in frame.columns if str(c) not in set(pre.input_columns)]]
     clash = [c for c in predictions.columns if c in set(map(str, kept.columns))]
@@ -94,13 +120,15 @@ def command(run_dir, data, out, overwrite, pruned):
     """Predict the rows of DATA (CSV / Parquet) with the model that kerasnet fit saved in DIR.
 
     Classification gives the predicted class and one probability column per class;
-    regression the predicted value. Columns that are not features (ids) are kept, and
+    regression the predicted value; a Poisson run the expected count (its offset column,
+    the log exposure, read from DATA). Columns that are not features (ids) are kept, and
     rows stay in input order.
     """
     if out is not None:
         check_out_file(out, overwrite, inputs=[data, *run_files(run_dir)])
     model, pre = load_run(run_dir, pruned=pruned)
-    table = predict_table(model, pre, load_table(data))
+    offset = recorded_offset(run_dir) if pre.task_ == "poisson" else None
+    table = predict_table(model, pre, load_table(data), offset_column=offset)
     if out is None:
         table.to_csv(sys.stdout, index=False)
     else:
