@@ -75,7 +75,6 @@ def test_path_grid_exclusions_and_glmnets_rescaling():
     ({"penalty_factor": [0.0, 0.0, 0.0]}, "every penalty factor is 0"),
     ({"exclude": ["nope"]}, "exclude names a feature"),
     ({"exclude": [0, 1, 2]}, "leaves no feature"),
-    ({"exclude": [0], "feature_selection": True}, "elastic-net path"),
 ])
 def test_bad_penalty_factors(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -93,3 +92,15 @@ def test_cv_estimator_passes_penalty_factor_and_leaves_an_excluded_feature_out()
     assert reg.path_.penalty_factor_[3] >= 1e20
     assert np.all(reg.model_.layers[0].get_weights()[0][3] == 0)  # the raw-input model_: row 3 out
     assert clone(reg).get_params()["penalty_factor"] == [1.0, 1.0, 1.0, np.inf]
+
+
+def test_feature_selection_keeps_an_excluded_feature_out_and_an_unpenalized_one_in():
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(200, 6))
+    y = (X[:, 0] + X[:, 1] + 0.3 * rng.normal(size=200) > 0).astype(int)
+    path = kerasnet.fit_path(X, y, hidden=(8,), feature_selection=True, n_lambdas=5, cv=3, epochs=30,
+                             learning_rate=1e-2, seed=0, verbose=0, penalty_factor=[1, 1, 1, 1, 0, np.inf])
+    assert np.all(path.feature_path_[:, 5] == 0)  # excluded: out at every strength
+    assert np.all(path.feature_path_[:, 4] > 0)  # unpenalized: in at every strength, even the strongest
+    kept = (path.feature_path_[:, :4] > 0).sum(axis=1)
+    assert kept[0] < kept[-1]  # the penalized features still enter along the path

@@ -62,7 +62,7 @@ def group_lambda_max(network, chunks, y, loss, weight, mean, scale, y_scale=None
     factors : array [d] or [S, d], or None
         Per-feature penalty factors (feature ``j``'s strength is ``lambda * factors[j]``;
         ``>= 1e20`` holds it at zero): the rule becomes ``max_j g_j / factors[j]`` over the
-        features not held (0 when every feature is held); with one row of factors per split,
+        penalized features not held (0 when there is none); with one row of factors per split,
         one such strength per split.
     from_empty : bool, default False
         Also require that no feature enters the network whose whole first layer is zero
@@ -83,7 +83,9 @@ def group_lambda_max(network, chunks, y, loss, weight, mean, scale, y_scale=None
     def largest(g):
         if factors is None:
             return float(g.max())
-        tops = np.where(free, g / np.asarray(factors), 0.0).max(axis=-1)
+        penalized = free & (np.asarray(factors) > 0)  # an unpenalized feature never leaves
+        with np.errstate(divide="ignore", invalid="ignore"):
+            tops = np.where(penalized, g / np.asarray(factors), 0.0).max(axis=-1)
         return float(tops) if tops.ndim == 0 else tops
 
     if linear_gradient is not None:
@@ -150,8 +152,11 @@ def dense_starts(network, X, y, rows, test_sets, F, scaling, masks, epochs, earl
     progress.phase("Dense", epochs, (1, F))
     folds = np.arange(F)
     zero = np.zeros(F)
+    factor = common.get("penalty_factor")  # excluded features (1e30) stay out of the dense starts too
+    held = [0.0] if factor is None else np.where(np.asarray(factor)[None] >= 1e20, _HOLD, 0.0)
     starts, dense = fit_members(
-        network, X, y, l1=zero, l2=np.full(F, hidden_l2), group_l1=zero,
+        network, X, y, l1=zero, l2=np.full(F, hidden_l2),
+        group_l1=np.broadcast_to(held, (F, *np.shape(held)[1:])),
         train_mask=masks(np.stack(rows), folds), val_mask=masks(test_sets, folds), scaling=scaling(folds),
         epochs=epochs, early_stopping=early_stopping, patience=patience, streams=folds,
         stop_groups=np.zeros(F, int), **common)
@@ -159,9 +164,21 @@ def dense_starts(network, X, y, rows, test_sets, F, scaling, masks, epochs, earl
     refit_epochs = refit_epochs_for(chosen, train_rows, batch_size, n) if early_stopping else chosen
     progress.phase("Dense", int(refit_epochs[0]), (1, 1))
     everything, _ = fit_members(
-        network, X, y, l1=[0.0], l2=[hidden_l2], group_l1=[0.0], train_mask=masks(np.ones((1, n), bool), [0]),
+        network, X, y, l1=[0.0], l2=[hidden_l2], group_l1=held, train_mask=masks(np.ones((1, n), bool), [0]),
         scaling=scaling(np.array([F])), epochs=int(refit_epochs[0]), streams=np.zeros(1, int), **common)
     return list(starts) + list(everything)
+
+
+def scaled_strengths(lambdas, of, factors=None):
+    """Each member's group strength: ``lambdas[k // per]`` (``per = len(of) / len(lambdas)``
+    members a strength), times its split's per-feature ``factors`` (``[S, d]``, row ``of[k]``,
+    or one ``[d]`` for all) when given: then ``[K, d]``, a held feature at 1e30."""
+    lam = np.repeat(np.asarray(lambdas, float), len(of) // len(lambdas))
+    if factors is None:
+        return lam
+    factors = np.asarray(factors, float)
+    rows = factors[np.asarray(of)] if factors.ndim == 2 else factors[None, :]
+    return np.minimum(lam[:, None] * rows, 1e30).astype("float32")
 
 
 def adaptive_gamma(adaptive):

@@ -24,6 +24,7 @@ from .features import (
     first_layer_norms,
     group_lambda_max,
     held_out,
+    scaled_strengths,
 )
 from .folds import normalized_weights, refit_epochs_for, splits
 from .inputs import check_settings, encode_target, network_and_inputs, penalty_factors, poisson_offset
@@ -216,9 +217,9 @@ def fit_path(
         glmnet's ``penalty.factor``: feature ``j``'s first-layer row carries ``factor[j]``
         times the elastic net (0: unpenalized; inf: excluded), rescaled to sum to ``d`` as
         glmnet; ``lambda_max`` is glmnet's ``max_j |g_j| / factor_j``
-        (:func:`kerasnet.path.grid.lambdas_from_gradient`). MLP, not with
-        ``feature_selection``. ``Path.model``'s Keras regularizers carry the strength
-        without the factors.
+        (:func:`kerasnet.path.grid.lambdas_from_gradient`); with ``feature_selection`` it
+        multiplies each feature's group strength. MLP only. ``Path.model``'s Keras
+        regularizers carry the strength without the factors.
     exclude : sequence of int or str, or None
         glmnet's ``exclude``: features (indices or names) held at zero at every strength.
     offset : array [n] or None
@@ -257,7 +258,7 @@ def fit_path(
         raise ValueError("relax= and adaptive= act on the selected input features; they need "
                          "feature_selection=True.")
     network = build(n_outputs, task)
-    factor = penalty_factors(penalty_factor, exclude, names, network, model is None and not feature_selection)
+    factor = penalty_factors(penalty_factor, exclude, names, network, model is None)
     n = len(y_enc)
     weight = normalized_weights(sample_weight, n)
     offset = poisson_offset(offset, y_enc, weight, task, feature_selection, None if model else network)
@@ -297,7 +298,8 @@ def fit_path(
             if feature_selection and lambdas is None:
                 top = group_lambda_max(network, chunks, y_enc, LOSS[task], weight, m_all, s_all,
                                        y_scale=y_all if task == "regression" else None,
-                                       linear_gradient=G if not tuple(hidden) else None, seed=seed or 0)
+                                       linear_gradient=G if not tuple(hidden) else None, seed=seed or 0,
+                                       factors=factor)
                 lambdas = grid.lambda_grid(top, n_lambdas, lambda_min_ratio)
             lambdas = grid.path_lambdas(lambdas, None, y_enc, task, l1_ratio, n_lambdas, lambda_min_ratio,
                                         weight, linear=not tuple(hidden), gradient=G, factor=factor)
@@ -342,15 +344,17 @@ def fit_path(
             return cv_weights, cvfit, cv_values, oof, weights, refit, refit_epochs, refit.diverged
 
         cv_weights, cvfit, cv_values, oof, weights, refit, refit_epochs, refit_diverged = cv_and_refit(
-            "CV   ", None if group is None else np.repeat(group, per),
+            "CV   ", None if group is None else scaled_strengths(lambdas, member_fold, factor),
             None if starts is None else (starts, member_fold),
-            group, None if starts is None else (starts, np.full(L, F)))
+            None if group is None else scaled_strengths(lambdas, np.full(L, F), factor),
+            None if starts is None else (starts, np.full(L, F)))
         if adaptive is not None:  # a second path: the first path's own norms set each feature's weight
             excluded = cvfit.diverged[is_cv].reshape(L, F) | np.asarray(refit_diverged, bool)[:, None]
             norms = first_layer_norms(cv_weights).reshape(L, per, -1)[:, :F]
             norms = np.concatenate([norms, first_layer_norms(weights)[:, None]], axis=1)
             factors = adaptive_factors(norms, cv_values[measure], excluded, (test_rows * weight).sum(axis=1),
                                        lambdas, measures.greater_is_better(measure), adaptive)
+            factors = factors if factor is None else factors * factor  # glmnet's factors times the adaptive
             top = user_grid is None and group_lambda_max(
                 network, chunks, y_enc, LOSS[task], weight, m_all, s_all,
                 y_scale=y_all if task == "regression" else None,
@@ -358,13 +362,11 @@ def fit_path(
             if top:  # else the given grid, or no feature left on all rows: the first grid
                 lambdas = grid.lambda_grid(top, n_lambdas, lambda_min_ratio)
 
-            def strengths(of):
-                scaled = np.repeat(lambdas, len(of) // L)[:, None] * factors[of]
-                return np.minimum(scaled, 1e30).astype("float32")
-
+            everyone = np.full(L, F)
             cv_weights, cvfit, cv_values, oof, weights, refit, refit_epochs, refit_diverged = cv_and_refit(
-                "Adapt", strengths(member_fold), None if starts is None else (starts, member_fold),
-                strengths(np.full(L, F)), None if starts is None else (starts, np.full(L, F)))
+                "Adapt", scaled_strengths(lambdas, member_fold, factors), None if starts is None else (
+                    starts, member_fold), scaled_strengths(lambdas, everyone, factors),
+                None if starts is None else (starts, everyone))
         relaxed = None
         if relax:  # every point again on exactly its own features, without the feature penalty
             # From the split's dense network (the path's own start), its other features held at zero.

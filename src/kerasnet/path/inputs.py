@@ -224,8 +224,8 @@ def penalty_factors(penalty_factor, exclude, names, network=None, applies=True):
     if penalty_factor is None and exclude is None:
         return None
     if not applies:
-        raise ValueError("penalty_factor= and exclude= weigh the MLP's input features in the elastic-net "
-                         "path (model=None, feature_selection=False).")
+        raise ValueError("penalty_factor= and exclude= weigh the MLP's input features (model=None); a model "
+                         "of your own has no first layer of features to weigh.")
     d = len(names)
     if penalty_factor is None:
         factor = np.ones(d)
