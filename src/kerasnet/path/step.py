@@ -14,6 +14,11 @@ or loop. A step of member ``k`` is
    rows of that kernel (one row per input feature) by ``group_k * s``
    (:func:`kerasnet.proximal.group_soft_threshold`, in the optimizer's metric), always.
 
+With penalty factors (``factored``: glmnet's ``penalty.factor``) the first kernel's row ``j``
+carries ``factor_j`` times the elastic net in 1. and 3., and a row with an excluded feature is
+set to zero after every update. With an offset (Poisson's log exposure, ``Data.exposure``)
+the model's output is multiplied by each row's ``exp(offset)`` before the loss.
+
 The penalty is :func:`kerasnet.penalty.elastic_net`, the formula of Keras's own
 ``ElasticNet`` regularizer; the prox is :func:`kerasnet.proximal.soft_threshold`.
 """
