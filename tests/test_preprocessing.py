@@ -175,8 +175,8 @@ def test_forced_tasks_are_checked():
         Preprocessor(task="binary").fit(_frame(), y3)
     pre = Preprocessor(task="multiclass").fit(_frame(), pd.Series(list("abbaab")))
     assert (pre.task_, pre.n_outputs, pre.target_) == ("multiclass", 2, None)
-    with pytest.raises(InputError, match=r"^task must be one of binary, multiclass, regression, poisson; "
-                                         r"received 'ordinal'\.$"):
+    with pytest.raises(InputError, match=r"^task must be one of binary, multiclass, regression, poisson, "
+                                         r"cox; received 'ordinal'\.$"):
         Preprocessor(task="ordinal").fit(_frame())
     counts = Preprocessor(task="poisson").fit(_frame(), pd.Series([0, 3, 1, 2, 0, 5], name="claims"))
     assert counts.classes_ is None and counts.encode_target([2, 0]).tolist() == [[2.0], [0.0]]

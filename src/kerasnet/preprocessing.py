@@ -137,6 +137,9 @@ class Preprocessor:
         self.target_ = None if y.name is None else str(y.name)
         inferred = infer_task(y)  # also checks NaN / inf and a single class
         task = self.task_ or inferred
+        if task == "cox":
+            raise InputError("task 'cox' takes a (time, event) target, which a table's one target column "
+                             "cannot hold; use kerasnet.fit_path(X, y, task='cox') with y as two columns.")
         if task in ("regression", "poisson"):
             if not is_numeric(y):
                 raise InputError(

@@ -18,7 +18,7 @@ from .errors import InputError, listing, plain, short
 __all__ = ["CLASSIFICATION", "LOSS", "MAX_INTEGER_CLASSES", "OUTPUT_ACTIVATION", "SCORE", "TASKS",
            "check_task", "infer_task", "keras_loss", "keras_metrics"]
 
-TASKS = ("binary", "multiclass", "regression", "poisson")
+TASKS = ("binary", "multiclass", "regression", "poisson", "cox")
 
 #: The tasks whose targets are classes (stratified folds, class measures).
 CLASSIFICATION = ("binary", "multiclass")
@@ -26,15 +26,16 @@ CLASSIFICATION = ("binary", "multiclass")
 #: The last layer's activation: a probability, class probabilities, values, or a rate
 #: (``exp`` of the network's log-rate: Poisson's log link).
 OUTPUT_ACTIVATION = {"binary": "sigmoid", "multiclass": "softmax", "regression": "linear",
-                     "poisson": "exponential"}
+                     "poisson": "exponential", "cox": "linear"}
 
 #: Keras's loss of each task, on the outputs above (labels 0/1, class indices, values, counts:
 #: Keras's ``poisson`` is ``mu - y log(mu)``, half the Poisson deviance up to a constant in y).
 LOSS = {"binary": "binary_crossentropy", "multiclass": "sparse_categorical_crossentropy",
-        "regression": "mean_squared_error", "poisson": "poisson"}
+        "regression": "mean_squared_error", "poisson": "poisson", "cox": "cox"}
 
 #: The held-out score reported for each task (the metric's name in Keras's logs).
-SCORE = {"binary": "accuracy", "multiclass": "accuracy", "regression": "rmse", "poisson": "rmse"}
+SCORE = {"binary": "accuracy", "multiclass": "accuracy", "regression": "rmse", "poisson": "rmse",
+         "cox": "loss"}
 
 #: Integer-valued numeric targets with at most this many distinct values are classes.
 MAX_INTEGER_CLASSES = 20
@@ -49,6 +50,10 @@ def check_task(task) -> str:
 
 def keras_loss(task):
     """A Keras loss object for ``task`` (:data:`LOSS`)."""
+    if check_task(task) == "cox":
+        from .survival import CoxPartialLikelihood
+
+        return CoxPartialLikelihood()
     classes = {"binary": keras.losses.BinaryCrossentropy,
                "multiclass": keras.losses.SparseCategoricalCrossentropy,
                "regression": keras.losses.MeanSquaredError, "poisson": keras.losses.Poisson}
@@ -61,6 +66,8 @@ def keras_metrics(task):
         return [keras.metrics.BinaryAccuracy(SCORE[task])]
     if task == "multiclass":
         return [keras.metrics.SparseCategoricalAccuracy(SCORE[task])]
+    if task == "cox":
+        return []  # the loss is the score
     return [keras.metrics.RootMeanSquaredError(SCORE[task])]
 
 

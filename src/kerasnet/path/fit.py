@@ -109,9 +109,11 @@ def fit_path(
         (glmnet's ``mgaussian``): one output per column, each standardized with the member's
         rows, the loss Keras's MSE (the outputs' mean, so ``lambda_max`` carries ``2 / k``:
         :func:`kerasnet.path.grid.gradient_factor`), the CV measures summed over outputs as
-        glmnet's.
+        glmnet's. With ``task="cox"``: (time, event) as two columns, a structured array or a
+        DataFrame (:mod:`kerasnet.survival`: Breslow's partial likelihood within each batch,
+        measures ``deviance`` and ``cindex``; ``Path.predict`` gives the log relative hazard).
     hidden : sequence of int, default (64, 64)
-    task : {"binary", "multiclass", "regression", "poisson"} or None, default None
+    task : {"binary", "multiclass", "regression", "poisson", "cox"} or None, default None
         None infers it from ``y`` (:func:`kerasnet.data.infer_task`).
     l1_ratio : float in [0, 1], default 0.5
     lambdas : sequence of float or None
@@ -218,16 +220,14 @@ def fit_path(
         times the elastic net (0: unpenalized; inf: excluded), rescaled to sum to ``d`` as
         glmnet; ``lambda_max`` is glmnet's ``max_j |g_j| / factor_j``
         (:func:`kerasnet.path.grid.lambdas_from_gradient`); with ``feature_selection`` it
-        multiplies each feature's group strength. MLP only. ``Path.model``'s Keras
-        regularizers carry the strength without the factors.
+        multiplies each feature's group strength. MLP only (``Path.model``'s Keras
+        regularizers carry the strength without the factors).
     exclude : sequence of int or str, or None
         glmnet's ``exclude``: features (indices or names) held at zero at every strength.
     offset : array [n] or None
-        With ``task="poisson"`` (counts, log link: the network's output is the rate
-        ``exp(eta)``, the loss Keras's ``poisson``, the deviance Poisson's): each row's log
-        exposure, glmnet's ``offset`` (the mean count is ``exp(eta + offset)``; the null model
-        and ``lambda_max`` include it). ``Path.model`` predicts the rate at offset 0;
-        ``Path.predict(X, offset=...)`` the counts.
+        With ``task="poisson"`` (counts, log link, Keras's ``poisson`` loss): each row's log
+        exposure, glmnet's ``offset`` (mean count ``exp(eta + offset)``; in the null model and
+        ``lambda_max`` too). ``Path.model`` predicts the rate, ``Path.predict(X, offset=)`` counts.
 
     Returns
     -------

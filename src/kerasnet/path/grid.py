@@ -57,6 +57,11 @@ def null_residual(y, task, n, sample_weight=None, exposure=None):
     ``r = Y - mean_w(Y)`` ``[n, k]`` (:func:`null_gradient` is ``c X' (w r) / n``); for
     Poisson with ``exposure = exp(offset)``, ``r = y - c * exposure`` with the null rate
     ``c = sum(w y) / sum(w exposure)`` (the log link's gradient at the intercept-only fit)."""
+    if task == "cox":  # the null model's martingale residuals (its gradient is -X' w r / n)
+        w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, float).ravel()
+        from ..survival import null_martingale_residual
+
+        return w * (n / w.sum()), null_martingale_residual(y, w)[:, None]
     if task == "multiclass":
         y = np.asarray(y).astype(int).ravel()
         Y = np.eye(int(y.max()) + 1)[y]
@@ -284,6 +289,8 @@ def deviance_ratio(loss, y, task, weight, y_mean=None, y_scale=None, exposure=No
     ``1 - (loss - saturated) / (null - saturated)``. Keras's losses are the deviance over 2
     plus a constant that only the saturated model removes: 0 for squared error and hard
     class labels, ``mean(y - y log y)`` for Poisson's."""
+    if task == "cox":  # Breslow's saturated likelihood is not defined with ties: no ratio
+        return np.full(np.shape(loss), np.nan)
     saturated = 0.0
     if task == "poisson":
         w, counts = np.asarray(weight, float), np.asarray(y, float).ravel()

@@ -105,6 +105,10 @@ def encode_target(y, task):
     if task == "regression":
         y_enc = y.astype("float32")
         return task, y_enc, None, (y_enc.shape[1] if y_enc.ndim == 2 else 1)
+    if task == "cox":
+        from ..survival import check_survival_target
+
+        return task, check_survival_target(y), None, 1
     if task == "poisson":
         counts = np.asarray(y, dtype=float)
         if counts.ndim != 1 or not np.all(np.isfinite(counts)) or (counts < 0).any() or not counts.any():

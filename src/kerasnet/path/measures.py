@@ -19,6 +19,9 @@ mse       ``sum_k (y_k - p_k)^2`` over classes (one-hot y), or squared       low
 mae       ``sum_k |y_k - p_k|``, or absolute error summed over outputs       lower   all
 r2        ``1 - SSE / SST`` of the fold around its own weighted mean,        higher  regression
           averaged over outputs
+cindex    Harrell's C of the fold (cox; its deviance: twice Breslow's        higher  cox
+          negative log partial likelihood per row, the fold's own rows the
+          risk sets, cv.glmnet's ``grouped=FALSE``)
 ========  =================================================================  ======  ====================
 """
 
@@ -30,7 +33,8 @@ __all__ = ["MEASURES", "check_measure", "cross_validated", "fold_values", "great
 
 #: measure -> (greater is better, tasks, label for tables and plots)
 MEASURES = {
-    "deviance": (False, ("binary", "multiclass", "regression", "poisson"), "deviance"),
+    "deviance": (False, ("binary", "multiclass", "regression", "poisson", "cox"), "deviance"),
+    "cindex": (True, ("cox",), "Harrell's C"),
     "class": (False, ("binary", "multiclass"), "misclassification error"),
     "auc": (True, ("binary",), "AUC"),
     "mse": (False, ("binary", "multiclass", "regression", "poisson"), "mean squared error"),
@@ -134,6 +138,10 @@ def _r2(y, outputs, weight) -> float:
 def fold_value(measure, task, y, outputs, weight=None, onehot=None) -> float:
     """The measure on one fold: ``y`` its targets, ``outputs`` the member's outputs there."""
     weight = np.ones(len(y)) if weight is None else np.asarray(weight, float)
+    if task == "cox":  # fold-level: the fold's own rows are the risk sets
+        from ..survival import c_index, cox_deviance
+
+        return cox_deviance(y, outputs, weight) if measure == "deviance" else c_index(y, outputs, weight)
     if measure == "auc":
         return auc(y, _probabilities(task, outputs)[:, 1], weight)
     if measure == "r2":

@@ -33,6 +33,7 @@ from keras import ops
 
 from ..penalty import elastic_net
 from ..proximal import effective_step, group_soft_threshold, soft_threshold
+from ..survival import cox_terms
 from .autodiff import value_and_grad
 
 __all__ = ["Data", "MemberSettings", "MemberState", "Step", "kernel_positions", "penalized_indices",
@@ -158,7 +159,10 @@ class Step:
     """
 
     def __init__(self, model, optimizer, loss, penalized, proximal, grouped=None, factored=False):
-        self.model, self.optimizer, self.loss = model, optimizer, per_sample_loss(loss)
+        # Cox's partial likelihood is a sum over each batch's risk sets, weighted inside them.
+        self.cox = isinstance(loss, str) and loss == "cox"
+        self.model, self.optimizer = model, optimizer
+        self.loss = None if self.cox else per_sample_loss(loss)
         self.penalized, self.proximal = list(penalized), bool(proximal)
         # The grouped kernel carries the group lasso in place of the elastic net (mlp's input_penalty).
         self.grouped, self.elastic = grouped, [i for i in penalized if i != grouped]
@@ -209,8 +213,12 @@ class Step:
         return self._weighted_loss(out, data, idx, pad, member) + sum(losses, 0.0), non_trainable, out
 
     def _weighted_loss(self, out, data, idx, pad, member):
-        per = self.loss(self.targets(data, idx, member), out)
         w = pad * ops.take(data.sample_weight, idx, axis=0)
+        if self.cox:
+            y = self.targets(data, idx, member)
+            per = cox_terms(y[:, 0], y[:, 1], ops.reshape(out, (-1,)), w)
+        else:
+            per = self.loss(self.targets(data, idx, member), out)
         total = ops.sum(w)
         return ops.sum(per * w) / ops.where(total > 0, total, 1.0)
 
