@@ -14,9 +14,9 @@ deviance  classes: ``-2 * sum_k y_k log p_k`` (p clipped to [1e-5, 1-1e-5],  low
 class     misclassification: the predicted class (p > 0.5, or the argmax)    lower   binary, multiclass
           is not the true one
 auc       area under the ROC curve of the fold (ties count one half)         higher  binary
-mse       ``sum_k (y_k - p_k)^2`` over classes (one-hot y), or squared       lower   all
+mse       ``sum_k (y_k - p_k)^2`` over classes (one-hot y), or squared       lower   all but cox
           error summed over outputs (poisson: of the count ``mu``)
-mae       ``sum_k |y_k - p_k|``, or absolute error summed over outputs       lower   all
+mae       ``sum_k |y_k - p_k|``, or absolute error summed over outputs       lower   all but cox
 r2        ``1 - SSE / SST`` of the fold around its own weighted mean,        higher  regression
           averaged over outputs
 cindex    Harrell's C of the fold (cox; its deviance: twice Breslow's        higher  cox
