@@ -244,9 +244,8 @@ def fit_path(
                                                            scheduler)
     task, y_enc, classes, n_outputs = encode_target(y, task)
     measure = measures.check_measure(measure, task)
-    l1_ratio, lambda_min_ratio = check_settings(l1_ratio, lambda_min_ratio, learning_rate,
-                                                n_lambdas=n_lambdas, epochs=epochs, batch_size=batch_size,
-                                                patience=patience)
+    counts = {"n_lambdas": n_lambdas, "epochs": epochs, "batch_size": batch_size, "patience": patience}
+    l1_ratio, lambda_min_ratio = check_settings(lambda_min_ratio, learning_rate, l1_ratio, **counts)
     standardize = bool(standardize) and model is None  # a user's model gets its inputs as given
     if feature_selection and model is not None:
         raise ValueError("feature_selection=True selects the input features of the MLP (model=None); "
@@ -320,7 +319,10 @@ def fit_path(
         member_fold = np.tile(np.arange(per), L)
         is_cv = member_fold < F
 
-        def cv_and_refit(name, group_cv, start_cv, group_refit, start_refit):
+        def cv_and_refit(name, group_cv, group_refit):
+            # Every stage starts each member from its split's dense network, if there is one.
+            start_cv = None if starts is None else (starts, member_fold)
+            start_refit = None if starts is None else (starts, np.full(L, F))
             progress.phase(name, epochs, (L, per))
             cv_weights, cvfit = fit_members(
                 network, X, y_enc, l1=np.repeat(l1, per), l2=np.repeat(l2, per), group_l1=group_cv,
@@ -345,9 +347,7 @@ def fit_path(
 
         cv_weights, cvfit, cv_values, oof, weights, refit, refit_epochs, refit_diverged = cv_and_refit(
             "CV   ", None if group is None else scaled_strengths(lambdas, member_fold, factor),
-            None if starts is None else (starts, member_fold),
-            None if group is None else scaled_strengths(lambdas, np.full(L, F), factor),
-            None if starts is None else (starts, np.full(L, F)))
+            None if group is None else scaled_strengths(lambdas, np.full(L, F), factor))
         if adaptive is not None:  # a second path: the first path's own norms set each feature's weight
             excluded = cvfit.diverged[is_cv].reshape(L, F) | np.asarray(refit_diverged, bool)[:, None]
             norms = first_layer_norms(cv_weights).reshape(L, per, -1)[:, :F]
@@ -362,17 +362,13 @@ def fit_path(
             if top:  # else the given grid, or no feature left on all rows: the first grid
                 lambdas = grid.lambda_grid(top, n_lambdas, lambda_min_ratio)
 
-            everyone = np.full(L, F)
             cv_weights, cvfit, cv_values, oof, weights, refit, refit_epochs, refit_diverged = cv_and_refit(
-                "Adapt", scaled_strengths(lambdas, member_fold, factors), None if starts is None else (
-                    starts, member_fold), scaled_strengths(lambdas, everyone, factors),
-                None if starts is None else (starts, everyone))
+                "Adapt", scaled_strengths(lambdas, member_fold, factors),
+                scaled_strengths(lambdas, np.full(L, F), factors))
         relaxed = None
         if relax:  # every point again on exactly its own features, without the feature penalty
             # From the split's dense network (the path's own start), its other features held at zero.
-            relaxed = cv_and_refit(
-                "Relax", held_out(cv_weights), None if starts is None else (starts, member_fold),
-                held_out(weights), None if starts is None else (starts, np.full(L, F)))
+            relaxed = cv_and_refit("Relax", held_out(cv_weights), held_out(weights))
     finally:
         progress.close()
     mlp_only = {} if model is not None else {

@@ -25,7 +25,7 @@ def check_int(value, name, low):
     return int(value)
 
 
-def check_settings(l1_ratio, lambda_min_ratio, learning_rate, **counts):
+def check_settings(lambda_min_ratio, learning_rate, l1_ratio=0.0, **counts):
     """``(l1_ratio, lambda_min_ratio)`` checked (in [0, 1] and (0, 1)), the learning rate
     positive (or None) and every count an integer >= 1; a ValueError naming the fix."""
     from ..penalty import check_strength

@@ -27,7 +27,7 @@ from . import grid
 from .distributed import fit_members
 from .features import adaptive_factors, adaptive_gamma, dense_starts, first_layer_norms, group_lambda_max
 from .folds import normalized_weights, splits
-from .inputs import NumpyGlorotUniform, check_int, check_xy, encode_target
+from .inputs import NumpyGlorotUniform, check_settings, check_xy, encode_target
 from .progress import Progress
 from .sources import Chunks
 from .standardize import member_scaling, path_statistics
@@ -184,10 +184,9 @@ def stability_selection(X, y, *, hidden=(32,), task=None, n_pairs=25, lambdas=No
     """
     X, y, names = check_xy(X, y)
     task, y_enc, _, n_outputs = encode_target(y, task)
-    check_int(n_pairs, "n_pairs", 1)
-    for name, value in (("n_lambdas", n_lambdas), ("epochs", epochs), ("batch_size", batch_size),
-                        ("patience", patience)):
-        check_int(value, name, 1)
+    counts = {"n_pairs": n_pairs, "n_lambdas": n_lambdas, "epochs": epochs, "batch_size": batch_size,
+              "patience": patience}
+    _, lambda_min_ratio = check_settings(lambda_min_ratio, learning_rate, **counts)
     threshold = check_strength(threshold, "threshold")
     if not 0.5 < threshold <= 1:
         raise ValueError(f"threshold must be in (0.5, 1] (the bound needs more than half); received "
@@ -195,10 +194,6 @@ def stability_selection(X, y, *, hidden=(32,), task=None, n_pairs=25, lambdas=No
     pfer = check_strength(pfer, "pfer")
     hidden_l2 = check_strength(hidden_l2, "hidden_l2")
     adaptive = adaptive_gamma(adaptive)
-    lambda_min_ratio = check_strength(lambda_min_ratio, "lambda_min_ratio")
-    if not 0 < lambda_min_ratio < 1:
-        raise ValueError(f"lambda_min_ratio must be in (0, 1); received "
-                         f"lambda_min_ratio={lambda_min_ratio!r}.")
     n, hidden = len(y_enc), tuple(hidden)
     if n < 4:
         raise ValueError(f"stability selection splits the rows in halves; it needs at least 4 rows, got {n}.")
