@@ -87,6 +87,14 @@ def data_section(metrics):
     summary = data.get("target_summary")
     if summary:
         parts.append("<h3>Target</h3>" + pairs([(k, number(v)) for k, v in summary.items()]))
+    survival = data.get("survival")
+    if survival:
+        s = survival
+        parts.append("<h3>Survival target</h3>" + pairs([
+            ("time column", s.get("time")), ("event column (1: the event, 0: censored)", s.get("event")),
+            ("events / censored", f"{s.get('n_events')} / {s.get('n_censored')}"),
+            ("median / longest time", f"{number(s.get('median_time'))} / {number(s.get('max_time'))}"),
+        ]))
     return "Data", "".join(parts)
 
 
@@ -130,7 +138,8 @@ def scores_section(metrics):
     splits = [s for s in ("train", "validation", "test") if isinstance(metrics.get(s), dict)]
     if not splits:
         return None
-    score = SCORE.get(metrics.get("task"), "accuracy")
+    # Cox's loss is its Keras score; Harrell's C says more beside it.
+    score = "cindex" if metrics.get("task") == "cox" else SCORE.get(metrics.get("task"), "accuracy")
     cols = [("n_rows", "rows", "d"), ("loss", "loss", ".4f"), ("data_loss", "data loss", ".4f"),
             ("penalty", "penalty", ".4f"), (score, score, ".4f"), ("sparsity", "exact zeros", ".1%")]
     rows = [[s, *(number(metrics[s].get(k), f) if k in metrics[s] else "" for k, _, f in cols)]

@@ -33,19 +33,25 @@ __all__ = [
     "check_finite",
     "infer_task",
     "load_dataset",
+    "load_survival_dataset",
     "load_table",
     "split_features_target",
     "split_rows",
 ]
 
-#: Bundled datasets (scikit-learn's own files, no download) and their tasks.
+#: Bundled datasets and their tasks: scikit-learn's own files, and survival data shipped with
+#: kerasnet (``kerasnet/datasets``, each file's source and licence in its README). No download.
 DATASETS = {
     "breast_cancer": "binary",
     "diabetes": "regression",
     "wine": "multiclass",
     "digits": "multiclass",
     "iris": "multiclass",
+    "rossi": "cox",
 }
+
+#: The (time, event) columns of the bundled survival datasets.
+SURVIVAL_COLUMNS = {"rossi": ("week", "arrest")}
 
 
 # --------------------------------------------------------------------------- reading
@@ -138,13 +144,17 @@ def _first_line(err, width: int = 200) -> str:
 def load_dataset(name: str) -> tuple[pd.DataFrame, str]:
     """A bundled dataset as a DataFrame and the name of its target column.
 
-    Uses scikit-learn's bundled files (no download). Class labels of ``breast_cancer``,
-    ``wine`` and ``iris`` are the class names (``"malignant"``, ``"setosa"``...);
-    ``digits`` keeps its digits 0-9; ``diabetes`` is regression.
+    Uses scikit-learn's bundled files and kerasnet's own (no download). Class labels of
+    ``breast_cancer``, ``wine`` and ``iris`` are the class names (``"malignant"``,
+    ``"setosa"``...); ``digits`` keeps its digits 0-9; ``diabetes`` is regression.
+    ``rossi`` is survival data (Rossi et al. 1980: weeks to re-arrest of 432 released
+    prisoners): its target is the time column ``week``, and its event column
+    (``SURVIVAL_COLUMNS["rossi"]``, ``arrest``) is among the others;
+    :func:`load_survival_dataset` gives features and (time, event) apart.
 
     Parameters
     ----------
-    name : {"breast_cancer", "diabetes", "wine", "digits", "iris"}
+    name : {"breast_cancer", "diabetes", "wine", "digits", "iris", "rossi"}
 
     Returns
     -------
@@ -160,6 +170,11 @@ def load_dataset(name: str) -> tuple[pd.DataFrame, str]:
 
     if name not in DATASETS:
         raise InputError(f"unknown dataset '{name}'; choose one of {', '.join(DATASETS)}.")
+    if name in SURVIVAL_COLUMNS:
+        from importlib import resources
+
+        with resources.files("kerasnet.datasets").joinpath(f"{name}.csv").open("r", encoding="utf-8") as fh:
+            return pd.read_csv(fh), SURVIVAL_COLUMNS[name][0]
     bunch = getattr(datasets, f"load_{name}")(as_frame=True)
     frame = bunch.frame.copy()
     target = "target"
@@ -167,6 +182,36 @@ def load_dataset(name: str) -> tuple[pd.DataFrame, str]:
     if DATASETS[name] != "regression" and name != "digits" and names is not None:
         frame[target] = np.asarray(names)[frame[target].to_numpy()]
     return frame, target
+
+
+def load_survival_dataset(name: str = "rossi") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A bundled survival dataset as features and a (time, event) frame for ``task="cox"``.
+
+    Parameters
+    ----------
+    name : {"rossi"}, default "rossi"
+        Rossi et al. (1980): weeks to re-arrest (``week``, at most 52) and whether it happened
+        (``arrest``) of 432 men released from prison, with 7 features (financial aid, age,
+        race, work experience, marriage, parole, prior convictions).
+
+    Returns
+    -------
+    (X, y) : (pandas.DataFrame, pandas.DataFrame)
+        ``y`` has the time and event columns, in that order: the form
+        :func:`kerasnet.fit_path` takes with ``task="cox"``.
+
+    Examples
+    --------
+    >>> X, y = load_survival_dataset("rossi")
+    >>> X.shape, list(y.columns)
+    ((432, 7), ['week', 'arrest'])
+    """
+    if name not in SURVIVAL_COLUMNS:
+        raise InputError(f"'{name}' is not a bundled survival dataset; choose one of "
+                         f"{', '.join(SURVIVAL_COLUMNS)}.")
+    frame, _ = load_dataset(name)
+    columns = list(SURVIVAL_COLUMNS[name])
+    return frame.drop(columns=columns), frame[columns]
 
 
 def split_features_target(frame: pd.DataFrame, target: str, drop=()) -> tuple[pd.DataFrame, pd.Series]:

@@ -53,14 +53,17 @@ class Preprocessor:
 
     Parameters
     ----------
-    task : {"binary", "multiclass", "regression"} or None, default None
-        None infers it from the target with :func:`infer_task`.
+    task : {"binary", "multiclass", "regression", "poisson", "cox"} or None, default None
+        None infers it from the target with :func:`infer_task` (never ``"cox"``). With
+        ``"cox"`` the target is a DataFrame of two columns, time (> 0) and event (1 or 0).
 
     Attributes
     ----------
     task_ : str
     target_ : str or None
-        Name of the target column.
+        Name of the target column (Cox: the time column).
+    event_ : str or None
+        Cox: name of the event column.
     columns_ : list of dict
         One entry per input column, in order: ``{"name", "kind": "numeric", "mean",
         "scale"}`` or ``{"name", "kind": "categorical", "categories"}``.
@@ -126,20 +129,48 @@ class Preprocessor:
                 self.feature_names_.append(spec["name"])
             else:
                 self.feature_names_.extend(f"{spec['name']}={c}" for c in spec["categories"])
-        self.target_ = None
+        self.target_ = self.event_ = None
         self.task_ = None if self.task is None else check_task(self.task)
         self.classes_ = None
-        if y is not None:
+        if y is not None and self.task_ == "cox":
+            self._fit_survival(y)
+        elif y is not None:
             self._fit_target(pd.Series(y) if not isinstance(y, pd.Series) else y)
         return self
+
+    def _fit_survival(self, y) -> None:
+        if not isinstance(y, pd.DataFrame) or y.shape[1] != 2:
+            raise InputError("task 'cox' takes its target as a DataFrame of two columns, the time and the "
+                             "event (1: it happened, 0: censored); give y in that form.")
+        self.target_, self.event_ = (str(c) for c in y.columns)
+        self._survival(y)
+
+    def _survival(self, y) -> np.ndarray:
+        """(time, event) columns as float32 ``[n, 2]``, each checked with its column's name."""
+        time, event = (y.iloc[:, k] for k in (0, 1))
+        t = pd.to_numeric(time, errors="coerce").to_numpy(dtype=float)
+        bad = ~(np.isfinite(t) & (t > 0))
+        if bad.any():
+            raise InputError(f"time column '{short(time.name)}' needs a number > 0 on every row (the time to "
+                             f"the event or to censoring), not {short(time[bad].iloc[0])!r}; fix or drop "
+                             "those rows.")
+        e = pd.to_numeric(event.astype(float) if pd.api.types.is_bool_dtype(event) else event,
+                          errors="coerce").to_numpy(dtype=float)
+        if not np.isin(e, (0.0, 1.0)).all():
+            raise InputError(f"event column '{short(event.name)}' must hold 1 (the event happened) or 0 "
+                             "(censored), or true/false, on every row; recode it.")
+        if not e.any():
+            raise InputError(f"event column '{short(event.name)}' has no events (no 1s): a Cox model needs "
+                             "some; check the column.")
+        return np.column_stack([t, e]).astype("float32")
 
     def _fit_target(self, y: pd.Series) -> None:
         self.target_ = None if y.name is None else str(y.name)
         inferred = infer_task(y)  # also checks NaN / inf and a single class
         task = self.task_ or inferred
-        if task == "cox":
-            raise InputError("task 'cox' takes a (time, event) target, which a table's one target column "
-                             "cannot hold; use kerasnet.fit_path(X, y, task='cox') with y as two columns.")
+        if task == "cox":  # an inferred task is never cox
+            raise InputError("task 'cox' takes its target as a DataFrame of two columns, the time and the "
+                             "event; give y in that form.")
         if task in ("regression", "poisson"):
             if not is_numeric(y):
                 raise InputError(
@@ -240,6 +271,11 @@ class Preprocessor:
     def encode_target(self, y) -> np.ndarray:
         """Targets as the model's labels: class indices 0..K-1, or float32 values ``(n, 1)``."""
         self._check_fitted()
+        if self.task_ == "cox":
+            if not isinstance(y, pd.DataFrame) or y.shape[1] != 2:
+                raise InputError("task 'cox' takes its target as a DataFrame of two columns, the time and "
+                                 "the event; give y in that form.")
+            return self._survival(y)
         y = pd.Series(y) if not isinstance(y, pd.Series) else y
         check_finite(y, "target")
         if self.task_ in ("regression", "poisson"):
@@ -268,6 +304,9 @@ class Preprocessor:
         outputs = np.asarray(outputs, dtype=float)
         if outputs.ndim == 1:
             outputs = outputs[:, None]
+        if self.task_ == "cox":  # the network's output is the log relative hazard
+            eta = outputs[:, 0]
+            return pd.DataFrame({"log_relative_hazard": eta, "relative_hazard": np.exp(eta)})
         name = f"predicted_{self.target_ or 'target'}"
         if self.task_ in ("regression", "poisson"):  # values, or expected counts (rates)
             if outputs.shape[1] == 1:
@@ -292,6 +331,7 @@ class Preprocessor:
             "version": _FORMAT_VERSION,
             "task": self.task_,
             "target": self.target_,
+            **({"event": self.event_} if self.task_ == "cox" else {}),
             "classes": self.classes_,
             "columns": self.columns_,
             "feature_names": self.feature_names_,
@@ -317,6 +357,7 @@ class Preprocessor:
         pre = cls(task=state["task"])
         pre.task_ = check_task(state["task"])
         pre.target_ = state.get("target")
+        pre.event_ = state.get("event")
         pre.classes_ = state.get("classes")
         pre.columns_ = list(state["columns"])
         pre.feature_names_ = list(state["feature_names"])

@@ -18,8 +18,8 @@ import keras
 import numpy as np
 from keras import ops
 
-__all__ = ["CoxPartialLikelihood", "c_index", "check_survival_target", "cox_terms", "cox_deviance",
-           "null_martingale_residual"]
+__all__ = ["CoxPartialLikelihood", "c_index", "check_survival_target", "cox_deviance", "cox_deviance_ratio",
+           "cox_terms", "null_martingale_residual"]
 
 
 def cox_terms(time, event, eta, weight):
@@ -92,27 +92,59 @@ def null_martingale_residual(y, weight):
 
 def cox_deviance(y, eta, weight=None):
     """Twice the negative log partial likelihood per unit weight of rows ``y`` (time, event)
-    at ``eta``, their own rows the risk sets (cv.glmnet's ``grouped=FALSE`` deviance)."""
+    at ``eta``, their own rows the risk sets (cv.glmnet's ``grouped=FALSE`` deviance).
+
+    O(n log n): each risk set's log sum is a running ``logaddexp`` down the times, sorted.
+    """
     y = np.asarray(y, float)
     eta = np.asarray(eta, float).ravel()
     w = np.ones(len(eta)) if weight is None else np.asarray(weight, float)
-    at_risk = (y[None, :, 0] >= y[:, None, 0]) & (w[None, :] > 0)
-    scores = np.where(at_risk, (eta + np.log(np.maximum(w, 1e-300)))[None, :], -np.inf)
-    top = scores.max(axis=1, keepdims=True)
-    log_risk = top[:, 0] + np.log(np.exp(scores - top).sum(axis=1))
+    order = np.argsort(-y[:, 0], kind="stable")  # longest time first
+    t_desc = y[order, 0]
+    scores = np.where(w[order] > 0, eta[order] + np.log(np.maximum(w[order], 1e-300)), -np.inf)
+    running = np.logaddexp.accumulate(scores)  # log sum over t_j >= this row's time ...
+    # ... once every row tied with it is in: take the running sum at the last row of its tie
+    last_tied = np.searchsorted(-t_desc, -t_desc, side="right") - 1
+    log_risk = np.empty(len(eta))
+    log_risk[order] = running[last_tied]
     terms = -y[:, 1] * (eta - log_risk)
     return float(2.0 * (w * terms).sum() / w.sum())
 
 
+def cox_deviance_ratio(y, etas, weight=None):
+    """glmnet's ``dev.ratio`` for ``family="cox"`` of each row of ``etas`` ``[K, n]``:
+    ``1 - (D - D_sat) / (D_null - D_sat)`` with :func:`cox_deviance` ``D``, the null model
+    ``eta = 0`` and glmnet's saturated log likelihood ``-sum_t W_t log W_t`` (``W_t`` the event
+    weight at each distinct event time: ties grouped, as ``coxnet.deviance`` does)."""
+    y = np.asarray(y, float)
+    w = np.ones(len(y)) if weight is None else np.asarray(weight, float)
+    events = y[:, 1] > 0
+    _, group = np.unique(y[events, 0], return_inverse=True)
+    tied = np.bincount(group, weights=w[events])
+    tied = tied[tied > 0]
+    saturated = 2.0 * float(tied @ np.log(tied)) / w.sum()  # -2 l_sat / W
+    null = cox_deviance(y, np.zeros(len(y)), w)
+    deviances = np.array([cox_deviance(y, eta, w) for eta in np.asarray(etas, float)])
+    return 1.0 - (deviances - saturated) / (null - saturated)
+
+
 def c_index(y, eta, weight=None):
     """Harrell's concordance: among comparable pairs (the shorter time had the event), the
-    share where the shorter time has the higher ``eta`` (ties in ``eta`` count one half)."""
+    share where the shorter time has the higher ``eta`` (ties in ``eta`` count one half).
+
+    Pairs are counted in blocks of rows, so memory stays bounded on large folds.
+    """
     y = np.asarray(y, float)
     time, event = y[:, 0], y[:, 1]
     eta = np.asarray(eta, float).ravel()
     w = np.ones(len(time)) if weight is None else np.asarray(weight, float)
-    comparable = (time[:, None] < time[None, :]) & (event[:, None] > 0)
-    pair_w = w[:, None] * w[None, :] * comparable
-    score = (eta[:, None] > eta[None, :]) + 0.5 * (eta[:, None] == eta[None, :])
-    total = pair_w.sum()
-    return float((pair_w * score).sum() / total) if total > 0 else float("nan")
+    concordant = total = 0.0
+    rows = np.flatnonzero(event > 0)
+    step = max(1, 2**22 // max(1, len(time)))
+    for a in range(0, len(rows), step):
+        i = rows[a:a + step]
+        pair_w = w[i, None] * w[None, :] * (time[i, None] < time[None, :])
+        score = (eta[i, None] > eta[None, :]) + 0.5 * (eta[i, None] == eta[None, :])
+        concordant += float((pair_w * score).sum())
+        total += float(pair_w.sum())
+    return concordant / total if total > 0 else float("nan")

@@ -11,7 +11,8 @@ import warnings
 
 import click
 
-from ..data import InputError, load_dataset, load_table, split_features_target
+from ..data import DATASETS, SURVIVAL_COLUMNS, InputError, load_dataset, load_table, split_features_target
+from ..errors import listing
 from ..penalty import check_strength
 
 PROG = "kerasnet"
@@ -187,7 +188,8 @@ def data_options(command):
         click.option("--target", help="Target column of DATA (required with DATA)."),
         click.option(
             "--dataset",
-            help="Bundled dataset instead of DATA: breast_cancer, diabetes, wine, digits, iris.",
+            help="Bundled dataset instead of DATA: breast_cancer, diabetes, wine, digits, iris; rossi "
+                 "(survival: kerasnet path --task cox).",
         ),
         click.option("--drop", type=COLUMNS, default="", help="Comma-separated columns to leave out (ids)."),
     ]
@@ -216,6 +218,9 @@ def load_data(data, target, dataset, drop=()):
             "give either a DATA file with --target COL, or --dataset NAME (not both, not neither)."
         )
     if dataset is not None:
+        if DATASETS.get(dataset) == "cox":
+            raise InputError(f"dataset '{dataset}' is survival data (a time and an event); fit it with "
+                             f"kerasnet path --dataset {dataset} --task cox.")
         frame, default_target = load_dataset(dataset)
         target = target or default_target
         source = f"dataset:{dataset}"
@@ -226,6 +231,45 @@ def load_data(data, target, dataset, drop=()):
         source = os.path.abspath(data)
     features, y = split_features_target(frame, target, drop)
     return features, y, source
+
+
+def load_survival(data, target, dataset, drop, time_column, event_column):
+    """Features and the (time, event) frame from ``DATA --time-column T --event-column E`` or a
+    bundled survival ``--dataset`` (its own columns by default).
+
+    Returns
+    -------
+    (features, y, source) : (pandas.DataFrame, pandas.DataFrame, str)
+    """
+    if target:
+        raise InputError("--task cox takes --time-column and --event-column instead of --target; give "
+                         "those two.")
+    if (data is None) == (dataset is None):
+        raise InputError("give either a DATA file with --time-column and --event-column, or --dataset NAME "
+                         "(not both, not neither).")
+    if dataset is not None:
+        if dataset not in SURVIVAL_COLUMNS:
+            raise InputError(f"dataset '{dataset}' has no survival times; --task cox needs DATA with "
+                             f"--time-column and --event-column, or --dataset {', '.join(SURVIVAL_COLUMNS)}.")
+        frame, _ = load_dataset(dataset)
+        time_column, event_column = (given or default for given, default in
+                                     zip((time_column, event_column), SURVIVAL_COLUMNS[dataset], strict=True))
+        source = f"dataset:{dataset}"
+    else:
+        if not time_column or not event_column:
+            raise InputError(f"--task cox needs --time-column and --event-column with DATA '{data}'; name "
+                             "the column of times and the column of events (1: it happened, 0: censored).")
+        frame = load_table(data)
+        source = os.path.abspath(data)
+    columns = [str(c) for c in frame.columns]
+    for flag, name in (("--time-column", time_column), ("--event-column", event_column)):
+        if name not in columns:
+            raise InputError(f"{flag} {name!r} is not a column of the data (columns: {listing(columns, 8)}); "
+                             "check the name.")
+    if time_column == event_column:
+        raise InputError("--time-column and --event-column name the same column; give two columns.")
+    features, _ = split_features_target(frame, time_column, (event_column, *drop))
+    return features, frame.rename(columns=str)[[time_column, event_column]], source
 
 
 def stdout_console():

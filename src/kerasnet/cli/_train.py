@@ -224,7 +224,12 @@ def data_record(y, train_idx, valid_idx, pre, test_y=None) -> dict:
         "task": pre.task_,
         "target": pre.target_,
     }
-    if pre.task_ != "regression":
+    if pre.task_ == "cox":  # y: the (time, event) frame
+        time, event = (y.iloc[:, k].to_numpy(dtype=float) for k in (0, 1))
+        record["survival"] = {"time": pre.target_, "event": pre.event_, "n_events": int(event.sum()),
+                              "n_censored": int(len(event) - event.sum()),
+                              "median_time": float(np.median(time)), "max_time": float(time.max())}
+    elif pre.task_ in ("binary", "multiclass"):
         balance = {"all": _counts(y if test_y is None else pd.concat([y, test_y])),
                    "train": _counts(y.iloc[train_idx])}
         if len(valid_idx):

@@ -8,7 +8,7 @@ import click
 import numpy as np
 
 from ..path.measures import MEASURES, check_measure
-from ._common import HIDDEN, LEARNING_RATE, STRENGTH, data_options, load_data, out_options
+from ._common import HIDDEN, LEARNING_RATE, STRENGTH, data_options, load_data, load_survival, out_options
 from ._outputs import atomic_dir, check_out_dir, write_json
 
 
@@ -233,12 +233,18 @@ def selected_line(path, select: str) -> str:
 @click.option("--no-early-stopping", is_flag=True, help="Train every member for --epochs.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
 @click.option("--learning-rate", type=LEARNING_RATE, default=1e-3, show_default=True)
-@click.option("--task", type=click.Choice(["auto", "binary", "multiclass", "regression", "poisson"]),
+@click.option("--task", type=click.Choice(["auto", "binary", "multiclass", "regression", "poisson", "cox"]),
               default="auto", show_default=True,
-              help="auto: strings/booleans or <= 20 integer values are classes; poisson: counts (log link).")
+              help="auto: strings/booleans or <= 20 integer values are classes; poisson: counts (log link); "
+                   "cox: survival times (--time-column, --event-column; Breslow's partial likelihood).")
 @click.option("--offset-column", metavar="COLUMN",
               help="With --task poisson: the column holding each row's log exposure (glmnet's offset); it "
                    "is not a feature. The saved model predicts the rate (offset 0).")
+@click.option("--time-column", metavar="COLUMN",
+              help="With --task cox: the column of times (> 0) to the event or to censoring.")
+@click.option("--event-column", metavar="COLUMN",
+              help="With --task cox: the column of events (1 or true: it happened at that time; 0 or false: "
+                   "censored). The saved model predicts the log relative hazard.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for folds, weights, batches.")
 @click.option("--scheduler", metavar="ADDRESS",
               help="Dask scheduler (tcp://host:8786): train the members on its workers; same results. "
@@ -246,8 +252,8 @@ def selected_line(path, select: str) -> str:
 @out_options
 def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, cv, select, measure, proximal,
             feature_selection, relax, no_adaptive, hidden_l2, penalty_factor, exclude, hidden, epochs,
-            patience, no_early_stopping, batch_size, learning_rate, task, offset_column, seed, scheduler, out,
-            overwrite):
+            patience, no_early_stopping, batch_size, learning_rate, task, offset_column, time_column,
+            event_column, seed, scheduler, out, overwrite):
     """Fit the elastic-net path with CV on DATA (or --dataset) and save the selected model to --out.
 
     Every strength x fold is one member of a single stacked fit; each strength is then refit
@@ -259,7 +265,7 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
     """
     import pandas as pd
 
-    from ..data import InputError, Preprocessor, check_finite, infer_task
+    from ..data import DATASETS, InputError, Preprocessor, check_finite, infer_task
     from ..path import check_fold_count, fit_path
     from ._common import stdout_console
     from ._train import data_record, run_record
@@ -273,7 +279,14 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
             from ..path.distributed import MISSING_DASK
 
             raise InputError(MISSING_DASK) from None
-    features, y, source = load_data(data, target, dataset, drop)
+    if task == "cox" or (task == "auto" and DATASETS.get(dataset) == "cox"):
+        task = "cox"
+        features, y, source = load_survival(data, target, dataset, drop, time_column, event_column)
+    elif time_column or event_column:
+        raise InputError("--time-column and --event-column are the target of --task cox; add --task cox, or "
+                         "leave them out.")
+    else:
+        features, y, source = load_data(data, target, dataset, drop)
     features, offset = offset_of(features, offset_column, task)
     check_finite(features, "features")
     task = infer_task(y) if task == "auto" else task
@@ -301,6 +314,11 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
     model = path.model(select)
     chosen = chosen_index(path, select)
     logs = model.evaluate(X, y_enc, batch_size=4096, verbose=0, return_dict=True)
+    if task == "cox":  # the risk sets span all rows (Keras's evaluate would split them into batches)
+        from ..survival import c_index, cox_deviance
+
+        eta = path.predict(X, select)
+        logs = {"loss": cox_deviance(y_enc, eta) / 2, "cindex": c_index(y_enc, eta)}
     if offset is not None:  # the saved model predicts the rate: the counts need each row's exposure
         counts, mu = y_enc.ravel(), path.predict(X, select, offset=offset)
         logs = {"loss": float(np.mean(mu - counts * np.log(mu + 1e-7))),
@@ -315,6 +333,7 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
         "n_features_in": len(pre.input_columns),
         "n_features": pre.n_features_out,
         "settings": {"data": source, "drop": list(drop), "offset_column": offset_column,
+                     "time_column": pre.target_ if task == "cox" else None, "event_column": pre.event_,
                      "penalty_factor": list(penalty_factor),
                      "exclude": list(exclude), "l1_ratio": l1_ratio, "n_lambdas": n_lambdas,
                      "lambda_min_ratio": lambda_min_ratio, "cv": cv, "select": select, "measure": measure,
@@ -327,6 +346,7 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
         "path": path_record(path, select),
         # The selected model on all rows (it was refit on them: an optimistic number).
         "train": {"n_rows": int(len(y_enc)), "loss": float(logs["loss"]), score: float(logs[score]),
+                  **({"cindex": float(logs["cindex"])} if task == "cox" else {}),
                   "sparsity": float(path.sparsity_[chosen])},
         "data": data_record(y, list(range(len(y))), [], pre),
     }

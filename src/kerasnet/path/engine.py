@@ -367,13 +367,7 @@ def fit_members(
     return _member_weights(model, best, K), fit
 
 
-def member_losses(model, X, y, weights, *, loss, scaling=None, sample_weight=None, offset=None):
-    """Each member's weighted mean data loss on all rows at its weights (no training).
-
-    ``weights`` are K weight lists in ``model.get_weights()`` order (what :func:`fit_members`
-    returns); ``scaling`` as there. The path's deviance explained on its training rows
-    (glmnet's ``dev.ratio``) comes from here: one inference pass, chunk by chunk.
-    """
+def _inference(model, X, y, weights, loss, scaling, sample_weight, offset):
     K = len(weights)
     if not isinstance(X, Chunks):
         X = Chunks.of([np.asarray(a) for a in X] if isinstance(X, (list, tuple)) else np.asarray(X))
@@ -382,6 +376,26 @@ def member_losses(model, X, y, weights, *, loss, scaling=None, sample_weight=Non
     state = _initial_state(model, step, K, np.zeros(K, int), 0, start=(weights, np.arange(K)))
     settings = _settings(np.zeros(K, "float32"), np.zeros(K, "float32"), scaling)
     exposure = None if offset is None else np.exp(np.asarray(offset, "float64"))
-    losses, _ = validation_losses(Rows(X, y, sw, exposure), np.ones((1, X.n), bool), np.zeros(K, int), runner,
-                                  state, settings)
+    return Rows(X, y, sw, exposure), np.ones((1, X.n), bool), np.zeros(K, int), runner, state, settings
+
+
+def member_losses(model, X, y, weights, *, loss, scaling=None, sample_weight=None, offset=None):
+    """Each member's weighted mean data loss on all rows at its weights (no training).
+
+    ``weights`` are K weight lists in ``model.get_weights()`` order (what :func:`fit_members`
+    returns); ``scaling`` as there. The path's deviance explained on its training rows
+    (glmnet's ``dev.ratio``) comes from here: one inference pass, chunk by chunk.
+    """
+    losses, _ = validation_losses(*_inference(model, X, y, weights, loss, scaling, sample_weight, offset))
     return np.asarray(losses, float)
+
+
+def member_outputs(model, X, y, weights, *, loss, scaling=None):
+    """Each member's outputs ``[K, n, ...]`` on all rows at its weights, in row order (no training).
+
+    For measures a mean loss cannot give (the Cox deviance's risk sets span all rows).
+    """
+    index, outputs, _ = validation_outputs(*_inference(model, X, y, weights, loss, scaling, None, None))
+    ordered = np.empty_like(outputs)
+    np.put_along_axis(ordered, index.reshape(index.shape + (1,) * (outputs.ndim - 2)), outputs, axis=1)
+    return ordered

@@ -16,7 +16,7 @@ from ..penalty import check_strength
 from ..tasks import LOSS
 from . import grid, measures
 from .distributed import fit_members
-from .engine import member_losses
+from .explained import deviance_explained
 from .features import (
     adaptive_factors,
     adaptive_gamma,
@@ -383,13 +383,9 @@ def fit_path(
 
     def result(fits, **extra):
         _, cvfit, cv_values, oof, weights, refit, refit_epochs, refit_diverged = fits
-        refit_scaling = scaling(np.full(L, F))  # glmnet's dev.ratio: the refits on their rows
-        train_loss = member_losses(network, X, y_enc, weights, loss=LOSS[task], scaling=refit_scaling,
-                                   sample_weight=weight, offset=offset)
-        y_std = (None, None) if refit_scaling is None or refit_scaling[2] is None else (
-            refit_scaling[2][0], refit_scaling[3][0])
-        extra["dev_ratio"] = grid.deviance_ratio(train_loss, y_enc, task, weight, *y_std,
-                                                 exposure=None if offset is None else np.exp(offset))
+        # glmnet's dev.ratio: the refits on their own rows
+        extra["dev_ratio"] = deviance_explained(network, X, y_enc, weights, task, weight,
+                                                scaling(np.full(L, F)), offset)
         return Path(cv_values=cv_values, member_diverged=cvfit.diverged[is_cv].reshape(L, F),
                     best_epoch=cvfit.best_epoch[is_cv].reshape(L, F), refit_epochs=refit_epochs,
                     refit_diverged=refit_diverged, weights=weights, history={"cv": cvfit, "refit": refit},

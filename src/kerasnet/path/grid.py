@@ -289,8 +289,6 @@ def deviance_ratio(loss, y, task, weight, y_mean=None, y_scale=None, exposure=No
     ``1 - (loss - saturated) / (null - saturated)``. Keras's losses are the deviance over 2
     plus a constant that only the saturated model removes: 0 for squared error and hard
     class labels, ``mean(y - y log y)`` for Poisson's."""
-    if task == "cox":  # Breslow's saturated likelihood is not defined with ties: no ratio
-        return np.full(np.shape(loss), np.nan)
     saturated = 0.0
     if task == "poisson":
         w, counts = np.asarray(weight, float), np.asarray(y, float).ravel()
