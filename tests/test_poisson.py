@@ -87,3 +87,33 @@ def test_poisson_network_path_and_bad_input():
         kerasnet.fit_path(X, y, task="regression", offset=np.log(t), verbose=0)
     with pytest.raises(ValueError, match="one finite log exposure per row"):
         kerasnet.fit_path(X, y, task="poisson", offset=np.log(t[:10]), verbose=0)
+
+
+@pytest.mark.backend
+def test_poisson_estimator_is_sklearns_poisson_regressor_with_and_without_offset():
+    """The linear ridge through the estimator (raw inputs: standardization folded into model_)."""
+    from sklearn.pipeline import make_pipeline
+
+    from kerasnet.sklearn import ElasticNetMLPPoissonRegressorCV
+
+    X, y, exposure = _counts()
+    settings = dict(hidden_layer_sizes=(), l1_ratio=0.0, lambdas=[0.05], cv=2, max_iter=2000,
+                    batch_size=len(y), learning_rate_init=0.05, early_stopping=False, random_state=0)
+    reg = ElasticNetMLPPoissonRegressorCV(**settings).fit(X, y)
+    ref = make_pipeline(StandardScaler(), PoissonRegressor(alpha=0.05, tol=1e-12, max_iter=10_000)).fit(X, y)
+    np.testing.assert_allclose(reg.predict(X), ref.predict(X), rtol=2e-3)
+    assert reg.score(X, y) == pytest.approx(ref.score(X, y), abs=1e-4)  # D^2, as sklearn's score
+    assert reg.lambda_ == 0.05 and reg.model_.layers[-1].get_config()["activation"] == "exponential"
+
+    # offset log(t): sklearn's rate regression y/t weighted by t, at alpha / mean(t)
+    offset = np.log(exposure)
+    reg = ElasticNetMLPPoissonRegressorCV(**settings).fit(X, y, offset=offset)
+    scaler = StandardScaler().fit(X)
+    rate = PoissonRegressor(alpha=0.05 / exposure.mean(), tol=1e-12, max_iter=10_000)
+    rate.fit(scaler.transform(X), y / exposure, sample_weight=exposure)
+    np.testing.assert_allclose(reg.predict(X), rate.predict(scaler.transform(X)), rtol=2e-3)
+    np.testing.assert_allclose(reg.predict(X, offset=offset), reg.predict(X) * exposure, rtol=1e-12)
+    with pytest.raises(ValueError, match="counts y >= 0"):
+        ElasticNetMLPPoissonRegressorCV(**settings).fit(X, y - 1)
+    with pytest.raises(ValueError, match="one finite log exposure per row"):
+        reg.predict(X, offset=offset[:-1])

@@ -20,6 +20,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from kerasnet.sklearn import (
     ElasticNetMLPClassifier,
     ElasticNetMLPClassifierCV,
+    ElasticNetMLPPoissonRegressorCV,
     ElasticNetMLPRegressor,
     ElasticNetMLPRegressorCV,
     expected_failed_checks,
@@ -49,6 +50,8 @@ def any_data_builder(n_features, n_outputs, task):
         ElasticNetMLPRegressor(**SMALL),
         ElasticNetMLPClassifierCV(**SMALL_CV),
         ElasticNetMLPRegressorCV(**SMALL_CV),
+        # Counts from a linear target through a log link: one batch a step, 60 steps to fit it.
+        ElasticNetMLPPoissonRegressorCV(**dict(SMALL_CV, max_iter=60)),
         ElasticNetMLPClassifierCV(model=any_data_builder, **SMALL_CV),
         # The target is fit in its own units (no standardization of a user's model): more steps.
         ElasticNetMLPRegressorCV(model=any_data_builder,

@@ -8,6 +8,7 @@ _choose_default_backend()
 # step, the pruning selector, the path's initializer) is what lets `keras.saving.load_model`
 # find them after a plain `import kerasnet`.
 from ._compilation_cache import enable as _enable_compilation_cache  # noqa: E402
+from .data import load_survival_dataset  # noqa: E402
 from .models import compile_for, mlp  # noqa: E402
 from .monitor import PenaltyMonitor  # noqa: E402
 from .path import Path, StabilitySelection, fit_path, stability_selection  # noqa: E402
@@ -18,6 +19,7 @@ from .report import build_report  # noqa: E402
 from .sklearn import (  # noqa: E402
     ElasticNetMLPClassifier,
     ElasticNetMLPClassifierCV,
+    ElasticNetMLPPoissonRegressorCV,
     ElasticNetMLPRegressor,
     ElasticNetMLPRegressorCV,
 )
@@ -30,6 +32,7 @@ __all__ = [
     "ElasticNet",
     "ElasticNetMLPClassifier",
     "ElasticNetMLPClassifierCV",
+    "ElasticNetMLPPoissonRegressorCV",
     "ElasticNetMLPRegressor",
     "ElasticNetMLPRegressorCV",
     "GroupLasso",
@@ -41,6 +44,7 @@ __all__ = [
     "build_report",
     "compile_for",
     "fit_path",
+    "load_survival_dataset",
     "mlp",
     "penalize",
     "prune",

@@ -15,6 +15,7 @@ from __future__ import annotations
 from .estimators import (
     ElasticNetMLPClassifier,
     ElasticNetMLPClassifierCV,
+    ElasticNetMLPPoissonRegressorCV,
     ElasticNetMLPRegressor,
     ElasticNetMLPRegressorCV,
     expected_failed_checks,
@@ -23,6 +24,7 @@ from .estimators import (
 __all__ = [
     "ElasticNetMLPClassifier",
     "ElasticNetMLPClassifierCV",
+    "ElasticNetMLPPoissonRegressorCV",
     "ElasticNetMLPRegressor",
     "ElasticNetMLPRegressorCV",
     "expected_failed_checks",

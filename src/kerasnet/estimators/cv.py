@@ -21,6 +21,7 @@ from ..models import compile_for, mlp
 from ..path import fit_path
 from ..path.measures import MEASURES
 from ..penalty import ElasticNet
+from ..tasks import CLASSIFICATION
 from .base import ClassifierOutputs, KerasEstimator, RegressorOutputs, hidden_sizes, seed_from
 from .numeric import fold_standardization, weighted_scale
 
@@ -117,25 +118,25 @@ class BaseElasticNetMLPCV(KerasEstimator):
         -------
         self
         """
+        return self._fit(X, y, sample_weight, groups)
+
+    def _fit(self, X, y, sample_weight=None, groups=None, offset=None):
         X, y = self._validate_xy(X, y, min_samples=2)  # the path needs rows to split into folds
         sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
         targets, task, _ = self._encode_targets(y, sample_weight)
         if self.model is not None:
-            return self._fit_model(X, targets, task, sample_weight, groups)
+            return self._fit_model(X, targets, task, sample_weight, groups, offset)
         y_mean = y_scale = None
         if task == "regression" and self.standardize:
             # The network learns standardized targets (Adam's steps are O(learning rate));
             # their scale is folded back into the output layer below.
             y_mean, y_scale = weighted_scale(targets, sample_weight)
             targets = (targets - y_mean) / y_scale
-        if task != "regression":
-            targets = targets.ravel().astype(int)
-        elif targets.shape[1] == 1:
-            targets = targets.ravel()
+        targets = _shaped(targets, task)
         seed = seed_from(self.random_state)
         cv = 5 if self.cv is None else self.cv
         if not isinstance(cv, Integral):  # lists of (train, test) pairs become a splitter
-            cv = check_cv(cv, targets, classifier=task != "regression")
+            cv = check_cv(cv, targets, classifier=task in CLASSIFICATION)
         n = X.shape[0]
         path = fit_path(
             X,
@@ -161,6 +162,7 @@ class BaseElasticNetMLPCV(KerasEstimator):
             sample_weight=sample_weight,
             groups=groups,
             penalty_factor=self.penalty_factor,
+            offset=offset,
         )
         self.path_ = path
         self.lambda_ = float(path.lambdas_[path.index(self.selection)])
@@ -188,15 +190,10 @@ class BaseElasticNetMLPCV(KerasEstimator):
         self._set_history(path)
         return self
 
-    def _fit_model(self, X, targets, task, sample_weight, groups):
+    def _fit_model(self, X, targets, task, sample_weight, groups, offset=None):
         """The path of the user's ``model`` (a builder); ``model_`` is its refit at ``lambda_``."""
-        if task == "regression":
-            n_outputs = targets.shape[1] if targets.ndim == 2 else 1
-        else:
-            n_outputs = 1 if task == "binary" else len(self.classes_)
-        targets = targets.ravel().astype(int) if task != "regression" else targets
-        if task == "regression" and targets.shape[1] == 1:
-            targets = targets.ravel()
+        n_outputs = len(self.classes_) if task == "multiclass" else targets.shape[1]
+        targets = _shaped(targets, task)
         n = X.shape[0]
         path = fit_path(
             X.astype(np.float32), targets, model=shaped_builder(self.model, X.shape[1], n_outputs, task),
@@ -207,7 +204,7 @@ class BaseElasticNetMLPCV(KerasEstimator):
             learning_rate=self.learning_rate_init, early_stopping=self.early_stopping,
             patience=self.n_iter_no_change, proximal=self.proximal, seed=seed_from(self.random_state),
             verbose=int(bool(self.verbose)), measure=self.measure, sample_weight=sample_weight, groups=groups,
-            penalty_factor=self.penalty_factor,
+            penalty_factor=self.penalty_factor, offset=offset,
         )
         self.path_ = path
         self.lambda_ = float(path.lambdas_[path.index(self.selection)])
@@ -346,6 +343,13 @@ class ElasticNetMLPRegressorCV(RegressorMixin, RegressorOutputs, BaseElasticNetM
     (2,)
     """
     )
+
+
+def _shaped(targets, task):
+    """Targets ``[n, k]`` as :func:`kerasnet.fit_path` takes them: class codes, or values ``[n]`` for one."""
+    if task in CLASSIFICATION:
+        return targets.ravel().astype(int)
+    return targets.ravel() if targets.shape[1] == 1 else targets
 
 
 def shaped_builder(builder, n_features, n_outputs, task):

@@ -24,6 +24,7 @@ _NUMPY_ACTIVATIONS = {
     "tanh": np.tanh,
     "sigmoid": expit,
     "softmax": _softmax,
+    "exponential": np.exp,
 }
 
 
