@@ -162,13 +162,13 @@ def test_overwrite_replaces_an_earlier_run_only_after_success(csv, tmp_path):
 
 
 def test_failure_while_writing_leaves_nothing(csv, tmp_path, monkeypatch):
-    from kerasnet.cli import _train
+    from kerasnet.runs import save
 
     def broken(run, folder):
         (open(os.path.join(folder, "model.keras"), "w")).close()
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(_train, "save_run", broken)
+    monkeypatch.setattr(save, "_fit_files", broken)
     result = invoke("fit", csv, "--target", "label", *FAST, "--out", tmp_path / "a" / "run")
     assert result.exit_code == 1
     assert result.stderr.count("\n") == 1 and "unexpected RuntimeError: disk full" in result.stderr
@@ -210,7 +210,8 @@ def test_demo_narrows_the_gap(monkeypatch, tmp_path):
     _, held = train_test_split(np.arange(len(labels)), test_size=demo.HELD_OUT, random_state=0,
                                stratify=labels.astype(str))
     held = np.sort(held)
-    assert metrics["data"]["n_validation"] == len(held)
+    assert metrics["kind"] == "demo" and metrics["data"]["n_held_out"] == len(held)
+    assert metrics["held_out"]["data_loss"] == selected["held_out"]["data_loss"]
     assert metrics["data"]["n_train"] == len(labels) - len(held)
     model = keras.saving.load_model(folder / "model.keras", safe_mode=True)
     pre = Preprocessor.load(folder / "preprocessing.json")
@@ -220,7 +221,15 @@ def test_demo_narrows_the_gap(monkeypatch, tmp_path):
     assert selected["held_out"]["accuracy"] == pytest.approx(accuracy_score(y_held, p > 0.5))
     assert "narrows the train/held-out gap" in result.stdout
     assert "lambda_min" in result.stdout and "not cross-validated" in result.stdout
-    assert (folder / "report.html").is_file()
+    # The report tells the same story: the three models on the held-out rows, side by side.
+    report = (folder / "report.html").read_text()
+    assert ">No penalty against lambda_min and lambda_1se</h2>" in report
+    assert ">What to conclude</h2>" in report
+    assert f"{plain['gap']:.4f} &rarr; {selected['gap']:.4f}" in report
+    assert "held-out rows (set aside before anything was fit)" in report and ">validation" not in report
+    curves = pd.read_csv(folder / "comparison_curves.csv")
+    assert set(curves["model"]) == {"plain", "min", "1se"}
+    assert (curves["model"] == "plain").sum() == int(metrics["path"]["refit_epochs"])
 
 
 # --------------------------------------------------------------------------- bad input
@@ -236,6 +245,8 @@ def bad_files(tmp_path):
     files["nan"] = nan
     files["nan_target"] = good.assign(y=np.where(np.arange(20) == 3, np.nan, np.arange(20) % 2))
     files["one_class"] = good.assign(label="yes")
+    files["dates"] = good.assign(day=pd.date_range("2024-01-01", periods=20).strftime("%Y-%m-%d"))
+    files["text_target"] = good.assign(price=list("ab") * 10)
     paths = {}
     for name, frame in files.items():
         paths[name] = tmp_path / f"{name}.csv"
@@ -255,7 +266,7 @@ FIT_CASES = {
     "unreadable file": (["{folder}", "--target", "label"], "is a folder"),
     "empty file": (["{empty}", "--target", "label"], "is empty"),
     "header only": (["{header}", "--target", "label"], "has no rows"),
-    "missing target": (["{good}", "--target", "price"], "target column 'price' is not in the data"),
+    "missing target": (["{good}", "--target", "price"], "--target price is not a column of the data"),
     "no target": (["{good}"], "--target is required"),
     "one class": (["{one_class}", "--target", "label"], "has one class ('yes')"),
     "nan features": (["{nan}", "--target", "label"], "'x1' (2 missing/NaN), 'x2' (1 inf)"),
@@ -273,9 +284,13 @@ FIT_CASES = {
     "neither data": ([], "not both, not neither"),
     "drop unknown": (
         ["{good}", "--target", "label", "--drop", "zzz"],
-        "columns to drop not in the data: zzz",
+        "--drop names columns not in the data: zzz",
     ),
     "unknown option": (["{good}", "--target", "label", "--l3", "1"], "No such option '--l3'"),
+    # The library's messages name arguments (drop='day', task='binary'); the command line, its flags.
+    "dates": (["{dates}", "--target", "label"], "or leave the column out (--drop day)"),
+    "text regression": (["{text_target}", "--target", "price", "--task", "regression"],
+                        "use --task binary or --task multiclass"),
 }
 
 

@@ -228,7 +228,7 @@ def test_target_beyond_float32_is_bad_input(workdir):
 def test_path_cv_larger_than_rows(workdir):
     table(n=6).to_csv(workdir / "six.csv", index=False)
     refused(invoke("path", "six.csv", "--target", "y", *PATH_FAST[:-2], "--cv", "10", "--out", "run"),
-            "cv=10 folds need at least 10 rows", "cv <= 6")
+            "--cv 10 folds need at least 10 rows", "cv <= 6")
 
 
 def test_path_cv_larger_than_a_class(workdir):

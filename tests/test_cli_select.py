@@ -127,7 +127,7 @@ def test_select_says_when_no_strength_meets_pfer(data, tmp_path):
     (["--threshold", "1.5"], ["--threshold", "1.5 is not in (0.5, 1]"]),
     (["--n-pairs", "0"], ["--n-pairs", "0"]),
     (["--pfer", "0"], ["--pfer", "0"]),
-    (["--target", "nope"], ["target column 'nope'", "--target"]),
+    (["--target", "nope"], ["--target nope is not a column"]),
     (["--target", "label", "--hidden", "4,x"], ["--hidden", "positive integers"]),
 ])
 def test_select_bad_input_is_one_line_exit_2_nothing_written(data, tmp_path, args, words):

@@ -103,7 +103,7 @@ def test_fit_refuses_what_it_cannot_encode():
     intervals = pd.DataFrame({"z": pd.arrays.IntervalArray.from_breaks([0, 1, 2])})
     with pytest.raises(InputError, match=r"^column 'z' has type interval\[int64, right\], which kerasnet "
                                          r"cannot encode; convert it to numbers or strings, or leave it out "
-                                         r"with --drop z\.$"):
+                                         r"\(drop='z'\)\.$"):
         Preprocessor().fit(intervals)
 
 
@@ -162,7 +162,7 @@ def test_regression_target_is_left_in_its_units():
     # A forced regression task on integer classes works; on text it is refused by name.
     assert Preprocessor(task="regression").fit(_frame(), pd.Series([0, 1, 2, 0, 1, 2])).task_ == "regression"
     with pytest.raises(InputError, match=r"^task 'regression' needs a numeric target, but 'kind' holds "
-                                         r"values like 'a'; use --task binary or multiclass\.$"):
+                                         r"values like 'a'; use task='binary' or task='multiclass'\.$"):
         Preprocessor(task="regression").fit(_frame(), pd.Series(list("abcabc"), name="kind"))
     with pytest.raises(InputError, match=r"^target contain missing or infinite values"):
         pre.encode_target([1.0, np.nan])
@@ -171,7 +171,7 @@ def test_regression_target_is_left_in_its_units():
 def test_forced_tasks_are_checked():
     y3 = pd.Series(list("abcabc"), name="t")
     with pytest.raises(InputError, match=r"^task 'binary' needs exactly 2 classes, but target 't' has 3 "
-                                         r"\(a, b, c\); use --task multiclass"):
+                                         r"\(a, b, c\); use task='multiclass'"):
         Preprocessor(task="binary").fit(_frame(), y3)
     pre = Preprocessor(task="multiclass").fit(_frame(), pd.Series(list("abbaab")))
     assert (pre.task_, pre.n_outputs, pre.target_) == ("multiclass", 2, None)
@@ -314,7 +314,7 @@ def test_date_column_message():
     frame = pd.DataFrame({"d": pd.to_datetime(["2024-01-05", "2024-02-05"])})
     match = (r"^column 'd' holds dates or times \(datetime64\[.*\]\), which kerasnet does not encode; "
              r"convert them to numbers \(for example days since a fixed date\), or leave the column out "
-             r"with --drop d\.$")
+             r"\(drop='d'\)\.$")
     with pytest.raises(InputError, match=match):
         Preprocessor().fit(frame)
 

@@ -13,7 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from kerasnet.cli import cli
-from kerasnet.report import REPORT, build_report, environment
+from kerasnet.runs import REPORT, build_report
+from kerasnet.runs.records import environment
 
 EVIL = "<script>alert('x')</script>"
 FAST = ["--epochs", "3", "--hidden", "4", "--batch-size", "64"]
@@ -203,4 +204,9 @@ def test_path_command_writes_a_report(tmp_path):
     assert metrics["command"]["line"].startswith("kerasnet path --dataset iris")
     assert {"path.png", "weight_histograms.png"} <= set(os.listdir(out))
     assert ">nan<" not in text  # unselected strengths have a blank mark, not pandas's NaN
-    assert all(uri.startswith("data:image/png;base64,") for uri in _images(text)) and len(_images(text)) == 2
+    # path.png, learning_curves.png (the selected strength's CV curves), weight_histograms.png
+    assert all(uri.startswith("data:image/png;base64,") for uri in _images(text)) and len(_images(text)) == 3
+    curves = pd.read_csv(out / "curves.csv")
+    assert list(curves.columns) == ["epoch", "loss", "data_loss", "penalty", "val_data_loss", "val_loss"]
+    assert len(curves) == 3 and ">Learning curves</h2>" in text and "CV held-out folds" not in text[:100]
+    assert ">What to conclude</h2>" in text and f"chose lambda_{metrics['path']['selected']}" in text

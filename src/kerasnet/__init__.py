@@ -15,7 +15,7 @@ from .path import Path, StabilitySelection, fit_path, stability_selection  # noq
 from .penalize import penalize  # noqa: E402
 from .penalty import ElasticNet, GroupLasso  # noqa: E402
 from .prune import PruneReport, prune, selected_features  # noqa: E402
-from .report import build_report  # noqa: E402
+from .runs import build_report  # noqa: E402
 from .sklearn import (  # noqa: E402
     ElasticNetMLPClassifier,
     ElasticNetMLPClassifierCV,
@@ -26,7 +26,18 @@ from .sklearn import (  # noqa: E402
 
 _enable_compilation_cache()
 
-__version__ = "0.1.0"
+
+def _installed_version() -> str:
+    """The version of the installed package (pyproject.toml's), read from its metadata."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("kerasnet")
+    except metadata.PackageNotFoundError:  # a source tree on sys.path, not installed
+        return "unknown"
+
+
+__version__ = _installed_version()
 
 __all__ = [
     "ElasticNet",

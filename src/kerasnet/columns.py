@@ -120,7 +120,7 @@ def check_text_column(name: str, col: pd.Series) -> None:
         raise InputError(
             f"column '{short(name)}' holds dates (such as {short(text.to_numpy()[dates][0])!r}), "
             "which kerasnet does not encode; convert them to numbers (for example days since a "
-            f"fixed date), or leave the column out with --drop {short(name)}."
+            f"fixed date), or leave the column out (drop={short(name)!r})."
         )
     bad = stray_text(col)
     if bad is not None:
@@ -128,7 +128,7 @@ def check_text_column(name: str, col: pd.Series) -> None:
         raise InputError(
             f"column '{short(name)}' holds numbers but {bad[0]} of {len(col)} cells are not "
             f"numbers: {listing(bad[1], quote=True)}; fix or fill those cells{comma}, or leave "
-            f"the column out with --drop {short(name)}."
+            f"the column out (drop={short(name)!r})."
         )
     n_distinct = int(text.nunique())
     if n_distinct > ID_MIN_DISTINCT and n_distinct > ID_SHARE * len(col):
@@ -140,5 +140,5 @@ def check_text_column(name: str, col: pd.Series) -> None:
         raise InputError(
             f"column '{short(name)}' has {n_distinct} distinct values in {len(col)} training rows "
             f"(such as {listing(list(dict.fromkeys(text))[:3], quote=True)}), so it looks like "
-            f"{what}, or leave it out with --drop {short(name)}."
+            f"{what}, or leave it out (drop={short(name)!r})."
         )

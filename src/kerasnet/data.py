@@ -227,12 +227,12 @@ def split_features_target(frame: pd.DataFrame, target: str, drop=()) -> tuple[pd
     columns = [str(c) for c in frame.columns]
     if target not in columns:
         raise InputError(
-            f"target column '{target}' is not in the data (columns: {listing(columns, 8)}); "
-            "pass one of the columns to --target."
+            f"target={target!r} is not a column of the data (columns: {listing(columns, 8)}); "
+            "give one of the columns."
         )
     missing = [c for c in drop if c not in columns]
     if missing:
-        raise InputError(f"columns to drop not in the data: {listing(missing)}; check the names.")
+        raise InputError(f"drop= names columns not in the data: {listing(missing)}; check the names.")
     frame = frame.rename(columns=str)
     features = frame.drop(columns=[target, *drop])
     if features.shape[1] == 0:
@@ -288,6 +288,6 @@ def split_rows(n_rows: int, validation_split: float, y=None, task=None, seed=Non
                           f"({listing(rare)}), and a stratified split needs 2 rows of each")
         raise InputError(
             f"cannot split {n_rows} rows with validation split {validation_split}: {reason}; "
-            "use more rows, a different --validation-split, or --validation-split 0."
+            "use more rows, another validation_split= value, or validation_split=0 (no validation rows)."
         ) from None
     return np.sort(train), np.sort(valid)

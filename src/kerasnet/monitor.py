@@ -7,7 +7,10 @@ import numpy as np
 
 from .proximal import proximal_penalty
 
-__all__ = ["PenaltyMonitor", "kernel_sparsity", "penalty_value"]
+__all__ = ["NEAR_ZERO", "PenaltyMonitor", "kernel_sparsity", "near_zero_fraction", "penalty_value"]
+
+#: The size below which the commands count a weight as near zero (``demo``, ``compare``).
+NEAR_ZERO = 1e-3
 
 
 def _kernels(model):
@@ -21,7 +24,7 @@ def _kernels(model):
     return out
 
 
-def near_zero_fraction(model, threshold=1e-3) -> float:
+def near_zero_fraction(model, threshold=NEAR_ZERO) -> float:
     """Fraction of kernel weights with ``|w| < threshold`` (biases excluded).
 
     Keras's own L1 (a subgradient) leaves weights near zero rather than at it; this is the

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["compare_figure", "compare_histograms", "learning_curves", "path_figure", "stability_axes",
-           "weight_histograms"]
+__all__ = ["compare_figure", "compare_histograms", "learning_curves", "path_figure", "side_by_side_curves",
+           "stability_axes", "weight_histograms"]
 
 
 def path_figure(lambdas, cv_mean, cv_se, lambda_min, lambda_1se, weight_norm, sparsity=None,
@@ -136,7 +136,7 @@ def stability_axes(stable, ax=None, label=10):
 # --------------------------------------------------------------------------- runs and comparisons
 
 
-def learning_curves(history):
+def learning_curves(history, validation="validation", mark_epoch=None, title=None):
     """Two panels: training vs validation loss; data loss vs penalty.
 
     Parameters
@@ -145,6 +145,12 @@ def learning_curves(history):
         Keras's ``History.history`` with :class:`kerasnet.PenaltyMonitor`'s columns:
         ``loss`` and optionally ``val_loss``, ``data_loss``, ``val_data_loss``,
         ``penalty``; an ``epoch`` column (1-based) is used when present.
+    validation : str, default "validation"
+        What the validation rows are, for the legend (e.g. "held-out folds (CV mean)").
+    mark_epoch : int or None
+        An epoch to mark with a vertical line (e.g. the refit's epoch count).
+    title : str or None
+        A title over both panels.
 
     Returns
     -------
@@ -158,17 +164,48 @@ def learning_curves(history):
     left, right = fig.subplots(1, 2)
     left.plot(epoch, history["loss"], label="train loss")
     if "val_loss" in history:
-        left.plot(epoch, history["val_loss"], label="validation loss")
+        left.plot(epoch, history["val_loss"], label=f"{validation} loss")
     left.set(title="Loss (data + penalty)", xlabel="epoch", ylabel="loss")
-    left.legend()
     if "data_loss" in history:
         right.plot(epoch, history["data_loss"], label="train data loss")
     if "val_data_loss" in history:
-        right.plot(epoch, history["val_data_loss"], label="validation data loss")
+        right.plot(epoch, history["val_data_loss"], label=f"{validation} data loss")
     if "penalty" in history:
         right.plot(epoch, history["penalty"], label="penalty")
     right.set(title="Data loss vs penalty", xlabel="epoch", ylabel="value")
-    right.legend()
+    for ax in (left, right):
+        if mark_epoch is not None:
+            ax.axvline(mark_epoch, color="0.4", linestyle=":", label=f"epoch {mark_epoch}")
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def side_by_side_curves(histories, validation):
+    """One panel per model: train and validation data loss per epoch, on a shared loss axis.
+
+    Parameters
+    ----------
+    histories : dict of str -> DataFrame
+        Model name -> its curves (``epoch``, ``data_loss``, ``val_data_loss``).
+    validation : dict of str -> str
+        Model name -> what its validation rows are, for the legend.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(4.2 * len(histories), 3.8), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(histories), sharey=True))
+    for ax, (name, frame) in zip(axes, histories.items(), strict=True):
+        ax.plot(frame["epoch"], frame["data_loss"], label="train rows")
+        ax.plot(frame["epoch"], frame["val_data_loss"], label=validation[name])
+        ax.set(title=name, xlabel="epoch")
+        ax.legend(fontsize="small")
+    axes[0].set_ylabel("data loss (no penalty)")
     return fig
 
 

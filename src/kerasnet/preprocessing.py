@@ -115,12 +115,12 @@ class Preprocessor:
                 raise InputError(
                     f"column '{short(name)}' holds dates or times ({col.dtype}), which kerasnet does "
                     "not encode; convert them to numbers (for example days since a fixed date), or "
-                    f"leave the column out with --drop {short(name)}."
+                    f"leave the column out (drop={short(name)!r})."
                 )
             else:
                 raise InputError(
                     f"column '{short(name)}' has type {col.dtype}, which kerasnet cannot encode; "
-                    f"convert it to numbers or strings, or leave it out with --drop {short(name)}."
+                    f"convert it to numbers or strings, or leave it out (drop={short(name)!r})."
                 )
         self.columns_ = columns
         self.feature_names_ = []
@@ -175,17 +175,18 @@ class Preprocessor:
             if not is_numeric(y):
                 raise InputError(
                     f"task '{task}' needs a numeric target, but '{short(self.target_ or 'y')}' holds "
-                    f"values like {short(y.iloc[0])!r}; use --task binary or multiclass."
+                    f"values like {short(y.iloc[0])!r}; use task='binary' or task='multiclass'."
                 )
             if task == "poisson" and (pd.to_numeric(y) < 0).any():
                 raise InputError(f"task 'poisson' needs counts >= 0, but '{short(self.target_ or 'y')}' has "
-                                 f"negative values; use --task regression.")
+                                 f"negative values; use task='regression'.")
         else:
             classes = np.unique(self._labels(y))
             if task == "binary" and len(classes) != 2:
                 raise InputError(
                     f"task 'binary' needs exactly 2 classes, but target '{short(self.target_ or 'y')}' has "
-                    f"{len(classes)} ({listing(classes)}); use --task multiclass (or leave --task out)."
+                    f"{len(classes)} ({listing(classes)}); use task='multiclass' (or leave task= out to "
+                    "infer it)."
                 )
             self.classes_ = [plain(c) for c in classes]
         self.task_ = task

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import shutil
 import sys
 import traceback
@@ -70,7 +71,7 @@ class Group(click.Group):
             error_line(err.format_message())
             sys.exit(err.exit_code)
         except InputError as err:
-            error_line(err)
+            error_line(self.flag_words(str(err)))
             sys.exit(2)
         except OSError as err:
             # A file or folder the system refused (permissions, a full disk, a vanished path):
@@ -91,6 +92,28 @@ class Group(click.Group):
             )
             sys.exit(1)
         sys.exit(code if isinstance(code, int) else 0)
+
+
+    def flag_words(self, message: str) -> str:
+        """A library message with its argument names (``validation_split=0.5``, ``threshold must``)
+        spelled as the commands' flags (``--validation-split 0.5``, ``--threshold must``)."""
+        flags = {}
+        for command in self.commands.values():
+            for param in command.params:
+                if isinstance(param, click.Option) and param.name and param.opts[0].startswith("--"):
+                    flags.setdefault(param.name, param.opts[0])
+        names = "|".join(sorted(map(re.escape, flags), key=len, reverse=True))
+        # task='binary' -> --task binary: a plain word needs no quotes on a command line.
+        message = re.sub(rf"(?<![\w-])({names})='([\w.-]+)'", lambda m: f"{flags[m.group(1)]} {m.group(2)}",
+                         message)
+        return re.sub(rf"(?<![\w-])({names})(=| (?=must))", lambda m: flags[m.group(1)] + " ", message)
+
+
+def report_warning(error, out) -> None:
+    """The one-line warning for a report that could not be built (the run itself is saved)."""
+    if error:
+        warning_line(f"report.html not written ({error}); the run is saved, retry with "
+                     f"'kerasnet report {out}'.")
 
 
 # --------------------------------------------------------------------------- option types

@@ -8,12 +8,10 @@ alone.
 
 from __future__ import annotations
 
-import os
-
 import click
 
+from ..runs.folder import check_out_dir
 from ._common import HIDDEN, LEARNING_RATE, STRENGTH, data_options, load_data, out_options
-from ._outputs import atomic_dir, check_out_dir, write_json
 
 #: Strengths used with ``--choose default`` (the demo's L1-L2 recipe).
 DEFAULT_L1, DEFAULT_L2 = 1e-3, 1e-2
@@ -28,8 +26,6 @@ FOLDERS = {"no penalty": "no_penalty", "L1": "l1", "L2": "l2", "L1-L2": "l1_l2"}
 def _strengths_from_path(features, y, task, hidden, epochs, seed, select, proximal, console, batch_size,
                          learning_rate):
     """(l1, l2) per penalized variant from quick CV paths on the non-test rows, and a note."""
-    import numpy as np
-
     from ..data import Preprocessor
     from ..path import fit_path
     from ..penalty import lambda_to_l1_l2
@@ -47,9 +43,9 @@ def _strengths_from_path(features, y, task, hidden, epochs, seed, select, proxim
             cv=PATH_SETTINGS["cv"], epochs=min(epochs, PATH_SETTINGS["max_epochs"]), proximal=proximal,
             seed=seed, verbose=0, batch_size=batch_size, learning_rate=learning_rate,
         )
-        lam = path.lambda_1se_ if select == "1se" else path.lambda_min_
+        i = path.index(select)  # the one home of the 1se / min rule
+        lam = path.lambdas_[i]
         l1, l2 = lambda_to_l1_l2(float(lam), ratio)
-        i = int(np.flatnonzero(path.lambdas_ == lam)[0])
         chosen[name] = {"l1": float(l1), "l2": float(l2), "lambda": float(lam), "l1_ratio": ratio,
                         "cv_mean": float(path.cv_mean_[i]), "cv_se": float(path.cv_se_[i])}
     note = (f"Strengths chosen by quick CV paths on the training and validation rows (lambda_{select}; "
@@ -149,10 +145,11 @@ def command(data, target, dataset, drop, l1, l2, choose, select, proximal, hidde
     compare.png and report.html to --out.
     """
     from ..data import InputError, infer_task, split_rows
-    from ..monitor import near_zero_fraction
-    from ._common import stdout_console
-    from ._train import run_record, save_run, train, write_report
-    from .demo import NEAR_ZERO
+    from ..monitor import NEAR_ZERO, near_zero_fraction
+    from ..runs import train
+    from ..runs.records import run_record
+    from ..runs.save import save_compare_run
+    from ._common import report_warning, stdout_console
 
     if (l1 is None) != (l2 is None):
         raise InputError("give both --l1 and --l2 (the L1 and L2 variants use one each, L1-L2 both), "
@@ -220,12 +217,8 @@ def command(data, target, dataset, drop, l1, l2, choose, select, proximal, hidde
         },
         **run_record(seed),
     }
-    with atomic_dir(out, overwrite, inputs=[data], command="compare") as folder:
-        for name, run in runs.items():
-            os.mkdir(os.path.join(folder, FOLDERS[name]))
-            save_run(run, os.path.join(folder, FOLDERS[name]))
-        write_json(os.path.join(folder, "metrics.json"), summary)
-        write_report(folder, out)
+    _, report_error = save_compare_run(out, overwrite, runs, FOLDERS, summary, inputs=[data])
+    report_warning(report_error, out)
     scores = {n: runs[n].metrics["test"][score] for n in VARIANTS}
     best = (min if score == "rmse" else max)(scores.values())
     winners = [n for n in VARIANTS if abs(scores[n] - best) < 1e-9]

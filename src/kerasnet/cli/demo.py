@@ -6,8 +6,10 @@ from __future__ import annotations
 import click
 import numpy as np
 
+from ..monitor import NEAR_ZERO
+from ..runs.folder import check_out_dir
 from ._common import load_data, stdout_console
-from ._outputs import check_out_dir
+from ._tables import path_table
 
 #: The demo's fixed recipe: one dataset, one held-out split, one seed.
 DATASET = "breast_cancer"
@@ -16,7 +18,6 @@ SELECT = "1se"
 HELD_OUT = 0.3  # share of rows held out before anything is fitted
 SETTINGS = {"l1_ratio": 0.5, "n_lambdas": 32, "cv": 5, "epochs": 100, "batch_size": 32,
             "learning_rate": 1e-3, "seed": 0}
-NEAR_ZERO = 1e-3
 COLUMNS = {"plain": "no penalty (plain Keras)", "min": "lambda_min", "1se": "lambda_1se"}
 
 
@@ -27,17 +28,25 @@ def _scores(model, x, y) -> dict:
     return {"data_loss": float(loss), "accuracy": float(np.mean((p > 0.5) == y)), "n_rows": int(len(y))}
 
 
-def _plain_model(x, y, epochs: int):
-    """The unregularized network: same architecture and seed, plain Keras, ``epochs`` epochs."""
+def _plain_model(x, y, epochs: int, held_out):
+    """The unregularized network: same architecture and seed, plain Keras, ``epochs`` epochs.
+
+    ``held_out`` rows are only watched (their loss per epoch, for the learning curves): the
+    number of epochs is fixed beforehand, so they choose nothing.
+    """
     import keras
+    import pandas as pd
 
     from ..models import compile_for, mlp
 
     keras.utils.set_random_seed(SETTINGS["seed"])
     model = mlp(x.shape[1], 1, HIDDEN, "binary", penalty=None, seed=SETTINGS["seed"])
     compile_for(model, "binary", learning_rate=SETTINGS["learning_rate"])
-    model.fit(x, y, epochs=epochs, batch_size=SETTINGS["batch_size"], shuffle=True, verbose=0)
-    return model
+    fitted = model.fit(x, y, epochs=epochs, batch_size=SETTINGS["batch_size"], shuffle=True, verbose=0,
+                       validation_data=held_out)
+    curves = pd.DataFrame({"epoch": np.arange(1, epochs + 1), "data_loss": fitted.history["loss"],
+                           "val_data_loss": fitted.history["val_loss"]})
+    return model, curves
 
 
 def _entry(model, x_train, y_train, x_held, y_held, lam=0.0, cv=None) -> dict:
@@ -94,10 +103,13 @@ def command(out, overwrite):
     penalty, same seed and epochs, is the baseline. The table compares them on the
     training and held-out rows.
     """
+    import pandas as pd
+
     from ..data import Preprocessor, split_rows
     from ..path import fit_path
-    from ._train import data_record, run_record
-    from .path import chosen_index, path_record, path_table, save_path_run
+    from ..runs.records import data_record, path_record, run_record
+    from ..runs.save import save_path_run
+    from ._common import report_warning
 
     if out is not None:
         check_out_dir(out, overwrite)
@@ -114,16 +126,16 @@ def command(out, overwrite):
     path = fit_path(x_train, y_train, hidden=HIDDEN, task="binary", l1_ratio=s["l1_ratio"],
                     n_lambdas=s["n_lambdas"], cv=s["cv"], epochs=s["epochs"], batch_size=s["batch_size"],
                     learning_rate=s["learning_rate"], seed=s["seed"], verbose=1)
-    chosen = chosen_index(path, SELECT)
+    chosen = path.index(SELECT)
     epochs = int(path.refit_epochs_[chosen])
     console.print(f"no penalty: the same network in plain Keras, {epochs} epochs (the selected refit's) ...")
-    plain = _plain_model(x_train, y_train, epochs)
+    plain, plain_curves = _plain_model(x_train, y_train, epochs, (x_held, y_held))
 
     data = (x_train, y_train, x_held, y_held)
     runs = {"plain": _entry(plain, *data)}
     models = {}
     for rule in ("min", "1se"):
-        i = chosen_index(path, rule)
+        i = path.index(rule)
         models[rule] = path.model(rule)
         runs[rule] = _entry(models[rule], *data, lam=float(path.lambdas_[i]),
                             cv=(float(path.cv_mean_[i]), float(path.cv_se_[i])))
@@ -141,8 +153,14 @@ def command(out, overwrite):
     )
     if out is not None:
         selected = runs[SELECT]
+        # Each model's data loss per epoch: the plain network's on the held-out rows (watched
+        # only), the penalized ones' on the CV folds the path held out (the mean over folds).
+        watched = {"plain": "held-out rows", "min": "CV held-out folds", "1se": "CV held-out folds"}
+        curves = pd.concat([(plain_curves if key == "plain" else path.curves(key)[
+            ["epoch", "data_loss", "val_data_loss"]]).assign(model=key, validation=watched[key])
+            for key in COLUMNS], ignore_index=True)
         metrics = {
-            "kind": "path",
+            "kind": "demo",
             "task": "binary",
             "target": pre.target_,
             "classes": pre.classes_,
@@ -150,13 +168,15 @@ def command(out, overwrite):
             "n_features": pre.n_features_out,
             "settings": {"data": source, "held_out": HELD_OUT, "select": SELECT, "hidden": list(HIDDEN), **s},
             "path": path_record(path, SELECT),
-            # The selected model: "validation" is the held-out rows (never used by the path).
+            # The selected model on its training rows and on rows held out before anything was fit.
             "train": {**selected["train"], "sparsity": selected["sparsity"]},
-            "validation": {**selected["held_out"], "sparsity": selected["sparsity"]},
+            "held_out": {**selected["held_out"], "sparsity": selected["sparsity"]},
             "comparison": runs,
-            "data": data_record(y, train_idx, held_idx, pre),
+            "data": data_record(y, train_idx, held_idx, pre, held="held_out"),
         }
         metrics.update(run_record(s["seed"]))
-        save_path_run(out, overwrite, models[SELECT], pre, path, metrics, command="demo")
-        console.print(f"saved model.keras ({SELECT}), preprocessing.json, path.csv, metrics.json, path.png, "
-                      f"report.html to {out}")
+        written, report_error = save_path_run(
+            out, overwrite, models[SELECT], pre, path, metrics, command="demo",
+            tables={"curves.csv": path.curves(SELECT), "comparison_curves.csv": curves})
+        report_warning(report_error, out)
+        console.print(f"saved {', '.join(written)} to {out} (model.keras: lambda_{SELECT})")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
+from ..runs.folder import check_out_dir
 from ._common import HIDDEN, LEARNING_RATE, STRENGTH, data_options, load_data, out_options
-from ._outputs import atomic_dir, check_out_dir
 
 
 def metrics_table(metrics: dict, title: str = "kerasnet fit"):
@@ -130,9 +130,10 @@ def command(
     --group-lasso give exact zeros; the summary then also shows the features kept, units
     kept and parameters before -> after pruning.
     """
-    from ..report import divergence_note
-    from ._common import stdout_console, warning_line
-    from ._train import save_run, train, write_report
+    from ..runs import train
+    from ..runs.save import save_fit_run
+    from ..runs.sections import divergence_note
+    from ._common import report_warning, stdout_console, warning_line
 
     check_out_dir(out, overwrite, inputs=[data])  # refuse before spending time on training
     if proximal and l1 == 0:
@@ -158,10 +159,8 @@ def command(
         prune=prune,
     )
     run.metrics["kind"] = "fit"
-    with atomic_dir(out, overwrite, inputs=[data], command="fit") as folder:
-        written = save_run(run, folder)
-        if write_report(folder, out):
-            written.append("report.html")
+    written, report_error = save_fit_run(run, out, overwrite, inputs=[data])
+    report_warning(report_error, out)
     title = f"kerasnet fit ({run.metrics['task']}, l1={l1:g}, l2={l2:g}"
     title += (", proximal" if proximal else "") + (
         f", group lasso={group_lasso:g})" if group_lasso is not None else ")")

@@ -2,76 +2,13 @@
 
 from __future__ import annotations
 
-import os
-
 import click
 import numpy as np
 
 from ..path.measures import MEASURES, check_measure
+from ..runs.folder import check_out_dir
 from ._common import HIDDEN, LEARNING_RATE, STRENGTH, data_options, load_data, load_survival, out_options
-from ._outputs import atomic_dir, check_out_dir, write_json
-
-
-def chosen_index(path, select: str) -> int:
-    """Index on ``path.lambdas_`` of the ``select`` rule (``"1se"`` or ``"min"``)."""
-    return path.index(select)
-
-
-def path_record(path, select: str) -> dict:
-    """The ``"path"`` entry of metrics.json: both choices and the selected strength's numbers.
-
-    A feature-selection path adds the features the saved model keeps (``selected_features``)
-    and, with relaxed fits, whether the saved model is the relaxed one and its CV numbers.
-    """
-    chosen = chosen_index(path, select)
-    record = {
-        "lambda_min": path.lambda_min_,
-        "lambda_1se": path.lambda_1se_,
-        "selected": select,
-        "lambda_selected": float(path.lambdas_[chosen]),
-        "measure": path.measure,
-        "greater_is_better": path.greater_is_better,
-        "cv_mean": float(path.cv_mean_[chosen]),
-        "cv_se": float(path.cv_se_[chosen]),
-        "sparsity": float(path.sparsity_[chosen]),
-        "n_features_selected": int(path.n_features_selected_[chosen]),
-        "dev_ratio": None if path.dev_ratio_ is None else float(path.dev_ratio_[chosen]),
-        "refit_epochs": int(path.refit_epochs_[chosen]),
-        "n_diverged": int(path.diverged_.sum()),
-    }
-    if path.feature_selection:
-        _, names = path.selected_features(select)  # follows the relaxed path when CV chose it
-        record.update(feature_selection=True, selected_features=names, n_selected_features=len(names))
-        if path.relaxed_ is not None:
-            relaxed = path.relaxed_
-            i = relaxed.index(select)
-            record["relaxed"] = {"chosen": path.relax_chosen_, "lambda_selected": float(relaxed.lambdas_[i]),
-                                 "cv_mean": float(relaxed.cv_mean_[i]), "cv_se": float(relaxed.cv_se_[i])}
-    return record
-
-
-def feature_path_frame(path):
-    """One row per strength (descending): ``lambda``, then each feature's first-layer norm."""
-    import pandas as pd
-
-    frame = pd.DataFrame(path.feature_path_, columns=path.feature_names_)
-    frame.insert(0, "lambda", path.lambdas_, allow_duplicates=True)
-    return frame
-
-
-def save_path_run(out, overwrite, model, pre, path, metrics, inputs=(), command="path") -> None:
-    """Write a path run (the selected model, preprocessing, path.csv, metrics, figure, report) atomically."""
-    from ._train import write_report
-
-    with atomic_dir(out, overwrite, inputs=inputs, command=command) as folder:
-        model.save(os.path.join(folder, "model.keras"))
-        pre.save(os.path.join(folder, "preprocessing.json"))
-        path.to_frame().to_csv(os.path.join(folder, "path.csv"), index=False)
-        if path.feature_selection and path.feature_path_ is not None:  # the report redraws its panel
-            feature_path_frame(path).to_csv(os.path.join(folder, "feature_path.csv"), index=False)
-        write_json(os.path.join(folder, "metrics.json"), metrics)
-        path.plot().savefig(os.path.join(folder, "path.png"), dpi=100)
-        write_report(folder, out)
+from ._tables import path_table, selected_line
 
 
 def offset_of(features, column, task):
@@ -128,49 +65,6 @@ def feature_factors(pre, penalty_factor, exclude, feature_selection):
     return factor
 
 
-def path_table(path, select: str, title: str = "kerasnet path", around: int | None = None):
-    """A rich table: strength, CV mean +- se, sparsity, features kept; selected rows marked.
-
-    ``around=k`` shows only the rows within ``k`` strengths of lambda_min or lambda_1se
-    (and says how many were left out); None shows the whole path.
-    """
-    from rich.table import Table
-
-    frame = path.to_frame()
-    score = f"cv_{path.measure}"
-    # The deviance beside another measure: a finer view of the same fits.
-    other = "cv_deviance" if path.measure != "deviance" else None
-    chosen = chosen_index(path, select)
-    if around is not None:
-        ends = (min(path.index_1se_, path.index_min_), max(path.index_1se_, path.index_min_))
-        keep = frame.index[(frame.index >= ends[0] - around) & (frame.index <= ends[1] + around)]
-        hidden = len(frame) - len(keep)
-        frame = frame.loc[keep]
-        if hidden:
-            title = f"{title} ({len(keep)} of {len(frame) + hidden} strengths shown)"
-    table = Table(title=title)
-    for name in ("", "lambda", f"CV {path.measure}", "+- se", *(["CV deviance"] if other else []),
-                 "%Dev", "exact zeros", "features", "epochs", "rule"):
-        table.add_column(name, justify="left" if name in ("", "rule") else "right")
-    for i, row in frame.iterrows():
-        mark = ">" if i == chosen else ""
-        diverged = bool(row["diverged"])
-        table.add_row(
-            mark,
-            f"{row['lambda']:.4g}",
-            "diverged" if diverged else f"{row[score]:.4f}",
-            "" if diverged else f"{row[score + '_se']:.4f}",
-            *(["" if diverged else f"{row[other]:.4f}"] if other else []),
-            "" if np.isnan(row["dev_ratio"]) else f"{100 * row['dev_ratio']:.1f}",
-            f"{row['sparsity']:.1%}",
-            str(int(row["n_features"])),
-            str(int(row["refit_epochs"])),
-            row["selected"],
-            style="bold" if i == chosen else None,
-        )
-    return table
-
-
 def check_feature_flags(feature_selection: bool, **flags) -> None:
     """Refuse the flags that act on selected features (--relax, --no-adaptive) without --feature-selection.
 
@@ -183,14 +77,6 @@ def check_feature_flags(feature_selection: bool, **flags) -> None:
         raise InputError(f"{' and '.join(given)} act{'s' if len(given) == 1 else ''} on the selected input "
                          "features; add --feature-selection, or leave "
                          f"{'it' if len(given) == 1 else 'them'} out.")
-
-
-def selected_line(path, select: str) -> str:
-    """The features the saved model keeps, by name, in one line."""
-    _, names = path.selected_features(select)
-    which = " (relaxed refit chosen by CV)" if path.relax_chosen_ else ""
-    return (f"selected features ({len(names)} of {len(path.feature_names_)} at lambda_{select}{which}): "
-            + (", ".join(names) if names else "none"))
 
 
 @click.command("path")
@@ -267,8 +153,9 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
 
     from ..data import DATASETS, InputError, Preprocessor, check_finite, infer_task
     from ..path import check_fold_count, fit_path
-    from ._common import stdout_console
-    from ._train import data_record, run_record
+    from ..runs.records import data_record, path_record, run_record
+    from ..runs.save import save_path_run
+    from ._common import report_warning, stdout_console
 
     check_feature_flags(feature_selection, relax=relax, no_adaptive=no_adaptive)
     check_out_dir(out, overwrite, inputs=[data])
@@ -294,7 +181,7 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
     try:
         check_measure(measure, task)
     except ValueError as err:
-        raise InputError(str(err).replace("measure=", "--measure ")) from None
+        raise InputError(str(err)) from None  # the command line words measure= as --measure
     # One-hot / numeric encoding from all rows; fit_path standardizes each fold with its own
     # training rows, which undoes any affine scaling done here, so no fold statistics leak.
     pre = Preprocessor(task=task).fit(features, y)
@@ -312,7 +199,7 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
     except ConnectionError as err:  # an unreachable --scheduler is bad input, not a crash
         raise InputError(str(err)) from None
     model = path.model(select)
-    chosen = chosen_index(path, select)
+    chosen = path.index(select)
     logs = model.evaluate(X, y_enc, batch_size=4096, verbose=0, return_dict=True)
     if task == "cox":  # the risk sets span all rows (Keras's evaluate would split them into batches)
         from ..survival import c_index, cox_deviance
@@ -351,7 +238,9 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
         "data": data_record(y, list(range(len(y))), [], pre),
     }
     metrics.update(run_record(seed))
-    save_path_run(out, overwrite, model, pre, path, metrics, inputs=[data])
+    written, report_error = save_path_run(out, overwrite, model, pre, path, metrics, inputs=[data],
+                                          tables={"curves.csv": path.curves(select)})
+    report_warning(report_error, out)
     console = stdout_console()
     penalty = "group lasso on the features" if feature_selection else f"l1_ratio={l1_ratio:g}"
     title = f"kerasnet path ({task}, {penalty}, {cv}-fold CV)"
@@ -363,8 +252,4 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
     )
     if feature_selection:
         console.print(selected_line(path, select), markup=False, soft_wrap=True)  # names are not markup
-    extra = "feature_path.csv, " if feature_selection else ""
-    console.print(
-        f"saved model.keras, preprocessing.json, path.csv, {extra}metrics.json, path.png, report.html to "
-        f"{out}"
-    )
+    console.print(f"saved {', '.join(written)} to {out}")

@@ -9,7 +9,7 @@ import zipfile
 import click
 
 from ..data import InputError, Preprocessor, load_table
-from ._outputs import check_out_file, write_file_atomic
+from ..runs.folder import check_out_file, write_file_atomic
 
 
 def load_run(folder, pruned=False):
@@ -67,11 +67,10 @@ def run_files(folder) -> list[str]:
 
 def recorded_offset(folder):
     """The offset column a Poisson run was fit with (``kerasnet path --offset-column``), or None."""
-    import json
+    from ..runs import read_metrics
 
     try:
-        with open(os.path.join(folder, "metrics.json"), encoding="utf-8") as fh:
-            return ((json.load(fh) or {}).get("settings") or {}).get("offset_column")
+        return (read_metrics(folder).get("settings") or {}).get("offset_column")
     except (OSError, ValueError):
         return None
 

@@ -15,7 +15,7 @@ def command(run_dir):
     features kept, pruned size, stability selection and the environment. Figures are also saved as PNG files.
     """
     from ..data import InputError
-    from ..report import build_report
+    from ..runs import build_report
 
     try:
         path = build_report(run_dir)

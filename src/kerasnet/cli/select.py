@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import re
-
 import click
 
+from ..runs.folder import check_out_dir
 from ._common import HIDDEN, LEARNING_RATE, STRENGTH, data_options, load_data, out_options
-from ._outputs import atomic_dir, check_out_dir, write_json
 
 #: Features shown in the terminal's table (all of them are in stability.csv).
 TABLE_ROWS = 20
-#: Arguments of :func:`kerasnet.stability_selection` that are spelled as flags here.
-_FLAGS = ("n_pairs", "n_lambdas", "lambda_min_ratio", "threshold", "pfer", "epochs", "batch_size",
-          "learning_rate", "patience", "hidden_l2")
-
-
 def check_threshold(ctx, param, value):
     """``--threshold`` in (0.5, 1]: the bound on false selections needs more than half."""
     if not 0.5 < value <= 1:
@@ -24,13 +16,6 @@ def check_threshold(ctx, param, value):
             f"{value:g} is not in (0.5, 1]: the bound on false selections holds only above one half; "
             "give a probability such as 0.75 (or 0.9 for fewer, surer features).", ctx, param)
     return value
-
-
-def flag_words(message: str) -> str:
-    """A library message with its argument names (``n_pairs=``) spelled as this command's flags."""
-    names = "|".join(_FLAGS)
-    # "threshold must be ...; received threshold=0.4." -> "--threshold must be ...; received --threshold 0.4."
-    return re.sub(rf"\b({names})(=| (?=must))", lambda m: f"--{m.group(1).replace('_', '-')} ", message)
 
 
 def is_argument_error(err: ValueError) -> bool:
@@ -44,34 +29,6 @@ def is_argument_error(err: ValueError) -> bool:
         frame = frame.tb_next
     name = frame.tb_frame.f_code.co_name if frame is not None else ""
     return name in ("stability_selection", "encode_target") or name.startswith("check_")
-
-
-def stability_record(stable, n_pairs: int) -> dict:
-    """The ``"stability"`` entry of metrics.json: what was selected and the bound that holds for it."""
-    region = stable.region_
-    return {
-        "selected": list(stable.selected_names_),
-        "n_selected": int(len(stable.selected_)),
-        "n_features": len(stable.feature_names_),
-        "expected_false": float(stable.expected_false_),
-        "threshold": stable.threshold,
-        "pfer": stable.pfer,
-        # The region runs from the top of the grid down to this strength (None: empty region).
-        "lambda_max": float(stable.lambdas_[0]),
-        "lambda_region": float(stable.lambdas_[region]) if region >= 0 else None,
-        "region_index": int(region),
-        "n_lambdas": int(len(stable.lambdas_)),
-        "n_pairs": int(n_pairs),
-    }
-
-
-def probabilities_frame(stable):
-    """One row per strength (descending): ``lambda``, then each feature's selection probability."""
-    import pandas as pd
-
-    frame = pd.DataFrame(stable.probabilities_, columns=stable.feature_names_)
-    frame.insert(0, "lambda", stable.lambdas_, allow_duplicates=True)
-    return frame
 
 
 def stability_table(stable, title: str = "kerasnet select", rows: int = TABLE_ROWS):
@@ -149,8 +106,9 @@ def command(data, target, dataset, drop, hidden, n_pairs, threshold, pfer, n_lam
 
     from ..data import InputError, Preprocessor, check_finite, infer_task
     from ..path import stability_selection
-    from ._common import stdout_console
-    from ._train import data_record, run_record, write_report
+    from ..runs.records import data_record, run_record, stability_record
+    from ..runs.save import save_select_run
+    from ._common import report_warning, stdout_console
 
     check_out_dir(out, overwrite, inputs=[data])
     features, y, source = load_data(data, target, dataset, drop)
@@ -170,8 +128,8 @@ def command(data, target, dataset, drop, hidden, n_pairs, threshold, pfer, n_lam
     except ValueError as err:
         if not is_argument_error(err):
             raise
-        # The library's checks on the arguments and rows, in this command's words.
-        raise InputError(flag_words(str(err))) from None
+        # The library's checks on the arguments and rows (the command line words them as flags).
+        raise InputError(str(err)) from None
     metrics = {
         "kind": "select",
         "task": task,
@@ -188,16 +146,11 @@ def command(data, target, dataset, drop, hidden, n_pairs, threshold, pfer, n_lam
         "data": data_record(y, list(range(len(y))), [], pre),
     }
     metrics.update(run_record(seed))
-    with atomic_dir(out, overwrite, inputs=[data], command="select") as folder:
-        stable.to_frame().to_csv(os.path.join(folder, "stability.csv"), index=False)
-        probabilities_frame(stable).to_csv(os.path.join(folder, "probabilities.csv"), index=False)
-        write_json(os.path.join(folder, "metrics.json"), metrics)
-        stable.plot().savefig(os.path.join(folder, "stability.png"), dpi=100)
-        write_report(folder, out)
+    written, report_error = save_select_run(out, overwrite, stable, metrics, inputs=[data])
+    report_warning(report_error, out)
     console = stdout_console()
     title = f"kerasnet select ({task}, {2 * n_pairs} half-samples, {'plain' if plain else 'adaptive'})"
     console.print(stability_table(stable, title=title))
     # Feature names are text, not rich markup; one line however long, for grep and copy.
     console.print(summary_line(stable), markup=False, soft_wrap=True)
-    console.print(f"saved stability.csv, probabilities.csv, metrics.json, stability.png, report.html to "
-                  f"{out}")
+    console.print(f"saved {', '.join(written)} to {out}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import keras
 import numpy as np
 
@@ -248,6 +250,31 @@ class Path:
         if self.task == "multiclass":
             return self.classes_[out.argmax(axis=1)]
         return out[:, 0] if out.shape[1] == 1 else out
+
+    def curves(self, lam="1se"):
+        """The learning curves of strength ``lam``'s CV members: one row per epoch, the mean over
+        folds of the training loss (``loss``, data loss + penalty; ``data_loss``; ``penalty``)
+        and of the held-out fold's loss (``val_data_loss``, ``val_loss`` with the penalty), the
+        columns of :class:`kerasnet.PenaltyMonitor`. Each fold's rows are held out of its own
+        member only; the refit on all rows trains for ``refit_epochs_`` (empty without history).
+        """
+        import pandas as pd
+
+        cv = self.history_.get("cv")
+        if cv is None or cv.val_loss is None:
+            names = ["epoch", "loss", "data_loss", "penalty", "val_data_loss", "val_loss"]
+            return pd.DataFrame(columns=names)
+        i, F = self.index(lam), self.member_diverged_.shape[1]
+        members = i * (cv.loss.shape[1] // len(self.lambdas_)) + np.arange(F)  # member k = i * per + f
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # epochs after every fold stopped: NaN
+            penalty = np.nanmean(cv.val_objective[:, members] - cv.val_loss[:, members], axis=1)
+            loss = np.nanmean(cv.loss[:, members], axis=1)
+            frame = pd.DataFrame({
+                "epoch": np.arange(1, len(loss) + 1), "loss": loss, "data_loss": loss - penalty,
+                "penalty": penalty, "val_data_loss": np.nanmean(cv.val_loss[:, members], axis=1),
+                "val_loss": np.nanmean(cv.val_objective[:, members], axis=1)})
+        return frame.dropna(subset=["loss"]).reset_index(drop=True)
 
     def to_frame(self):
         """The path as a ``pandas.DataFrame``, one row per strength (descending)."""

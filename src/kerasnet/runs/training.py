@@ -1,15 +1,15 @@
-"""One training run on a table, as ``kerasnet fit`` and ``kerasnet demo`` do it."""
+"""One training run on a table, as ``kerasnet fit`` and ``kerasnet compare`` do it: :func:`train`."""
 
 from __future__ import annotations
 
 import dataclasses
-import os
 
 import numpy as np
 import pandas as pd
 
 from ..data import InputError, Preprocessor, check_finite, infer_task, split_rows
 from ..tasks import SCORE
+from .records import data_record, run_record
 
 
 @dataclasses.dataclass
@@ -56,7 +56,7 @@ def train(
     With any of the three, ``metrics["features_kept"]`` and ``metrics["prune"]`` (the
     :class:`kerasnet.PruneReport`, plus ``file`` when pruned) say what the zeros removed.
     metrics.json records the data (rows, class balance, feature names), the network, the
-    environment and, inside a command, the command line (:func:`run_record`).
+    environment and, inside a command, the command line (:func:`kerasnet.runs.records.run_record`).
     """
     import keras
 
@@ -206,124 +206,3 @@ def diverged(history: pd.DataFrame, model) -> bool:
     return not all(np.all(np.isfinite(np.asarray(w))) for w in model.get_weights())
 
 
-def _counts(y) -> dict:
-    return {str(k): int(v) for k, v in pd.Series(y).value_counts(sort=False).sort_index().items()}
-
-
-def data_record(y, train_idx, valid_idx, pre, test_y=None) -> dict:
-    """Rows per split, class balance (classification) and feature names, for metrics.json."""
-    record = {
-        "n_rows": int(len(y)) + (0 if test_y is None else int(len(test_y))),
-        "n_train": int(len(train_idx)),
-        "n_validation": int(len(valid_idx)),
-        "n_test": 0 if test_y is None else int(len(test_y)),
-        "n_columns": len(pre.input_columns),
-        "n_features": pre.n_features_out,
-        "columns": list(pre.input_columns),
-        "feature_names": list(pre.feature_names_),
-        "task": pre.task_,
-        "target": pre.target_,
-    }
-    if pre.task_ == "cox":  # y: the (time, event) frame
-        time, event = (y.iloc[:, k].to_numpy(dtype=float) for k in (0, 1))
-        record["survival"] = {"time": pre.target_, "event": pre.event_, "n_events": int(event.sum()),
-                              "n_censored": int(len(event) - event.sum()),
-                              "median_time": float(np.median(time)), "max_time": float(time.max())}
-    elif pre.task_ in ("binary", "multiclass"):
-        balance = {"all": _counts(y if test_y is None else pd.concat([y, test_y])),
-                   "train": _counts(y.iloc[train_idx])}
-        if len(valid_idx):
-            balance["validation"] = _counts(y.iloc[valid_idx])
-        if test_y is not None:
-            balance["test"] = _counts(test_y)
-        record["class_balance"] = balance
-    else:
-        values = y.to_numpy(dtype=float)
-        record["target_summary"] = {"mean": float(values.mean()), "std": float(values.std()),
-                                    "min": float(values.min()), "max": float(values.max())}
-    return record
-
-
-def command_line(ctx=None) -> dict | None:
-    """The running click command as a reproducible line (every option spelled out) and its params.
-
-    None outside a click command (library use).
-    """
-    import shlex
-
-    import click
-
-    ctx = ctx or click.get_current_context(silent=True)
-    if ctx is None:
-        return None
-    words = ctx.command_path.split()
-    params = {}
-    for param in ctx.command.params:
-        value = ctx.params.get(param.name)
-        params[param.name] = list(value) if isinstance(value, tuple) else value
-        if value is None or param.name in ("overwrite",):
-            continue
-        if isinstance(value, tuple):
-            value = ",".join(map(str, value)) if value else ("none" if param.name == "hidden" else "")
-            if value == "":
-                continue
-        if isinstance(param, click.Argument):
-            words.append(str(value))
-        elif getattr(param, "is_flag", False):
-            if value:
-                words.append(param.opts[0])
-        else:
-            words += [param.opts[0], str(value)]
-    return {"line": " ".join(shlex.quote(w) for w in words), "params": params}
-
-
-def run_record(seed=None) -> dict:
-    """``{"environment": ..., "command": ...}`` for metrics.json, so a run can be reproduced."""
-    from ..report import environment
-
-    return {"environment": environment(seed=seed), "command": command_line()}
-
-
-def learning_curves(history: pd.DataFrame):
-    """Training vs validation loss; data loss vs penalty (:func:`kerasnet.plots.learning_curves`)."""
-    from ..plots import learning_curves as figure
-
-    return figure(history)
-
-
-def save_run(run: Run, folder: str) -> list[str]:
-    """Write model.keras (plain Keras), preprocessing.json, history.csv, metrics.json, the PNG.
-
-    With a pruned model (``train(prune=True)``) also model_pruned.keras, saved as it is: it
-    loads in safe mode after ``import kerasnet`` (its first layer selects the kept features).
-    """
-    from ..models import to_plain_keras
-    from ._outputs import write_json
-
-    # Plain keras.regularizers.L1L2 in the file: it loads without kerasnet, in safe mode.
-    to_plain_keras(run.model).save(os.path.join(folder, "model.keras"))
-    run.preprocessor.save(os.path.join(folder, "preprocessing.json"))
-    run.history.to_csv(os.path.join(folder, "history.csv"), index=False)
-    write_json(os.path.join(folder, "metrics.json"), run.metrics)
-    learning_curves(run.history).savefig(os.path.join(folder, "learning_curves.png"), dpi=100)
-    written = ["model.keras", "preprocessing.json", "history.csv", "metrics.json", "learning_curves.png"]
-    if run.pruned is not None:
-        run.pruned.save(os.path.join(folder, "model_pruned.keras"))
-        written.insert(1, "model_pruned.keras")
-    return written
-
-
-def write_report(folder, out=None) -> str | None:
-    """Build ``folder/report.html``; a failure is a one-line warning, never a lost run.
-
-    ``out`` is the folder's final name (the command's ``--out``), for the message.
-    """
-    from ..report import build_report
-    from ._common import warning_line
-
-    try:
-        return build_report(folder)
-    except Exception as err:  # noqa: BLE001 - the trained model matters more than its report
-        warning_line(f"report.html not written ({type(err).__name__}: {err}); the run is saved, "
-                     f"retry with 'kerasnet report {out or folder}'.")
-        return None

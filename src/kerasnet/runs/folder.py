@@ -17,7 +17,7 @@ import tempfile
 
 import numpy as np
 
-from ..data import InputError
+from ..errors import InputError
 
 
 def _listing(names, limit: int = 5) -> str:

@@ -8,23 +8,18 @@ report has no external links, stylesheets or scripts, so it opens offline and ca
 its figures are PNG ``data:`` URIs and are also written to the folder as PNG files. A section
 appears only when the folder holds what it needs.
 
-From ``metrics.json`` it reads (each optional): ``kind`` ("fit", "path", "select", "compare"),
-``task``, ``target``, ``settings``, ``data`` (rows per split, ``class_balance``,
-``feature_names``), ``model`` (``layers``, ``penalty``, ``n_params``), the ``train`` /
-``validation`` / ``test`` scores, ``path`` (``lambda_min``, ``lambda_1se``, ``selected``,
-``lambda_selected``, ``selected_features`` of a feature-selection path), ``stability``
-(``kerasnet select``: ``selected``, ``expected_false``, ``threshold``, ``pfer``, the region),
-``prune`` (:meth:`kerasnet.prune.PruneReport.to_dict`, plus ``file``
-when the pruned model was saved), ``variants`` (compare), ``environment``
-(:func:`environment`) and ``command`` (the command line).
+It reads ``metrics.json`` through :func:`kerasnet.runs.metrics.read_metrics` (the schema
+is documented there; older files are upgraded on reading).
 """
 
 from __future__ import annotations
 
 import os
 
-from ._html import Figures, page
-from ._report_sections import (
+from .html import Figures, page
+from .metrics import read_metrics
+from .reading import REPORT, load_kernels
+from .sections import (
     compare_section,
     curves_section,
     data_section,
@@ -38,12 +33,10 @@ from ._report_sections import (
     scores_section,
     weights_section,
 )
-from ._report_sections import divergence_note as divergence_note  # re-exported (kerasnet.cli.fit)
-from ._report_selection import stability_section
-from ._run_folder import REPORT, load_kernels, read_json, run_kind
-from ._run_folder import environment as environment  # re-exported (kerasnet.cli._train)
+from .selection_sections import stability_section
+from .story import comparison_section, conclusion_section
 
-__all__ = ["REPORT", "build_report", "environment"]
+__all__ = ["REPORT", "build_report"]
 
 
 def build_report(run_dir) -> str:
@@ -68,31 +61,20 @@ def build_report(run_dir) -> str:
     'runs/fit-1/report.html'
     """
     folder = os.fspath(run_dir)
-    metrics_path = os.path.join(folder, "metrics.json")
     if not os.path.isdir(folder):
         raise ValueError(f"run_dir must be a folder written by kerasnet; {folder!r} is not a folder.")
-    if not os.path.isfile(metrics_path):
-        raise ValueError(
-            f"run_dir {folder!r} holds no metrics.json; give a folder written by kerasnet fit, path, "
-            "select or compare."
-        )
-    try:
-        metrics = read_json(metrics_path)
-    except ValueError as err:
-        raise ValueError(
-            f"{metrics_path} is not valid JSON ({err}); rerun the command that wrote it."
-        ) from None
+    metrics = read_metrics(folder)
     import matplotlib
 
     with matplotlib.rc_context({"figure.max_open_warning": 0}):
         figure = Figures(folder)
-        kind = run_kind(folder, metrics)
-        sections = [divergence_section(metrics), data_section(metrics)]
+        kind = metrics["kind"]
+        sections = [divergence_section(metrics), conclusion_section(metrics), data_section(metrics)]
         if kind == "compare":
             sections.append(compare_section(folder, metrics, figure))
             first = next(iter(metrics["variants"].values()), {})
             sub = os.path.join(folder, first.get("folder", ""))
-            sub_metrics = read_json(os.path.join(sub, "metrics.json")) or {}
+            sub_metrics = read_metrics(sub) if os.path.isdir(sub) else {}
             sections.append(network_section({**sub_metrics, **metrics}, None))
         elif kind == "select":  # no model: the probabilities and the bound are the result
             sections.append(stability_section(folder, metrics, figure))
@@ -101,8 +83,9 @@ def build_report(run_dir) -> str:
             sections += [
                 network_section(metrics, kernels),
                 scores_section(metrics),
+                comparison_section(folder, metrics, figure),
                 path_section(folder, metrics, figure),
-                curves_section(folder, figure),
+                curves_section(folder, figure, metrics),
                 weights_section(kernels, error, figure),
                 features_section(folder, metrics, kernels),
                 prune_section(metrics),

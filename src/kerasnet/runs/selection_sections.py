@@ -1,7 +1,7 @@
 """The report's feature-selection sections: stability selection (``kerasnet select``) and a path's features.
 
-Like :mod:`kerasnet._report_sections`, each function takes what
-:func:`kerasnet.report.build_report` read from a run folder and returns ``(title, html)`` (or
+Like :mod:`kerasnet.runs.sections`, each function takes what
+:func:`kerasnet.runs.build_report` read from a run folder and returns ``(title, html)`` (or
 an HTML fragment), or None when the folder does not hold what it needs. Every value is escaped.
 """
 
@@ -12,8 +12,8 @@ import types
 
 import numpy as np
 
-from ._html import escape, number, pairs, table
-from ._run_folder import read_csv
+from .html import escape, number, pairs, table
+from .reading import read_csv
 
 __all__ = ["feature_path", "selected_features_note", "stability_section"]
 
@@ -97,7 +97,7 @@ def stability_section(folder, metrics, figure):
     probabilities = read_csv(os.path.join(folder, "probabilities.csv"))
     if not isinstance(info, dict) or probabilities is None or probabilities.shape[1] < 2:
         return None
-    from .plots import stability_axes
+    from ..plots import stability_axes
 
     settings = metrics.get("settings") or {}
     n_pairs = info.get("n_pairs") or settings.get("n_pairs")

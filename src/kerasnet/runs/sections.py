@@ -1,8 +1,8 @@
 """The sections of the HTML report, one function each: the data, network, scores, path, weights...
 
-Each ``*_section`` function takes what :func:`kerasnet.report.build_report` read from a
+Each ``*_section`` function takes what :func:`kerasnet.runs.build_report` read from a
 run folder (``metrics.json``, the kernels of ``model.keras``, the folder itself, and a
-:class:`kerasnet._html.Figures` that embeds figures) and returns ``(title, html)``, or None
+:class:`kerasnet.runs.html.Figures` that embeds figures) and returns ``(title, html)``, or None
 when the folder does not hold what the section needs. Every value is escaped.
 """
 
@@ -12,10 +12,11 @@ import os
 
 import numpy as np
 
-from ._html import escape, number, pairs, table
-from ._report_selection import feature_path, selected_features_note
-from ._run_folder import REPORT, load_kernels, read_csv, read_json
-from .tasks import SCORE
+from ..tasks import SCORE
+from .html import escape, number, pairs, table
+from .metrics import read_metrics
+from .reading import REPORT, load_kernels, read_csv, read_json
+from .selection_sections import feature_path, selected_features_note
 
 __all__ = [
     "compare_section",
@@ -61,6 +62,8 @@ def data_section(metrics):
         ("target", data.get("target") or metrics.get("target")),
         ("task", task),
         ("rows", data.get("n_rows")),
+        ("training / held-out rows", f"{data.get('n_train')} / {data.get('n_held_out')}"
+         if data.get("n_held_out") else None),
         ("training / validation / test rows",
          " / ".join(str(data.get(k, "")) for k in ("n_train", "n_validation", "n_test"))
          if data.get("n_validation") or data.get("n_test") else None),
@@ -110,7 +113,7 @@ def network_section(metrics, kernels):
     l2 = penalty.get("l2", settings.get("l2"))
     chosen = (metrics.get("path") or {}).get("lambda_selected")
     if l1 is None and chosen is not None and settings.get("l1_ratio") is not None:
-        from .penalty import lambda_to_l1_l2
+        from ..penalty import lambda_to_l1_l2
 
         l1, l2 = lambda_to_l1_l2(float(chosen), float(settings["l1_ratio"]))
     described = (f"ElasticNet l1={l1:.4g}, l2={l2:.4g} on {penalty.get('on', 'every kernel')}"
@@ -134,20 +137,27 @@ def network_section(metrics, kernels):
     return "Network and penalty", pairs(rows)
 
 
+#: What each split's rows are, as the report names them.
+SPLITS = {"train": "train (the rows it was fit on)", "validation": "validation (watched, chose nothing)",
+          "held_out": "held-out rows (set aside before anything was fit)", "test": "test (held out)"}
+
+
 def scores_section(metrics):
-    splits = [s for s in ("train", "validation", "test") if isinstance(metrics.get(s), dict)]
+    splits = [s for s in SPLITS if isinstance(metrics.get(s), dict)]
     if not splits:
         return None
     # Cox's loss is its Keras score; Harrell's C says more beside it.
     score = "cindex" if metrics.get("task") == "cox" else SCORE.get(metrics.get("task"), "accuracy")
-    cols = [("n_rows", "rows", "d"), ("loss", "loss", ".4f"), ("data_loss", "data loss", ".4f"),
+    cols = [("n_rows", "n", "d"), ("loss", "loss", ".4f"), ("data_loss", "data loss", ".4f"),
             ("penalty", "penalty", ".4f"), (score, score, ".4f"), ("sparsity", "exact zeros", ".1%")]
-    rows = [[s, *(number(metrics[s].get(k), f) if k in metrics[s] else "" for k, _, f in cols)]
+    rows = [[SPLITS[s], *(number(metrics[s].get(k), f) if k in metrics[s] else "" for k, _, f in cols)]
             for s in splits]
-    html_ = table(["split", *(label for _, label, _ in cols)], rows)
-    losses = [(metrics.get(s) or {}).get("data_loss") for s in ("train", "validation")]
-    if all(isinstance(v, (int, float)) for v in losses):
-        html_ += f"<p>Train/validation gap of the data loss: <b>{number(losses[1] - losses[0])}</b>.</p>"
+    html_ = table(["rows", *(label for _, label, _ in cols)], rows)
+    other = next((s for s in ("held_out", "validation") if s in splits), None)
+    losses = [(metrics.get(s) or {}).get("data_loss") for s in ("train", other)]
+    if other and all(isinstance(v, (int, float)) for v in losses):
+        html_ += (f"<p>Gap of the data loss, {escape(SPLITS[other].split(' (')[0])} minus train: "
+                  f"<b>{number(losses[1] - losses[0])}</b>.</p>")
     return "Scores", html_
 
 
@@ -178,7 +188,7 @@ def path_section(folder, metrics, figure):
     lam_min, lam_1se = chosen("min", "lambda_min"), chosen("1se", "lambda_1se")
     parts = []
     if score and lam_min is not None and lam_1se is not None:
-        from .plots import path_figure
+        from ..plots import path_figure
 
         def col(name):
             return frame[name].to_numpy(float) if name in frame else None
@@ -217,15 +227,26 @@ def path_section(folder, metrics, figure):
     return "Regularization path", "".join(parts)
 
 
-def curves_section(folder, figure):
-    history = read_csv(os.path.join(folder, "history.csv"))
-    if history is None or "loss" not in history:
-        return None
-    from .plots import learning_curves
+def curves_section(folder, figure, metrics):
+    from ..plots import learning_curves
 
-    fig = learning_curves(history)
-    return "Learning curves", figure(fig, "learning_curves.png",
-                                     "Training vs validation loss; data loss vs penalty, per epoch")
+    history = read_csv(os.path.join(folder, "history.csv"))
+    if history is not None and "loss" in history:
+        fig = learning_curves(history)
+        return "Learning curves", figure(fig, "learning_curves.png",
+                                         "Training vs validation loss; data loss vs penalty, per epoch")
+    curves = read_csv(os.path.join(folder, "curves.csv"))
+    info = metrics.get("path") or {}
+    if curves is None or "loss" not in curves or curves.empty:
+        return None
+    epochs = info.get("refit_epochs")
+    fig = learning_curves(curves, validation="CV held-out folds", mark_epoch=epochs)
+    caption = (f"lambda_{info.get('selected', '1se')} = {number(info.get('lambda_selected'))}: its CV "
+               "members' losses per epoch, the mean over folds, on each member's training rows and on the "
+               "fold it held out; right, the data loss against the penalty"
+               + (f"; dotted, the {epochs} epochs of the refit on all rows (chosen by the folds)"
+                  if epochs else ""))
+    return "Learning curves", figure(fig, "learning_curves.png", caption)
 
 
 def weights_section(kernels, error, figure):
@@ -233,7 +254,7 @@ def weights_section(kernels, error, figure):
         return "Weights", f"<p class=muted>{escape(error)}</p>"
     if not kernels:
         return None
-    from .plots import weight_histograms
+    from ..plots import weight_histograms
 
     rows = [(name, "x".join(map(str, k.shape)), k.size, f"{(k == 0).mean():.1%}",
              number(float(np.abs(k).sum())), number(float(np.abs(k).max()))) for name, k in kernels.items()]
@@ -319,7 +340,7 @@ def files_section(folder, extra):
 
 
 def compare_section(folder, metrics, figure):
-    from .plots import compare_figure, compare_histograms
+    from ..plots import compare_figure, compare_histograms
 
     variants = metrics["variants"]
     score = SCORE.get(metrics.get("task"), "accuracy")
@@ -329,7 +350,7 @@ def compare_section(folder, metrics, figure):
         history = read_csv(os.path.join(sub, "history.csv"))
         if history is not None:
             histories[name] = history
-        m = read_json(os.path.join(sub, "metrics.json")) or {}
+        m = read_metrics(sub) if os.path.isfile(os.path.join(sub, "metrics.json")) else {}
         kernels, _ = load_kernels(sub)
         if kernels:
             weights[name] = np.concatenate([k.ravel() for k in kernels.values()])

@@ -1,0 +1,58 @@
+"""Tables the commands print: the regularization path (``path``, ``demo``) and its selected features."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["path_table", "selected_line"]
+
+
+def path_table(path, select: str, title: str = "kerasnet path", around: int | None = None):
+    """A rich table: strength, CV mean +- se, sparsity, features kept; selected rows marked.
+
+    ``around=k`` shows only the rows within ``k`` strengths of lambda_min or lambda_1se
+    (and says how many were left out); None shows the whole path.
+    """
+    from rich.table import Table
+
+    frame = path.to_frame()
+    score = f"cv_{path.measure}"
+    # The deviance beside another measure: a finer view of the same fits.
+    other = "cv_deviance" if path.measure != "deviance" else None
+    chosen = path.index(select)
+    if around is not None:
+        ends = (min(path.index_1se_, path.index_min_), max(path.index_1se_, path.index_min_))
+        keep = frame.index[(frame.index >= ends[0] - around) & (frame.index <= ends[1] + around)]
+        hidden = len(frame) - len(keep)
+        frame = frame.loc[keep]
+        if hidden:
+            title = f"{title} ({len(keep)} of {len(frame) + hidden} strengths shown)"
+    table = Table(title=title)
+    for name in ("", "lambda", f"CV {path.measure}", "+- se", *(["CV deviance"] if other else []),
+                 "%Dev", "exact zeros", "features", "epochs", "rule"):
+        table.add_column(name, justify="left" if name in ("", "rule") else "right")
+    for i, row in frame.iterrows():
+        mark = ">" if i == chosen else ""
+        diverged = bool(row["diverged"])
+        table.add_row(
+            mark,
+            f"{row['lambda']:.4g}",
+            "diverged" if diverged else f"{row[score]:.4f}",
+            "" if diverged else f"{row[score + '_se']:.4f}",
+            *(["" if diverged else f"{row[other]:.4f}"] if other else []),
+            "" if np.isnan(row["dev_ratio"]) else f"{100 * row['dev_ratio']:.1f}",
+            f"{row['sparsity']:.1%}",
+            str(int(row["n_features"])),
+            str(int(row["refit_epochs"])),
+            row["selected"],
+            style="bold" if i == chosen else None,
+        )
+    return table
+
+
+def selected_line(path, select: str) -> str:
+    """The features the saved model keeps, by name, in one line."""
+    _, names = path.selected_features(select)
+    which = " (relaxed refit chosen by CV)" if path.relax_chosen_ else ""
+    return (f"selected features ({len(names)} of {len(path.feature_names_)} at lambda_{select}{which}): "
+            + (", ".join(names) if names else "none"))
