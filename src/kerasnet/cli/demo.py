@@ -107,7 +107,7 @@ def command(out, overwrite):
 
     from ..data import Preprocessor, split_rows
     from ..path import fit_path
-    from ..runs.records import data_record, path_record, run_record
+    from ..runs.records import data_record, path_metrics
     from ..runs.save import save_path_run
     from ._common import report_warning
 
@@ -159,22 +159,13 @@ def command(out, overwrite):
         curves = pd.concat([(plain_curves if key == "plain" else path.curves(key)[
             ["epoch", "data_loss", "val_data_loss"]]).assign(model=key, validation=watched[key])
             for key in COLUMNS], ignore_index=True)
-        metrics = {
-            "kind": "demo",
-            "task": "binary",
-            "target": pre.target_,
-            "classes": pre.classes_,
-            "n_features_in": len(pre.input_columns),
-            "n_features": pre.n_features_out,
-            "settings": {"data": source, "held_out": HELD_OUT, "select": SELECT, "hidden": list(HIDDEN), **s},
-            "path": path_record(path, SELECT),
-            # The selected model on its training rows and on rows held out before anything was fit.
-            "train": {**selected["train"], "sparsity": selected["sparsity"]},
-            "held_out": {**selected["held_out"], "sparsity": selected["sparsity"]},
-            "comparison": runs,
-            "data": data_record(y, train_idx, held_idx, pre, held="held_out"),
-        }
-        metrics.update(run_record(s["seed"]))
+        settings = {"data": source, "held_out": HELD_OUT, "select": SELECT, "hidden": list(HIDDEN), **s}
+        # The selected model on its training rows and on rows held out before anything was fit.
+        metrics = path_metrics("demo", path, pre, SELECT, settings,
+                               data_record(y, train_idx, held_idx, pre, held="held_out"), s["seed"],
+                               train={**selected["train"], "sparsity": selected["sparsity"]},
+                               held_out={**selected["held_out"], "sparsity": selected["sparsity"]},
+                               comparison=runs)
         written, report_error = save_path_run(
             out, overwrite, models[SELECT], pre, path, metrics, command="demo",
             tables={"curves.csv": path.curves(SELECT), "comparison_curves.csv": curves})

@@ -153,7 +153,7 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
 
     from ..data import DATASETS, InputError, Preprocessor, check_finite, infer_task
     from ..path import check_fold_count, fit_path
-    from ..runs.records import data_record, path_record, run_record
+    from ..runs.records import data_record, path_metrics, refit_scores
     from ..runs.save import save_path_run
     from ._common import report_warning, stdout_console
 
@@ -200,26 +200,7 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
         raise InputError(str(err)) from None
     model = path.model(select)
     chosen = path.index(select)
-    logs = model.evaluate(X, y_enc, batch_size=4096, verbose=0, return_dict=True)
-    if task == "cox":  # the risk sets span all rows (Keras's evaluate would split them into batches)
-        from ..survival import c_index, cox_deviance
-
-        eta = path.predict(X, select)
-        logs = {"loss": cox_deviance(y_enc, eta) / 2, "cindex": c_index(y_enc, eta)}
-    if offset is not None:  # the saved model predicts the rate: the counts need each row's exposure
-        counts, mu = y_enc.ravel(), path.predict(X, select, offset=offset)
-        logs = {"loss": float(np.mean(mu - counts * np.log(mu + 1e-7))),
-                "rmse": float(np.sqrt(np.mean(np.square(counts - mu))))}
-    from ..tasks import SCORE
-    score = SCORE[task]
-    metrics = {
-        "kind": "path",
-        "task": task,
-        "target": pre.target_,
-        "classes": pre.classes_,
-        "n_features_in": len(pre.input_columns),
-        "n_features": pre.n_features_out,
-        "settings": {"data": source, "drop": list(drop), "offset_column": offset_column,
+    settings = {"data": source, "drop": list(drop), "offset_column": offset_column,
                      "time_column": pre.target_ if task == "cox" else None, "event_column": pre.event_,
                      "penalty_factor": list(penalty_factor),
                      "exclude": list(exclude), "l1_ratio": l1_ratio, "n_lambdas": n_lambdas,
@@ -229,15 +210,9 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
                      "batch_size": batch_size, "learning_rate": learning_rate, "seed": seed,
                      "scheduler": scheduler, "feature_selection": bool(feature_selection),
                      "relax": bool(relax), "adaptive": bool(feature_selection and not no_adaptive),
-                     "hidden_l2": hidden_l2 if feature_selection else None},
-        "path": path_record(path, select),
-        # The selected model on all rows (it was refit on them: an optimistic number).
-        "train": {"n_rows": int(len(y_enc)), "loss": float(logs["loss"]), score: float(logs[score]),
-                  **({"cindex": float(logs["cindex"])} if task == "cox" else {}),
-                  "sparsity": float(path.sparsity_[chosen])},
-        "data": data_record(y, list(range(len(y))), [], pre),
-    }
-    metrics.update(run_record(seed))
+                     "hidden_l2": hidden_l2 if feature_selection else None}
+    metrics = path_metrics("path", path, pre, select, settings, data_record(y, list(range(len(y))), [], pre),
+                           seed, train=refit_scores(path, X, y_enc, select, offset))
     written, report_error = save_path_run(out, overwrite, model, pre, path, metrics, inputs=[data],
                                           tables={"curves.csv": path.curves(select)})
     report_warning(report_error, out)

@@ -391,10 +391,8 @@ def member_losses(model, X, y, weights, *, loss, scaling=None, sample_weight=Non
 
 
 def member_outputs(model, X, y, weights, *, loss, scaling=None):
-    """Each member's outputs ``[K, n, ...]`` on all rows at its weights, in row order (no training).
-
-    For measures a mean loss cannot give (the Cox deviance's risk sets span all rows).
-    """
+    """Each member's outputs ``[K, n, ...]`` on all rows, in row order: for measures a mean loss
+    cannot give (the Cox deviance's risk sets span all rows)."""
     index, outputs, _ = validation_outputs(*_inference(model, X, y, weights, loss, scaling, None, None))
     ordered = np.empty_like(outputs)
     np.put_along_axis(ordered, index.reshape(index.shape + (1,) * (outputs.ndim - 2)), outputs, axis=1)

@@ -11,8 +11,8 @@ import datetime
 import numpy as np
 import pandas as pd
 
-__all__ = ["command_line", "data_record", "environment", "feature_path_frame", "path_record",
-           "probabilities_frame", "run_record", "stability_record"]
+__all__ = ["command_line", "data_record", "environment", "feature_path_frame", "path_metrics", "path_record",
+           "probabilities_frame", "refit_scores", "run_record", "stability_record"]
 
 _OTHER_PACKAGES = ("jax", "jaxlib", "torch", "scikit-learn", "pandas", "matplotlib")
 
@@ -169,6 +169,37 @@ def path_record(path, select: str) -> dict:
             record["relaxed"] = {"chosen": path.relax_chosen_, "lambda_selected": float(relaxed.lambdas_[i]),
                                  "cv_mean": float(relaxed.cv_mean_[i]), "cv_se": float(relaxed.cv_se_[i])}
     return record
+
+
+def refit_scores(path, X, y_enc, select, offset=None) -> dict:
+    """The ``"train"`` entry of a path run: the selected refit on all its rows (it was fit on them:
+    an optimistic number), its data loss, the task's score and its sparsity."""
+    from ..tasks import SCORE
+
+    score = SCORE[path.task]
+    if path.task == "cox":  # the risk sets span all rows (Keras's evaluate would split them into batches)
+        from ..survival import c_index, cox_deviance
+
+        eta = path.predict(X, select)
+        logs = {"loss": cox_deviance(y_enc, eta) / 2, "cindex": c_index(y_enc, eta)}
+    elif offset is not None:  # the saved model predicts the rate: the counts need each row's exposure
+        counts, mu = np.ravel(y_enc), path.predict(X, select, offset=offset)
+        logs = {"loss": float(np.mean(mu - counts * np.log(mu + 1e-7))),
+                "rmse": float(np.sqrt(np.mean(np.square(counts - mu))))}
+    else:
+        logs = path.model(select).evaluate(X, y_enc, batch_size=4096, verbose=0, return_dict=True)
+    return {"n_rows": int(len(y_enc)), "loss": float(logs["loss"]), score: float(logs[score]),
+            **({"cindex": float(logs["cindex"])} if path.task == "cox" else {}),
+            "sparsity": float(path.sparsity_[path.index(select)])}
+
+
+def path_metrics(kind, path, pre, select, settings, data, seed, **scores) -> dict:
+    """A path run's whole ``metrics.json`` (``kind`` "path" or "demo"): the task and columns,
+    ``settings``, :func:`path_record`, the ``scores`` given (``train``, ``held_out``,
+    ``comparison``), ``data`` (:func:`data_record`) and :func:`run_record`."""
+    return {"kind": kind, "task": path.task, "target": pre.target_, "classes": pre.classes_,
+            "n_features_in": len(pre.input_columns), "n_features": pre.n_features_out, "settings": settings,
+            "path": path_record(path, select), **scores, "data": data, **run_record(seed)}
 
 
 def feature_path_frame(path):

@@ -86,7 +86,8 @@ def data_section(metrics):
                 n = counts.get(label, 0)
                 row.append(f"{n} ({n / total:.1%})")
             rows.append(row)
-        parts.append("<h3>Class balance</h3>" + table(["class", *splits], rows))
+        header = ["class", *(split.replace("_", "-") for split in splits)]
+        parts.append("<h3>Class balance</h3>" + table(header, rows))
     summary = data.get("target_summary")
     if summary:
         parts.append("<h3>Target</h3>" + pairs([(k, number(v)) for k, v in summary.items()]))
@@ -150,6 +151,7 @@ def scores_section(metrics):
     score = "cindex" if metrics.get("task") == "cox" else SCORE.get(metrics.get("task"), "accuracy")
     cols = [("n_rows", "n", "d"), ("loss", "loss", ".4f"), ("data_loss", "data loss", ".4f"),
             ("penalty", "penalty", ".4f"), (score, score, ".4f"), ("sparsity", "exact zeros", ".1%")]
+    cols = [c for c in cols if any(c[0] in metrics[s] for s in splits)]  # the demo's rows carry no penalty
     rows = [[SPLITS[s], *(number(metrics[s].get(k), f) if k in metrics[s] else "" for k, _, f in cols)]
             for s in splits]
     html_ = table(["rows", *(label for _, label, _ in cols)], rows)
@@ -244,6 +246,7 @@ def curves_section(folder, figure, metrics):
     caption = (f"lambda_{info.get('selected', '1se')} = {number(info.get('lambda_selected'))}: its CV "
                "members' losses per epoch, the mean over folds, on each member's training rows and on the "
                "fold it held out; right, the data loss against the penalty"
+               + (" (Keras's loss on the standardized target)" if metrics.get("task") == "regression" else "")
                + (f"; dotted, the {epochs} epochs of the refit on all rows (chosen by the folds)"
                   if epochs else ""))
     return "Learning curves", figure(fig, "learning_curves.png", caption)
