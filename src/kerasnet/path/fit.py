@@ -218,8 +218,9 @@ def fit_path(
     penalty_factor : array [d] or None
         glmnet's ``penalty.factor``: feature ``j``'s first-layer row carries ``factor[j]``
         times the elastic net (0: unpenalized; inf: excluded), rescaled to sum to ``d`` as
-        glmnet; ``lambda_max`` is glmnet's ``max_j |g_j| / factor_j``
-        (:func:`kerasnet.path.grid.lambdas_from_gradient`); with ``feature_selection`` it
+        glmnet; ``lambda_max`` is glmnet's ``max_j |g_j| / factor_j`` at the fit of the
+        unpenalized features (in-memory data; :func:`kerasnet.path.grid.unpenalized_residual`,
+        equal to glmnet's grid, tested); with ``feature_selection`` it
         multiplies each feature's group strength. MLP only (``Path.model``'s Keras
         regularizers carry the strength without the factors).
     exclude : sequence of int or str, or None
@@ -286,8 +287,9 @@ def fit_path(
         starts = None
         if model is None:  # one pass over the rows (in blocks, or a streamed file's chunks) for every split
             chunks = X if isinstance(X, Chunks) else Chunks.blocks(X)
+            free = None if factor is None or isinstance(X, Chunks) else np.asarray(X)[:, factor == 0]
             x_stats, y_all, G = path_statistics(chunks, y_enc, task, np.stack(rows), weight, standardize,
-                                                None if offset is None else np.exp(offset))
+                                                None if offset is None else np.exp(offset), free)
             m_all, s_all = x_stats[0][-1], x_stats[1][-1]
             if feature_selection and tuple(hidden):
                 starts = dense_starts(network, X, y_enc, rows, test_sets, F, scaling, masks, epochs,

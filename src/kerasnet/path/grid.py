@@ -78,6 +78,33 @@ def null_residual(y, task, n, sample_weight=None, exposure=None):
     return w, Y - (w @ Y) / n
 
 
+def unpenalized_residual(Z, y, task, w, exposure=None):
+    """The residual ``Y - fitted`` of the unpenalized GLM of ``y`` on the columns ``Z`` (the
+    features with penalty factor 0) and an intercept, weighted by ``w``: glmnet's null model
+    when some features are unpenalized, whose gradient gives the grid's top. Fitted with
+    scikit-learn (least squares, logistic or Poisson regression without a penalty); for Poisson
+    the offset enters as the rate regression ``y / e`` weighted by ``w e``. None for Cox (the
+    plain null model is used; documented in :func:`lambdas_from_gradient`)."""
+    from sklearn.linear_model import LinearRegression, LogisticRegression, PoissonRegressor
+
+    Z, w = np.asarray(Z, float), np.asarray(w, float)
+    if task == "regression":
+        Y = np.asarray(y, float).reshape(len(Z), -1)
+        return Y - LinearRegression().fit(Z, Y, sample_weight=w).predict(Z).reshape(Y.shape)
+    if task in ("binary", "multiclass"):
+        codes = np.asarray(y).astype(int).ravel()
+        fit = LogisticRegression(C=np.inf, tol=1e-10, max_iter=10_000).fit(Z, codes, sample_weight=w)
+        Y = np.eye(int(codes.max()) + 1)[codes]
+        P = fit.predict_proba(Z)
+        return (Y - P)[:, 1:] if task == "binary" else Y - P
+    if task == "poisson":
+        counts = np.asarray(y, float).ravel()
+        e = np.ones_like(counts) if exposure is None else np.asarray(exposure, float).ravel()
+        fit = PoissonRegressor(alpha=0.0, tol=1e-12, max_iter=10_000).fit(Z, counts / e, sample_weight=w * e)
+        return (counts - e * fit.predict(Z))[:, None]
+    return None
+
+
 def lambda_max(X, y, task, l1_ratio, sample_weight=None):
     """Smallest strength at which the linear (glmnet) model is all zero, at the null model.
 
@@ -185,8 +212,9 @@ def lambdas_from_gradient(G, l1_ratio, n_lambdas=32, lambda_min_ratio=1e-3, line
     With penalty ``factor [d]`` (glmnet's ``penalty.factor``, excluded features ``>= 1e20``)
     row ``j`` of ``G`` is divided by ``factor[j]`` for the lasso scale (glmnet's
     ``max_j |g_j| / vp_j``) and by its square root for the ridge scale; unpenalized and
-    excluded features are left out of both (glmnet first fits the unpenalized ones, whose
-    effect on the null residual this grid does not include)."""
+    excluded features are left out of both. As glmnet, ``G`` is then the gradient at the fit
+    of the unpenalized features (:func:`unpenalized_residual`; for Cox, at the plain null
+    model)."""
     if factor is not None:
         f = np.asarray(factor, float)[:, None]
         counted = (f > 0) & (f < 1e20)

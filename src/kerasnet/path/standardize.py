@@ -108,14 +108,18 @@ def chunked_statistics(chunks, sets, weight, residual):
     return mean.astype("float32"), np.where(sd > 0, sd, 1.0).astype("float32"), cross
 
 
-def path_statistics(chunks, y, task, sets, weight, standardize, exposure=None):
+def path_statistics(chunks, y, task, sets, weight, standardize, exposure=None, unpenalized=None):
     """One pass over the features: each row set's ``(mean [R, d], sd [R, d])``, the target's
     standardization on all rows, and the null gradient ``G`` of the grid (the features
-    standardized with all rows' statistics)."""
+    standardized with all rows' statistics). ``unpenalized`` (the columns of the features with
+    penalty factor 0, ``[n, m]``) puts them in the null model, as glmnet does."""
     n = len(y)
     y_all = target_standardizer(y, sets[-1], task, standardize, weight)
     target = (y.reshape(n, -1) - y_all[0]) / y_all[1] if task == "regression" else y
     w, r = grid.null_residual(target, task, n, weight, exposure)
+    if unpenalized is not None and unpenalized.shape[1]:
+        fitted = grid.unpenalized_residual(unpenalized, target, task, w, exposure)
+        r = r if fitted is None else fitted
     mean, sd, cross = chunked_statistics(chunks, sets, w, r)
     if not standardize:
         mean, sd = np.zeros_like(mean), np.ones_like(sd)
