@@ -71,3 +71,21 @@ def test_only_the_runs_package_writes_metrics_and_commands_do_not_import_each_ot
     writers = [p.relative_to(SRC).as_posix() for p in SRC.rglob("*.py") if "write_metrics(" in p.read_text()
                and "def write_metrics" not in p.read_text()]
     assert writers and all(w.startswith("runs/") for w in writers), writers
+
+
+def test_folder_refusals_name_arguments_and_the_command_line_names_flags(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from kerasnet.cli import cli
+    from kerasnet.errors import InputError
+    from kerasnet.runs.folder import check_out_dir
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    with pytest.raises(InputError, match=r"^out='mine' already exists .* pass overwrite=True to replace"):
+        check_out_dir("mine", overwrite=False)
+    result = CliRunner().invoke(cli, ["fit", "--dataset", "iris", "--out", "mine"])
+    assert result.exit_code == 2 and "--out mine already exists" in result.output
+    assert "pass --overwrite to replace" in result.output and "=True" not in result.output
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"

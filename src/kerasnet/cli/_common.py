@@ -95,14 +95,20 @@ class Group(click.Group):
 
 
     def flag_words(self, message: str) -> str:
-        """A library message with its argument names (``validation_split=0.5``, ``threshold must``)
-        spelled as the commands' flags (``--validation-split 0.5``, ``--threshold must``)."""
-        flags = {}
+        """A library message with its argument names (``validation_split=0.5``, ``threshold must``,
+        ``overwrite=True``) spelled as the commands' flags (``--validation-split 0.5``,
+        ``--threshold must``, ``--overwrite``)."""
+        flags, switches = {}, set()
         for command in self.commands.values():
             for param in command.params:
                 if isinstance(param, click.Option) and param.name and param.opts[0].startswith("--"):
                     flags.setdefault(param.name, param.opts[0])
+                    if param.is_flag:
+                        switches.add(param.name)
         names = "|".join(sorted(map(re.escape, flags), key=len, reverse=True))
+        # overwrite=True -> --overwrite: a switch takes no value.
+        message = re.sub(rf"(?<![\w-])({names})=True\b",
+                         lambda m: flags[m.group(1)] if m.group(1) in switches else m.group(0), message)
         # task='binary' -> --task binary: a plain word needs no quotes on a command line.
         message = re.sub(rf"(?<![\w-])({names})='([\w.-]+)'", lambda m: f"{flags[m.group(1)]} {m.group(2)}",
                          message)

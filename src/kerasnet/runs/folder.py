@@ -1,6 +1,6 @@
 """The command line's outputs: run folders that never replace a user's file, atomic writes, JSON.
 
-A finished run folder holds :data:`RUN_MARKER` listing what the run wrote; ``--overwrite``
+A finished run folder holds :data:`RUN_MARKER` listing what the run wrote; ``overwrite``
 replaces only such a folder, and only when it holds nothing else (:func:`check_out_dir`).
 Everything is written to a temporary folder or file first and moved into place at the end.
 """
@@ -26,7 +26,7 @@ def _listing(names, limit: int = 5) -> str:
 
 
 #: The file that marks a folder as a kerasnet run: JSON naming the command and every entry it
-#: wrote. ``--overwrite`` replaces only folders holding it and nothing else.
+#: wrote. ``overwrite`` replaces only folders holding it and nothing else.
 RUN_MARKER = ".kerasnet-run"
 _MARKER_FORMAT = "kerasnet.run"
 #: Entries a run folder may gain after it was written (``kerasnet report`` rebuilds these).
@@ -64,16 +64,16 @@ def write_run_marker(folder: str, command: str) -> None:
 
 
 def _check_can_write(folder: str, out: str) -> None:
-    """Refuse an ``--out`` whose folder cannot take new entries (missing rights, /proc, a file)."""
+    """Refuse an ``out`` whose folder cannot take new entries (missing rights, /proc, a file)."""
     while not os.path.isdir(folder):
         if os.path.lexists(folder):
-            raise InputError(f"--out '{out}' lies under '{folder}', which is a file; choose another --out.")
+            raise InputError(f"out='{out}' lies under '{folder}', which is a file; choose another folder.")
         folder = os.path.dirname(folder)
     try:
         os.rmdir(tempfile.mkdtemp(prefix=".kerasnet-check-", dir=folder))
     except OSError as err:
         raise InputError(
-            f"cannot write --out '{out}' ({err.strerror or err} in '{folder}'); choose a folder you can "
+            f"cannot write out='{out}' ({err.strerror or err} in '{folder}'); choose a folder you can "
             "write to."
         ) from None
 
@@ -84,40 +84,40 @@ def check_out_dir(out, overwrite: bool, inputs=()) -> None:
     Refused always: the current folder or one above it, a folder holding any of ``inputs``
     (or an input itself), something that is not a folder, a place that cannot be written.
     An existing non-empty folder is refused unless ``overwrite``, and even then unless it is a
-    kerasnet run (:data:`RUN_MARKER`) holding only what that run wrote: ``--overwrite`` never
+    kerasnet run (:data:`RUN_MARKER`) holding only what that run wrote: ``overwrite`` never
     removes anything else.
     """
     real = os.path.realpath(out)
     if _inside(os.path.realpath(os.getcwd()), real):
         raise InputError(
-            f"--out '{out}' is the current folder or one above it; give a new folder such as runs/fit1."
+            f"out='{out}' is the current folder or one above it; give a new folder such as runs/fit1."
         )
     for item in _real_inputs(inputs):
         if _inside(item, real):
             raise InputError(
-                f"--out '{out}' holds the input '{item}'; give an output folder that holds no input."
+                f"out='{out}' holds the input '{item}'; give an output folder that holds no input."
             )
     if os.path.islink(out) or (os.path.lexists(out) and not os.path.isdir(out)):
-        raise InputError(f"--out '{out}' exists and is not a folder; give a new folder name.")
+        raise InputError(f"out='{out}' exists and is not a folder; give a new folder name.")
     _check_can_write(os.path.dirname(real), out)
     if not os.path.lexists(out) or not os.listdir(out):
         return
     if not overwrite:
         raise InputError(
-            f"--out '{out}' already exists and is not empty; choose a new folder or pass --overwrite "
+            f"out='{out}' already exists and is not empty; choose a new folder or pass overwrite=True "
             "to replace an earlier kerasnet run."
         )
     known = _run_entries(out)
     if known is None:
         raise InputError(
-            f"--out '{out}' is not a kerasnet run folder (no {RUN_MARKER} file), so --overwrite will not "
+            f"out='{out}' is not a kerasnet run folder (no {RUN_MARKER} file), so overwrite=True will not "
             "replace it; choose a new folder."
         )
     foreign = sorted(set(os.listdir(out)) - known - _REBUILT)
     if foreign:
         raise InputError(
-            f"--out '{out}' holds files this kerasnet run did not write ({_listing(foreign)}), so "
-            "--overwrite will not replace it; move them away or choose a new folder."
+            f"out='{out}' holds files this kerasnet run did not write ({_listing(foreign)}), so "
+            "overwrite=True will not replace it; move them away or choose a new folder."
         )
 
 
@@ -139,20 +139,20 @@ def check_out_file(out, overwrite: bool, inputs=()) -> None:
     predictions file that ``kerasnet predict`` wrote.
     """
     if os.path.isdir(out):
-        raise InputError(f"--out '{out}' is a folder; give a file name such as preds.csv.")
+        raise InputError(f"out='{out}' is a folder; give a file name such as preds.csv.")
     real = os.path.realpath(out)
     if real in _real_inputs(inputs):
-        raise InputError(f"--out '{out}' is an input of this command; give a new file name such as "
+        raise InputError(f"out='{out}' is an input of this command; give a new file name such as "
                          "preds.csv.")
     parent = os.path.dirname(os.path.abspath(out))
     if not os.path.isdir(parent):
-        raise InputError(f"the folder of --out '{out}' does not exist; create it first.")
+        raise InputError(f"the folder of out='{out}' does not exist; create it first.")
     if os.path.lexists(out):
         if not overwrite:
-            raise InputError(f"--out '{out}' already exists; choose a new name or pass --overwrite.")
+            raise InputError(f"out='{out}' already exists; choose a new name or pass overwrite=True.")
         if not _is_predictions_file(out):
             raise InputError(
-                f"--out '{out}' is not a predictions file written by kerasnet predict, so --overwrite "
+                f"out='{out}' is not a predictions file written by kerasnet predict, so overwrite=True "
                 "will not replace it; choose a new name."
             )
     _check_can_write(parent, out)
