@@ -74,7 +74,7 @@ def build_report(run_dir) -> str:
             sections.append(compare_section(folder, metrics, figure))
             first = next(iter(metrics["variants"].values()), {})
             sub = os.path.join(folder, first.get("folder", ""))
-            sub_metrics = read_metrics(sub) if os.path.isdir(sub) else {}
+            sub_metrics = read_metrics(sub) if os.path.isfile(os.path.join(sub, "metrics.json")) else {}
             sections.append(network_section({**sub_metrics, **metrics}, None))
         elif kind == "select":  # no model: the probabilities and the bound are the result
             sections.append(stability_section(folder, metrics, figure))
