@@ -30,9 +30,11 @@ data <- read.csv(args[1])
 X <- as.matrix(data[, 1:4])
 fit <- glmnet(X, Surv(data$time, data$event), family = "cox", alpha = 0.5, nlambda = 5,
               lambda.min.ratio = 0.01, standardize = TRUE, thresh = 1e-14, maxit = 1e6)
+cvfit <- cv.glmnet(X, Surv(data$time, data$event), family = "cox", alpha = 0.5, lambda = fit$lambda,
+                   foldid = data$fold, grouped = TRUE, standardize = TRUE, thresh = 1e-14, maxit = 1e6)
 num <- function(v) paste0("[", paste(sprintf("%.17g", v), collapse = ", "), "]")
-writeLines(sprintf('{"lambda": %s, "beta": %s, "dev_ratio": %s}', num(fit$lambda), num(as.matrix(fit$beta)),
-                   num(fit$dev.ratio)), args[2])
+writeLines(sprintf('{"lambda": %s, "beta": %s, "dev_ratio": %s, "cvm": %s, "cvsd": %s}', num(fit$lambda),
+                   num(as.matrix(fit$beta)), num(fit$dev.ratio), num(cvfit$cvm), num(cvfit$cvsd)), args[2])
 """
 
 
@@ -42,7 +44,8 @@ def test_linear_cox_equals_glmnet(tmp_path):
         pytest.skip(reason)
     X, y = _survival()
     X = X.astype(np.float32).astype(np.float64)
-    frame = pd.DataFrame(X, columns=["x1", "x2", "x3", "x4"]).assign(time=y[:, 0], event=y[:, 1])
+    fold = np.arange(len(y)) % 3 + 1  # cv.glmnet needs 3 folds at least
+    frame = pd.DataFrame(X, columns=["x1", "x2", "x3", "x4"]).assign(time=y[:, 0], event=y[:, 1], fold=fold)
     frame.to_csv(tmp_path / "data.csv", index=False, float_format="%.17g")
     (tmp_path / "ref.R").write_text(R_SCRIPT)
     command = ["Rscript", str(tmp_path / "ref.R"), str(tmp_path / "data.csv"), str(tmp_path / "out.json")]
@@ -51,7 +54,7 @@ def test_linear_cox_equals_glmnet(tmp_path):
     ref = json.loads((tmp_path / "out.json").read_text())
     lambdas = np.asarray(ref["lambda"])
     path = kerasnet.fit_path(X, y, task="cox", hidden=(), l1_ratio=0.5, n_lambdas=5, lambda_min_ratio=0.01,
-                             cv=2, epochs=3000, batch_size=len(y), learning_rate=0.05, early_stopping=False,
+                             foldid=fold, epochs=3000, batch_size=len(y), learning_rate=0.05, early_stopping=False,
                              proximal=True, seed=0, verbose=0)
     np.testing.assert_allclose(path.lambdas_, lambdas, rtol=1e-5)  # glmnet's lambda_max and grid
     beta = np.asarray(ref["beta"]).reshape(len(lambdas), 4).T
@@ -61,6 +64,9 @@ def test_linear_cox_equals_glmnet(tmp_path):
         np.testing.assert_array_equal(np.abs(coef) < 1e-5, beta[:, i] == 0)
     # %Dev: glmnet's saturated Breslow likelihood (tied event times grouped)
     np.testing.assert_allclose(path.dev_ratio_, ref["dev_ratio"], atol=1e-4)
+    # cv.glmnet's default deviance (grouped, folds weighted by their events) and its SE
+    np.testing.assert_allclose(path.cv_mean_, ref["cvm"], rtol=1e-5)
+    np.testing.assert_allclose(path.cv_se_, ref["cvsd"], rtol=1e-4)
 
 
 def test_martingale_residuals_c_index_and_deviance_by_hand():

@@ -19,7 +19,7 @@ import numpy as np
 from keras import ops
 
 __all__ = ["CoxPartialLikelihood", "c_index", "check_survival_target", "cox_deviance", "cox_deviance_ratio",
-           "cox_terms", "null_martingale_residual"]
+           "cox_terms", "glmnet_cox_deviance", "grouped_cox_deviance", "null_martingale_residual"]
 
 
 def cox_terms(time, event, eta, weight):
@@ -92,7 +92,7 @@ def null_martingale_residual(y, weight):
 
 def cox_deviance(y, eta, weight=None):
     """Twice the negative log partial likelihood per unit weight of rows ``y`` (time, event)
-    at ``eta``, their own rows the risk sets (cv.glmnet's ``grouped=FALSE`` deviance).
+    at ``eta``, their own rows the risk sets (cv.glmnet's ``grouped=FALSE`` deviance per row).
 
     O(n log n): each risk set's log sum is a running ``logaddexp`` down the times, sorted.
     """
@@ -111,21 +111,40 @@ def cox_deviance(y, eta, weight=None):
     return float(2.0 * (w * terms).sum() / w.sum())
 
 
-def cox_deviance_ratio(y, etas, weight=None):
-    """glmnet's ``dev.ratio`` for ``family="cox"`` of each row of ``etas`` ``[K, n]``:
-    ``1 - (D - D_sat) / (D_null - D_sat)`` with :func:`cox_deviance` ``D``, the null model
-    ``eta = 0`` and glmnet's saturated log likelihood ``-sum_t W_t log W_t`` (``W_t`` the event
-    weight at each distinct event time: ties grouped, as ``coxnet.deviance`` does)."""
+def glmnet_cox_deviance(y, eta, weight=None):
+    """glmnet's ``coxnet.deviance`` of rows ``y`` at ``eta``: ``2 (l_sat - l)`` with the log partial
+    likelihood ``l`` and the saturated ``l_sat`` summed (not averaged) over the rows, whose
+    weights are first rescaled to sum to their count (``std.weights``)."""
     y = np.asarray(y, float)
     w = np.ones(len(y)) if weight is None else np.asarray(weight, float)
+    w = w * (len(w) / w.sum())
     events = y[:, 1] > 0
     _, group = np.unique(y[events, 0], return_inverse=True)
     tied = np.bincount(group, weights=w[events])
     tied = tied[tied > 0]
-    saturated = 2.0 * float(tied @ np.log(tied)) / w.sum()  # -2 l_sat / W
-    null = cox_deviance(y, np.zeros(len(y)), w)
-    deviances = np.array([cox_deviance(y, eta, w) for eta in np.asarray(etas, float)])
-    return 1.0 - (deviances - saturated) / (null - saturated)
+    return float(-2.0 * tied @ np.log(tied) + cox_deviance(y, eta, w) * w.sum())
+
+
+def grouped_cox_deviance(y, etas, weight, test):
+    """cv.glmnet's grouped Cox deviance of one fold (its default, ``grouped=TRUE``): for each
+    member's ``eta`` on all rows (``etas [L, n]``, the members fit without the fold's rows
+    ``test``), ``(D(all rows) - D(the other rows)) / the fold's weighted events`` with
+    :func:`glmnet_cox_deviance` ``D``. The fold's own rows enter only through the risk sets
+    they share with the others, so small folds need no risk sets of their own."""
+    y = np.asarray(y, float)
+    w = np.ones(len(y)) if weight is None else np.asarray(weight, float)
+    test = np.asarray(test, bool)
+    events = float((w * y[:, 1])[test].sum())
+    return np.array([(glmnet_cox_deviance(y, eta, w) - glmnet_cox_deviance(y[~test], eta[~test], w[~test]))
+                     / events for eta in np.asarray(etas, float)])
+
+
+def cox_deviance_ratio(y, etas, weight=None):
+    """glmnet's ``dev.ratio`` for ``family="cox"`` of each row of ``etas`` ``[K, n]``:
+    ``1 - D(eta) / D(0)`` with :func:`glmnet_cox_deviance` ``D`` (its saturated likelihood
+    groups tied event times, as ``coxnet.deviance`` does)."""
+    null = glmnet_cox_deviance(y, np.zeros(len(y)), weight)
+    return np.array([1.0 - glmnet_cox_deviance(y, eta, weight) / null for eta in np.asarray(etas, float)])
 
 
 def c_index(y, eta, weight=None):

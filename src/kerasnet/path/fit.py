@@ -33,6 +33,7 @@ from .result import Path
 from .sources import Chunks
 from .standardize import member_scaling, path_statistics
 from .step import kernel_positions
+from .survival_cv import fold_events, grouped_deviance
 
 __all__ = ["fit_path"]
 
@@ -111,7 +112,7 @@ def fit_path(
         :func:`kerasnet.path.grid.gradient_factor`), the CV measures summed over outputs as
         glmnet's. With ``task="cox"``: (time, event) as two columns, a structured array or a
         DataFrame (:mod:`kerasnet.survival`: Breslow's partial likelihood within each batch,
-        measures ``deviance`` and ``cindex``; ``Path.predict`` gives the log relative hazard).
+        measures ``deviance``, cv.glmnet's grouped one, and ``cindex``; ``Path.predict``: eta).
     hidden : sequence of int, default (64, 64)
     task : {"binary", "multiclass", "regression", "poisson", "cox"} or None, default None
         None infers it from ``y`` (:func:`kerasnet.data.infer_task`).
@@ -313,9 +314,8 @@ def fit_path(
         if feature_selection:  # the strength is the group lasso; every other kernel a fixed L2
             l1, l2, group = np.zeros(L), np.full(L, hidden_l2), lambdas
 
-        # Members: k = i * groups + f (strength i, split f). Without early stopping the refit
-        # length is known up front, so the refit members (one per strength, all rows) join the
-        # same fit as "split" F: one compiled program, one pass.
+        # Members: k = i * groups + f (strength i, split f). Without early stopping the refits
+        # (one per strength, all rows) join the same fit as "split" F: one program, one pass.
         joint = not early_stopping
         per = F + 1 if joint else F
         member_fold = np.tile(np.arange(per), L)
@@ -334,6 +334,9 @@ def fit_path(
                 outputs=True, start=start_cv, **common)
             cv_values, oof = measures.cross_validated(cvfit.val_outputs, is_cv, y_enc, task, weight, L, F,
                                                       keep)
+            if task == "cox":  # cv.glmnet's default: the grouped deviance, from outputs on all rows
+                cv_values["deviance"] = grouped_deviance(network, X, y_enc, cv_weights,
+                                                         scaling(member_fold), test_rows, weight, L, F)
             if joint:
                 return (cv_weights, cvfit, cv_values, oof, [cv_weights[k] for k in np.flatnonzero(~is_cv)],
                         None, np.full(L, epochs), cvfit.diverged[~is_cv])
@@ -379,9 +382,9 @@ def fit_path(
         "architecture": model, "penalized": penalized, "kernels": kernel_positions(network, penalized)}
     shared = dict(lambdas=lambdas, l1_ratio=l1_ratio, task=task, classes=classes, feature_names=names,
                   measure=measure, fold_weights=(test_rows * weight).sum(axis=1), n_outputs=n_outputs,
-                  proximal=proximal, feature_selection=feature_selection,
-                  hidden_l2=hidden_l2 if feature_selection else 0.0, penalty_factor=factor, **mlp_only,
-                  **user_only)
+                  measure_weights=fold_events(task, y_enc, weight, test_rows), proximal=proximal,
+                  feature_selection=feature_selection, hidden_l2=hidden_l2 if feature_selection else 0.0,
+                  penalty_factor=factor, **mlp_only, **user_only)
 
     def result(fits, **extra):
         _, cvfit, cv_values, oof, weights, refit, refit_epochs, refit_diverged = fits

@@ -19,9 +19,10 @@ mse       ``sum_k (y_k - p_k)^2`` over classes (one-hot y), or squared       low
 mae       ``sum_k |y_k - p_k|``, or absolute error summed over outputs       lower   all but cox
 r2        ``1 - SSE / SST`` of the fold around its own weighted mean,        higher  regression
           averaged over outputs
-cindex    Harrell's C of the fold (cox; its deviance: twice Breslow's        higher  cox
-          negative log partial likelihood per row, the fold's own rows the
-          risk sets, cv.glmnet's ``grouped=FALSE``)
+cindex    Harrell's C of the fold (cox; its deviance is cv.glmnet's          higher  cox
+          default, ``grouped=TRUE``: ``D(all rows) - D(other rows)`` at the
+          member's fit over the fold's events, folds weighted by their
+          events; :mod:`kerasnet.path.survival_cv`)
 ========  =================================================================  ======  ====================
 """
 

@@ -77,7 +77,7 @@ class Path:
                  weights, n_outputs, proximal, fold_weights=None, history=None, oof_predictions=None,
                  hidden=None, mean=None, scale=None, y_mean=None, y_scale=None, architecture=None,
                  kernels=None, penalized=None, feature_selection=False, hidden_l2=0.0, relaxed=None,
-                 dev_ratio=None, penalty_factor=None):
+                 dev_ratio=None, penalty_factor=None, measure_weights=None):
         self.lambdas_ = np.asarray(lambdas, float)
         self.l1_ratio, self.task, self.hidden, self.proximal = l1_ratio, task, hidden, proximal
         self.classes_, self.feature_names_ = classes, list(feature_names)
@@ -89,6 +89,8 @@ class Path:
         self.cv_scores_ = self.cv_measures_[measure]
         self.cv_losses_ = self.cv_measures_["deviance"]
         self.fold_weights_ = None if fold_weights is None else np.asarray(fold_weights, float)
+        # A measure whose folds weigh otherwise (Cox's grouped deviance: by their events).
+        self.measure_weights_ = {m: np.asarray(v, float) for m, v in (measure_weights or {}).items()}
         self.member_diverged_ = member_diverged
         self.diverged_ = member_diverged.any(axis=1) | np.asarray(refit_diverged, bool)
         self._excluded = member_diverged | np.asarray(refit_diverged, bool)[:, None]
@@ -133,7 +135,8 @@ class Path:
         """``(mean, se)`` over folds of any measure in ``cv_measures_`` (glmnet's ``cvm``, ``cvsd``)."""
         if measure not in self.cv_measures_:
             raise ValueError(f"measure must be one of {', '.join(self.cv_measures_)}; received {measure!r}.")
-        return grid.cv_summary(self.cv_measures_[measure], self._excluded, self.fold_weights_)
+        return grid.cv_summary(self.cv_measures_[measure], self._excluded,
+                               self.measure_weights_.get(measure, self.fold_weights_))
 
     def index(self, lam):
         """Position on ``lambdas_`` of ``lam``: a strength of the grid, or a rule.
