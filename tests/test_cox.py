@@ -54,8 +54,8 @@ def test_linear_cox_equals_glmnet(tmp_path):
     ref = json.loads((tmp_path / "out.json").read_text())
     lambdas = np.asarray(ref["lambda"])
     path = kerasnet.fit_path(X, y, task="cox", hidden=(), l1_ratio=0.5, n_lambdas=5, lambda_min_ratio=0.01,
-                             foldid=fold, epochs=3000, batch_size=len(y), learning_rate=0.05, early_stopping=False,
-                             proximal=True, seed=0, verbose=0)
+                             foldid=fold, epochs=3000, batch_size=len(y), learning_rate=0.05,
+                             early_stopping=False, proximal=True, seed=0, verbose=0)
     np.testing.assert_allclose(path.lambdas_, lambdas, rtol=1e-5)  # glmnet's lambda_max and grid
     beta = np.asarray(ref["beta"]).reshape(len(lambdas), 4).T
     for i in range(len(lambdas)):
