@@ -13,6 +13,8 @@ import numbers
 
 import numpy as np
 
+from ..errors import short
+
 __all__ = ["check_fold_count", "normalized_weights", "refit_epochs_for", "splits"]
 
 
@@ -48,7 +50,12 @@ def check_fold_count(cv: int, y, task) -> None:
 
 def _masks(pairs, n):
     train, test = [], []
-    for f, (tr, te) in enumerate(pairs):
+    for f, pair in enumerate(pairs):
+        try:
+            tr, te = pair
+        except (TypeError, ValueError):  # an int, or a sequence of another length
+            raise ValueError(f"cv split {f} is {short(pair)}, not a (train, test) pair of row indices; give "
+                             "cv as an iterable of such pairs.") from None
         a, b = np.zeros(n, bool), np.zeros(n, bool)
         a[np.asarray(tr, int)], b[np.asarray(te, int)] = True, True
         if not a.any() or not b.any():
@@ -74,8 +81,9 @@ def splits(cv, y, task, seed, foldid=None, groups=None):
     ----------
     cv : int, scikit-learn splitter, or iterable of (train, test) index pairs
         An int makes shuffled folds seeded by ``seed``: ``StratifiedKFold`` for classes,
-        ``KFold`` for regression, and with ``groups`` ``StratifiedGroupKFold`` /
-        ``GroupKFold`` (a group never spans two folds).
+        ``KFold`` for regression, and with ``groups`` ``StratifiedGroupKFold`` (shuffled,
+        seeded) / ``GroupKFold`` (groups of balanced total size, not shuffled): a group never
+        spans two folds.
     y : array [n]
         Encoded targets (for stratification).
     foldid : int array [n] or None
@@ -92,6 +100,9 @@ def splits(cv, y, task, seed, foldid=None, groups=None):
         if foldid.shape[0] != n:
             raise ValueError(f"foldid must have one entry per row ({n}); received {foldid.shape[0]}.")
         values = np.unique(foldid)
+        if len(values) < 2:  # else the one split would have no training rows
+            raise ValueError(f"foldid has {len(values)} distinct value{'s' if len(values) != 1 else ''}; it "
+                             "needs at least 2 (each fold is tested on its rows, trained on the others').")
         return _masks([(np.flatnonzero(foldid != v), np.flatnonzero(foldid == v)) for v in values], n)
     if groups is not None:
         groups = np.asarray(groups).ravel()
@@ -108,6 +119,12 @@ def splits(cv, y, task, seed, foldid=None, groups=None):
             splitter = StratifiedGroupKFold(n_splits=int(cv), shuffle=True, random_state=seed)
         else:
             splitter = GroupKFold(n_splits=int(cv))
+    elif isinstance(cv, (str, bytes)):  # has .split and is iterable, but is neither a splitter nor pairs
+        text = cv.decode(errors="replace") if isinstance(cv, bytes) else cv
+        number = text.strip().isdecimal() and int(text) >= 2
+        fix = f"give the number cv={int(text)}" if number else "give an int >= 2 (e.g. cv=5)"
+        raise ValueError(f"cv must be an int >= 2, a scikit-learn splitter or an iterable of (train, test) "
+                         f"pairs; received the string cv={cv!r}; {fix}.")
     elif hasattr(cv, "split"):
         splitter = cv
     elif cv is not None and np.iterable(cv):
