@@ -388,3 +388,11 @@ def test_refit_epochs_by_hand_numbers():
     train[0, :70], train[1, :65], train[2, :66] = True, True, True
     # 10 * 5 / 7 = 7.14 -> 7; 3 * 5 / 7 = 2.14 -> 2; 1 * 5 / 7 = 0.71 -> 1; 0 -> at least 1.
     np.testing.assert_array_equal(refit_epochs_for([10, 3, 1, 0], train, 16, 100), [7, 2, 1, 1])
+
+
+def test_check_fold_count_names_the_smallest_of_equally_short_classes():
+    # Classes 10 and 2 both have 2 rows: the message names the smaller label, 2 (numbers are
+    # compared as numbers, not as text, where "10" < "2").
+    y = np.array([10, 10, 2, 2, 5, 5, 5, 5, 5, 5])
+    with pytest.raises(InputError, match=r"^class '2' has only 2 rows, fewer than cv=3 folds \(2 classes"):
+        check_fold_count(3, y, "multiclass")

@@ -7,6 +7,7 @@ the rules in the module docstring written below as plain loops over members.
 """
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -398,3 +399,29 @@ def test_without_groups_chosen_is_each_members_best_epoch():
     drive(stopper, curves)
     assert stopper.chosen_epoch().tolist() == [2, 4]
     assert stopper.n_groups == 0
+
+
+def test_a_group_of_only_unvalidated_members_is_left_out():
+    # Group 2 holds one unvalidated member: no curve, and groups 0, 1 are stopped as without it.
+    groups = np.array([0, 0, 1, 1, 2])
+    validated = np.array([True, True, True, True, False])
+    curves = [[3.0, 2.0, 2.0, 2.0], [3.0, 2.0, 2.0, 2.0], [3.0, 2.0, 1.0, 0.5], [3.0, 2.0, 1.0, 0.5],
+              [np.nan] * 4]
+    stopper = EarlyStopping(validated, patience=2, groups=groups)
+    keeps, stops = drive(stopper, curves)
+    assert _stop_epochs(stops) == [3, 3, -1, -1, -1]
+    assert stopper.chosen_epoch().tolist() == [2, 2, 4, 4, 4]
+    assert keeps[:, 4].all()
+
+
+def test_folds_without_a_curve_give_no_warnings():
+    # Leave-one-out of a single fold (0 / 0), a group id with no folds (0 / 0), and a fold whose
+    # complement's weight is lost in rounding (1000 / 0): each epoch would otherwise warn.
+    groups = np.array([0, 2, 2, -1])
+    weight = np.array([1.0, 1.0, 1e-17, 1.0])
+    stopper = EarlyStopping(np.ones(4, bool), patience=2, groups=groups, fold_weight=weight)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loo, full = stopper._curves(np.array([1.0, 1.0, 1e20, 1.0]))
+        drive(stopper, [[3.0, 2.0, 1.0], [3.0, 2.0, 1.0], [1e20] * 3, [1.0] * 3])
+    assert np.isnan(loo[0]) and np.isinf(loo[1]) and np.isnan(full[1])
