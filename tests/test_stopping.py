@@ -63,13 +63,16 @@ def naive(curves, patience, groups=None, weights=None, validated=None, enabled=T
     running = [budget[k] > 0 for k in range(K)]
     best, best_epoch, wait, frozen = [INF] * K, [0] * K, [0] * K, [False] * K
     group_best, group_epoch = dict.fromkeys(folds, INF), dict.fromkeys(folds, 0)
+    fed = [INF] * K
     for e in range(E):
+        # A member out of the run keeps the objective of its last epoch (as `drive` feeds it).
+        fed = [curves[k, e] if running[k] else fed[k] for k in range(K)]
         for g, members in folds.items():
             if not any(running[f] for f in members):
                 continue
-            values = [curves[f, e] for f in members]
+            values = [fed[f] for f in members]
             if all(math.isfinite(v) for v in values):
-                full = sum(weights[f] * curves[f, e] for f in members) / sum(weights[f] for f in members)
+                full = sum(weights[f] * fed[f] for f in members) / sum(weights[f] for f in members)
                 if full < group_best[g]:
                     group_best[g], group_epoch[g] = full, e + 1
         for k in range(K):
@@ -82,11 +85,11 @@ def naive(curves, patience, groups=None, weights=None, validated=None, enabled=T
                 if frozen[k]:
                     continue
                 others = [j for j in folds[groups[k]] if j != k]
-                value = sum(weights[j] * curves[j, e] for j in others) / sum(weights[j] for j in others)
-                if not all(math.isfinite(curves[j, e]) for j in folds[groups[k]]):
+                value = sum(weights[j] * fed[j] for j in others) / sum(weights[j] for j in others)
+                if not all(math.isfinite(fed[j]) for j in folds[groups[k]]):
                     value = math.nan  # a diverged fold leaves its group no honest curve
             else:
-                value = curves[k, e]
+                value = fed[k]
             if value < best[k]:
                 best[k], best_epoch[k], wait[k], keep[e, k] = value, e + 1, 0, True
             else:
@@ -99,7 +102,7 @@ def naive(curves, patience, groups=None, weights=None, validated=None, enabled=T
                 for f in members:
                     if running[f] and wait[f] >= patience:
                         frozen[f] = True
-                broken = any(not math.isfinite(curves[f, e]) for f in members)
+                broken = any(not math.isfinite(fed[f]) for f in members)
                 if broken or all(frozen[f] for f in members):
                     for f in members:
                         stop[e, f] = running[f]
@@ -382,6 +385,8 @@ def test_random_schedules_follow_the_naive_rules(seed):
     curves = np.round((start + walk) * 4) / 4
     patience = int(rng.integers(0, 5))
     budget = np.array([E] * 7 + [int(rng.integers(1, E + 1)), int(rng.integers(1, E + 1))])
+    if seed % 3 == 1:  # folds with budgets of their own: a fold out of epochs stays frozen or open
+        budget[:7] = rng.integers(2, E + 1, 7)
     enabled = seed % 10 != 9
     stopper = EarlyStopping(validated, patience, groups=groups, fold_weight=weight, enabled=enabled)
     keeps, stops = drive(stopper, curves, budget=budget)
@@ -425,3 +430,29 @@ def test_folds_without_a_curve_give_no_warnings():
         loo, full = stopper._curves(np.array([1.0, 1.0, 1e20, 1.0]))
         drive(stopper, [[3.0, 2.0, 1.0], [3.0, 2.0, 1.0], [1e20] * 3, [1.0] * 3])
     assert np.isnan(loo[0]) and np.isinf(loo[1]) and np.isnan(full[1])
+
+
+def test_masks_and_groups_in_other_dtypes():
+    # Validation-row counts as `validated` (0: none) and group ids as floats read as the masks
+    # and ids they stand for.
+    curves = [[3.0, 2.0, 2.0, 2.0], [3.0, 2.0, 2.0, 2.0], [3.0, 3.0, 3.0, 3.0]]
+    as_given = EarlyStopping(np.array([40, 25, 0]), 2, groups=np.array([0.0, 0.0, -1.0]))
+    plain = EarlyStopping(np.array([True, True, False]), 2, groups=np.array([0, 0, -1]))
+    a, b = drive(as_given, curves), drive(plain, curves)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+    assert _stop_epochs(a[1]) == [3, 3, -1]
+    assert as_given.chosen_epoch().tolist() == [2, 2, 4]
+
+
+def test_a_frozen_fold_out_of_epochs_stays_frozen():
+    # Patience 1, equal weights; fold 0 has 2 epochs, then its objective stays at 0 (as given).
+    #   fold 0 out (c1 + c2) / 2: 4, 4        -> frozen at index 1 (a tie), then out of epochs
+    #   fold 1 out (c0 + c2) / 2: 3.5, 2, 2   -> frozen at index 2
+    #   fold 2 out (c0 + c1) / 2: 2.5, 2, 2   -> frozen at index 2: every fold frozen, stop.
+    curves = [[2.0, 0.0, 9.0, 9.0, 9.0], [3.0, 4.0, 4.0, 4.0, 4.0], [5.0, 4.0, 4.0, 4.0, 4.0]]
+    stopper = EarlyStopping(np.ones(3, bool), patience=1, groups=np.zeros(3, int))
+    _, stops = drive(stopper, curves, budget=[2, 5, 5])
+    assert _stop_epochs(stops) == [-1, 2, 2]  # fold 0 was no longer running
+    assert stopper.best_epoch.tolist() == [1, 2, 2]
+    assert stopper.chosen_epoch().tolist() == [2, 2, 2]  # all folds: 10/3, 8/3, 8/3 (a tie)
