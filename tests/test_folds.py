@@ -175,7 +175,8 @@ def test_any_integer_of_two_or_more_is_a_fold_count(cv):
     (b"4", r"received the string cv=b'4'; give the number cv=4\."),
     ("1", r"received the string cv='1'; give an int >= 2 \(e\.g\. cv=5\)\."),
     ("five", r"received the string cv='five'; give an int >= 2"),
-    ([3, 4], r"cv split 0 is 3, not a \(train, test\) pair of row indices"),
+    ([3, 4], r"^cv split 0 is 3, not a \(train, test\) pair of row indices; give cv as an iterable of such "
+             r"pairs\.$"),
 ])
 def test_a_bad_cv_is_refused_naming_it(cv, match):
     with pytest.raises(ValueError, match=match):

@@ -430,6 +430,17 @@ def test_folds_without_a_curve_give_no_warnings():
         loo, full = stopper._curves(np.array([1.0, 1.0, 1e20, 1.0]))
         drive(stopper, [[3.0, 2.0, 1.0], [3.0, 2.0, 1.0], [1e20] * 3, [1.0] * 3])
     assert np.isnan(loo[0]) and np.isinf(loo[1]) and np.isnan(full[1])
+    # Folds 0 and 1 never improve (no curve, an infinite one): best epoch 0, "none".
+    assert stopper.best_epoch.tolist() == [0, 0, 3, 1]
+
+
+def test_epochs_are_integers():
+    # The engine indexes its history with them (best_epoch - 1).
+    for groups in (None, np.array([0, 0, -1])):
+        stopper = EarlyStopping(np.array([True, True, False]), 2, groups=groups)
+        drive(stopper, [[3.0, 2.0, 2.5], [3.0, 2.5, 2.0], [1.0, 1.0, 1.0]])
+        assert stopper.best_epoch.dtype.kind == "i"
+        assert stopper.chosen_epoch().dtype.kind == "i"
 
 
 def test_masks_and_groups_in_other_dtypes():
