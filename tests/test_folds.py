@@ -174,6 +174,8 @@ def test_any_integer_of_two_or_more_is_a_fold_count(cv):
     ("5", r"received the string cv='5'; give the number cv=5\."),
     (b"4", r"received the string cv=b'4'; give the number cv=4\."),
     ("1", r"received the string cv='1'; give an int >= 2 \(e\.g\. cv=5\)\."),
+    ("2", r"received the string cv='2'; give the number cv=2\."),
+    (b"\xff", r"received the string cv=b'\\xff'; give an int >= 2"),  # not UTF-8 text
     ("five", r"received the string cv='five'; give an int >= 2"),
     ([3, 4], r"^cv split 0 is 3, not a \(train, test\) pair of row indices; give cv as an iterable of such "
              r"pairs\.$"),
@@ -249,6 +251,13 @@ def test_foldid_and_groups_of_the_wrong_length_are_refused():
         splits(5, y, "regression", 0, foldid=np.arange(9) % 3)
     with pytest.raises(ValueError, match=r"^groups must have one entry per row \(10\); received 11\.$"):
         splits(3, y, "regression", 0, groups=np.arange(11))
+
+
+def test_two_foldid_values_are_two_splits():
+    foldid = np.array([1, 0, 1, 1, 0])
+    train, test = splits(5, np.arange(5.0), "regression", 0, foldid=foldid)
+    np.testing.assert_array_equal(test, [foldid == 0, foldid == 1])
+    np.testing.assert_array_equal(train, [foldid != 0, foldid != 1])
 
 
 def test_a_single_foldid_value_is_refused():
