@@ -15,9 +15,9 @@ from ..tasks import check_task
 from .arguments import check_hidden, check_int, check_settings, shown
 from .sources import is_streamed, open_streamed
 
-__all__ = ["NumpyGlorotUniform", "build_model", "check_int", "check_settings", "check_target", "check_xy",
-           "encode_target", "flat_inputs", "model_inputs", "n_rows", "network_and_inputs", "penalty_factors",
-           "poisson_offset"]
+__all__ = ["NumpyGlorotUniform", "build_model", "check_features", "check_int", "check_settings",
+           "check_target", "check_xy", "encode_target", "flat_inputs", "model_inputs", "n_rows",
+           "network_and_inputs", "penalty_factors", "poisson_offset"]
 
 
 def check_target(y, n):
@@ -41,10 +41,23 @@ def check_xy(X, y):
     matrix, complex numbers, text, missing or infinite values are refused with what to do.
     """
     names = [str(c) for c in X.columns] if hasattr(X, "columns") else None
+    values = check_features(X, min_rows=2)
+    return values, check_target(y, values.shape[0]), names or [f"x{j}" for j in range(values.shape[1])]
+
+
+def check_features(X, n_features=None, min_rows=1):
+    """``X`` as float32 ``[n, d]``: at least ``min_rows`` rows, ``n_features`` columns when
+    given (a fitted path's), every value real, finite and within float32's range; an
+    InputError naming what is wrong (the column, the row) and the fix."""
+    names = [str(c) for c in X.columns] if hasattr(X, "columns") else None
     X = _frame_values(X) if hasattr(X, "columns") and hasattr(X, "dtypes") else _array_values(X)
-    if X.ndim != 2 or X.shape[0] < 2 or X.shape[1] < 1:
-        raise InputError(f"X must be a 2-D array with at least 2 rows and 1 column; received shape "
+    if X.ndim != 2 or X.shape[0] < min_rows or X.shape[1] < 1:
+        rows = "1 row" if min_rows == 1 else f"{min_rows} rows"
+        raise InputError(f"X must be a 2-D array with at least {rows} and 1 column; received shape "
                          f"{X.shape}.")
+    if n_features is not None and X.shape[1] != n_features:
+        raise InputError(f"X has {X.shape[1]} feature columns but the path was fit on {n_features}; give "
+                         "the same columns, in the same order, as to fit_path.")
     with np.errstate(over="ignore"):  # beyond float32: inf, found and named below
         values = X.astype("float32", copy=False)
     if not np.isfinite(values).all():
@@ -55,7 +68,7 @@ def check_xy(X, y):
                              f"{float(X[i, j]):g}; rescale that column.")
         raise InputError(f"X contains a NaN or infinite value in {column}, row {i}; impute or drop such rows "
                          "first.")
-    return values, check_target(y, values.shape[0]), names or [f"x{j}" for j in range(values.shape[1])]
+    return values
 
 
 def _array_values(X):
