@@ -26,7 +26,7 @@ def check_target(y, n):
         raise InputError(f"y is None; give the target: one value (or row) per row of X ({n}).")
     y = np.asarray(y)
     if y.ndim == 0:
-        raise InputError(f"y must hold one value per row of X ({n}); received the scalar {shown(y)}.")
+        raise InputError(f"y must hold one value per row of X ({n}); received the scalar {shown(y.item())}.")
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if y.shape[0] != n:
