@@ -234,7 +234,9 @@ def test_two_column_target_for_classes_is_refused_with_the_alternatives(training
 
 def test_missing_labels_and_mixed_label_types_are_named():
     labels = pd.Series(pd.array([1, 0, None, 1], dtype="Int64")).to_numpy()
-    refused(lambda: encode_target(labels, "binary"), "missing value in row 2")
+    for task in ("binary", None):
+        refused(lambda task=task: encode_target(labels, task), "missing value in row 2",
+                "rows missing one: 1")
     refused(lambda: encode_target(np.array([1, "a", 1, "a"], dtype=object), "binary"), "mix types (int, str)")
     refused(lambda: encode_target(np.array([1.0, np.inf, 2.0]), "regression"), "row 1")
     refused(lambda: encode_target(np.array(["a", "b", "a"]), "regression"), "numeric target", "'a'")

@@ -158,6 +158,7 @@ def encode_target(y, task):
     if task is None:
         from ..data import infer_task
 
+        _refuse_missing(y)  # named by row here (infer_task words it for a file's column)
         task = infer_task(y)
     check_task(task)
     if task == "regression":
@@ -207,8 +208,8 @@ def _refuse_missing(y):
         return  # integers and booleans hold no missing value
     missing = np.asarray(pd.isna(y)).reshape(len(y), -1).any(axis=1)
     if missing.any():
-        raise InputError(f"y has a missing value in row {np.flatnonzero(missing)[0]} ({int(missing.sum())} "
-                         "rows); drop those rows or fill them in first.")
+        raise InputError(f"y has a missing value in row {np.flatnonzero(missing)[0]} (rows missing one: "
+                         f"{int(missing.sum())}); drop those rows or fill them in first.")
 
 
 def _classes(y, task):
