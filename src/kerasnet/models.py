@@ -96,6 +96,9 @@ def mlp(
         raise ValueError(
             f"task='multiclass' needs n_outputs >= 2 (one per class); received n_outputs={n_outputs}."
         )
+    if isinstance(hidden, (str, bytes)):  # tuple("64") would be two layers, of 6 and 4 units
+        raise ValueError(f"hidden must be a sequence of positive integers such as (64, 64); received the "
+                         f"string {hidden!r}.")
     try:
         hidden = tuple(hidden)
     except TypeError:

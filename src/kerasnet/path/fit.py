@@ -15,6 +15,7 @@ import numpy as np
 from ..penalty import check_strength
 from ..tasks import LOSS
 from . import grid, measures
+from .arguments import check_cv, check_hidden, check_seed, check_settings
 from .distributed import fit_members
 from .explained import deviance_explained
 from .features import (
@@ -27,7 +28,7 @@ from .features import (
     scaled_strengths,
 )
 from .folds import normalized_weights, refit_epochs_for, splits
-from .inputs import check_settings, encode_target, network_and_inputs, penalty_factors, poisson_offset
+from .inputs import encode_target, network_and_inputs, penalty_factors, poisson_offset
 from .progress import Progress
 from .result import Path
 from .sources import Chunks
@@ -113,12 +114,16 @@ def fit_path(
         glmnet's. With ``task="cox"``: (time, event) as two columns, a structured array or a
         DataFrame (:mod:`kerasnet.survival`: Breslow's partial likelihood within each batch,
         measures ``deviance``, cv.glmnet's grouped one, and ``cindex``; ``Path.predict``: eta).
-    hidden : sequence of int, default (64, 64)
+    hidden : int or sequence of int, default (64, 64)
+        Units of each hidden layer (an int: one layer; ``()``: the linear model).
     task : {"binary", "multiclass", "regression", "poisson", "cox"} or None, default None
         None infers it from ``y`` (:func:`kerasnet.data.infer_task`).
     l1_ratio : float in [0, 1], default 0.5
     lambdas : sequence of float or None
-        The grid (sorted descending). None: ``n_lambdas`` log-spaced strengths from the data
+        The grid (sorted descending), each finite, >= 0 and at most 1e6
+        (:data:`kerasnet.path.arguments.MAX_STRENGTH`: on standardized data a larger
+        strength zeroes every weight many times over and only overflows). None:
+        ``n_lambdas`` log-spaced strengths from the data
         (:func:`kerasnet.path.grid.default_lambdas`, on all rows, weighted): for ``hidden=()``
         glmnet's grid from its ``lambda_max`` down to ``lambda_max * lambda_min_ratio``; for a
         network, from the strength where the constant network is optimal (glmnet's rule for
@@ -133,6 +138,7 @@ def fit_path(
         splitter's (or pair's) train and test rows are used exactly as given; rows in
         neither are not used by that split. At least 2 splits.
     epochs, batch_size, learning_rate : default 100, 32, 1e-3
+        Integers >= 1; the learning rate a finite number > 0.
     early_stopping : bool, default True
     patience : int, default 10
     proximal : bool, default False
@@ -142,7 +148,7 @@ def fit_path(
         Standardize the features (and a regression target) with each member's own
         training rows; ``Path.model`` undoes it inside the model, so it takes raw ``X``
         and predicts in ``y``'s units.
-    seed : int or None
+    seed : int in [0, 2**32 - 1] or None
         Initial weights, folds and batch order. Every member starts from the same weights
         and the members of one fold see the same batches, so differences along the path
         come from the strength alone (common random numbers, as glmnet's warm path).
@@ -242,12 +248,15 @@ def fit_path(
     >>> path = fit_path(X, y, n_lambdas=8, epochs=20, seed=0, verbose=0)  # doctest: +SKIP
     >>> model = path.model(path.lambda_1se_)  # doctest: +SKIP
     """
+    hidden, seed = check_hidden(hidden), check_seed(seed)  # every setting before the data is read
+    check_cv(cv, foldid)
+    counts = {"n_lambdas": n_lambdas, "epochs": epochs, "batch_size": batch_size, "patience": patience}
+    l1_ratio, lambda_min_ratio = check_settings(lambda_min_ratio, learning_rate, l1_ratio, lambdas=lambdas,
+                                                **counts)
     X, y, names, build, sample_weight = network_and_inputs(X, y, model, hidden, seed, sample_weight,
                                                            scheduler)
     task, y_enc, classes, n_outputs = encode_target(y, task)
     measure = measures.check_measure(measure, task)
-    counts = {"n_lambdas": n_lambdas, "epochs": epochs, "batch_size": batch_size, "patience": patience}
-    l1_ratio, lambda_min_ratio = check_settings(lambda_min_ratio, learning_rate, l1_ratio, **counts)
     standardize = bool(standardize) and model is None  # a user's model gets its inputs as given
     if feature_selection and model is not None:
         raise ValueError("feature_selection=True selects the input features of the MLP (model=None); "

@@ -9,65 +9,123 @@ import random
 import keras
 import numpy as np
 
+from ..errors import InputError
 from ..models import mlp
 from ..tasks import check_task
+from .arguments import check_hidden, check_int, check_settings, shown
 from .sources import is_streamed, open_streamed
 
-__all__ = ["NumpyGlorotUniform", "build_model", "check_int", "check_settings", "check_target", "check_xy",
-           "encode_target", "flat_inputs", "model_inputs", "n_rows", "network_and_inputs", "penalty_factors",
-           "poisson_offset"]
-
-
-def check_int(value, name, low):
-    """``value`` as an int, or ValueError unless it is an integer >= ``low``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}; received {name}={value!r}.")
-    return int(value)
-
-
-def check_settings(lambda_min_ratio, learning_rate, l1_ratio=0.0, **counts):
-    """``(l1_ratio, lambda_min_ratio)`` checked (in [0, 1] and (0, 1)), the learning rate
-    positive (or None) and every count an integer >= 1; a ValueError naming the fix."""
-    from ..penalty import check_strength
-
-    l1_ratio = check_strength(l1_ratio, "l1_ratio")
-    if l1_ratio > 1:
-        raise ValueError(f"l1_ratio must be in [0, 1]; received l1_ratio={l1_ratio!r}.")
-    for name, value in counts.items():
-        check_int(value, name, 1)
-    lambda_min_ratio = check_strength(lambda_min_ratio, "lambda_min_ratio")
-    if not 0 < lambda_min_ratio < 1:
-        raise ValueError(f"lambda_min_ratio must be in (0, 1); received "
-                         f"lambda_min_ratio={lambda_min_ratio!r}.")
-    if learning_rate is not None and not float(learning_rate) > 0:
-        raise ValueError(f"learning_rate must be > 0; received learning_rate={learning_rate!r}.")
-    return l1_ratio, lambda_min_ratio
+__all__ = ["NumpyGlorotUniform", "build_model", "check_features", "check_int", "check_settings",
+           "check_target", "check_xy", "encode_target", "flat_inputs", "model_inputs", "n_rows",
+           "network_and_inputs", "penalty_factors", "poisson_offset"]
 
 
 def check_target(y, n):
-    """``y`` as an array of one value (or one row) per row; ValueError naming the fix."""
+    """``y`` as an array of one value (or one row) per row; InputError naming the fix."""
+    if y is None:
+        raise InputError(f"y is None; give the target: one value (or row) per row of X ({n}).")
     y = np.asarray(y)
+    if y.ndim == 0:
+        raise InputError(f"y must hold one value per row of X ({n}); received the scalar {shown(y.item())}.")
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if y.shape[0] != n:
-        raise ValueError(f"y must have one value per row of X ({n}); received {y.shape[0]}.")
+        raise InputError(f"y must have one value per row of X ({n}); received {y.shape[0]}.")
     return y
 
 
 def check_xy(X, y):
-    """The MLP's inputs: ``(X float32 [n, d], y, feature names)``; errors name the fix."""
+    """The MLP's inputs: ``(X float32 [n, d], y, feature names)``; errors name the fix.
+
+    ``X`` is an array or a DataFrame of real numbers in float32's range: a path, a sparse
+    matrix, complex numbers, text, missing or infinite values are refused with what to do.
+    """
     names = [str(c) for c in X.columns] if hasattr(X, "columns") else None
+    values = check_features(X, min_rows=2)
+    return values, check_target(y, values.shape[0]), names or [f"x{j}" for j in range(values.shape[1])]
+
+
+def check_features(X, n_features=None, min_rows=1):
+    """``X`` as float32 ``[n, d]``: at least ``min_rows`` rows, ``n_features`` columns when
+    given (a fitted path's), every value real, finite and within float32's range; an
+    InputError naming what is wrong (the column, the row) and the fix."""
+    names = [str(c) for c in X.columns] if hasattr(X, "columns") else None
+    X = _frame_values(X) if hasattr(X, "columns") and hasattr(X, "dtypes") else _array_values(X)
+    if X.ndim != 2 or X.shape[0] < min_rows or X.shape[1] < 1:
+        rows = "1 row" if min_rows == 1 else f"{min_rows} rows"
+        raise InputError(f"X must be a 2-D array with at least {rows} and 1 column; received shape "
+                         f"{X.shape}.")
+    if n_features is not None and X.shape[1] != n_features:
+        raise InputError(f"X has {X.shape[1]} feature columns but the path was fit on {n_features}; give "
+                         "the same columns, in the same order, as to fit_path.")
+    with np.errstate(over="ignore"):  # beyond float32: inf, found and named below
+        values = X.astype("float32", copy=False)
+    if not np.isfinite(values).all():
+        i, j = np.argwhere(~np.isfinite(values))[0]
+        column = f"column {names[j]!r}" if names else f"column {j}"
+        if np.isfinite(X[i, j]):
+            raise InputError(f"X has a value beyond float32's range (+-3.4e38) in {column}, row {i}: "
+                             f"{float(X[i, j]):g}; rescale that column.")
+        raise InputError(f"X contains a NaN or infinite value in {column}, row {i}; impute or drop such rows "
+                         "first.")
+    return values
+
+
+def _array_values(X):
+    """``X`` as a real numeric numpy array (not yet float32), or InputError saying what it is."""
+    import os
+
+    from scipy import sparse
+
+    if X is None:
+        raise InputError("X is None; give the features: an array or a DataFrame [n, d].")
+    if isinstance(X, (str, bytes, os.PathLike)):
+        raise InputError(f"X={shown(os.fsdecode(X), 60)} is a path; this function takes the features in "
+                         "memory (an array or a DataFrame: load the file with pandas.read_parquet or "
+                         "read_csv first); only fit_path streams a Parquet file given by its path.")
+    if sparse.issparse(X):
+        raise InputError(f"X is a scipy sparse matrix (shape {X.shape}); the path trains on dense arrays: "
+                         "pass X.toarray() (it must fit in memory).")
     try:
-        X = np.asarray(X, dtype="float32")
+        X = np.asarray(X)
+    except ValueError:
+        raise InputError("X must be a 2-D array [n, d]; received rows of different lengths.") from None
+    if np.iscomplexobj(X):
+        raise InputError(f"X has complex values (dtype {X.dtype}); the path needs real features (pass "
+                         "X.real, np.abs(X) or both as columns).")
+    if X.dtype.kind in "biuf":
+        return X
+    try:
+        return X.astype("float64")
     except (TypeError, ValueError):
-        raise ValueError("X must be numeric (encode categorical columns first).") from None
-    if X.ndim != 2 or X.shape[0] < 2 or X.shape[1] < 1:
-        raise ValueError(
-            f"X must be a 2-D array with at least 2 rows and 1 column; received shape {X.shape}."
-        )
-    if not np.isfinite(X).all():
-        raise ValueError("X contains NaN or infinite values; impute or drop them first.")
-    return X, check_target(y, X.shape[0]), names or [f"x{j}" for j in range(X.shape[1])]
+        for index, value in np.ndenumerate(X):
+            try:
+                float(value)
+            except (TypeError, ValueError):
+                where = f"row {index[0]}, column {index[1]}" if len(index) == 2 else f"position {index}"
+                raise InputError(f"X must be real numbers; received {shown(value)} ({type(value).__name__}) "
+                                 f"at {where}: encode categorical columns as numbers first.") from None
+        raise InputError(f"X must be real numbers; received dtype {X.dtype}.") from None
+
+
+def _frame_values(X):
+    """A DataFrame's values as float64 ``[n, d]``; InputError naming the first column that is not
+    numeric or has a missing value."""
+    import pandas as pd
+
+    for j, (column, dtype) in enumerate(X.dtypes.items()):
+        values = X.iloc[:, j]
+        if pd.api.types.is_complex_dtype(dtype):
+            raise InputError(f"X's column {str(column)!r} has complex values; the path needs real features.")
+        if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)):
+            example = values.dropna().iloc[0] if values.notna().any() else None
+            raise InputError(f"X's column {str(column)!r} is not numeric (dtype {dtype}, e.g. "
+                             f"{shown(example)}); encode categorical columns as numbers first.")
+        missing = np.flatnonzero(np.asarray(values.isna()))
+        if len(missing):
+            raise InputError(f"X has missing values in column {str(column)!r} ({len(missing)}, the first in "
+                             f"row {missing[0]}); impute or drop them first.")
+    return X.to_numpy(dtype="float64")
 
 
 def model_inputs(X, y):
@@ -100,10 +158,11 @@ def encode_target(y, task):
     if task is None:
         from ..data import infer_task
 
+        _refuse_missing(y)  # named by row here (infer_task words it for a file's column)
         task = infer_task(y)
     check_task(task)
     if task == "regression":
-        y_enc = y.astype("float32")
+        y_enc = _real_target(y, task)
         return task, y_enc, None, (y_enc.shape[1] if y_enc.ndim == 2 else 1)
     if task == "cox":
         from ..survival import check_survival_target
@@ -115,12 +174,58 @@ def encode_target(y, task):
             raise ValueError("task='poisson' needs one non-negative count per row (not all zero); "
                              "received a target outside that.")
         return task, counts.astype("float32"), None, 1
-    classes, y_enc = np.unique(y, return_inverse=True)
+    classes, y_enc = _classes(y, task)
     if task == "binary":
         if len(classes) != 2:
             raise ValueError(f"task='binary' needs exactly 2 classes in y; received {len(classes)}.")
         return task, y_enc.astype("float32"), classes, 1
     return task, y_enc.astype("int32"), classes, len(classes)
+
+
+def _real_target(y, task):
+    """A regression target as float32, or InputError: text, complex, missing or infinite values."""
+    if np.iscomplexobj(y):
+        raise InputError(f"task={task!r} needs a real target; received complex values (dtype {y.dtype}).")
+    _refuse_missing(y)
+    try:
+        values = np.asarray(y, dtype="float64")
+    except (TypeError, ValueError):
+        raise InputError(f"task={task!r} needs a numeric target; received y of dtype {y.dtype} (e.g. "
+                         f"{shown(y.ravel()[0])}); encode it as numbers, or give task='binary' / "
+                         "'multiclass' for labels.") from None
+    bad = np.flatnonzero(~np.isfinite(values).reshape(len(values), -1).all(axis=1))
+    if len(bad):
+        raise InputError(f"y has a missing or infinite value in row {bad[0]} ({len(bad)} rows); drop or "
+                         "impute them first.")
+    return values.astype("float32")
+
+
+def _refuse_missing(y):
+    """InputError naming the first row of ``y`` with a missing value (NaN, None, ``pd.NA``)."""
+    import pandas as pd
+
+    if y.dtype.kind not in "fcOUS" or y.dtype.names is not None:
+        return  # integers and booleans hold no missing value
+    missing = np.asarray(pd.isna(y)).reshape(len(y), -1).any(axis=1)
+    if missing.any():
+        raise InputError(f"y has a missing value in row {np.flatnonzero(missing)[0]} (rows missing one: "
+                         f"{int(missing.sum())}); drop those rows or fill them in first.")
+
+
+def _classes(y, task):
+    """``(classes, each row's class index)`` of one label per row; InputError for several
+    columns, missing labels or labels of mixed types."""
+    if y.ndim != 1:
+        raise InputError(f"task={task!r} needs one class label per row; received y of shape {y.shape} "
+                         "(one-hot labels: pass y.argmax(axis=1); several targets: task='regression'; "
+                         "(time, event): task='cox').")
+    _refuse_missing(y)
+    try:
+        return np.unique(y, return_inverse=True)
+    except TypeError:
+        kinds = sorted({type(v).__name__ for v in y.tolist()})
+        raise InputError(f"y's labels mix types ({', '.join(kinds)}) and cannot be ordered; give labels of "
+                         "one type.") from None
 
 
 def build_model(model, seed=None):
@@ -194,6 +299,10 @@ class NumpyGlorotUniform(keras.initializers.Initializer):
 def network_and_inputs(X, y, model, hidden, seed, sample_weight, scheduler):
     """Checked inputs, feature names, ``build(n_outputs, task)`` for the network, and the
     row weights (a column of a streamed source is read here)."""
+    if model is not None and not isinstance(model, keras.Model) and not callable(model):
+        raise InputError(f"model must be a keras.Model or a function returning one (None: the MLP); received "
+                         f"model={shown(model)} of type {type(model).__name__}.")
+    hidden = check_hidden(hidden)
     if is_streamed(X):
         if model is not None:
             raise ValueError("model= trains on arrays in memory; a Parquet file or Dask DataFrame streams "
@@ -208,7 +317,7 @@ def network_and_inputs(X, y, model, hidden, seed, sample_weight, scheduler):
     else:
         X, y = model_inputs(X, y)
         return X, y, [], lambda n_outputs, task: build_model(model, seed), sample_weight
-    d, hidden = len(names), tuple(hidden)
+    d = len(names)
 
     def build(n_outputs, task):
         return mlp(d, n_outputs, hidden, task, seed=seed, kernel_initializer=NumpyGlorotUniform(seed))

@@ -241,7 +241,12 @@ class Path:
         """Predictions of :meth:`model` (``lam``, ``relaxed``) on raw ``X``: class labels or
         values; for Poisson the mean counts, ``rate * exp(offset)`` (``offset`` the rows' log
         exposure; None: 0, the rate)."""
-        X = [np.asarray(a) for a in X] if isinstance(X, (list, tuple)) else np.asarray(X, "float32")
+        from .inputs import check_features
+
+        if self.architecture is None:  # the MLP: the fit's feature columns, checked before Keras sees them
+            X = check_features(X, len(self.mean_))
+        else:
+            X = [np.asarray(a) for a in X] if isinstance(X, (list, tuple)) else np.asarray(X, "float32")
         out = self.model(lam, relaxed).predict(X, verbose=0)
         if offset is not None:
             if self.task != "poisson":

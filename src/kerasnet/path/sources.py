@@ -90,6 +90,8 @@ def open_streamed(X, y, sample_weight=None):
     Every column of ``X`` other than ``y`` and ``sample_weight`` is a feature and must be
     numeric. Raises :class:`kerasnet.errors.InputError` naming the fix.
     """
+    if y is None:
+        raise InputError("y is None; with streamed X give the target's column name (or one value per row).")
     named = [c for c in (y, sample_weight) if isinstance(c, str)]
     table = _ParquetTable(X) if isinstance(X, (str, os.PathLike)) else _DaskTable(X)
     missing = [c for c in named if c not in table.names]
@@ -122,14 +124,32 @@ def _checked(values, label, start):
     return values
 
 
+def _check_parquet_path(path):
+    """InputError unless ``path`` is an existing Parquet file (its first bytes ``PAR1``): a path
+    given as ``X`` is streamed as Parquet, and nothing else."""
+    accepted = "a path given as X must be one Parquet file"
+    if os.path.isdir(path):
+        raise InputError(f"X='{path}' is a folder; {accepted} (for a folder of Parquet files pass "
+                         "dask.dataframe.read_parquet(folder), which streams too).")
+    if not os.path.isfile(path):
+        raise InputError(f"X='{path}' does not exist; {accepted}: check the path.")
+    with open(path, "rb") as file:
+        magic = file.read(4)
+    if magic != b"PAR1":
+        reader = {".csv": "read_csv", ".tsv": "read_csv", ".txt": "read_csv", ".xlsx": "read_excel",
+                  ".json": "read_json", ".feather": "read_feather"}.get(os.path.splitext(path)[1].lower())
+        how = f"pandas.{reader}" if reader else "pandas"
+        raise InputError(f"X='{path}' is not a Parquet file; {accepted} (or load the data with {how} and "
+                         "pass the DataFrame, or write it with DataFrame.to_parquet).")
+
+
 class _ParquetTable:
     def __init__(self, path):
         path = os.fspath(path)
+        _check_parquet_path(path)
         if importlib.util.find_spec("pyarrow") is None:
             raise InputError(f"streaming Parquet file '{path}' needs pyarrow; run `pip install pyarrow` "
                              "(or `pip install kerasnet[parquet]`).")
-        if not os.path.isfile(path):
-            raise InputError(f"Parquet file '{path}' does not exist; check the path.")
         import pyarrow.parquet as pq
 
         self.label = f"Parquet file '{path}'"
