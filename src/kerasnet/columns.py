@@ -14,13 +14,14 @@ import re
 import numpy as np
 import pandas as pd
 
-from .errors import InputError, listing, short
+from .errors import InputError, listing, plain, short
 
 __all__ = [
     "ID_MIN_DISTINCT",
     "ID_SHARE",
     "PARSE_SHARE",
     "check_finite",
+    "check_float32_range",
     "check_text_column",
     "check_unique_names",
     "is_numeric",
@@ -87,6 +88,40 @@ def check_finite(frame, what: str = "features") -> None:
             f"{what} contain missing or infinite values: {listing(problems, 10, width=None)}; "
             "fill or remove them first (kerasnet never drops rows silently)."
         )
+
+
+#: The largest magnitude float32, the type networks train in, can hold (about 3.4e38).
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def row_words(label) -> str:
+    """A row for a message: ``row 3`` (1-based) for a frame's default integer labels, else its label."""
+    if isinstance(label, (int, np.integer)) and not isinstance(label, (bool, np.bool_)):
+        return f"row {int(label) + 1} (1-based; line {int(label) + 2} of a CSV file with a header)"
+    return f"the row labelled {short(label)!r}"
+
+
+def check_float32_range(frame) -> None:
+    """Raise :class:`InputError` naming the first numeric column and row whose magnitude exceeds float32's.
+
+    Such a value is finite in the table but infinite once encoded in float32, so training gives NaN
+    and predictions come out empty; refusing it names what to rescale. Non-numeric columns are
+    checked where they are encoded.
+    """
+    for name in frame.columns:
+        col = frame[name]
+        if not is_numeric(col):
+            continue
+        values = np.abs(col.to_numpy(dtype=float, na_value=np.nan))
+        over = np.flatnonzero(values > FLOAT32_MAX)
+        if len(over):
+            value, row = col.to_numpy()[over[0]], row_words(frame.index[over[0]])
+            raise InputError(
+                f"column '{short(name)}' holds {plain(value):.3g} in {row}, beyond "
+                f"float32's range (about {FLOAT32_MAX:.2g}), the type networks train in; rescale the column "
+                f"(e.g. divide by a power of ten) or fix that value ({len(over)} such value"
+                f"{'s' if len(over) > 1 else ''} in all)."
+            )
 
 
 def is_numeric(col: pd.Series) -> bool:

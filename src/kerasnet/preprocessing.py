@@ -14,7 +14,14 @@ import math
 import numpy as np
 import pandas as pd
 
-from .columns import check_finite, check_text_column, check_unique_names, is_numeric, is_text
+from .columns import (
+    check_finite,
+    check_float32_range,
+    check_text_column,
+    check_unique_names,
+    is_numeric,
+    is_text,
+)
 from .errors import InputError, listing, plain, short
 from .tasks import check_task, infer_task
 
@@ -71,6 +78,13 @@ class Preprocessor:
         Names of the output columns (``"color=red"`` for one-hot columns).
     classes_ : list or None
         Class labels in the order of the model's outputs (classification only).
+    offset_column_ : str or None
+        Poisson: the column of each row's log exposure that the model was fit with (not a
+        feature; set by whoever fit the offset, e.g. ``kerasnet path --offset-column``), so
+        predictions can be turned into expected counts from the preprocessing file alone.
+    offset_recorded_ : bool
+        False for a Poisson file written before ``offset_column`` was saved (then the
+        offset, if any, is recorded only with the run: ``kerasnet predict`` reads metrics.json).
 
     Examples
     --------
@@ -93,6 +107,7 @@ class Preprocessor:
             raise InputError("no training rows to fit the preprocessing on; give more data.")
         check_unique_names(X.columns, "the features")
         check_finite(X, "features")
+        check_float32_range(X)
         columns = []
         for name in X.columns:
             col = X[name]
@@ -129,7 +144,8 @@ class Preprocessor:
                 self.feature_names_.append(spec["name"])
             else:
                 self.feature_names_.extend(f"{spec['name']}={c}" for c in spec["categories"])
-        self.target_ = self.event_ = None
+        self.target_ = self.event_ = self.offset_column_ = None
+        self.offset_recorded_ = True
         self.task_ = None if self.task is None else check_task(self.task)
         self.classes_ = None
         if y is not None and self.task_ == "cox":
@@ -252,6 +268,7 @@ class Preprocessor:
                         f"{example!r} ({int(bad.sum())} rows); fix those values."
                     )
                 values = values.to_numpy(dtype=float)
+                check_float32_range(pd.DataFrame({spec["name"]: values}, index=X.index))
                 blocks.append(((values - spec["mean"]) / spec["scale"])[:, None])
             else:
                 text = col.astype(str)
@@ -333,6 +350,8 @@ class Preprocessor:
             "task": self.task_,
             "target": self.target_,
             **({"event": self.event_} if self.task_ == "cox" else {}),
+            # Poisson files always say (null: no offset); older files without the key are told apart.
+            **({"offset_column": getattr(self, "offset_column_", None)} if self.task_ == "poisson" else {}),
             "classes": self.classes_,
             "columns": self.columns_,
             "feature_names": self.feature_names_,
@@ -355,12 +374,16 @@ class Preprocessor:
                 f"preprocessing format version {state.get('version')!r} is not supported "
                 f"(this kerasnet reads version {_FORMAT_VERSION}); refit with this kerasnet."
             )
+        _check_state(state)
         pre = cls(task=state["task"])
-        pre.task_ = check_task(state["task"])
+        pre.task_ = state["task"]
         pre.target_ = state.get("target")
         pre.event_ = state.get("event")
+        # Files written before the offset was recorded here have no key: no offset is known.
+        pre.offset_column_ = state.get("offset_column")
+        pre.offset_recorded_ = "offset_column" in state
         pre.classes_ = state.get("classes")
-        pre.columns_ = list(state["columns"])
+        pre.columns_ = [dict(spec) for spec in state["columns"]]
         pre.feature_names_ = list(state["feature_names"])
         return pre
 
@@ -386,3 +409,61 @@ class Preprocessor:
                 return cls.from_json(fh.read())
         except OSError as err:
             raise InputError(f"cannot read preprocessing file '{path}': {err.strerror or err}.") from None
+        except UnicodeDecodeError:
+            raise InputError(f"preprocessing file '{path}' is not text (not the JSON kerasnet writes); copy "
+                             "preprocessing.json again from the run folder, or refit the model.") from None
+
+
+def _damaged(what: str) -> InputError:
+    return InputError(f"the preprocessing file is damaged or not kerasnet's: {what}; copy preprocessing.json "
+                      "again from the run folder, or refit the model.")
+
+
+def _check_state(state: dict) -> None:
+    """Refuse a preprocessing state that :meth:`Preprocessor.from_dict` could not use, naming its key.
+
+    A hand-edited or truncated file would otherwise fail later with a KeyError or TypeError, or
+    give predictions that mean nothing (one class left, a scale of 0).
+    """
+    from .tasks import TASKS
+
+    for key in ("task", "columns", "feature_names"):
+        if key not in state:
+            raise _damaged(f"it has no {key!r} entry")
+    if state["task"] not in TASKS:
+        raise _damaged(f"its task {short(state['task'])!r} is not one of {', '.join(TASKS)}")
+    columns, names = state["columns"], state["feature_names"]
+    if not isinstance(columns, list) or not isinstance(names, list):
+        raise _damaged("'columns' and 'feature_names' must be lists")
+    width = 0
+    for spec in columns:
+        if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+            raise _damaged(f"a 'columns' entry is not a column with a name: {short(spec)!r}")
+        label = f"column {short(spec['name'])!r}"
+        if spec.get("kind") == "numeric":
+            for key in ("mean", "scale"):
+                value = spec.get(key)
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                    raise _damaged(f"{label} has no finite {key!r}")
+            if spec["scale"] <= 0:
+                raise _damaged(f"{label} has scale {spec['scale']!r}, not a number > 0")
+            width += 1
+        elif spec.get("kind") == "categorical":
+            categories = spec.get("categories")
+            if not isinstance(categories, list) or not categories:
+                raise _damaged(f"{label} has no list of categories")
+            width += len(categories)
+        else:
+            raise _damaged(f"{label} has kind {short(spec.get('kind'))!r}, not 'numeric' or 'categorical'")
+    if len(names) != width:
+        raise _damaged(f"it lists {len(names)} feature names for columns that encode {width} features")
+    offset = state.get("offset_column")
+    if offset is not None and not isinstance(offset, str):
+        raise _damaged(f"its offset_column {short(offset)!r} is not a column name")
+    classes = state.get("classes")
+    if state["task"] in ("binary", "multiclass") and classes is not None:
+        if not isinstance(classes, list) or len(set(map(str, classes))) < 2:
+            raise _damaged(f"task {state['task']!r} needs at least 2 distinct classes, it lists "
+                           f"{short(classes)!r}")
+        if state["task"] == "binary" and len(classes) != 2:
+            raise _damaged(f"task 'binary' needs exactly 2 classes, it lists {len(classes)}")

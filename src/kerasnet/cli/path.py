@@ -185,6 +185,7 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
     # One-hot / numeric encoding from all rows; fit_path standardizes each fold with its own
     # training rows, which undoes any affine scaling done here, so no fold statistics leak.
     pre = Preprocessor(task=task).fit(features, y)
+    pre.offset_column_ = offset_column  # saved with the model: predict gives counts from it alone
     X, y_enc = pre.transform(features), pre.encode_target(y)
     factors = feature_factors(pre, penalty_factor, exclude, feature_selection)
     try:

@@ -1,0 +1,222 @@
+"""Bad inputs on the command line: what predict needs lives with the model, damaged files and values
+beyond float32 are one line with exit 2, never a wrong answer with exit 0."""
+
+import io
+import json
+import shutil
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from kerasnet.cli import cli
+from kerasnet.data import InputError, Preprocessor
+
+TINY = ["--epochs", "2", "--hidden", "4", "--batch-size", "64"]
+PATH_TINY = [*TINY, "--n-lambdas", "3", "--cv", "2"]
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def one_line_exit_2(result, words):
+    """The result is a single ``kerasnet: error:`` line containing ``words``, exit code 2."""
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("kerasnet: error: ") and result.stderr.count("\n") == 1, result.stderr
+    assert words in result.stderr, result.stderr
+
+
+def _binary(n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=n)
+    return pd.DataFrame({"a": a, "b": rng.normal(size=n), "y": np.where(a > 0, "yes", "no")})
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """A binary and a regression fit folder, and the CSV files they were fit on."""
+    root = tmp_path_factory.mktemp("inputs")
+    table = _binary()
+    paths = {"binary.csv": root / "binary.csv", "regression.csv": root / "regression.csv",
+             "wide.csv": root / "wide.csv"}
+    table.to_csv(paths["binary.csv"], index=False)
+    table.assign(y=table["a"] * 2.0).to_csv(paths["regression.csv"], index=False)
+    table.assign(c=table["a"] + 1.0).to_csv(paths["wide.csv"], index=False)
+    for name, csv in (("binary", "binary.csv"), ("regression", "regression.csv"), ("wide", "wide.csv")):
+        result = invoke("fit", paths[csv], "--target", "y", *TINY, "--out", root / name)
+        assert result.exit_code == 0, result.output
+        paths[name] = root / name
+    return paths
+
+
+@pytest.fixture(scope="module")
+def poisson(tmp_path_factory):
+    """A Poisson path run with an offset column, and its data."""
+    rng = np.random.default_rng(5)
+    n = 60
+    x1, exposure = rng.normal(size=n), rng.uniform(0.5, 2.0, size=n)
+    table = pd.DataFrame({"x1": x1, "x2": rng.normal(size=n), "log_exposure": np.log(exposure),
+                          "claims": rng.poisson(exposure * np.exp(0.3 + 0.8 * x1))})
+    root = tmp_path_factory.mktemp("poisson")
+    table.to_csv(root / "claims.csv", index=False)
+    result = invoke("path", root / "claims.csv", "--target", "claims", "--task", "poisson", "--offset-column",
+                    "log_exposure", *PATH_TINY, "--out", root / "run")
+    assert result.exit_code == 0, result.output
+    return root / "run", root / "claims.csv", table
+
+
+def _rates(folder, table):
+    model = keras.saving.load_model(folder / "model.keras", safe_mode=True, compile=False)
+    pre = Preprocessor.load(folder / "preprocessing.json")
+    return model.predict(pre.transform(table), verbose=0)[:, 0]
+
+
+# --------------------------------------------------------------------------- the offset lives with the model
+
+
+@pytest.mark.parametrize("metrics", ["missing", "truncated", "newer"])
+def test_poisson_model_copied_with_its_preprocessing_predicts_counts(poisson, metrics, tmp_path):
+    run, data, table = poisson
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for name in ("model.keras", "preprocessing.json"):
+        shutil.copy(run / name, copy / name)
+    if metrics == "truncated":
+        (copy / "metrics.json").write_text((run / "metrics.json").read_text()[:50])
+    elif metrics == "newer":
+        (copy / "metrics.json").write_text(json.dumps({"schema": 999, "settings": {}}))
+    assert json.loads((copy / "preprocessing.json").read_text())["offset_column"] == "log_exposure"
+    result = invoke("predict", copy, data)
+    assert result.exit_code == 0, result.output
+    counts = pd.read_csv(io.StringIO(result.stdout))["predicted_claims"].to_numpy()
+    # Expected counts: the network's rate times each row's exposure, exp(log exposure).
+    np.testing.assert_allclose(counts, _rates(run, table) * np.exp(table["log_exposure"]), rtol=1e-4)
+
+
+def test_older_poisson_preprocessing_without_the_key_still_loads(poisson, tmp_path):
+    run, data, table = poisson
+    state = json.loads((run / "preprocessing.json").read_text())
+    del state["offset_column"]
+    old = Preprocessor.from_dict(state)
+    assert old.offset_column_ is None and not old.offset_recorded_
+    # An older run folder: its metrics.json still says which column is the offset.
+    folder = tmp_path / "old"
+    shutil.copytree(run, folder)
+    (folder / "preprocessing.json").write_text(json.dumps(state))
+    counts = pd.read_csv(io.StringIO(invoke("predict", folder, data).stdout))["predicted_claims"]
+    np.testing.assert_allclose(counts, _rates(run, table) * np.exp(table["log_exposure"]), rtol=1e-4)
+    # Without metrics.json an older file means no offset: the rates.
+    (folder / "metrics.json").unlink()
+    rates = pd.read_csv(io.StringIO(invoke("predict", folder, data).stdout))["predicted_claims"]
+    np.testing.assert_allclose(rates, _rates(run, table), rtol=1e-4)
+
+
+def test_a_poisson_run_without_offset_records_none(poisson):
+    pre = Preprocessor(task="poisson").fit(pd.DataFrame({"x": [1.0, 2.0, 3.0]}), pd.Series([0, 1, 2]))
+    state = pre.to_dict()
+    assert state["offset_column"] is None
+    assert Preprocessor.from_dict(state).offset_recorded_
+
+
+# ------------------------------------------------------------------ the model against its preprocessing
+
+
+@pytest.mark.parametrize("model_from, pre_from, words", [
+    ("regression", "binary", "the model's output activation is 'linear', task 'binary' needs 'sigmoid'"),
+    ("binary", "regression", "the model's output activation is 'sigmoid', task 'regression' needs 'linear'"),
+    ("wide", "binary", "the model takes 3 inputs, the preprocessing encodes 2 features"),
+])
+def test_a_model_from_another_run_is_refused(files, model_from, pre_from, words, tmp_path):
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    shutil.copy(files[model_from] / "model.keras", mixed / "model.keras")
+    shutil.copy(files[pre_from] / "preprocessing.json", mixed / "preprocessing.json")
+    one_line_exit_2(invoke("predict", mixed, files["binary.csv"]), words)
+
+
+def test_a_multiclass_preprocessing_with_other_classes_is_refused(files, tmp_path):
+    mixed = tmp_path / "mixed"
+    shutil.copytree(files["binary"], mixed)
+    state = json.loads((mixed / "preprocessing.json").read_text())
+    state.update(task="multiclass", classes=["a", "b", "c"])
+    (mixed / "preprocessing.json").write_text(json.dumps(state))
+    one_line_exit_2(invoke("predict", mixed, files["binary.csv"]),
+                    "the model has 1 outputs, task 'multiclass' (3 classes) needs 3")
+
+
+# --------------------------------------------------------------------------- damaged preprocessing.json
+
+
+DAMAGE = {
+    "no columns": (lambda s: s.pop("columns"), "it has no 'columns' entry"),
+    "no task": (lambda s: s.pop("task"), "it has no 'task' entry"),
+    "bad task": (lambda s: s.update(task="ranking"), "its task 'ranking' is not one of binary"),
+    "no scale": (lambda s: s["columns"][0].pop("scale"), "column 'a' has no finite 'scale'"),
+    "zero scale": (lambda s: s["columns"][0].update(scale=0), "column 'a' has scale 0, not a number > 0"),
+    "columns 5": (lambda s: s.update(columns=5), "'columns' and 'feature_names' must be lists"),
+    "one class": (lambda s: s.update(classes=["yes"]), "needs at least 2 distinct classes"),
+    "names": (lambda s: s.update(feature_names=["a"]), "it lists 1 feature names for columns that encode 2"),
+    "kind": (lambda s: s["columns"][1].update(kind="other"), "column 'b' has kind 'other'"),
+}
+
+
+@pytest.mark.parametrize("case", list(DAMAGE))
+def test_a_damaged_preprocessing_file_is_one_line_exit_2(files, case, tmp_path):
+    edit, words = DAMAGE[case]
+    folder = tmp_path / "run"
+    shutil.copytree(files["binary"], folder)
+    state = json.loads((folder / "preprocessing.json").read_text())
+    edit(state)
+    with pytest.raises(InputError, match="^the preprocessing file is damaged or not kerasnet's: "):
+        Preprocessor.from_dict(state)
+    (folder / "preprocessing.json").write_text(json.dumps(state))
+    result = invoke("predict", folder, files["binary.csv"])
+    one_line_exit_2(result, words)
+    assert "--task" not in result.stderr  # the file's task, not a flag
+
+
+def test_random_bytes_as_preprocessing_file(files, tmp_path):
+    folder = tmp_path / "run"
+    shutil.copytree(files["binary"], folder)
+    (folder / "preprocessing.json").write_bytes(bytes(range(128, 256)) * 4)
+    one_line_exit_2(invoke("predict", folder, files["binary.csv"]), "is not text")
+
+
+# --------------------------------------------------------------------------- values beyond float32
+
+
+def test_preprocessor_refuses_values_beyond_float32_naming_column_and_row():
+    big = float(np.finfo(np.float32).max) * 1.01  # finite in float64, inf in float32
+    ok = float(np.finfo(np.float32).max) * 0.99
+    X = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [0.5, -big, 1.0]})
+    with pytest.raises(InputError, match=r"^column 'b' holds -3.44e\+38 in row 2 \(1-based; line 3 of a CSV"):
+        Preprocessor().fit(X)
+    pre = Preprocessor().fit(X.assign(b=[0.5, ok, 1.0]))
+    assert np.all(np.isfinite(pre.transform(X.assign(b=[0.5, ok, 1.0]))))
+    with pytest.raises(InputError, match=r"^column 'b' holds 1e\+39 in row 3 "):
+        pre.transform(X.assign(b=[0.5, 1.0, 1e39]))
+
+
+@pytest.mark.parametrize("command", [
+    ["fit", "--target", "y", *TINY],
+    ["path", "--target", "y", *PATH_TINY],
+    ["select", "--target", "y", "--n-pairs", "1", "--n-lambdas", "2", *TINY],
+    ["compare", "--target", "y", "--l1", "1e-3", "--l2", "1e-3", *TINY],
+])
+def test_commands_refuse_features_beyond_float32(command, tmp_path):
+    table = _binary()
+    table.loc[6, "b"] = 1e308
+    table.to_csv(tmp_path / "big.csv", index=False)
+    result = invoke(command[0], tmp_path / "big.csv", *command[1:], "--out", tmp_path / "out")
+    one_line_exit_2(result, "column 'b' holds 1e+308 in row 7 (1-based; line 8 of a CSV file")
+    assert not (tmp_path / "out").exists()
+
+
+def test_predict_refuses_features_beyond_float32(files, tmp_path):
+    rows = _binary(5).assign(a=[0.0, 1e39, 0.0, 0.0, 0.0])
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+    result = invoke("predict", files["binary"], tmp_path / "rows.csv")
+    one_line_exit_2(result, "column 'a' holds 1e+39 in row 2")
