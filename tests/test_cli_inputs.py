@@ -220,3 +220,63 @@ def test_predict_refuses_features_beyond_float32(files, tmp_path):
     rows.to_csv(tmp_path / "rows.csv", index=False)
     result = invoke("predict", files["binary"], tmp_path / "rows.csv")
     one_line_exit_2(result, "column 'a' holds 1e+39 in row 2")
+
+
+# --------------------------------------------------------------------------- path: the library's refusals
+
+
+@pytest.mark.parametrize("flags, words", [
+    (["--l1-ratio", "nan"], "Invalid value for '--l1-ratio': 'nan' is not a finite number"),
+    (["--lambda-min-ratio", "nan"], "Invalid value for '--lambda-min-ratio': 'nan' is not a finite number"),
+    (["--penalty-factor", "a=0", "--penalty-factor", "b=0"], "leaves no input column penalized"),
+    (["--penalty-factor", "a=inf", "--penalty-factor", "b=0"], "every factor is 0 or inf"),
+    (["--penalty-factor", "a=inf", "--exclude", "b"], "leave out every input column"),
+    (["--exclude", "a", "--exclude", "b"], "leave out every input column"),
+    (["--scheduler", "not-an-address"], "--scheduler 'not-an-address' is not a Dask scheduler address"),
+    (["--seed", "-5"], "Invalid value for '--seed': -5 is not in the range 0<=x<=4294967295"),
+    (["--penalty-factor", "y=0"], "--penalty-factor 'y' is the target (--target), not an input column"),
+    (["--exclude", "b", "--drop", "b"], "--exclude 'b' is left out by --drop, not an input column"),
+    (["--epochs", "99999999999999999999"], "99999999999999999999 is not in the range 1<=x<=100000"),
+    (["--n-lambdas", "1000000"], "'--n-lambdas': 1000000 is not in the range 1<=x<=10000"),
+    (["--cv", "100000"], "'--cv': 100000 is not in the range 2<=x<=10000"),
+    (["--batch-size", "10000000000"], "'--batch-size': 10000000000 is not in the range 1<=x<=10000000"),
+    (["--hidden", "100000000"], "'100000000' is beyond any machine's memory or time"),
+    (["--hidden", "20000,20000"], "'20000,20000' is beyond any machine's memory or time"),
+])
+def test_path_refuses_bad_arguments_in_one_line(files, flags, words, tmp_path):
+    if "--scheduler" in flags:
+        pytest.importorskip("dask.distributed")
+    result = invoke("path", files["binary.csv"], "--target", "y", *PATH_TINY, *flags, "--out", tmp_path / "o")
+    one_line_exit_2(result, words)
+    assert not (tmp_path / "o").exists()
+
+
+def test_path_offset_column_that_is_the_target(poisson, tmp_path):
+    _, data, _ = poisson
+    result = invoke("path", data, "--target", "claims", "--task", "poisson", "--offset-column", "claims",
+                    "--out", tmp_path / "o")
+    one_line_exit_2(result, "--offset-column 'claims' is the target (--target), not an input column")
+
+
+def test_library_errors_are_told_from_bugs():
+    from kerasnet.cli._common import is_argument_error
+    from kerasnet.path.inputs import check_settings
+
+    with pytest.raises(ValueError) as refused:
+        check_settings(0.5, 1e-3, l1_ratio=2.0)
+    assert is_argument_error(refused.value)
+    with pytest.raises(ValueError) as bug:
+        np.zeros(2).reshape(3)  # raised outside kerasnet: not the user's arguments
+    assert not is_argument_error(bug.value)
+
+
+def test_constant_columns_are_exactly_zero_and_path_refuses_them(files, tmp_path):
+    # 0.1 sixty times has a float64 sd of about 4e-17; it must still encode as exactly 0.
+    X = pd.DataFrame({"a": [0.1] * 60, "b": [0.7] * 60})
+    assert np.std(X["a"].to_numpy()) > 0
+    pre = Preprocessor().fit(X)
+    assert pre.columns_[0]["scale"] == 1.0 and np.all(pre.transform(X) == 0)
+    table = _binary(60).assign(a=0.1, b=0.7)
+    table.to_csv(tmp_path / "const.csv", index=False)
+    result = invoke("path", tmp_path / "const.csv", "--target", "y", *PATH_TINY, "--out", tmp_path / "o")
+    one_line_exit_2(result, "every feature column is constant (a, b)")

@@ -114,6 +114,10 @@ class Preprocessor:
             if is_numeric(col):
                 values = col.to_numpy(dtype=float)
                 mean, std = float(values.mean()), float(values.std())
+                if values.min() == values.max():
+                    # The mean of equal values can round off them (0.1 x 60 has sd 4e-17), which would
+                    # blow a constant column up to +-1; its own value centres it at exactly 0.
+                    mean, std = float(values[0]), 0.0
                 # A constant column carries no information; scale 1 keeps it at 0, not NaN.
                 scale = std if std > 0 and math.isfinite(std) else 1.0
                 columns.append({"name": str(name), "kind": "numeric", "mean": mean, "scale": scale})
