@@ -280,3 +280,125 @@ def test_constant_columns_are_exactly_zero_and_path_refuses_them(files, tmp_path
     table.to_csv(tmp_path / "const.csv", index=False)
     result = invoke("path", tmp_path / "const.csv", "--target", "y", *PATH_TINY, "--out", tmp_path / "o")
     one_line_exit_2(result, "every feature column is constant (a, b)")
+
+
+# --------------------------------------------------------------------------- divergence
+
+
+def test_null_loss_is_the_constant_models_loss():
+    from sklearn.metrics import log_loss, mean_poisson_deviance, mean_squared_error
+
+    from kerasnet.runs.training import null_loss
+
+    y = np.array([0, 1, 1, 1, 0, 1], float)
+    assert null_loss("binary", y) == pytest.approx(log_loss(y, np.full(6, 4 / 6)))
+    k = np.array([0, 2, 2, 1, 2, 2])
+    shares = np.array([[1 / 6, 1 / 6, 4 / 6]] * 6)
+    assert null_loss("multiclass", k) == pytest.approx(log_loss(k, shares))
+    v = np.array([1.0, 4.0, 2.0, 9.0])
+    assert null_loss("regression", v) == pytest.approx(mean_squared_error(v, np.full(4, 4.0)))
+    c = np.array([0.0, 1.0, 3.0, 4.0])  # Keras's poisson: mu - y log mu, at mu = mean(y) = 2
+    assert null_loss("poisson", c) == pytest.approx(np.mean(2.0 - c * np.log(2.0)))
+    assert mean_poisson_deviance(c, np.full(4, 2.0)) > 0 and null_loss("cox", c) is None
+
+
+@pytest.mark.parametrize("losses, diverged", [
+    ([4.3, 7.3, 7.7], True),           # rose above its first epoch, far above the constant model (0.7)
+    ([8864.0, 1.1e5, 1018.0], True),   # a spike of 10x the first epoch, ending far above the constant
+    ([900.0, 400.0, 100.0], False),    # falling slowly from far above: not converged, not diverged
+    ([0.69, 0.8, 1.3], False),         # rising, but within twice the constant model's loss
+    ([0.7, 0.5, float("nan")], True),  # not finite
+])
+def test_divergence_rule(losses, diverged):
+    from kerasnet.runs.training import divergence
+
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    history = pd.DataFrame({"loss": losses, "data_loss": losses})
+    assert (divergence(history, model, 0.7) is not None) is diverged
+
+
+def test_fit_with_a_huge_learning_rate_records_and_says_it_diverged(files, tmp_path):
+    result = invoke("fit", files["binary.csv"], "--target", "y", "--hidden", "4", "--epochs", "10",
+                    "--learning-rate", "10", "--out", tmp_path / "run")
+    assert result.exit_code == 0, result.output
+    assert "kerasnet: warning: training diverged (the training data loss went from" in result.stderr
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    history = pd.read_csv(tmp_path / "run" / "history.csv")
+    # The rule by hand: the last epoch's loss is above the first's and above twice the class shares' log loss.
+    y = (_binary()["y"] == "yes").to_numpy(float)
+    p = y.mean()
+    constant = -(p * np.log(p) + (1 - p) * np.log(1 - p))
+    assert history["data_loss"].iloc[-1] > max(history["data_loss"].iloc[0], 2 * constant)
+    assert metrics["diverged"] is True and "constant model" in metrics["diverged_reason"]
+
+
+# --------------------------------------------------------------------------- misleading or missing words
+
+
+@pytest.mark.parametrize("command", [["fit", *TINY], ["path", *PATH_TINY]])
+def test_a_csv_written_with_its_index_is_refused(files, command, tmp_path):
+    _binary().to_csv(tmp_path / "indexed.csv")  # pandas' default: the index as 'Unnamed: 0'
+    out = tmp_path / "o"
+    result = invoke(command[0], tmp_path / "indexed.csv", "--target", "y", *command[1:], "--out", out)
+    one_line_exit_2(result, "column 'Unnamed: 0' holds the row numbers 0, 1, 2, ... of a CSV file written "
+                            "with its index")
+    assert "(--drop 'Unnamed: 0')" in result.stderr
+
+
+def test_an_unnamed_column_of_other_values_is_a_feature():
+    from kerasnet.data import split_features_target
+
+    frame = pd.DataFrame({"Unnamed: 0": [3, 1, 2], "y": [0, 1, 0]})
+    features, _ = split_features_target(frame, "y")
+    assert list(features.columns) == ["Unnamed: 0"]
+
+
+def test_select_on_five_rows_is_one_clear_line(tmp_path):
+    _binary(5).to_csv(tmp_path / "five.csv", index=False)
+    result = invoke("select", tmp_path / "five.csv", "--target", "y", *TINY, "--out", tmp_path / "o")
+    one_line_exit_2(result, "needs at least 20 rows, got 5")
+
+
+def test_select_with_a_single_row_class(tmp_path):
+    _binary(30).assign(y=["a"] + ["b", "c"] * 14 + ["b"]).to_csv(tmp_path / "rare.csv", index=False)
+    result = invoke("select", tmp_path / "rare.csv", "--target", "y", *TINY, "--out", tmp_path / "o")
+    one_line_exit_2(result, "class 'a' has a single row, and every half-sample needs each class")
+    assert "--cv" not in result.stderr  # select has no --cv
+
+
+def test_seed_errors_name_the_seed(files, tmp_path):
+    out = tmp_path / "o"
+    result = invoke("fit", files["binary.csv"], "--target", "y", *TINY, "--seed", "-5", "--out", out)
+    one_line_exit_2(result, "Invalid value for '--seed': -5 is not in the range 0<=x<=4294967295")
+    assert "validation" not in result.stderr
+
+
+def test_compare_names_the_test_split(files, tmp_path):
+    result = invoke("compare", files["binary.csv"], "--target", "y", *TINY, "--test-split", "0.01",
+                    "--choose", "default", "--out", tmp_path / "o")
+    one_line_exit_2(result, "--test-split 0.01 cannot split the 40 rows")
+    assert "--validation-split" not in result.stderr
+
+
+def test_names_with_spaces_around_them_are_quoted(tmp_path):
+    (tmp_path / "space.csv").write_text(" a,b,y\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(30)))
+    result = invoke("fit", tmp_path / "space.csv", "--target", "a", *TINY, "--out", tmp_path / "o")
+    one_line_exit_2(result, "(columns: ' a', b, y); the data's column ' a' has spaces around its name")
+
+
+def test_decimal_commas_are_named_as_such(tmp_path):
+    rng = np.random.default_rng(0)
+    cells = [f'"{v:.3f}"'.replace(".", ",") for v in rng.normal(size=40)]
+    (tmp_path / "comma.csv").write_text("a,b,y\n" + "".join(f"{c},1,{i % 2}\n" for i, c in enumerate(cells)))
+    result = invoke("fit", tmp_path / "comma.csv", "--target", "y", *TINY, "--out", tmp_path / "o")
+    one_line_exit_2(result, "column 'a' holds numbers written with a decimal comma (such as ")
+    assert "id" not in result.stderr.split("error:")[1]
+
+
+@pytest.mark.parametrize("name, what", [("data.xlsx", "a spreadsheet (.xlsx)"),
+                                        ("data.json", "JSON (.json)")])
+def test_unsupported_formats_say_so(name, what, tmp_path):
+    (tmp_path / name).write_bytes(b'[{"a": 1, "y": 0}, {"a": 2, "y": 1}]')
+    result = invoke("fit", tmp_path / name, "--target", "y", *TINY, "--out", tmp_path / "o")
+    one_line_exit_2(result, f"is {what}, which kerasnet does not read; save it as CSV")
+    assert "no rows" not in result.stderr

@@ -49,6 +49,10 @@ _DATE = re.compile(
 )
 
 
+# 0,942 / -1,5 / 1.234,5 (a thousands point): numbers with a decimal comma, not categories.
+_DECIMAL_COMMA = re.compile(r"[-+]?(\d{1,3}(\.\d{3})+|\d+),\d+")
+
+
 def check_unique_names(names, where: str) -> None:
     """Raise :class:`InputError` listing the column names in ``names`` that occur more than once."""
     names = pd.Series([str(n) for n in names if not (isinstance(n, float) and math.isnan(n))])
@@ -164,6 +168,13 @@ def check_text_column(name: str, col: pd.Series) -> None:
             f"column '{short(name)}' holds numbers but {bad[0]} of {len(col)} cells are not "
             f"numbers: {listing(bad[1], quote=True)}; fix or fill those cells{comma}, or leave "
             f"the column out (drop={short(name)!r})."
+        )
+    commas = text.str.fullmatch(_DECIMAL_COMMA).to_numpy(dtype=bool)
+    if commas.mean() > PARSE_SHARE:
+        raise InputError(
+            f"column '{short(name)}' holds numbers written with a decimal comma (such as "
+            f"{short(text.to_numpy()[commas][0])!r}); write them with a decimal point (in pandas: "
+            f"read_csv(..., decimal=',')), or leave the column out (drop={short(name)!r})."
         )
     n_distinct = int(text.nunique())
     if n_distinct > ID_MIN_DISTINCT and n_distinct > ID_SHARE * len(col):

@@ -170,7 +170,12 @@ def command(data, target, dataset, drop, l1, l2, choose, select, proximal, hidde
     console = stdout_console()
     features, y, source = load_data(data, target, dataset, drop)
     task = infer_task(y) if task == "auto" else task
-    rest, test = split_rows(len(y), test_split, y=y, task=task, seed=seed)
+    try:
+        rest, test = split_rows(len(y), test_split, y=y, task=task, seed=seed)
+    except InputError as err:  # split_rows words its share as the validation split
+        reason = str(err).split(": ", 1)[-1].split(";")[0]
+        raise InputError(f"--test-split {test_split:g} cannot split the {len(y)} rows: {reason}; give more "
+                         "rows or another --test-split.") from None
     if len(test) == 0 or len(rest) < 4:
         raise InputError(f"--test-split {test_split:g} leaves no test rows or too few training rows "
                          f"from {len(y)}; give more data or another split.")

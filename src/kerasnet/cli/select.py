@@ -24,6 +24,10 @@ from ._common import (
 
 #: Features shown in the terminal's table (all of them are in stability.csv).
 TABLE_ROWS = 20
+#: Fewest rows ``select`` takes: each half-sample has half of them.
+MIN_ROWS = 20
+
+
 def check_threshold(ctx, param, value):
     """``--threshold`` in (0.5, 1]: the bound on false selections needs more than half."""
     if not 0.5 < value <= 1:
@@ -31,6 +35,26 @@ def check_threshold(ctx, param, value):
             f"{value:g} is not in (0.5, 1]: the bound on false selections holds only above one half; "
             "give a probability such as 0.75 (or 0.9 for fewer, surer features).", ctx, param)
     return value
+
+
+def check_halves(y, task) -> None:
+    """Refuse rows too few to halve into meaningful half-samples (with every class in each half)."""
+    import numpy as np
+
+    from ..data import InputError
+    from ..errors import listing
+
+    n = len(y)
+    if n < MIN_ROWS:
+        raise InputError(f"kerasnet select fits a network on each half of the rows, so it needs at least "
+                         f"{MIN_ROWS} rows, got {n} (halves of {n // 2} rows select nothing reliably); give "
+                         "more rows.")
+    if task in ("binary", "multiclass"):
+        labels, counts = np.unique(np.asarray(y).astype(str), return_counts=True)
+        rare = labels[counts < 2]
+        if len(rare):
+            raise InputError(f"class {listing(rare, quote=True)} has a single row, and every half-sample "
+                             "needs each class; add rows of that class or leave its rows out.")
 
 
 def stability_table(stable, title: str = "kerasnet select", rows: int = TABLE_ROWS):
@@ -116,6 +140,7 @@ def command(data, target, dataset, drop, hidden, n_pairs, threshold, pfer, n_lam
     features, y, source = load_data(data, target, dataset, drop)
     check_finite(features, "features")
     task = infer_task(y) if task == "auto" else task
+    check_halves(y, task)
     # Numeric / one-hot encoding from all rows: each half is standardized with its own rows.
     pre = Preprocessor(task=task).fit(features, y)
     X = pd.DataFrame(pre.transform(features), columns=pre.feature_names_)
