@@ -402,3 +402,26 @@ def test_unsupported_formats_say_so(name, what, tmp_path):
     result = invoke("fit", tmp_path / name, "--target", "y", *TINY, "--out", tmp_path / "o")
     one_line_exit_2(result, f"is {what}, which kerasnet does not read; save it as CSV")
     assert "no rows" not in result.stderr
+
+
+@pytest.mark.parametrize("ratio, diverged", [(-8.58, True), (-1.01, True), (-0.99, False), (0.3, False),
+                                             (float("nan"), False)])
+def test_path_warns_when_the_selected_model_is_worse_than_constant(ratio, diverged):
+    from types import SimpleNamespace
+
+    from kerasnet.cli.path import worse_than_constant
+
+    # %Dev = 1 - D / D_constant: below -100% the deviance is more than twice the constant model's.
+    path = SimpleNamespace(dev_ratio_=np.array([0.1, ratio]))
+    assert (worse_than_constant(path, 1, 10.0) is not None) is diverged
+
+
+def test_path_with_a_huge_learning_rate_says_it_diverged(files, tmp_path):
+    result = invoke("path", files["regression.csv"], "--target", "y", "--hidden", "4", "--epochs", "10",
+                    "--n-lambdas", "3", "--cv", "2", "--learning-rate", "10", "--out", tmp_path / "run")
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(tmp_path / "run" / "path.csv")
+    ratio = frame.loc[frame["selected"].str.contains("1se", na=False), "dev_ratio"].iloc[0]
+    assert ratio < -1  # the selected refit's deviance is more than twice the constant model's
+    assert "kerasnet: warning: training diverged (the selected model's deviance" in result.stderr
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["diverged"] is True

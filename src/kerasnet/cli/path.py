@@ -136,6 +136,19 @@ def check_scheduler(address) -> None:
                          "tcp://host:8786.") from None
 
 
+def worse_than_constant(path, chosen, learning_rate):
+    """Why the selected refit diverged, or None: its deviance on its own rows is more than twice the
+    constant model's (%Dev below -100%), which only overshooting steps give (the constant model is in
+    reach of every network: zero kernels)."""
+    from ..runs.training import BLOWN_UP
+
+    ratio = np.nan if path.dev_ratio_ is None else float(path.dev_ratio_[chosen])
+    if not ratio < 1 - BLOWN_UP:
+        return None
+    return (f"the selected model's deviance on its own rows is {1 - ratio:.3g} times the constant model's, "
+            f"%Dev {100 * ratio:.0f}%, at learning rate {learning_rate:g}")
+
+
 def check_feature_flags(feature_selection: bool, **flags) -> None:
     """Refuse the flags that act on selected features (--relax, --no-adaptive) without --feature-selection.
 
@@ -293,8 +306,12 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
                      "scheduler": scheduler, "feature_selection": bool(feature_selection),
                      "relax": bool(relax), "adaptive": bool(feature_selection and not no_adaptive),
                      "hidden_l2": hidden_l2 if feature_selection else None}
+    worse = worse_than_constant(path, chosen, learning_rate)
     metrics = path_metrics("path", path, pre, select, settings, data_record(y, list(range(len(y))), [], pre),
                            seed, train=refit_scores(path, X, y_enc, select, offset))
+    metrics["diverged"] = worse is not None
+    if worse is not None:
+        metrics["diverged_reason"] = worse
     written, report_error = save_path_run(out, overwrite, model, pre, path, metrics, inputs=[data],
                                           tables={"curves.csv": path.curves(select)})
     report_warning(report_error, out)
@@ -310,3 +327,8 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
     if feature_selection:
         console.print(selected_line(path, select), markup=False, soft_wrap=True)  # names are not markup
     console.print(f"saved {', '.join(written)} to {out}")
+    if worse is not None:
+        from ._common import warning_line
+
+        warning_line(f"training diverged ({worse}): the saved model predicts nothing useful; retry with a "
+                     "smaller --learning-rate.")
