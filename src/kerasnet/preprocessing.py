@@ -52,6 +52,10 @@ class Preprocessor:
     - ids and free text: a text column with more than ``ID_MIN_DISTINCT`` (20) distinct
       values that are also more than ``ID_SHARE`` (half) of the training rows.
 
+    - numbers beyond float32's range (magnitude above about 3.4e38, the type networks train
+      in), named by column and row; :meth:`transform` refuses them too;
+    - numbers with a decimal comma (``"0,942"``) in a text column.
+
     Booleans and text columns with few distinct values, including codes made of digits
     (``"01"``, ``"02"``), are one-hot encoded as before.
 
@@ -367,7 +371,11 @@ class Preprocessor:
 
     @classmethod
     def from_dict(cls, state: dict) -> Preprocessor:
-        """Rebuild a fitted preprocessor from :meth:`to_dict`'s output."""
+        """Rebuild a fitted preprocessor from :meth:`to_dict`'s output.
+
+        A state with a missing or malformed entry (columns, task, scales, classes) is refused
+        with a one-line :class:`InputError` naming it, rather than failing at predict time.
+        """
         if not isinstance(state, dict) or state.get("format") != _FORMAT:
             raise InputError(
                 "this is not a kerasnet preprocessing file (no 'format': 'kerasnet.preprocessing'); "
