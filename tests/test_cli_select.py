@@ -147,7 +147,7 @@ def test_select_too_few_rows_names_the_problem(tmp_path):
     _table(3).to_csv(path, index=False)
     result = invoke(*SELECT, path, "--target", "label", "--out", tmp_path / "run")
     assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
-    assert "at least 4 rows, got 3" in result.stderr and result.stdout == ""
+    assert "at least 20 rows, got 3" in result.stderr and result.stdout == ""
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.csv"]
 
 

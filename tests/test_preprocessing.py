@@ -258,7 +258,8 @@ def test_json_refuses_nan_statistics():
          r"refit with this kerasnet\.$"),
         ({"format": "kerasnet.preprocessing"}, r"^preprocessing format version None is not supported"),
         ({"format": "kerasnet.preprocessing", "version": 1, "task": "ranking", "columns": [],
-          "feature_names": []}, r"^task must be one of"),
+          "feature_names": []}, r"^the preprocessing file is damaged or not kerasnet's: its task 'ranking' "
+                                r"is not one of binary, multiclass"),
     ],
 )
 def test_from_dict_refuses_other_files(state, match):

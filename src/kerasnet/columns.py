@@ -14,13 +14,14 @@ import re
 import numpy as np
 import pandas as pd
 
-from .errors import InputError, listing, short
+from .errors import InputError, listing, plain, short
 
 __all__ = [
     "ID_MIN_DISTINCT",
     "ID_SHARE",
     "PARSE_SHARE",
     "check_finite",
+    "check_float32_range",
     "check_text_column",
     "check_unique_names",
     "is_numeric",
@@ -46,6 +47,10 @@ _DATE = re.compile(
     rf"|{_DAY}-{_DAY}-(\d{{2}}|\d{{4}})|{_DAY}/{_DAY}/(\d{{2}}|\d{{4}})|{_DAY}\.{_DAY}\.\d{{4}})"
     r"([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?)?"
 )
+
+
+# 0,942 / -1,5 / 1.234,5 (a thousands point): numbers with a decimal comma, not categories.
+_DECIMAL_COMMA = re.compile(r"[-+]?(\d{1,3}(\.\d{3})+|\d+),\d+")
 
 
 def check_unique_names(names, where: str) -> None:
@@ -89,6 +94,40 @@ def check_finite(frame, what: str = "features") -> None:
         )
 
 
+#: The largest magnitude float32, the type networks train in, can hold (about 3.4e38).
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def row_words(label) -> str:
+    """A row for a message: ``row 3`` (1-based) for a frame's default integer labels, else its label."""
+    if isinstance(label, (int, np.integer)) and not isinstance(label, (bool, np.bool_)):
+        return f"row {int(label) + 1} (1-based; line {int(label) + 2} of a CSV file with a header)"
+    return f"the row labelled {short(label)!r}"
+
+
+def check_float32_range(frame) -> None:
+    """Raise :class:`InputError` naming the first numeric column and row whose magnitude exceeds float32's.
+
+    Such a value is finite in the table but infinite once encoded in float32, so training gives NaN
+    and predictions come out empty; refusing it names what to rescale. Non-numeric columns are
+    checked where they are encoded.
+    """
+    for name in frame.columns:
+        col = frame[name]
+        if not is_numeric(col):
+            continue
+        values = np.abs(col.to_numpy(dtype=float, na_value=np.nan))
+        over = np.flatnonzero(values > FLOAT32_MAX)
+        if len(over):
+            value, row = col.to_numpy()[over[0]], row_words(frame.index[over[0]])
+            raise InputError(
+                f"column '{short(name)}' holds {plain(value):.3g} in {row}, beyond "
+                f"float32's range (about {FLOAT32_MAX:.2g}), the type networks train in; rescale the column "
+                f"(e.g. divide by a power of ten) or fix that value ({len(over)} such value"
+                f"{'s' if len(over) > 1 else ''} in all)."
+            )
+
+
 def is_numeric(col: pd.Series) -> bool:
     """Numbers (booleans excluded): what :class:`Preprocessor` standardizes."""
     return pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
@@ -129,6 +168,13 @@ def check_text_column(name: str, col: pd.Series) -> None:
             f"column '{short(name)}' holds numbers but {bad[0]} of {len(col)} cells are not "
             f"numbers: {listing(bad[1], quote=True)}; fix or fill those cells{comma}, or leave "
             f"the column out (drop={short(name)!r})."
+        )
+    commas = text.str.fullmatch(_DECIMAL_COMMA).to_numpy(dtype=bool)
+    if commas.mean() > PARSE_SHARE:
+        raise InputError(
+            f"column '{short(name)}' holds numbers written with a decimal comma (such as "
+            f"{short(text.to_numpy()[commas][0])!r}); write them with a decimal point (in pandas: "
+            f"read_csv(..., decimal=',')), or leave the column out (drop={short(name)!r})."
         )
     n_distinct = int(text.nunique())
     if n_distinct > ID_MIN_DISTINCT and n_distinct > ID_SHARE * len(col):

@@ -102,7 +102,20 @@ def load_table(source) -> pd.DataFrame:
     return frame
 
 
+#: Formats often given by mistake, by file name ending: read as CSV they give "no rows" or garbage.
+UNSUPPORTED = {(".xlsx", ".xlsm", ".xls", ".ods"): "a spreadsheet", (".json", ".jsonl", ".ndjson"): "JSON",
+               (".feather", ".arrow"): "Arrow/Feather", (".pkl", ".pickle"): "a pickle",
+               (".h5", ".hdf5", ".hdf"): "HDF5", (".sav", ".dta", ".sas7bdat", ".rds", ".rdata"): "a "
+               "statistics package's file", (".npy", ".npz"): "a numpy array"}
+
+
 def _read_file(path: str) -> pd.DataFrame:
+    for endings, what in UNSUPPORTED.items():
+        if path.lower().endswith(endings):
+            ending = os.path.splitext(path)[1]
+            raise InputError(f"data file '{path}' is {what} ({ending}), which kerasnet does not read; "
+                             "save it as CSV (read from any other file name, also .gz / .zip) or "
+                             "Parquet (.parquet / .pq).")
     if path.lower().endswith((".parquet", ".pq")):
         if importlib.util.find_spec("pyarrow") is None:
             raise InputError(
@@ -227,17 +240,51 @@ def split_features_target(frame: pd.DataFrame, target: str, drop=()) -> tuple[pd
     columns = [str(c) for c in frame.columns]
     if target not in columns:
         raise InputError(
-            f"target={target!r} is not a column of the data (columns: {listing(columns, 8)}); "
-            "give one of the columns."
+            f"target={target!r} is not a column of the data (columns: {column_names(columns, 8)}); "
+            f"{_spaces_hint([target], columns) or 'give one of the columns.'}"
         )
     missing = [c for c in drop if c not in columns]
     if missing:
-        raise InputError(f"drop= names columns not in the data: {listing(missing)}; check the names.")
+        raise InputError(f"drop= names columns not in the data: {listing(missing)}; "
+                         f"{_spaces_hint(missing, columns) or 'check the names.'}")
     frame = frame.rename(columns=str)
     features = frame.drop(columns=[target, *drop])
     if features.shape[1] == 0:
         raise InputError("no feature columns are left besides the target; give a table with features.")
+    check_written_index(features)
     return features, frame[target]
+
+
+def column_names(columns, limit: int = 8) -> str:
+    """Column names for a message; a name with spaces around it (``' a'``) is quoted so they show."""
+    shown = [repr(c) if c != c.strip() or not c else c for c in map(str, columns)]
+    return listing(shown, limit)
+
+
+def _spaces_hint(given, columns) -> str:
+    """The fix when a name given matches a column only once the spaces around the column's name go."""
+    stripped = {c.strip(): c for c in columns if c != c.strip()}
+    for name in given:
+        if name.strip() in stripped:
+            column = stripped[name.strip()]
+            return (f"the data's column {column!r} has spaces around its name: give {column!r} (quoted), or "
+                    "remove the spaces from the header.")
+    return ""
+
+
+def check_written_index(features: pd.DataFrame) -> None:
+    """Refuse a feature that is the row index pandas writes with ``to_csv()`` (``Unnamed: 0``: 0, 1, ...).
+
+    It would be used as a feature (the row number); refusing says how to leave it out rather than
+    guessing that it is an index.
+    """
+    for name in features.columns:
+        col = features[name]
+        if (str(name).startswith("Unnamed: ") and pd.api.types.is_integer_dtype(col)
+                and np.array_equal(col.to_numpy(), np.arange(len(col)))):
+            raise InputError(f"column {str(name)!r} holds the row numbers 0, 1, 2, ... of a CSV file written "
+                             "with its index (pandas' to_csv() without index=False), not a feature; leave "
+                             f"it out (drop={str(name)!r}), or write the file with index=False.")
 
 
 # --------------------------------------------------------------------------- splitting

@@ -14,8 +14,16 @@ import math
 import numpy as np
 import pandas as pd
 
-from .columns import check_finite, check_text_column, check_unique_names, is_numeric, is_text
+from .columns import (
+    check_finite,
+    check_float32_range,
+    check_text_column,
+    check_unique_names,
+    is_numeric,
+    is_text,
+)
 from .errors import InputError, listing, plain, short
+from .saved_state import check_state
 from .tasks import check_task, infer_task
 
 __all__ = ["Preprocessor"]
@@ -45,6 +53,10 @@ class Preprocessor:
     - ids and free text: a text column with more than ``ID_MIN_DISTINCT`` (20) distinct
       values that are also more than ``ID_SHARE`` (half) of the training rows.
 
+    - numbers beyond float32's range (magnitude above about 3.4e38, the type networks train
+      in), named by column and row; :meth:`transform` refuses them too;
+    - numbers with a decimal comma (``"0,942"``) in a text column.
+
     Booleans and text columns with few distinct values, including codes made of digits
     (``"01"``, ``"02"``), are one-hot encoded as before.
 
@@ -71,6 +83,13 @@ class Preprocessor:
         Names of the output columns (``"color=red"`` for one-hot columns).
     classes_ : list or None
         Class labels in the order of the model's outputs (classification only).
+    offset_column_ : str or None
+        Poisson: the column of each row's log exposure that the model was fit with (not a
+        feature; set by whoever fit the offset, e.g. ``kerasnet path --offset-column``), so
+        predictions can be turned into expected counts from the preprocessing file alone.
+    offset_recorded_ : bool
+        False for a Poisson file written before ``offset_column`` was saved (then the
+        offset, if any, is recorded only with the run: ``kerasnet predict`` reads metrics.json).
 
     Examples
     --------
@@ -93,12 +112,17 @@ class Preprocessor:
             raise InputError("no training rows to fit the preprocessing on; give more data.")
         check_unique_names(X.columns, "the features")
         check_finite(X, "features")
+        check_float32_range(X)
         columns = []
         for name in X.columns:
             col = X[name]
             if is_numeric(col):
                 values = col.to_numpy(dtype=float)
                 mean, std = float(values.mean()), float(values.std())
+                if values.min() == values.max():
+                    # The mean of equal values can round off them (0.1 x 60 has sd 4e-17), which would
+                    # blow a constant column up to +-1; its own value centres it at exactly 0.
+                    mean, std = float(values[0]), 0.0
                 # A constant column carries no information; scale 1 keeps it at 0, not NaN.
                 scale = std if std > 0 and math.isfinite(std) else 1.0
                 columns.append({"name": str(name), "kind": "numeric", "mean": mean, "scale": scale})
@@ -129,7 +153,8 @@ class Preprocessor:
                 self.feature_names_.append(spec["name"])
             else:
                 self.feature_names_.extend(f"{spec['name']}={c}" for c in spec["categories"])
-        self.target_ = self.event_ = None
+        self.target_ = self.event_ = self.offset_column_ = None
+        self.offset_recorded_ = True
         self.task_ = None if self.task is None else check_task(self.task)
         self.classes_ = None
         if y is not None and self.task_ == "cox":
@@ -252,6 +277,7 @@ class Preprocessor:
                         f"{example!r} ({int(bad.sum())} rows); fix those values."
                     )
                 values = values.to_numpy(dtype=float)
+                check_float32_range(pd.DataFrame({spec["name"]: values}, index=X.index))
                 blocks.append(((values - spec["mean"]) / spec["scale"])[:, None])
             else:
                 text = col.astype(str)
@@ -333,6 +359,8 @@ class Preprocessor:
             "task": self.task_,
             "target": self.target_,
             **({"event": self.event_} if self.task_ == "cox" else {}),
+            # Poisson files always say (null: no offset); older files without the key are told apart.
+            **({"offset_column": getattr(self, "offset_column_", None)} if self.task_ == "poisson" else {}),
             "classes": self.classes_,
             "columns": self.columns_,
             "feature_names": self.feature_names_,
@@ -344,7 +372,11 @@ class Preprocessor:
 
     @classmethod
     def from_dict(cls, state: dict) -> Preprocessor:
-        """Rebuild a fitted preprocessor from :meth:`to_dict`'s output."""
+        """Rebuild a fitted preprocessor from :meth:`to_dict`'s output.
+
+        A state with a missing or malformed entry (columns, task, scales, classes) is refused
+        with a one-line :class:`InputError` naming it, rather than failing at predict time.
+        """
         if not isinstance(state, dict) or state.get("format") != _FORMAT:
             raise InputError(
                 "this is not a kerasnet preprocessing file (no 'format': 'kerasnet.preprocessing'); "
@@ -355,12 +387,16 @@ class Preprocessor:
                 f"preprocessing format version {state.get('version')!r} is not supported "
                 f"(this kerasnet reads version {_FORMAT_VERSION}); refit with this kerasnet."
             )
+        check_state(state)
         pre = cls(task=state["task"])
-        pre.task_ = check_task(state["task"])
+        pre.task_ = state["task"]
         pre.target_ = state.get("target")
         pre.event_ = state.get("event")
+        # Files written before the offset was recorded here have no key: no offset is known.
+        pre.offset_column_ = state.get("offset_column")
+        pre.offset_recorded_ = "offset_column" in state
         pre.classes_ = state.get("classes")
-        pre.columns_ = list(state["columns"])
+        pre.columns_ = [dict(spec) for spec in state["columns"]]
         pre.feature_names_ = list(state["feature_names"])
         return pre
 
@@ -386,3 +422,7 @@ class Preprocessor:
                 return cls.from_json(fh.read())
         except OSError as err:
             raise InputError(f"cannot read preprocessing file '{path}': {err.strerror or err}.") from None
+        except UnicodeDecodeError:
+            raise InputError(f"preprocessing file '{path}' is not text (not the JSON kerasnet writes); copy "
+                             "preprocessing.json again from the run folder, or refit the model.") from None
+

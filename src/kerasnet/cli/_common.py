@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -122,7 +123,73 @@ def report_warning(error, out) -> None:
                      f"'kerasnet report {out}'.")
 
 
+def is_argument_error(err: ValueError) -> bool:
+    """True when the library refused its arguments or rows, not when something failed during the fit.
+
+    Refusals are raised by the library's checks: a ``check_*`` function, the argument checks of
+    ``kerasnet.path.inputs``, ``stability_selection``, ``fit_path`` or ``encode_target`` itself
+    (the innermost kerasnet frame of the traceback); anything else is a bug to report (exit 1,
+    with its traceback under KERASNET_DEBUG).
+    """
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    innermost = None
+    tb = err.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if os.path.abspath(code.co_filename).startswith(package + os.sep):
+            innermost = code
+        tb = tb.tb_next
+    if innermost is None:
+        return False
+    name, where = innermost.co_name, os.path.abspath(innermost.co_filename)
+    return (name.startswith("check_") or name in ("stability_selection", "fit_path", "encode_target")
+            or where == os.path.join(package, "path", "inputs.py"))
+
+
+@contextlib.contextmanager
+def argument_errors():
+    """Turn the library's refusals of its arguments (:func:`is_argument_error`) into user errors (exit 2)."""
+    try:
+        yield
+    except InputError:
+        raise
+    except ValueError as err:
+        if not is_argument_error(err):
+            raise
+        # The library's checks on the arguments and rows (the command line words them as flags).
+        raise InputError(str(err)) from None
+
+
 # --------------------------------------------------------------------------- option types
+
+
+#: Upper bounds of the command line's counts: beyond them a run would train until killed or
+#: exhaust the memory of any machine, so they are refused up front, naming the flag.
+MAX_EPOCHS = 100_000
+MAX_COUNT = 10_000  # --n-lambdas, --cv, --n-pairs, --patience
+MAX_BATCH_SIZE = 10_000_000
+MAX_UNITS = 100_000  # units of one hidden layer
+MAX_LAYERS = 100
+MAX_HIDDEN_WEIGHTS = 10**8  # weights between consecutive hidden layers (400 MB in float32)
+MAX_SEED = 2**32 - 1  # numpy's and scikit-learn's seeds are 32-bit unsigned
+
+
+def count(low: int, high: int):
+    """A click integer type in ``[low, high]`` (the message names the flag and the range)."""
+    return click.IntRange(min=low, max=high)
+
+
+SEED = count(0, MAX_SEED)
+
+
+class FiniteRange(click.FloatRange):
+    """A ``click.FloatRange`` that also refuses ``nan`` (which compares false with both ends)."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number; give one in {self._describe_range()}.", param, ctx)
+        return number
 
 
 #: Larger strengths zero every weight of a standardized problem many times over; they only
@@ -182,6 +249,13 @@ class Hidden(click.ParamType):
         if text.lower() in ("", "none", "0"):
             return ()
         parts = [p.strip() for p in text.split(",")]
+        sizes = [int(p) for p in parts if p.isdigit()]
+        between = sum(a * b for a, b in zip(sizes, sizes[1:], strict=False))
+        if len(sizes) == len(parts) and (max(sizes) > MAX_UNITS or len(parts) > MAX_LAYERS
+                                         or between > MAX_HIDDEN_WEIGHTS):
+            self.fail(f"{value!r} is beyond any machine's memory or time; give at most {MAX_LAYERS} sizes in "
+                      f"1 to {MAX_UNITS}, at most {MAX_HIDDEN_WEIGHTS:.0e} weights between hidden layers, "
+                      "such as 64,64.", param, ctx)
         if not all(p.isdigit() and int(p) > 0 for p in parts):
             self.fail(
                 f"{value!r} is not a list of layer sizes; give positive integers separated by "

@@ -11,7 +11,19 @@ from __future__ import annotations
 import click
 
 from ..runs.folder import check_out_dir
-from ._common import HIDDEN, LEARNING_RATE, STRENGTH, data_options, load_data, out_options
+from ._common import (
+    HIDDEN,
+    LEARNING_RATE,
+    MAX_BATCH_SIZE,
+    MAX_EPOCHS,
+    SEED,
+    STRENGTH,
+    FiniteRange,
+    count,
+    data_options,
+    load_data,
+    out_options,
+)
 
 #: Strengths used with ``--choose default`` (the demo's L1-L2 recipe).
 DEFAULT_L1, DEFAULT_L2 = 1e-3, 1e-2
@@ -123,17 +135,17 @@ def _table(runs, strengths, score, near_zero):
 @click.option("--proximal", is_flag=True,
               help="Apply L1 as a soft-threshold after each step: exact zeros (kerasnet.ElasticNet).")
 @click.option("--hidden", type=HIDDEN, default="64,64", show_default=True, help="Hidden layer sizes.")
-@click.option("--epochs", type=click.IntRange(min=1), default=100, show_default=True)
-@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option("--epochs", type=count(1, MAX_EPOCHS), default=100, show_default=True)
+@click.option("--batch-size", type=count(1, MAX_BATCH_SIZE), default=32, show_default=True)
 @click.option("--learning-rate", type=LEARNING_RATE, default=1e-3,
               show_default=True)
-@click.option("--validation-split", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.2,
+@click.option("--validation-split", type=FiniteRange(0, 1, min_open=True, max_open=True), default=0.2,
               show_default=True, help="Share of the non-test rows used for validation.")
-@click.option("--test-split", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.2,
+@click.option("--test-split", type=FiniteRange(0, 1, min_open=True, max_open=True), default=0.2,
               show_default=True, help="Share of all rows held out for the test score (stratified).")
 @click.option("--task", type=click.Choice(["auto", "binary", "multiclass", "regression"]), default="auto",
               show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for splits, weights, shuffling.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed for splits, weights, shuffling.")
 @out_options
 def command(data, target, dataset, drop, l1, l2, choose, select, proximal, hidden, epochs, batch_size,
             learning_rate, validation_split, test_split, task, seed, out, overwrite):
@@ -158,7 +170,12 @@ def command(data, target, dataset, drop, l1, l2, choose, select, proximal, hidde
     console = stdout_console()
     features, y, source = load_data(data, target, dataset, drop)
     task = infer_task(y) if task == "auto" else task
-    rest, test = split_rows(len(y), test_split, y=y, task=task, seed=seed)
+    try:
+        rest, test = split_rows(len(y), test_split, y=y, task=task, seed=seed)
+    except InputError as err:  # split_rows words its share as the validation split
+        reason = str(err).split(": ", 1)[-1].split(";")[0]
+        raise InputError(f"--test-split {test_split:g} cannot split the {len(y)} rows: {reason}; give more "
+                         "rows or another --test-split.") from None
     if len(test) == 0 or len(rest) < 4:
         raise InputError(f"--test-split {test_split:g} leaves no test rows or too few training rows "
                          f"from {len(y)}; give more data or another split.")

@@ -5,7 +5,19 @@ from __future__ import annotations
 import click
 
 from ..runs.folder import check_out_dir
-from ._common import HIDDEN, LEARNING_RATE, STRENGTH, data_options, load_data, out_options
+from ._common import (
+    HIDDEN,
+    LEARNING_RATE,
+    MAX_BATCH_SIZE,
+    MAX_EPOCHS,
+    SEED,
+    STRENGTH,
+    FiniteRange,
+    count,
+    data_options,
+    load_data,
+    out_options,
+)
 
 
 def metrics_table(metrics: dict, title: str = "kerasnet fit"):
@@ -62,12 +74,12 @@ def _sparsity_rows(table, metrics: dict) -> None:
 @click.option("--l1", type=STRENGTH, default=0.0, show_default=True, help="L1 strength on every kernel.")
 @click.option("--l2", type=STRENGTH, default=0.0, show_default=True, help="L2 strength on every kernel.")
 @click.option("--hidden", type=HIDDEN, default="64,64", show_default=True, help="Hidden layer sizes.")
-@click.option("--epochs", type=click.IntRange(min=1), default=100, show_default=True)
-@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option("--epochs", type=count(1, MAX_EPOCHS), default=100, show_default=True)
+@click.option("--batch-size", type=count(1, MAX_BATCH_SIZE), default=32, show_default=True)
 @click.option("--learning-rate", type=LEARNING_RATE, default=1e-3, show_default=True)
 @click.option(
     "--validation-split",
-    type=click.FloatRange(0, 1, max_open=True),
+    type=FiniteRange(0, 1, max_open=True),
     default=0.2,
     show_default=True,
     help="Share of rows held out (stratified for classification); 0 for none.",
@@ -79,7 +91,7 @@ def _sparsity_rows(table, metrics: dict) -> None:
     show_default=True,
     help="auto: strings/booleans or <= 20 integer values are classes, other numbers regression.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for split, weights and shuffling.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed for split, weights, shuffling.")
 @click.option(
     "--proximal",
     is_flag=True,

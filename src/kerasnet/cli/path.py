@@ -5,13 +5,47 @@ from __future__ import annotations
 import click
 import numpy as np
 
+from ..errors import listing
 from ..path.measures import MEASURES, check_measure
 from ..runs.folder import check_out_dir
-from ._common import HIDDEN, LEARNING_RATE, STRENGTH, data_options, load_data, load_survival, out_options
+from ._common import (
+    HIDDEN,
+    LEARNING_RATE,
+    MAX_BATCH_SIZE,
+    MAX_COUNT,
+    MAX_EPOCHS,
+    SEED,
+    STRENGTH,
+    FiniteRange,
+    count,
+    data_options,
+    is_argument_error,
+    load_data,
+    load_survival,
+    out_options,
+)
 from ._tables import path_table, selected_line
 
 
-def offset_of(features, column, task):
+def not_a_column(flag, name, columns, taken=None) -> str:
+    """Why ``name`` given to ``flag`` is no input column: it is the target, it was dropped, or it is
+    not in the data (``taken`` maps the target's and dropped columns' names to what they are)."""
+    if taken and name in taken:
+        return f"{flag} {name!r} is {taken[name]}, not an input column; name one of {listing(columns, 10)}."
+    return f"{flag} {name!r} is not a column of the data; the input columns are {listing(columns, 10)}."
+
+
+def taken_columns(target, drop, time_column=None, event_column=None) -> dict:
+    """The columns that are no inputs and what they are, for :func:`not_a_column`'s message."""
+    taken = {name: "left out by --drop" for name in drop}
+    targets = (("--target", target), ("--time-column", time_column), ("--event-column", event_column))
+    for flag, name in targets:
+        if name:
+            taken[name] = f"the target ({flag})"
+    return taken
+
+
+def offset_of(features, column, task, taken=None):
     """``(features without the offset column, the offset as floats or None)``: ``--offset-column``."""
     from ..data import InputError
 
@@ -20,8 +54,7 @@ def offset_of(features, column, task):
     if task != "poisson":
         raise InputError("--offset-column is the log exposure of --task poisson; add --task poisson.")
     if column not in features.columns:
-        raise InputError(f"--offset-column {column!r} is not a column of the data; the columns are "
-                         f"{', '.join(map(str, list(features.columns)[:10]))}.")
+        raise InputError(not_a_column("--offset-column", column, list(map(str, features.columns)), taken))
     import pandas as pd
 
     offset = pd.to_numeric(features[column], errors="coerce").to_numpy(dtype=float)
@@ -31,7 +64,7 @@ def offset_of(features, column, task):
     return features.drop(columns=[column]), offset
 
 
-def feature_factors(pre, penalty_factor, exclude, feature_selection):
+def feature_factors(pre, penalty_factor, exclude, feature_selection, taken=None):
     """``--penalty-factor COLUMN=FACTOR`` and ``--exclude COLUMN`` as one factor per encoded
     feature (a one-hot column's features share its factor), or None when neither is given."""
     from ..data import InputError
@@ -56,13 +89,64 @@ def feature_factors(pre, penalty_factor, exclude, feature_selection):
     given.update({name: float("inf") for name in exclude})
     unknown = [name for name in given if name not in columns]
     if unknown:
+        flag = "--exclude" if unknown[0] in exclude else "--penalty-factor"
+        if taken and unknown[0] in taken:
+            raise InputError(not_a_column(flag, unknown[0], list(columns), taken))
         raise InputError(f"--penalty-factor/--exclude name a column the data does not have: {unknown[0]!r}; "
                          f"the input columns are {', '.join(list(columns)[:10])}.")
+    factors = [given.get(name, 1.0) for name in columns]
+    if all(f == float("inf") for f in factors):
+        raise InputError("--penalty-factor inf / --exclude leave out every input column, so nothing is left "
+                         "to fit; keep at least one.")
+    if all(f == 0 or f == float("inf") for f in factors):
+        raise InputError("--penalty-factor leaves no input column penalized (every factor is 0 or inf), so "
+                         "the strength changes nothing and there is no path; give some column a factor > 0.")
     factor = []
     for spec in pre.columns_:
         width = 1 if spec["kind"] == "numeric" else len(spec["categories"])
         factor += [given.get(spec["name"], 1.0)] * width
     return factor
+
+
+def check_varying(pre, X) -> None:
+    """Refuse features that are all constant, as the library does (no gradient, so no strengths)."""
+    from ..data import InputError
+
+    if X.shape[1] and np.ptp(X, axis=0).max() > 0:
+        return
+    raise InputError(f"every feature column is constant ({listing(pre.input_columns, 8)}), so no strength "
+                     "changes the fit and there is no path; give features whose values vary.")
+
+
+def check_scheduler(address) -> None:
+    """Refuse a ``--scheduler`` that is no Dask address before loading anything (a missing port...)."""
+    from ..data import InputError
+    from ..path.distributed import MISSING_DASK
+
+    try:
+        from distributed.comm.addressing import parse_address, parse_host_port
+    except ImportError:
+        raise InputError(MISSING_DASK) from None
+    try:
+        scheme, location = parse_address(address)
+        if scheme in ("tcp", "tls"):
+            parse_host_port(location)
+    except ValueError as err:
+        raise InputError(f"--scheduler {address!r} is not a Dask scheduler address ({err}); give one such as "
+                         "tcp://host:8786.") from None
+
+
+def worse_than_constant(path, chosen, learning_rate):
+    """Why the selected refit diverged, or None: its deviance on its own rows is more than twice the
+    constant model's (%Dev below -100%), which only overshooting steps give (the constant model is in
+    reach of every network: zero kernels)."""
+    from ..runs.training import BLOWN_UP
+
+    ratio = np.nan if path.dev_ratio_ is None else float(path.dev_ratio_[chosen])
+    if not ratio < 1 - BLOWN_UP:
+        return None
+    return (f"the selected model's deviance on its own rows is {1 - ratio:.3g} times the constant model's, "
+            f"%Dev {100 * ratio:.0f}%, at learning rate {learning_rate:g}")
 
 
 def check_feature_flags(feature_selection: bool, **flags) -> None:
@@ -81,14 +165,14 @@ def check_feature_flags(feature_selection: bool, **flags) -> None:
 
 @click.command("path")
 @data_options
-@click.option("--l1-ratio", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+@click.option("--l1-ratio", type=FiniteRange(0, 1), default=0.5, show_default=True,
               help="Share of L1 in the penalty (glmnet's alpha).")
-@click.option("--n-lambdas", type=click.IntRange(min=1), default=32, show_default=True,
+@click.option("--n-lambdas", type=count(1, MAX_COUNT), default=32, show_default=True,
               help="Strengths on the log grid from the constant network's strength down.")
-@click.option("--lambda-min-ratio", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=1e-3,
+@click.option("--lambda-min-ratio", type=FiniteRange(0, 1, min_open=True, max_open=True), default=1e-3,
               show_default=True,
               help="Smallest strength as a fraction of the largest (or of the lasso scale, if smaller).")
-@click.option("--cv", type=click.IntRange(min=2), default=5, show_default=True, help="Folds.")
+@click.option("--cv", type=count(2, MAX_COUNT), default=5, show_default=True, help="Folds.")
 @click.option("--select", type=click.Choice(["1se", "min"]), default="1se", show_default=True,
               help="1se: largest strength within one SE of the best (glmnet's default); min: best mean.")
 @click.option("--measure", type=click.Choice(list(MEASURES)), default="deviance", show_default=True,
@@ -112,12 +196,12 @@ def check_feature_flags(feature_selection: bool, **flags) -> None:
 @click.option("--exclude", multiple=True, metavar="COLUMN",
               help="Leave an input column out of the model (glmnet's exclude; repeatable).")
 @click.option("--hidden", type=HIDDEN, default="64,64", show_default=True, help="Hidden layer sizes.")
-@click.option("--epochs", type=click.IntRange(min=1), default=100, show_default=True)
-@click.option("--patience", type=click.IntRange(min=1), default=10, show_default=True,
+@click.option("--epochs", type=count(1, MAX_EPOCHS), default=100, show_default=True)
+@click.option("--patience", type=count(1, MAX_COUNT), default=10, show_default=True,
               help="Early stopping: each fold's epoch is the best of the OTHER folds' mean validation "
                    "loss, searched until it went this many epochs without improving (never its own rows).")
 @click.option("--no-early-stopping", is_flag=True, help="Train every member for --epochs.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option("--batch-size", type=count(1, MAX_BATCH_SIZE), default=32, show_default=True)
 @click.option("--learning-rate", type=LEARNING_RATE, default=1e-3, show_default=True)
 @click.option("--task", type=click.Choice(["auto", "binary", "multiclass", "regression", "poisson", "cox"]),
               default="auto", show_default=True,
@@ -131,7 +215,7 @@ def check_feature_flags(feature_selection: bool, **flags) -> None:
 @click.option("--event-column", metavar="COLUMN",
               help="With --task cox: the column of events (1 or true: it happened at that time; 0 or false: "
                    "censored). The saved model predicts the log relative hazard.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for folds, weights, batches.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed for folds, weights, batches.")
 @click.option("--scheduler", metavar="ADDRESS",
               help="Dask scheduler (tcp://host:8786): train the members on its workers; same results. "
                    "Needs kerasnet[dask].")
@@ -166,6 +250,7 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
             from ..path.distributed import MISSING_DASK
 
             raise InputError(MISSING_DASK) from None
+        check_scheduler(scheduler)
     if task == "cox" or (task == "auto" and DATASETS.get(dataset) == "cox"):
         task = "cox"
         features, y, source = load_survival(data, target, dataset, drop, time_column, event_column)
@@ -174,7 +259,9 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
                          "leave them out.")
     else:
         features, y, source = load_data(data, target, dataset, drop)
-    features, offset = offset_of(features, offset_column, task)
+    taken = (taken_columns(None, drop, *map(str, y.columns)) if task == "cox"
+             else taken_columns(str(y.name), drop))
+    features, offset = offset_of(features, offset_column, task, taken)
     check_finite(features, "features")
     task = infer_task(y) if task == "auto" else task
     check_fold_count(cv, y, task)  # with the user's own labels in the message
@@ -185,8 +272,10 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
     # One-hot / numeric encoding from all rows; fit_path standardizes each fold with its own
     # training rows, which undoes any affine scaling done here, so no fold statistics leak.
     pre = Preprocessor(task=task).fit(features, y)
+    pre.offset_column_ = offset_column  # saved with the model: predict gives counts from it alone
     X, y_enc = pre.transform(features), pre.encode_target(y)
-    factors = feature_factors(pre, penalty_factor, exclude, feature_selection)
+    check_varying(pre, X)
+    factors = feature_factors(pre, penalty_factor, exclude, feature_selection, taken)
     try:
         # A frame, so the path (its figure, its selected features) names the encoded columns.
         named = pd.DataFrame(X, columns=pre.feature_names_)
@@ -198,6 +287,12 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
                         adaptive=not no_adaptive, hidden_l2=hidden_l2, penalty_factor=factors, offset=offset)
     except ConnectionError as err:  # an unreachable --scheduler is bad input, not a crash
         raise InputError(str(err)) from None
+    except InputError:
+        raise
+    except ValueError as err:
+        if not is_argument_error(err):
+            raise
+        raise InputError(str(err)) from None  # the library's checks, worded as flags
     model = path.model(select)
     chosen = path.index(select)
     settings = {"data": source, "drop": list(drop), "offset_column": offset_column,
@@ -211,8 +306,12 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
                      "scheduler": scheduler, "feature_selection": bool(feature_selection),
                      "relax": bool(relax), "adaptive": bool(feature_selection and not no_adaptive),
                      "hidden_l2": hidden_l2 if feature_selection else None}
+    worse = worse_than_constant(path, chosen, learning_rate)
     metrics = path_metrics("path", path, pre, select, settings, data_record(y, list(range(len(y))), [], pre),
                            seed, train=refit_scores(path, X, y_enc, select, offset))
+    metrics["diverged"] = worse is not None
+    if worse is not None:
+        metrics["diverged_reason"] = worse
     written, report_error = save_path_run(out, overwrite, model, pre, path, metrics, inputs=[data],
                                           tables={"curves.csv": path.curves(select)})
     report_warning(report_error, out)
@@ -228,3 +327,8 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
     if feature_selection:
         console.print(selected_line(path, select), markup=False, soft_wrap=True)  # names are not markup
     console.print(f"saved {', '.join(written)} to {out}")
+    if worse is not None:
+        from ._common import warning_line
+
+        warning_line(f"training diverged ({worse}): the saved model predicts nothing useful; retry with a "
+                     "smaller --learning-rate.")

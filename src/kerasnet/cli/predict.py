@@ -51,7 +51,54 @@ def load_run(folder, pruned=False):
         raise InputError(
             f"cannot load '{model_path}' ({_first_line(err)}); copy it again or refit the model."
         ) from None
+    check_model(model, pre, model_path)
     return model, pre
+
+
+def check_model(model, pre: Preprocessor, model_path) -> None:
+    """Refuse a model that does not belong with ``pre``: its input width must be the number of encoded
+    features, its output width and last activation those of the task (and classes).
+
+    A model.keras copied from another run would otherwise predict garbage silently (a linear
+    output read as "probabilities", or the wrong columns fed in).
+    """
+    from ..tasks import OUTPUT_ACTIVATION
+
+    def refuse(what):
+        raise InputError(f"'{model_path}' does not belong with its preprocessing.json: {what}; copy "
+                         "model.keras and preprocessing.json from the same run folder.")
+
+    if pre.task_ in ("binary", "multiclass") and not pre.classes_:
+        refuse(f"the preprocessing is for task '{pre.task_}' but lists no classes")
+    n_in = _width(getattr(model, "inputs", None))
+    if n_in is not None and n_in != pre.n_features_out:
+        refuse(f"the model takes {n_in} inputs, the preprocessing encodes {pre.n_features_out} features")
+    n_out, expected = _width(getattr(model, "outputs", None)), pre.n_outputs
+    if n_out is not None and n_out != expected:
+        classes = f" ({len(pre.classes_)} classes)" if pre.classes_ else ""
+        refuse(f"the model has {n_out} outputs, task '{pre.task_}'{classes} needs {expected}")
+    activation = _last_activation(model)
+    if activation is not None and activation != OUTPUT_ACTIVATION[pre.task_]:
+        refuse(f"the model's output activation is '{activation}', task '{pre.task_}' needs "
+               f"'{OUTPUT_ACTIVATION[pre.task_]}'")
+
+
+def _width(tensors):
+    """The last dimension of a model's single input or output, or None when it is not known."""
+    try:
+        (tensor,) = tensors
+        width = tensor.shape[-1]
+    except (TypeError, ValueError, AttributeError, IndexError):
+        return None
+    return int(width) if width is not None else None
+
+
+def _last_activation(model):
+    """The name of the last layer's activation (``"sigmoid"``), or None when it has none."""
+    layers = getattr(model, "layers", None) or []
+    config = layers[-1].get_config() if layers else {}
+    activation = config.get("activation")
+    return activation if isinstance(activation, str) else None
 
 
 def _first_line(err) -> str:
@@ -65,10 +112,16 @@ def run_files(folder) -> list[str]:
     return [os.path.join(folder, name) for name in names]
 
 
-def recorded_offset(folder):
-    """The offset column a Poisson run was fit with (``kerasnet path --offset-column``), or None."""
+def recorded_offset(folder, pre=None):
+    """The offset column a Poisson run was fit with (``kerasnet path --offset-column``), or None.
+
+    preprocessing.json records it (so a model copied with its preprocessing predicts counts);
+    a file written before it did falls back on the run's metrics.json.
+    """
     from ..runs import read_metrics
 
+    if pre is not None and pre.offset_recorded_:
+        return pre.offset_column_
     try:
         return (read_metrics(folder).get("settings") or {}).get("offset_column")
     except (OSError, ValueError):
@@ -126,7 +179,7 @@ def command(run_dir, data, out, overwrite, pruned):
     if out is not None:
         check_out_file(out, overwrite, inputs=[data, *run_files(run_dir)])
     model, pre = load_run(run_dir, pruned=pruned)
-    offset = recorded_offset(run_dir) if pre.task_ == "poisson" else None
+    offset = recorded_offset(run_dir, pre) if pre.task_ == "poisson" else None
     table = predict_table(model, pre, load_table(data), offset_column=offset)
     if out is None:
         table.to_csv(sys.stdout, index=False)

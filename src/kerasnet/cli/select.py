@@ -5,10 +5,29 @@ from __future__ import annotations
 import click
 
 from ..runs.folder import check_out_dir
-from ._common import HIDDEN, LEARNING_RATE, STRENGTH, data_options, load_data, out_options
+from ._common import (
+    HIDDEN,
+    LEARNING_RATE,
+    MAX_BATCH_SIZE,
+    MAX_COUNT,
+    MAX_EPOCHS,
+    SEED,
+    STRENGTH,
+    FiniteRange,
+    argument_errors,
+    count,
+    data_options,
+    is_argument_error,  # noqa: F401 - kept importable from here
+    load_data,
+    out_options,
+)
 
 #: Features shown in the terminal's table (all of them are in stability.csv).
 TABLE_ROWS = 20
+#: Fewest rows ``select`` takes: each half-sample has half of them.
+MIN_ROWS = 20
+
+
 def check_threshold(ctx, param, value):
     """``--threshold`` in (0.5, 1]: the bound on false selections needs more than half."""
     if not 0.5 < value <= 1:
@@ -18,17 +37,24 @@ def check_threshold(ctx, param, value):
     return value
 
 
-def is_argument_error(err: ValueError) -> bool:
-    """True when the library refused its arguments or rows, not when something failed during the fit.
+def check_halves(y, task) -> None:
+    """Refuse rows too few to halve into meaningful half-samples (with every class in each half)."""
+    import numpy as np
 
-    Refusals are raised by ``stability_selection`` itself, ``encode_target`` or a ``check_*``
-    function; anything else is a bug to report (exit 1, with its traceback under KERASNET_DEBUG).
-    """
-    frame = err.__traceback__
-    while frame is not None and frame.tb_next is not None:
-        frame = frame.tb_next
-    name = frame.tb_frame.f_code.co_name if frame is not None else ""
-    return name in ("stability_selection", "encode_target") or name.startswith("check_")
+    from ..data import InputError
+    from ..errors import listing
+
+    n = len(y)
+    if n < MIN_ROWS:
+        raise InputError(f"kerasnet select fits a network on each half of the rows, so it needs at least "
+                         f"{MIN_ROWS} rows, got {n} (halves of {n // 2} rows select nothing reliably); give "
+                         "more rows.")
+    if task in ("binary", "multiclass"):
+        labels, counts = np.unique(np.asarray(y).astype(str), return_counts=True)
+        rare = labels[counts < 2]
+        if len(rare):
+            raise InputError(f"class {listing(rare, quote=True)} has a single row, and every half-sample "
+                             "needs each class; add rows of that class or leave its rows out.")
 
 
 def stability_table(stable, title: str = "kerasnet select", rows: int = TABLE_ROWS):
@@ -66,22 +92,22 @@ def summary_line(stable) -> str:
 @data_options
 @click.option("--hidden", type=HIDDEN, default="32", show_default=True,
               help="Hidden layer sizes ('none': the linear group lasso).")
-@click.option("--n-pairs", type=click.IntRange(min=1), default=25, show_default=True,
+@click.option("--n-pairs", type=count(1, MAX_COUNT), default=25, show_default=True,
               help="Complementary pairs of half-samples (2 x this many fits per strength).")
 @click.option("--threshold", type=float, default=0.75, show_default=True, callback=check_threshold,
               help="Selection probability a feature must reach, in (0.5, 1].")
-@click.option("--pfer", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
+@click.option("--pfer", type=FiniteRange(min=0, min_open=True), default=1.0, show_default=True,
               help="Expected false selections allowed: the strengths searched stop where the bound "
                    "exceeds it.")
-@click.option("--n-lambdas", type=click.IntRange(min=1), default=12, show_default=True,
+@click.option("--n-lambdas", type=count(1, MAX_COUNT), default=12, show_default=True,
               help="Strengths on the log grid from where no feature survives down.")
-@click.option("--lambda-min-ratio", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
+@click.option("--lambda-min-ratio", type=FiniteRange(0, 1, min_open=True, max_open=True), default=0.05,
               show_default=True, help="Smallest strength as a fraction of the largest.")
-@click.option("--epochs", type=click.IntRange(min=1), default=100, show_default=True,
+@click.option("--epochs", type=count(1, MAX_EPOCHS), default=100, show_default=True,
               help="Epochs of every member (the dense starts stop early, --patience).")
-@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option("--batch-size", type=count(1, MAX_BATCH_SIZE), default=32, show_default=True)
 @click.option("--learning-rate", type=LEARNING_RATE, default=1e-3, show_default=True)
-@click.option("--patience", type=click.IntRange(min=1), default=10, show_default=True,
+@click.option("--patience", type=count(1, MAX_COUNT), default=10, show_default=True,
               help="Early stopping, chosen by the other half-samples' members (never a member's own rows).")
 @click.option("--hidden-l2", type=STRENGTH, default=1e-2, show_default=True,
               help="Fixed L2 strength on every kernel but the first layer's.")
@@ -89,7 +115,7 @@ def summary_line(stable) -> str:
               help="The plain group lasso on each half (one fit) instead of the adaptive one (two fits).")
 @click.option("--task", type=click.Choice(["auto", "binary", "multiclass", "regression"]), default="auto",
               show_default=True, help="auto: strings/booleans or <= 20 integer values are classes.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for the halves, weights, batches.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of halves, weights, batches.")
 @out_options
 def command(data, target, dataset, drop, hidden, n_pairs, threshold, pfer, n_lambdas, lambda_min_ratio,
             epochs, batch_size, learning_rate, patience, hidden_l2, plain, task, seed, out, overwrite):
@@ -104,7 +130,7 @@ def command(data, target, dataset, drop, hidden, n_pairs, threshold, pfer, n_lam
     """
     import pandas as pd
 
-    from ..data import InputError, Preprocessor, check_finite, infer_task
+    from ..data import Preprocessor, check_finite, infer_task
     from ..path import stability_selection
     from ..runs.records import data_record, run_record, stability_record
     from ..runs.save import save_select_run
@@ -114,22 +140,18 @@ def command(data, target, dataset, drop, hidden, n_pairs, threshold, pfer, n_lam
     features, y, source = load_data(data, target, dataset, drop)
     check_finite(features, "features")
     task = infer_task(y) if task == "auto" else task
+    check_halves(y, task)
     # Numeric / one-hot encoding from all rows: each half is standardized with its own rows.
     pre = Preprocessor(task=task).fit(features, y)
     X = pd.DataFrame(pre.transform(features), columns=pre.feature_names_)
     y_enc = pre.encode_target(y)
     adaptive = not plain
-    try:
+    with argument_errors():
         stable = stability_selection(X, y_enc, hidden=hidden, task=task, n_pairs=n_pairs, n_lambdas=n_lambdas,
                                      lambda_min_ratio=lambda_min_ratio, threshold=threshold, pfer=pfer,
                                      epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                                      patience=patience, hidden_l2=hidden_l2, adaptive=adaptive, seed=seed,
                                      verbose=1)
-    except ValueError as err:
-        if not is_argument_error(err):
-            raise
-        # The library's checks on the arguments and rows (the command line words them as flags).
-        raise InputError(str(err)) from None
     metrics = {
         "kind": "select",
         "task": task,

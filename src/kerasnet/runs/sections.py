@@ -40,7 +40,8 @@ def divergence_note(metrics: dict) -> str | None:
     if not metrics.get("diverged"):
         return None
     settings = metrics.get("settings") or {}
-    return (f"training diverged (the loss became NaN or infinite; learning rate "
+    reason = metrics.get("diverged_reason") or "the loss became NaN or infinite"
+    return (f"training diverged ({reason}; learning rate "
             f"{settings.get('learning_rate')}, l1 {settings.get('l1')}, l2 {settings.get('l2')}): the saved "
             "model predicts nothing useful; retry with a smaller learning rate or smaller strengths, or "
             "rescale the target.")

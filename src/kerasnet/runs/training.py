@@ -163,7 +163,10 @@ def train(
         "optimizer": "adam",
         "n_params": int(model.count_params()),
     }
-    metrics["diverged"] = diverged(history, model)
+    reason = divergence(history, model, null_loss(task, y_train))
+    metrics["diverged"] = reason is not None
+    if reason is not None:
+        metrics["diverged_reason"] = reason
     pruned = None
     if metrics["diverged"]:
         # Zeros of a diverged network mean nothing; its record says so instead.
@@ -198,11 +201,54 @@ def check_float32(encoded, raw, what: str):
     )
 
 
-def diverged(history: pd.DataFrame, model) -> bool:
-    """True when the training loss or a weight stopped being a finite number."""
+def diverged(history: pd.DataFrame, model, null=None) -> bool:
+    """True when the training loss or a weight stopped being a finite number, or the loss blew up
+    (:func:`divergence`)."""
+    return divergence(history, model, null) is not None
+
+
+#: A training data loss that ends above its first epoch's and above this multiple of the constant
+#: model's has blown up (a step size too large: saturated outputs), not merely converged slowly.
+BLOWN_UP = 2.0
+SPIKE = 10.0
+
+
+def divergence(history: pd.DataFrame, model, null=None) -> str | None:
+    """Why a run diverged, in words, or None: a loss or weight that is not finite, or a training data
+    loss that ends above ``BLOWN_UP`` times ``null`` (the constant model's) after rising (above its first
+    epoch's at the end, or to ``SPIKE`` times it on the way). A loss that only falls slowly is not
+    divergence."""
     losses = history["loss"].to_numpy(dtype=float) if "loss" in history else np.zeros(0)
     if not np.all(np.isfinite(losses)):
-        return True
-    return not all(np.all(np.isfinite(np.asarray(w))) for w in model.get_weights())
+        return "the loss became NaN or infinite"
+    if not all(np.all(np.isfinite(np.asarray(w))) for w in model.get_weights()):
+        return "a weight became NaN or infinite"
+    data = history["data_loss"].to_numpy(dtype=float) if "data_loss" in history else losses
+    if null is None or not len(data) or not data[-1] > BLOWN_UP * null:
+        return None
+    # Rising to the end, or a spike of ten times the first epoch's loss: the steps overshoot.
+    if data[-1] > data[0] or data.max() > SPIKE * data[0]:
+        return (f"the training data loss went from {data[0]:.3g} up to {data.max():.3g} and ended at "
+                f"{data[-1]:.3g}, more than {BLOWN_UP:g} times the constant model's {null:.3g}")
+    return None
+
+
+def null_loss(task, y) -> float | None:
+    """The constant model's mean training data loss (Keras's loss of ``task``) on encoded targets ``y``:
+    the class shares' log loss, the variance, or Poisson's ``mu - y log mu`` at the mean; None for Cox."""
+    y = np.asarray(y, dtype=float).ravel()
+    if task == "binary":
+        p = float(np.clip(y.mean(), 1e-7, 1 - 1e-7))
+        return float(-(y * np.log(p) + (1 - y) * np.log(1 - p)).mean())
+    if task == "multiclass":
+        _, counts = np.unique(y, return_counts=True)
+        share = counts / counts.sum()
+        return float(-(share * np.log(share)).sum())
+    if task == "regression":
+        return float(y.var())
+    if task == "poisson":
+        mu = max(float(y.mean()), 1e-7)
+        return float((mu - y * np.log(mu)).mean())
+    return None
 
 
