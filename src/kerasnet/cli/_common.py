@@ -12,6 +12,7 @@ import warnings
 
 import click
 
+from .. import interrupts
 from ..data import DATASETS, SURVIVAL_COLUMNS, InputError, load_dataset, load_table, split_features_target
 from ..errors import listing
 from ..penalty import check_strength
@@ -52,7 +53,9 @@ class Group(click.Group):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         try:
-            with warnings.catch_warnings():
+            # Ctrl-C and SIGTERM become a request honoured between epochs and before an output is
+            # moved into place (kerasnet.interrupts), never an exception inside arbitrary code.
+            with interrupts.deferred(), warnings.catch_warnings():
                 if not os.environ.get(DEBUG_ENV):
                     # Libraries' numeric warnings (NaN slices, overflow in a diverged run) are noise on
                     # a terminal; what matters is checked and said in kerasnet's own words.
@@ -80,9 +83,10 @@ class Group(click.Group):
             error_line(f"cannot read or write{where}: {err.strerror or err}; check the path, its "
                        "permissions and the free space.")
             sys.exit(2)
-        except (click.Abort, KeyboardInterrupt):
+        except (click.Abort, KeyboardInterrupt) as err:
+            # Temporary outputs were removed on the way out (atomic_dir, write_file_atomic).
             error_line("interrupted; nothing was written.")
-            sys.exit(130)
+            sys.exit(err.exit_code if isinstance(err, interrupts.Interrupted) else 130)
         except Exception as err:  # noqa: BLE001 - the last line of defence prints one line
             if os.environ.get(DEBUG_ENV):
                 traceback.print_exc()

@@ -1,14 +1,18 @@
 """The command line's outputs: run folders that never replace a user's file, atomic writes, JSON.
 
-A finished run folder holds :data:`RUN_MARKER` listing what the run wrote; ``overwrite``
-replaces only such a folder, and only when it holds nothing else (:func:`check_out_dir`).
-Everything is written to a temporary folder or file first and moved into place at the end.
+A finished run folder holds :data:`RUN_MARKER`, the sha256 of every file the run wrote;
+``overwrite`` replaces only such a folder, and only when every file in it is one of those,
+unchanged (:func:`check_out_dir`); ``kerasnet report`` writes only into such a folder
+(:func:`check_run_folder`) and records what it wrote (:func:`record_files`). A predictions
+file has the same record beside it (:func:`predictions_record`). Everything is written to a
+temporary folder or file first and moved into place at the end, with the mode a new file
+gets under the user's umask.
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
+import hashlib
 import json
 import math
 import os
@@ -17,7 +21,8 @@ import tempfile
 
 import numpy as np
 
-from ..errors import InputError
+from .. import interrupts
+from ..errors import InputError, short
 
 
 def _listing(names, limit: int = 5) -> str:
@@ -25,13 +30,15 @@ def _listing(names, limit: int = 5) -> str:
     return ", ".join(names[:limit]) + (f", ... ({len(names)} in all)" if len(names) > limit else "")
 
 
-#: The file that marks a folder as a kerasnet run: JSON naming the command and every entry it
-#: wrote. ``overwrite`` replaces only folders holding it and nothing else.
+#: The file that marks a folder as a kerasnet run: JSON naming the command and the sha256 of
+#: every file it wrote. ``overwrite`` replaces only folders holding it and nothing else.
 RUN_MARKER = ".kerasnet-run"
 _MARKER_FORMAT = "kerasnet.run"
-#: Entries a run folder may gain after it was written (``kerasnet report`` rebuilds these).
-_REBUILT = {"report.html", "learning_curves.png", "weight_histograms.png", "path.png", "compare.png",
-            "compare_weights.png", "stability.png"}
+#: Version 1 listed entries without checksums: any folder could pass for a run.
+_MARKER_VERSION = 2
+_PREDICTIONS_FORMAT = "kerasnet.predictions"
+#: What mkdtemp / mkstemp add to the prefix ``.{name}.tmp-``: eight random characters.
+_RANDOM = "X" * 8
 
 
 def _inside(path: str, folder: str) -> bool:
@@ -43,24 +50,153 @@ def _real_inputs(inputs) -> list[str]:
     return [os.path.realpath(p) for p in inputs if p is not None and os.path.exists(p)]
 
 
-def _run_entries(folder: str) -> set[str] | None:
-    """The entries the run marker in ``folder`` lists, or None when it is not a kerasnet run."""
+def sha256(path) -> str:
+    """The sha256 of the file at ``path``, in hex."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _entries(folder: str):
+    """``(files, odd)`` below ``folder``: regular files as {relative posix name: path}, and the
+    names of everything else (links, devices, folders without files) besides the marker."""
+    files, odd = {}, []
+    for root, dirs, names in os.walk(folder):
+        prefix = os.path.relpath(root, folder).replace(os.sep, "/") + "/"
+        prefix = "" if prefix == "./" else prefix
+
+        def rel(n, prefix=prefix):
+            return prefix + n
+
+        for name in [*dirs]:
+            if os.path.islink(os.path.join(root, name)):
+                odd.append(rel(name))
+                dirs.remove(name)
+            elif not os.listdir(os.path.join(root, name)):
+                odd.append(rel(name))
+        for name in names:
+            path = os.path.join(root, name)
+            if rel(name) == RUN_MARKER:
+                continue
+            if os.path.islink(path) or not os.path.isfile(path):
+                odd.append(rel(name))
+            else:
+                files[rel(name)] = path
+    return files, sorted(odd)
+
+
+def _recorded(folder: str):
+    """``(files, None)``: the {name: sha256} the marker of ``folder`` records, or ``(None, why not)``."""
+    path = os.path.join(folder, RUN_MARKER)
+    if not os.path.isfile(path):
+        return None, f"no {RUN_MARKER} file"
     try:
-        with open(os.path.join(folder, RUN_MARKER), encoding="utf-8") as fh:
+        with open(path, encoding="utf-8") as fh:
             marker = json.load(fh)
     except (OSError, ValueError):
-        return None
+        return None, f"its {RUN_MARKER} file is damaged"
     if not isinstance(marker, dict) or marker.get("format") != _MARKER_FORMAT:
-        return None
-    return {str(name) for name in marker.get("files", [])} | {RUN_MARKER}
+        return None, f"its {RUN_MARKER} file is not kerasnet's"
+    files = marker.get("files")
+    if marker.get("version") == 1:
+        return None, f"its {RUN_MARKER} file was written by an older kerasnet, without checksums"
+    if (marker.get("version") != _MARKER_VERSION or not isinstance(files, dict)
+            or not all(isinstance(v, str) and len(v) == 64 for v in files.values())):
+        return None, f"its {RUN_MARKER} file is damaged or from a newer kerasnet"
+    return {str(k): v for k, v in files.items()}, None
+
+
+def _differences(folder: str, files: dict):
+    """``(changed, foreign)``: recorded files whose bytes differ, and entries the record lacks."""
+    present, odd = _entries(folder)
+    known_dirs = {name.rsplit("/", 1)[0] for name in files if "/" in name}
+    foreign = [n for n in odd if n not in known_dirs] + sorted(set(present) - set(files))
+    changed = sorted(n for n, path in present.items() if n in files and sha256(path) != files[n])
+    return changed, foreign
+
+
+def _write_marker(folder: str, command: str, files: dict) -> None:
+    record = {"format": _MARKER_FORMAT, "version": _MARKER_VERSION, "command": command,
+              "files": dict(sorted(files.items()))}
+    text = json.dumps(record, indent=2) + "\n"
+    write_file_atomic(os.path.join(folder, RUN_MARKER), lambda tmp: _write_text(tmp, text), check=False)
+
+
+def _write_text(path, text) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(text)
 
 
 def write_run_marker(folder: str, command: str) -> None:
-    """Mark ``folder`` as a finished kerasnet run, listing what is in it (call last)."""
-    files = sorted(os.listdir(folder))
-    with open(os.path.join(folder, RUN_MARKER), "w", encoding="utf-8") as fh:
-        json.dump({"format": _MARKER_FORMAT, "version": 1, "command": command, "files": files}, fh, indent=2)
-        fh.write("\n")
+    """Mark ``folder`` as a finished kerasnet run: the sha256 of every file in it (call last)."""
+    present, _ = _entries(folder)
+    _write_marker(folder, command, {name: sha256(path) for name, path in present.items()})
+
+
+def check_run_folder(folder) -> dict:
+    """The record of a kerasnet run folder whose files are all as kerasnet wrote them.
+
+    Raises :class:`InputError` for a folder without a valid :data:`RUN_MARKER` (a marker of
+    another folder copied in does not help: the checksums must match) or one whose
+    recorded files were changed since. Files the run never wrote are left alone and allowed.
+    """
+    folder = os.fspath(folder)
+    files, why = _recorded(folder)
+    if files is None:
+        raise InputError(f"'{folder}' is not a kerasnet run folder ({why}); kerasnet report writes only into "
+                         "a folder that kerasnet fit, path, demo, select or compare wrote.")
+    changed, _ = _differences(folder, files)
+    if changed:
+        raise InputError(f"'{folder}' holds files changed since kerasnet wrote them ({_listing(changed)}); "
+                         "kerasnet report writes only into an unchanged run folder: move or remove them, or "
+                         "rerun the command that wrote the folder.")
+    return files
+
+
+def check_replaceable(folder, names, files: dict) -> None:
+    """Refuse writing ``names`` into ``folder`` if one exists and is not recorded in ``files``."""
+    for name in names:
+        if os.path.lexists(os.path.join(folder, name)) and name not in files:
+            raise InputError(f"'{os.path.join(folder, name)}' was not written by kerasnet, so it will not be "
+                             "written over; move it away or remove it, then rerun.")
+
+
+def record_files(folder, names) -> None:
+    """Add the sha256 of ``names`` (just written into the run folder ``folder``) to its marker."""
+    folder = os.fspath(folder)
+    path = os.path.join(folder, RUN_MARKER)
+    with open(path, encoding="utf-8") as fh:
+        marker = json.load(fh)
+    files = {**marker["files"], **{name: sha256(os.path.join(folder, name)) for name in names}}
+    _write_marker(folder, str(marker.get("command", "run")), files)
+
+
+def _new_file_mode() -> int:
+    """The mode ``open()`` gives a new file under the current umask."""
+    return 0o666 & ~os.umask(os.umask(0))
+
+
+def _check_name_length(out, target: str) -> None:
+    """Refuse an ``out`` whose name, or its temporary sibling's, is too long for its file system."""
+    existing = os.path.dirname(target)
+    while not os.path.isdir(existing):
+        existing = os.path.dirname(existing)
+    try:
+        limit = os.pathconf(existing, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = 255
+    name = os.path.basename(target)
+    missing = os.path.relpath(os.path.dirname(target), existing).split(os.sep)
+    for part in [p for p in missing if p not in (".", "")] + [f".{name}.tmp-{_RANDOM}"]:
+        size = len(os.fsencode(part))
+        if size > limit:
+            shown = f"'{short(part, 40)}'" if part != f".{name}.tmp-{_RANDOM}" else (
+                f"'{short(name, 40)}' ({len(os.fsencode(name))} bytes; kerasnet writes it first under a name "
+                f"{size - len(os.fsencode(name))} bytes longer)")
+            raise InputError(f"out='{short(out, 60)}' has a name too long for its folder: {shown}, and the "
+                             f"file system allows {limit} bytes; choose a shorter name.")
 
 
 def _check_can_write(folder: str, out: str) -> None:
@@ -82,10 +218,12 @@ def check_out_dir(out, overwrite: bool, inputs=()) -> None:
     """Refuse an ``out`` folder that a run may not create or replace; raise :class:`InputError`.
 
     Refused always: the current folder or one above it, a folder holding any of ``inputs``
-    (or an input itself), something that is not a folder, a place that cannot be written.
-    An existing non-empty folder is refused unless ``overwrite``, and even then unless it is a
-    kerasnet run (:data:`RUN_MARKER`) holding only what that run wrote: ``overwrite`` never
-    removes anything else.
+    (or an input itself), something that is not a folder, a place that cannot be written, a
+    name too long for its file system (with the temporary sibling's longer name). An existing
+    non-empty folder is refused unless ``overwrite``, and even then unless it is a kerasnet run
+    (:data:`RUN_MARKER`) holding only the files that run wrote, each with its recorded sha256:
+    ``overwrite`` never removes anything else, and a marker copied into another folder does
+    not match its files.
     """
     real = os.path.realpath(out)
     if _inside(os.path.realpath(os.getcwd()), real):
@@ -100,6 +238,10 @@ def check_out_dir(out, overwrite: bool, inputs=()) -> None:
     if os.path.islink(out) or (os.path.lexists(out) and not os.path.isdir(out)):
         raise InputError(f"out='{out}' exists and is not a folder; give a new folder name.")
     _check_can_write(os.path.dirname(real), out)
+    _check_name_length(out, os.path.abspath(out))
+    if os.path.lexists(out) and os.path.ismount(real):
+        raise InputError(f"out='{out}' is a mount point, which cannot be replaced by the finished run; "
+                         "give a new folder inside it.")
     if not os.path.lexists(out) or not os.listdir(out):
         return
     if not overwrite:
@@ -107,36 +249,58 @@ def check_out_dir(out, overwrite: bool, inputs=()) -> None:
             f"out='{out}' already exists and is not empty; choose a new folder or pass overwrite=True "
             "to replace an earlier kerasnet run."
         )
-    known = _run_entries(out)
-    if known is None:
+    files, why = _recorded(out)
+    if files is None:
         raise InputError(
-            f"out='{out}' is not a kerasnet run folder (no {RUN_MARKER} file), so overwrite=True will not "
-            "replace it; choose a new folder."
+            f"out='{out}' is not a kerasnet run folder ({why}), so overwrite=True will not replace it; "
+            "choose a new folder."
         )
-    foreign = sorted(set(os.listdir(out)) - known - _REBUILT)
+    changed, foreign = _differences(out, files)
     if foreign:
         raise InputError(
             f"out='{out}' holds files this kerasnet run did not write ({_listing(foreign)}), so "
             "overwrite=True will not replace it; move them away or choose a new folder."
         )
+    if changed:
+        raise InputError(
+            f"out='{out}' holds files changed since kerasnet wrote them ({_listing(changed)}), so "
+            "overwrite=True will not replace it; move them away or choose a new folder."
+        )
+
+
+def _predictions_marker(out) -> str:
+    parent, name = os.path.split(os.path.abspath(out))
+    return os.path.join(parent, f".{name}.kerasnet")
+
+
+def predictions_record(out) -> str | None:
+    """The sha256 that ``kerasnet predict`` recorded for the file ``out`` it wrote, or None."""
+    try:
+        with open(_predictions_marker(out), encoding="utf-8") as fh:
+            record = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or record.get("format") != _PREDICTIONS_FORMAT:
+        return None
+    if record.get("file") != os.path.basename(os.path.abspath(out)):
+        return None
+    digest = record.get("sha256")
+    return digest if isinstance(digest, str) and len(digest) == 64 else None
 
 
 def _is_predictions_file(path: str) -> bool:
-    """True for a CSV file whose header has a ``predicted_...`` column (what ``predict`` writes)."""
-    try:
-        with open(path, encoding="utf-8", newline="") as fh:
-            header = next(csv.reader([fh.readline()]), [])
-    except (OSError, UnicodeDecodeError, csv.Error):
-        return False
-    return any(str(name).startswith("predicted_") for name in header)
+    """True for the file ``predict`` wrote at ``path``, unchanged since (its record beside it matches)."""
+    digest = predictions_record(path)
+    return digest is not None and os.path.isfile(path) and not os.path.islink(path) and sha256(path) == digest
 
 
 def check_out_file(out, overwrite: bool, inputs=()) -> None:
     """Refuse an ``out`` file that must not be written; raise :class:`InputError`.
 
-    Refused always: a folder, an input file (``inputs``), a place that cannot be written.
-    An existing file is refused unless ``overwrite``, and even then unless it is a
-    predictions file that ``kerasnet predict`` wrote.
+    Refused always: a folder, an input file (``inputs``), a place that cannot be written, a
+    name too long for its file system. An existing file is refused unless ``overwrite``, and
+    even then unless it is a predictions file that ``kerasnet predict`` wrote, unchanged
+    since: the sha256 recorded beside it (``.NAME.kerasnet``) must match.
     """
     if os.path.isdir(out):
         raise InputError(f"out='{out}' is a folder; give a file name such as preds.csv.")
@@ -147,15 +311,40 @@ def check_out_file(out, overwrite: bool, inputs=()) -> None:
     parent = os.path.dirname(os.path.abspath(out))
     if not os.path.isdir(parent):
         raise InputError(f"the folder of out='{out}' does not exist; create it first.")
+    _check_name_length(out, os.path.abspath(out))
     if os.path.lexists(out):
         if not overwrite:
             raise InputError(f"out='{out}' already exists; choose a new name or pass overwrite=True.")
         if not _is_predictions_file(out):
             raise InputError(
-                f"out='{out}' is not a predictions file written by kerasnet predict, so overwrite=True "
-                "will not replace it; choose a new name."
+                f"out='{out}' is not a predictions file written by kerasnet predict (or it was changed "
+                "since), so overwrite=True will not replace it; choose a new name."
             )
+    marker = _predictions_marker(out)
+    if os.path.lexists(marker) and predictions_record(out) is None:
+        raise InputError(f"'{marker}' (where kerasnet records the predictions it writes) is not kerasnet's; "
+                         "move it away or choose another --out name.")
     _check_can_write(parent, out)
+
+
+def write_predictions_file(out, write) -> None:
+    """Write a predictions file as :func:`write_file_atomic` does, and record its sha256 beside it.
+
+    The record (``.NAME.kerasnet``) is what lets ``overwrite`` replace the file later
+    (:func:`check_out_file`); it is written after the file, so an interruption in between
+    leaves a record that does not match: the file is then refused, never lost.
+    """
+    digest = []
+
+    def write_and_hash(tmp):
+        write(tmp)
+        digest.append(sha256(tmp))
+
+    write_file_atomic(out, write_and_hash)
+    record = {"format": _PREDICTIONS_FORMAT, "version": 1, "file": os.path.basename(os.path.abspath(out)),
+              "sha256": digest[0]}
+    write_file_atomic(_predictions_marker(out), lambda tmp: _write_text(tmp, json.dumps(record) + "\n"),
+                      check=False)
 
 
 def _make_parents(path: str) -> list[str]:
@@ -185,12 +374,11 @@ def atomic_dir(out, overwrite: bool = False, inputs=(), command: str = "run"):
         created = _make_parents(parent)
         tmp = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
         # mkdtemp makes the folder private (0700); the result should look like any new folder.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o777 & ~umask)
+        os.chmod(tmp, 0o777 & ~os.umask(os.umask(0)))
         yield tmp
         write_run_marker(tmp, command)
         check_out_dir(out, overwrite, inputs)
+        interrupts.check()  # a Ctrl-C or SIGTERM while saving: the old folder stays, tmp goes
         old = None
         if os.path.lexists(out):
             old = tempfile.mkdtemp(prefix=f".{name}.old-", dir=parent)
@@ -209,13 +397,21 @@ def atomic_dir(out, overwrite: bool = False, inputs=(), command: str = "run"):
         raise
 
 
-def write_file_atomic(out, write) -> None:
-    """Call ``write(tmp_path)`` then move the finished file to ``out`` in one step."""
+def write_file_atomic(out, write, check: bool = True) -> None:
+    """Call ``write(tmp_path)`` then move the finished file to ``out`` in one step.
+
+    The file gets the mode of any new file (``0o666`` less the umask), also when it replaces
+    one; with ``check``, a pending Ctrl-C or SIGTERM (:mod:`kerasnet.interrupts`) stops it
+    before the move, leaving ``out`` as it was.
+    """
     parent, name = os.path.split(os.path.abspath(out))
     fd, tmp = tempfile.mkstemp(prefix=f".{name}.tmp-", dir=parent)
     os.close(fd)
     try:
+        os.chmod(tmp, _new_file_mode())  # mkstemp's 0600 would hide the file from colleagues
         write(tmp)
+        if check:
+            interrupts.check()
         os.replace(tmp, out)
     except BaseException:
         with contextlib.suppress(OSError):
