@@ -173,9 +173,16 @@ def record_files(folder, names) -> None:
     _write_marker(folder, str(marker.get("command", "run")), files)
 
 
+def _umask() -> int:
+    """The process's umask (reading it means setting it: put straight back)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _new_file_mode() -> int:
     """The mode ``open()`` gives a new file under the current umask."""
-    return 0o666 & ~os.umask(os.umask(0))
+    return 0o666 & ~_umask()
 
 
 def _check_name_length(out, target: str) -> None:
@@ -374,7 +381,7 @@ def atomic_dir(out, overwrite: bool = False, inputs=(), command: str = "run"):
         created = _make_parents(parent)
         tmp = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
         # mkdtemp makes the folder private (0700); the result should look like any new folder.
-        os.chmod(tmp, 0o777 & ~os.umask(os.umask(0)))
+        os.chmod(tmp, 0o777 & ~_umask())
         yield tmp
         write_run_marker(tmp, command)
         check_out_dir(out, overwrite, inputs)
