@@ -41,6 +41,14 @@ def warning_line(message) -> None:
     click.echo(f"{PROG}: warning: {_one_line(message)}", err=True)
 
 
+class _Stopped(Exception):
+    """A Ctrl-C or SIGTERM on its way out of the command (see :meth:`Group.invoke`)."""
+
+    def __init__(self, exit_code: int):
+        super().__init__(exit_code)
+        self.exit_code = exit_code
+
+
 class Group(click.Group):
     """A click group whose errors are one line on stderr: exit 2 for bad input, 1 otherwise.
 
@@ -83,10 +91,10 @@ class Group(click.Group):
             error_line(f"cannot read or write{where}: {err.strerror or err}; check the path, its "
                        "permissions and the free space.")
             sys.exit(2)
-        except (click.Abort, KeyboardInterrupt) as err:
+        except (click.Abort, KeyboardInterrupt, _Stopped) as err:
             # Temporary outputs were removed on the way out (atomic_dir, write_file_atomic).
             error_line("interrupted; nothing was written.")
-            sys.exit(err.exit_code if isinstance(err, interrupts.Interrupted) else 130)
+            sys.exit(err.exit_code if isinstance(err, (interrupts.Interrupted, _Stopped)) else 130)
         except Exception as err:  # noqa: BLE001 - the last line of defence prints one line
             if os.environ.get(DEBUG_ENV):
                 traceback.print_exc()
@@ -97,6 +105,13 @@ class Group(click.Group):
             sys.exit(1)
         sys.exit(code if isinstance(code, int) else 0)
 
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as err:
+            # Click would print a blank line and turn it into Abort, losing which signal it was.
+            raise _Stopped(err.exit_code if isinstance(err, interrupts.Interrupted) else 130) from None
 
     def flag_words(self, message: str) -> str:
         """A library message with its argument names (``validation_split=0.5``, ``threshold must``,
