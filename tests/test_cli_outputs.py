@@ -135,6 +135,21 @@ def test_report_never_writes_over_a_figure_kerasnet_did_not_record(run):
     assert digests(run) == before
 
 
+@pytest.mark.parametrize("name", ["path.csv", "curves.csv", "stability.csv"])
+def test_report_never_reads_a_file_the_run_did_not_write(run, name):
+    (run / name).write_text("garbage;;;\n\x00\x01\n")  # a user's file where a run keeps its tables
+    before = digests(run)
+    refused(invoke("report", run), name, "kerasnet did not write")
+    assert digests(run) == before
+
+
+def test_report_leaves_other_files_of_the_user_alone(run):
+    (run / "my_analysis.ipynb").write_text("{}")
+    result = invoke("report", run)
+    assert result.exit_code == 0, result.output
+    assert (run / "my_analysis.ipynb").read_text() == "{}" and "my_analysis.ipynb" not in marker(run)["files"]
+
+
 @pytest.mark.parametrize("metrics, words", [
     ({"format": FORMAT, "version": VERSION, "kind": "banana", "task": "binary"}, "kind 'banana'"),
     ({"format": FORMAT, "version": VERSION, "task": "binary"}, "has no 'kind'"),
@@ -288,7 +303,8 @@ def test_an_overlong_out_name_is_refused_before_training(tmp_path, monkeypatch):
     os.mkdir(name)
     os.rmdir(name)
     result = invoke("fit", "--dataset", "iris", *FAST, "--out", name)
-    refused(result, "--out", "name too long", str(_name_max(tmp_path)))
+    limit = _name_max(tmp_path)
+    refused(result, "--out", "too long a name", f"allows {limit}", f"at most {limit - 14} bytes")
     assert ".tmp-" not in result.stderr and "Epoch" not in result.output
     assert os.listdir(tmp_path) == []
 
@@ -296,7 +312,7 @@ def test_an_overlong_out_name_is_refused_before_training(tmp_path, monkeypatch):
 def test_an_overlong_parent_name_is_refused_before_training(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = invoke("fit", "--dataset", "iris", *FAST, "--out", "p" * (_name_max(tmp_path) + 1) + "/run")
-    refused(result, "name too long")
+    refused(result, "folder name too long")
     assert "Epoch" not in result.output and os.listdir(tmp_path) == []
 
 
@@ -304,5 +320,5 @@ def test_an_overlong_predictions_name_is_refused(run, rows):
     out = run.parent / ("p" * (_name_max(run.parent) - 8) + ".csv")
     before = digests(run.parent)
     result = invoke("predict", run, rows, "--out", out)
-    refused(result, "name too long")
+    refused(result, "too long a name")
     assert ".tmp-" not in result.stderr and digests(run.parent) == before

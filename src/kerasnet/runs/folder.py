@@ -135,19 +135,25 @@ def write_run_marker(folder: str, command: str) -> None:
     _write_marker(folder, command, {name: sha256(path) for name, path in present.items()})
 
 
-def check_run_folder(folder) -> dict:
+def check_run_folder(folder, reads=()) -> dict:
     """The record of a kerasnet run folder whose files are all as kerasnet wrote them.
 
     Raises :class:`InputError` for a folder without a valid :data:`RUN_MARKER` (a marker of
-    another folder copied in does not help: the checksums must match) or one whose
-    recorded files were changed since. Files the run never wrote are left alone and allowed.
+    another folder copied in does not help: the checksums must match), one whose recorded
+    files were changed since, or one holding a file the run did not write under a name in
+    ``reads`` (what the caller would read, e.g. ``path.csv``). Other files the run never
+    wrote are left alone and allowed.
     """
     folder = os.fspath(folder)
     files, why = _recorded(folder)
     if files is None:
         raise InputError(f"'{folder}' is not a kerasnet run folder ({why}); kerasnet report writes only into "
                          "a folder that kerasnet fit, path, demo, select or compare wrote.")
-    changed, _ = _differences(folder, files)
+    changed, foreign = _differences(folder, files)
+    foreign = [name for name in foreign if name.rsplit("/", 1)[-1] in set(reads)]
+    if foreign:
+        raise InputError(f"'{folder}' holds {_listing(foreign)}, which kerasnet did not write there and the "
+                         "report would read; move it away, or rerun the command that wrote the folder.")
     if changed:
         raise InputError(f"'{folder}' holds files changed since kerasnet wrote them ({_listing(changed)}); "
                          "kerasnet report writes only into an unchanged run folder: move or remove them, or "
@@ -195,15 +201,16 @@ def _check_name_length(out, target: str) -> None:
     except (OSError, ValueError):
         limit = 255
     name = os.path.basename(target)
-    missing = os.path.relpath(os.path.dirname(target), existing).split(os.sep)
-    for part in [p for p in missing if p not in (".", "")] + [f".{name}.tmp-{_RANDOM}"]:
-        size = len(os.fsencode(part))
-        if size > limit:
-            shown = f"'{short(part, 40)}'" if part != f".{name}.tmp-{_RANDOM}" else (
-                f"'{short(name, 40)}' ({len(os.fsencode(name))} bytes; kerasnet writes it first under a name "
-                f"{size - len(os.fsencode(name))} bytes longer)")
-            raise InputError(f"out='{short(out, 60)}' has a name too long for its folder: {shown}, and the "
-                             f"file system allows {limit} bytes; choose a shorter name.")
+    for part in os.path.relpath(os.path.dirname(target), existing).split(os.sep):
+        if part not in (".", "") and len(os.fsencode(part)) > limit:
+            raise InputError(f"out='{short(out, 60)}' holds a folder name too long for the file system "
+                             f"('{short(part, 40)}', {len(os.fsencode(part))} bytes; at most {limit}); "
+                             "choose a shorter name.")
+    size, extra = len(os.fsencode(name)), len(f"..tmp-{_RANDOM}")
+    if size + extra > limit:
+        raise InputError(f"out='{short(out, 60)}' is too long a name for its folder ({size} bytes; kerasnet "
+                         f"first writes it under a name {extra} bytes longer, and the file system allows "
+                         f"{limit}); choose a name of at most {limit - extra} bytes.")
 
 
 def _check_can_write(folder: str, out: str) -> None:

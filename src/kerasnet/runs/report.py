@@ -41,7 +41,12 @@ from .sections import (
 from .selection_sections import stability_section
 from .story import comparison_section, conclusion_section
 
-__all__ = ["REPORT", "build_report"]
+__all__ = ["READS", "REPORT", "build_report"]
+
+#: The files the report reads (in the folder or a compare variant's sub-folder); only the
+#: run's own, recorded ones are read.
+READS = ("metrics.json", "history.csv", "curves.csv", "comparison_curves.csv", "path.csv", "feature_path.csv",
+         "stability.csv", "probabilities.csv", "model.keras", "preprocessing.json")
 
 
 def build_report(run_dir) -> str:
@@ -74,10 +79,11 @@ def build_report(run_dir) -> str:
     """
     folder = os.fspath(run_dir)
     if not os.path.isdir(folder):
-        raise ValueError(f"run_dir must be a folder written by kerasnet; {folder!r} is not a folder.")
+        raise ValueError(f"{folder!r} is not a folder; give a folder written by kerasnet fit, path, demo, "
+                         "select or compare.")
     if not os.path.isfile(os.path.join(folder, FILE)):
         read_metrics(folder)  # raises its own "holds no metrics.json"
-    recorded = check_run_folder(folder)
+    recorded = check_run_folder(folder, reads=READS)
     files = render_report(folder)
     check_replaceable(folder, files, recorded)
     interrupts.check()  # a Ctrl-C while rendering: nothing written yet
