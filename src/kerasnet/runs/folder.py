@@ -4,15 +4,15 @@ A finished run folder holds :data:`RUN_MARKER`, the sha256 of every file the run
 ``overwrite`` replaces only such a folder, and only when every file in it is one of those,
 unchanged (:func:`check_out_dir`); ``kerasnet report`` writes only into such a folder
 (:func:`check_run_folder`) and records what it wrote (:func:`record_files`). A predictions
-file has the same record beside it (:func:`predictions_record`). Everything is written to a
-temporary folder or file first and moved into place at the end, with the mode a new file
-gets under the user's umask.
+file has the same record beside it (:func:`predictions_record`); the records live in
+:mod:`kerasnet.runs.marker`. Everything is written to a temporary folder or file first and
+moved into place at the end (:mod:`kerasnet.runs.atomic`), with the mode a new file gets
+under the user's umask.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import math
 import os
@@ -23,22 +23,33 @@ import numpy as np
 
 from .. import interrupts
 from ..errors import InputError, short
+from .atomic import umask, write_file_atomic
+from .marker import (
+    RUN_MARKER,
+    check_replaceable,
+    check_run_folder,
+    differences,
+    is_predictions_file,
+    predictions_marker,
+    predictions_record,
+    record_files,
+    recorded,
+    sha256,
+    write_predictions_file,
+    write_run_marker,
+)
+
+__all__ = ["RUN_MARKER", "atomic_dir", "check_out_dir", "check_out_file", "check_replaceable",
+           "check_run_folder", "json_safe", "predictions_record", "record_files", "sha256",
+           "write_file_atomic", "write_json", "write_predictions_file", "write_run_marker"]
+
+#: What mkdtemp / mkstemp add to the prefix ``.{name}.tmp-``: eight random characters.
+_RANDOM = "X" * 8
 
 
 def _listing(names, limit: int = 5) -> str:
     names = [str(n) for n in names]
     return ", ".join(names[:limit]) + (f", ... ({len(names)} in all)" if len(names) > limit else "")
-
-
-#: The file that marks a folder as a kerasnet run: JSON naming the command and the sha256 of
-#: every file it wrote. ``overwrite`` replaces only folders holding it and nothing else.
-RUN_MARKER = ".kerasnet-run"
-_MARKER_FORMAT = "kerasnet.run"
-#: Version 1 listed entries without checksums: any folder could pass for a run.
-_MARKER_VERSION = 2
-_PREDICTIONS_FORMAT = "kerasnet.predictions"
-#: What mkdtemp / mkstemp add to the prefix ``.{name}.tmp-``: eight random characters.
-_RANDOM = "X" * 8
 
 
 def _inside(path: str, folder: str) -> bool:
@@ -48,147 +59,6 @@ def _inside(path: str, folder: str) -> bool:
 
 def _real_inputs(inputs) -> list[str]:
     return [os.path.realpath(p) for p in inputs if p is not None and os.path.exists(p)]
-
-
-def sha256(path) -> str:
-    """The sha256 of the file at ``path``, in hex."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _entries(folder: str):
-    """``(files, odd)`` below ``folder``: regular files as {relative posix name: path}, and the
-    names of everything else (links, devices, folders without files) besides the marker."""
-    files, odd = {}, []
-    for root, dirs, names in os.walk(folder):
-        prefix = os.path.relpath(root, folder).replace(os.sep, "/") + "/"
-        prefix = "" if prefix == "./" else prefix
-
-        def rel(n, prefix=prefix):
-            return prefix + n
-
-        for name in [*dirs]:
-            if os.path.islink(os.path.join(root, name)):
-                odd.append(rel(name))
-                dirs.remove(name)
-            elif not os.listdir(os.path.join(root, name)):
-                odd.append(rel(name))
-        for name in names:
-            path = os.path.join(root, name)
-            if rel(name) == RUN_MARKER:
-                continue
-            if os.path.islink(path) or not os.path.isfile(path):
-                odd.append(rel(name))
-            else:
-                files[rel(name)] = path
-    return files, sorted(odd)
-
-
-def _recorded(folder: str):
-    """``(files, None)``: the {name: sha256} the marker of ``folder`` records, or ``(None, why not)``."""
-    path = os.path.join(folder, RUN_MARKER)
-    if not os.path.isfile(path):
-        return None, f"no {RUN_MARKER} file"
-    try:
-        with open(path, encoding="utf-8") as fh:
-            marker = json.load(fh)
-    except (OSError, ValueError):
-        return None, f"its {RUN_MARKER} file is damaged"
-    if not isinstance(marker, dict) or marker.get("format") != _MARKER_FORMAT:
-        return None, f"its {RUN_MARKER} file is not kerasnet's"
-    files = marker.get("files")
-    if marker.get("version") == 1:
-        return None, f"its {RUN_MARKER} file was written by an older kerasnet, without checksums"
-    if (marker.get("version") != _MARKER_VERSION or not isinstance(files, dict)
-            or not all(isinstance(v, str) and len(v) == 64 for v in files.values())):
-        return None, f"its {RUN_MARKER} file is damaged or from a newer kerasnet"
-    return {str(k): v for k, v in files.items()}, None
-
-
-def _differences(folder: str, files: dict):
-    """``(changed, foreign)``: recorded files whose bytes differ, and entries the record lacks."""
-    present, odd = _entries(folder)
-    known_dirs = {name.rsplit("/", 1)[0] for name in files if "/" in name}
-    foreign = [n for n in odd if n not in known_dirs] + sorted(set(present) - set(files))
-    changed = sorted(n for n, path in present.items() if n in files and sha256(path) != files[n])
-    return changed, foreign
-
-
-def _write_marker(folder: str, command: str, files: dict) -> None:
-    record = {"format": _MARKER_FORMAT, "version": _MARKER_VERSION, "command": command,
-              "files": dict(sorted(files.items()))}
-    text = json.dumps(record, indent=2) + "\n"
-    write_file_atomic(os.path.join(folder, RUN_MARKER), lambda tmp: _write_text(tmp, text), check=False)
-
-
-def _write_text(path, text) -> None:
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write(text)
-
-
-def write_run_marker(folder: str, command: str) -> None:
-    """Mark ``folder`` as a finished kerasnet run: the sha256 of every file in it (call last)."""
-    present, _ = _entries(folder)
-    _write_marker(folder, command, {name: sha256(path) for name, path in present.items()})
-
-
-def check_run_folder(folder, reads=()) -> dict:
-    """The record of a kerasnet run folder whose files are all as kerasnet wrote them.
-
-    Raises :class:`InputError` for a folder without a valid :data:`RUN_MARKER` (a marker of
-    another folder copied in does not help: the checksums must match), one whose recorded
-    files were changed since, or one holding a file the run did not write under a name in
-    ``reads`` (what the caller would read, e.g. ``path.csv``). Other files the run never
-    wrote are left alone and allowed.
-    """
-    folder = os.fspath(folder)
-    files, why = _recorded(folder)
-    if files is None:
-        raise InputError(f"'{folder}' is not a kerasnet run folder ({why}); kerasnet report writes only into "
-                         "a folder that kerasnet fit, path, demo, select or compare wrote.")
-    changed, foreign = _differences(folder, files)
-    foreign = [name for name in foreign if name.rsplit("/", 1)[-1] in set(reads)]
-    if foreign:
-        raise InputError(f"'{folder}' holds {_listing(foreign)}, which kerasnet did not write there and the "
-                         "report would read; move it away, or rerun the command that wrote the folder.")
-    if changed:
-        raise InputError(f"'{folder}' holds files changed since kerasnet wrote them ({_listing(changed)}); "
-                         "kerasnet report writes only into an unchanged run folder: move or remove them, or "
-                         "rerun the command that wrote the folder.")
-    return files
-
-
-def check_replaceable(folder, names, files: dict) -> None:
-    """Refuse writing ``names`` into ``folder`` if one exists and is not recorded in ``files``."""
-    for name in names:
-        if os.path.lexists(os.path.join(folder, name)) and name not in files:
-            raise InputError(f"'{os.path.join(folder, name)}' was not written by kerasnet, so it will not be "
-                             "written over; move it away or remove it, then rerun.")
-
-
-def record_files(folder, names) -> None:
-    """Add the sha256 of ``names`` (just written into the run folder ``folder``) to its marker."""
-    folder = os.fspath(folder)
-    path = os.path.join(folder, RUN_MARKER)
-    with open(path, encoding="utf-8") as fh:
-        marker = json.load(fh)
-    files = {**marker["files"], **{name: sha256(os.path.join(folder, name)) for name in names}}
-    _write_marker(folder, str(marker.get("command", "run")), files)
-
-
-def _umask() -> int:
-    """The process's umask (reading it means setting it: put straight back)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _new_file_mode() -> int:
-    """The mode ``open()`` gives a new file under the current umask."""
-    return 0o666 & ~_umask()
 
 
 def _check_name_length(out, target: str) -> None:
@@ -263,13 +133,13 @@ def check_out_dir(out, overwrite: bool, inputs=()) -> None:
             f"out='{out}' already exists and is not empty; choose a new folder or pass overwrite=True "
             "to replace an earlier kerasnet run."
         )
-    files, why = _recorded(out)
+    files, why = recorded(out)
     if files is None:
         raise InputError(
             f"out='{out}' is not a kerasnet run folder ({why}), so overwrite=True will not replace it; "
             "choose a new folder."
         )
-    changed, foreign = _differences(out, files)
+    changed, foreign = differences(out, files)
     if foreign:
         raise InputError(
             f"out='{out}' holds files this kerasnet run did not write ({_listing(foreign)}), so "
@@ -280,32 +150,6 @@ def check_out_dir(out, overwrite: bool, inputs=()) -> None:
             f"out='{out}' holds files changed since kerasnet wrote them ({_listing(changed)}), so "
             "overwrite=True will not replace it; move them away or choose a new folder."
         )
-
-
-def _predictions_marker(out) -> str:
-    parent, name = os.path.split(os.path.abspath(out))
-    return os.path.join(parent, f".{name}.kerasnet")
-
-
-def predictions_record(out) -> str | None:
-    """The sha256 that ``kerasnet predict`` recorded for the file ``out`` it wrote, or None."""
-    try:
-        with open(_predictions_marker(out), encoding="utf-8") as fh:
-            record = json.load(fh)
-    except (OSError, ValueError):
-        return None
-    if not isinstance(record, dict) or record.get("format") != _PREDICTIONS_FORMAT:
-        return None
-    if record.get("file") != os.path.basename(os.path.abspath(out)):
-        return None
-    digest = record.get("sha256")
-    return digest if isinstance(digest, str) and len(digest) == 64 else None
-
-
-def _is_predictions_file(path: str) -> bool:
-    """True for the file ``predict`` wrote at ``path``, unchanged since (its record beside it matches)."""
-    digest = predictions_record(path)
-    return digest is not None and os.path.isfile(path) and not os.path.islink(path) and sha256(path) == digest
 
 
 def check_out_file(out, overwrite: bool, inputs=()) -> None:
@@ -329,36 +173,16 @@ def check_out_file(out, overwrite: bool, inputs=()) -> None:
     if os.path.lexists(out):
         if not overwrite:
             raise InputError(f"out='{out}' already exists; choose a new name or pass overwrite=True.")
-        if not _is_predictions_file(out):
+        if not is_predictions_file(out):
             raise InputError(
                 f"out='{out}' is not a predictions file written by kerasnet predict (or it was changed "
                 "since), so overwrite=True will not replace it; choose a new name."
             )
-    marker = _predictions_marker(out)
+    marker = predictions_marker(out)
     if os.path.lexists(marker) and predictions_record(out) is None:
         raise InputError(f"'{marker}' (where kerasnet records the predictions it writes) is not kerasnet's; "
                          "move it away or choose another --out name.")
     _check_can_write(parent, out)
-
-
-def write_predictions_file(out, write) -> None:
-    """Write a predictions file as :func:`write_file_atomic` does, and record its sha256 beside it.
-
-    The record (``.NAME.kerasnet``) is what lets ``overwrite`` replace the file later
-    (:func:`check_out_file`); it is written after the file, so an interruption in between
-    leaves a record that does not match: the file is then refused, never lost.
-    """
-    digest = []
-
-    def write_and_hash(tmp):
-        write(tmp)
-        digest.append(sha256(tmp))
-
-    write_file_atomic(out, write_and_hash)
-    record = {"format": _PREDICTIONS_FORMAT, "version": 1, "file": os.path.basename(os.path.abspath(out)),
-              "sha256": digest[0]}
-    write_file_atomic(_predictions_marker(out), lambda tmp: _write_text(tmp, json.dumps(record) + "\n"),
-                      check=False)
 
 
 def _make_parents(path: str) -> list[str]:
@@ -388,7 +212,7 @@ def atomic_dir(out, overwrite: bool = False, inputs=(), command: str = "run"):
         created = _make_parents(parent)
         tmp = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
         # mkdtemp makes the folder private (0700); the result should look like any new folder.
-        os.chmod(tmp, 0o777 & ~_umask())
+        os.chmod(tmp, 0o777 & ~umask())
         yield tmp
         write_run_marker(tmp, command)
         check_out_dir(out, overwrite, inputs)
@@ -408,28 +232,6 @@ def atomic_dir(out, overwrite: bool = False, inputs=(), command: str = "run"):
         for folder in created:
             with contextlib.suppress(OSError):
                 os.rmdir(folder)
-        raise
-
-
-def write_file_atomic(out, write, check: bool = True) -> None:
-    """Call ``write(tmp_path)`` then move the finished file to ``out`` in one step.
-
-    The file gets the mode of any new file (``0o666`` less the umask), also when it replaces
-    one; with ``check``, a pending Ctrl-C or SIGTERM (:mod:`kerasnet.interrupts`) stops it
-    before the move, leaving ``out`` as it was.
-    """
-    parent, name = os.path.split(os.path.abspath(out))
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.tmp-", dir=parent)
-    os.close(fd)
-    try:
-        os.chmod(tmp, _new_file_mode())  # mkstemp's 0600 would hide the file from colleagues
-        write(tmp)
-        if check:
-            interrupts.check()
-        os.replace(tmp, out)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
         raise
 
 

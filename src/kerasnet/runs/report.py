@@ -20,8 +20,9 @@ from __future__ import annotations
 import os
 
 from .. import interrupts
-from .folder import check_replaceable, check_run_folder, record_files, write_file_atomic
+from .atomic import write_bytes, write_file_atomic
 from .html import Figures, page
+from .marker import check_replaceable, check_run_folder, record_files
 from .metrics import FILE, read_metrics
 from .reading import REPORT, load_kernels
 from .sections import (
@@ -95,13 +96,8 @@ def build_report(run_dir) -> str:
 def write_report_files(folder, files) -> None:
     """Write ``files`` ({name: bytes}, from :func:`render_report`) into ``folder``, each atomically."""
     for name, data in files.items():
-        write_file_atomic(os.path.join(folder, name), lambda tmp, data=data: _write_bytes(tmp, data),
+        write_file_atomic(os.path.join(folder, name), lambda tmp, data=data: write_bytes(tmp, data),
                           check=False)
-
-
-def _write_bytes(path, data: bytes) -> None:
-    with open(path, "wb") as fh:
-        fh.write(data)
 
 
 def render_report(run_dir) -> dict:
