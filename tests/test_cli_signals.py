@@ -125,16 +125,22 @@ def test_ctrl_c_during_fit_stops_after_the_epoch(tmp_path, monkeypatch):
 def test_sigterm_during_path_stops_after_the_epoch(tmp_path, monkeypatch):
     from kerasnet.path.progress import Progress
 
-    phase = Progress.phase
+    phase, epoch_end, epochs = Progress.phase, Progress.__call__, []
 
     def sigterm_as_the_fit_starts(self, *args):
         phase(self, *args)
         os.kill(os.getpid(), signal.SIGTERM)
 
+    def count(self, epoch, logs):
+        epochs.append(epoch)
+        return epoch_end(self, epoch, logs)
+
     monkeypatch.setattr(Progress, "phase", sigterm_as_the_fit_starts)
+    monkeypatch.setattr(Progress, "__call__", count)
     result = invoke("path", "--dataset", "iris", "--epochs", "50", "--hidden", "4", "--n-lambdas", "2",
                     "--cv", "2", "--out", tmp_path / "run")
     assert result.exit_code == 143 and result.stderr == LINE + "\n", result.output
+    assert epochs == [0]  # stopped at the first epoch's end, not at the final rename
     assert os.listdir(tmp_path) == []
 
 
