@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from kerasnet.cli import cli
 from kerasnet.runs import REPORT, build_report
+from kerasnet.runs.folder import write_run_marker
 from kerasnet.runs.records import environment
 
 EVIL = "<script>alert('x')</script>"
@@ -130,6 +131,7 @@ def _path_folder(folder):
                          "params_before": 6209, "params_after": 1000, "feature_names": ["a", "c"]},
                "environment": environment(seed=3)}
     (folder / "metrics.json").write_text(json.dumps(metrics))
+    write_run_marker(folder, "path")  # as the command does last: the report writes only into a run
     return lambdas
 
 

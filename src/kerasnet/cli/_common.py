@@ -13,6 +13,7 @@ import warnings
 
 import click
 
+from .. import interrupts
 from ..data import DATASETS, SURVIVAL_COLUMNS, InputError, load_dataset, load_table, split_features_target
 from ..errors import listing
 from ..penalty import check_strength
@@ -41,6 +42,14 @@ def warning_line(message) -> None:
     click.echo(f"{PROG}: warning: {_one_line(message)}", err=True)
 
 
+class _Stopped(Exception):
+    """A Ctrl-C or SIGTERM on its way out of the command (see :meth:`Group.invoke`)."""
+
+    def __init__(self, exit_code: int):
+        super().__init__(exit_code)
+        self.exit_code = exit_code
+
+
 class Group(click.Group):
     """A click group whose errors are one line on stderr: exit 2 for bad input, 1 otherwise.
 
@@ -53,7 +62,9 @@ class Group(click.Group):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         try:
-            with warnings.catch_warnings():
+            # Ctrl-C and SIGTERM become a request honoured between epochs and before an output is
+            # moved into place (kerasnet.interrupts), never an exception inside arbitrary code.
+            with interrupts.deferred(), warnings.catch_warnings():
                 if not os.environ.get(DEBUG_ENV):
                     # Libraries' numeric warnings (NaN slices, overflow in a diverged run) are noise on
                     # a terminal; what matters is checked and said in kerasnet's own words.
@@ -81,9 +92,10 @@ class Group(click.Group):
             error_line(f"cannot read or write{where}: {err.strerror or err}; check the path, its "
                        "permissions and the free space.")
             sys.exit(2)
-        except (click.Abort, KeyboardInterrupt):
+        except (click.Abort, KeyboardInterrupt, _Stopped) as err:
+            # Temporary outputs were removed on the way out (atomic_dir, write_file_atomic).
             error_line("interrupted; nothing was written.")
-            sys.exit(130)
+            sys.exit(err.exit_code if isinstance(err, (interrupts.Interrupted, _Stopped)) else 130)
         except Exception as err:  # noqa: BLE001 - the last line of defence prints one line
             if os.environ.get(DEBUG_ENV):
                 traceback.print_exc()
@@ -94,6 +106,13 @@ class Group(click.Group):
             sys.exit(1)
         sys.exit(code if isinstance(code, int) else 0)
 
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as err:
+            # Click would print a blank line and turn it into Abort, losing which signal it was.
+            raise _Stopped(err.exit_code if isinstance(err, interrupts.Interrupted) else 130) from None
 
     def flag_words(self, message: str) -> str:
         """A library message with its argument names (``validation_split=0.5``, ``threshold must``,

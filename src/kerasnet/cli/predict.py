@@ -9,7 +9,7 @@ import zipfile
 import click
 
 from ..data import InputError, Preprocessor, load_table
-from ..runs.folder import check_out_file, write_file_atomic
+from ..runs.folder import check_out_file, write_predictions_file
 
 
 def load_run(folder, pruned=False):
@@ -184,5 +184,5 @@ def command(run_dir, data, out, overwrite, pruned):
     if out is None:
         table.to_csv(sys.stdout, index=False)
     else:
-        write_file_atomic(out, lambda path: table.to_csv(path, index=False))
+        write_predictions_file(out, lambda path: table.to_csv(path, index=False))
         click.echo(f"wrote {len(table)} predictions to {out}", err=True)

@@ -6,6 +6,8 @@ import warnings
 
 import numpy as np
 
+from .. import interrupts
+
 __all__ = ["Progress"]
 
 
@@ -33,6 +35,8 @@ class Progress:
             self.bar.reset(self.task, total=epochs, description=f"{label}{self.best}")
 
     def __call__(self, epoch, logs):
+        # Between epochs is where a Ctrl-C or SIGTERM that the command line deferred takes effect.
+        interrupts.check()
         if self.bar is None:
             return
         if logs.get("val_loss") is not None and self.shape[1] > 1:

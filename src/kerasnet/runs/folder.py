@@ -1,14 +1,18 @@
 """The command line's outputs: run folders that never replace a user's file, atomic writes, JSON.
 
-A finished run folder holds :data:`RUN_MARKER` listing what the run wrote; ``overwrite``
-replaces only such a folder, and only when it holds nothing else (:func:`check_out_dir`).
-Everything is written to a temporary folder or file first and moved into place at the end.
+A finished run folder holds :data:`RUN_MARKER`, the sha256 of every file the run wrote;
+``overwrite`` replaces only such a folder, and only when every file in it is one of those,
+unchanged (:func:`check_out_dir`); ``kerasnet report`` writes only into such a folder
+(:func:`check_run_folder`) and records what it wrote (:func:`record_files`). A predictions
+file has the same record beside it (:func:`predictions_record`); the records live in
+:mod:`kerasnet.runs.marker`. Everything is written to a temporary folder or file first and
+moved into place at the end (:mod:`kerasnet.runs.atomic`), with the mode a new file gets
+under the user's umask.
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
 import json
 import math
 import os
@@ -17,21 +21,35 @@ import tempfile
 
 import numpy as np
 
-from ..errors import InputError
+from .. import interrupts
+from ..errors import InputError, short
+from .atomic import umask, write_file_atomic
+from .marker import (
+    RUN_MARKER,
+    check_replaceable,
+    check_run_folder,
+    differences,
+    is_predictions_file,
+    predictions_marker,
+    predictions_record,
+    record_files,
+    recorded,
+    sha256,
+    write_predictions_file,
+    write_run_marker,
+)
+
+__all__ = ["RUN_MARKER", "atomic_dir", "check_out_dir", "check_out_file", "check_replaceable",
+           "check_run_folder", "json_safe", "predictions_record", "record_files", "sha256",
+           "write_file_atomic", "write_json", "write_predictions_file", "write_run_marker"]
+
+#: What mkdtemp / mkstemp add to the prefix ``.{name}.tmp-``: eight random characters.
+_RANDOM = "X" * 8
 
 
 def _listing(names, limit: int = 5) -> str:
     names = [str(n) for n in names]
     return ", ".join(names[:limit]) + (f", ... ({len(names)} in all)" if len(names) > limit else "")
-
-
-#: The file that marks a folder as a kerasnet run: JSON naming the command and every entry it
-#: wrote. ``overwrite`` replaces only folders holding it and nothing else.
-RUN_MARKER = ".kerasnet-run"
-_MARKER_FORMAT = "kerasnet.run"
-#: Entries a run folder may gain after it was written (``kerasnet report`` rebuilds these).
-_REBUILT = {"report.html", "learning_curves.png", "weight_histograms.png", "path.png", "compare.png",
-            "compare_weights.png", "stability.png"}
 
 
 def _inside(path: str, folder: str) -> bool:
@@ -43,24 +61,26 @@ def _real_inputs(inputs) -> list[str]:
     return [os.path.realpath(p) for p in inputs if p is not None and os.path.exists(p)]
 
 
-def _run_entries(folder: str) -> set[str] | None:
-    """The entries the run marker in ``folder`` lists, or None when it is not a kerasnet run."""
+def _check_name_length(out, target: str) -> None:
+    """Refuse an ``out`` whose name, or its temporary sibling's, is too long for its file system."""
+    existing = os.path.dirname(target)
+    while not os.path.isdir(existing):
+        existing = os.path.dirname(existing)
     try:
-        with open(os.path.join(folder, RUN_MARKER), encoding="utf-8") as fh:
-            marker = json.load(fh)
+        limit = os.pathconf(existing, "PC_NAME_MAX")
     except (OSError, ValueError):
-        return None
-    if not isinstance(marker, dict) or marker.get("format") != _MARKER_FORMAT:
-        return None
-    return {str(name) for name in marker.get("files", [])} | {RUN_MARKER}
-
-
-def write_run_marker(folder: str, command: str) -> None:
-    """Mark ``folder`` as a finished kerasnet run, listing what is in it (call last)."""
-    files = sorted(os.listdir(folder))
-    with open(os.path.join(folder, RUN_MARKER), "w", encoding="utf-8") as fh:
-        json.dump({"format": _MARKER_FORMAT, "version": 1, "command": command, "files": files}, fh, indent=2)
-        fh.write("\n")
+        limit = 255
+    name = os.path.basename(target)
+    for part in os.path.relpath(os.path.dirname(target), existing).split(os.sep):
+        if part not in (".", "") and len(os.fsencode(part)) > limit:
+            raise InputError(f"out='{short(out, 60)}' holds a folder name too long for the file system "
+                             f"('{short(part, 40)}', {len(os.fsencode(part))} bytes; at most {limit}); "
+                             "choose a shorter name.")
+    size, extra = len(os.fsencode(name)), len(f"..tmp-{_RANDOM}")
+    if size + extra > limit:
+        raise InputError(f"out='{short(out, 60)}' is too long a name for its folder ({size} bytes; kerasnet "
+                         f"first writes it under a name {extra} bytes longer, and the file system allows "
+                         f"{limit}); choose a name of at most {limit - extra} bytes.")
 
 
 def _check_can_write(folder: str, out: str) -> None:
@@ -82,10 +102,12 @@ def check_out_dir(out, overwrite: bool, inputs=()) -> None:
     """Refuse an ``out`` folder that a run may not create or replace; raise :class:`InputError`.
 
     Refused always: the current folder or one above it, a folder holding any of ``inputs``
-    (or an input itself), something that is not a folder, a place that cannot be written.
-    An existing non-empty folder is refused unless ``overwrite``, and even then unless it is a
-    kerasnet run (:data:`RUN_MARKER`) holding only what that run wrote: ``overwrite`` never
-    removes anything else.
+    (or an input itself), something that is not a folder, a place that cannot be written, a
+    name too long for its file system (with the temporary sibling's longer name). An existing
+    non-empty folder is refused unless ``overwrite``, and even then unless it is a kerasnet run
+    (:data:`RUN_MARKER`) holding only the files that run wrote, each with its recorded sha256:
+    ``overwrite`` never removes anything else, and a marker copied into another folder does
+    not match its files.
     """
     real = os.path.realpath(out)
     if _inside(os.path.realpath(os.getcwd()), real):
@@ -100,6 +122,10 @@ def check_out_dir(out, overwrite: bool, inputs=()) -> None:
     if os.path.islink(out) or (os.path.lexists(out) and not os.path.isdir(out)):
         raise InputError(f"out='{out}' exists and is not a folder; give a new folder name.")
     _check_can_write(os.path.dirname(real), out)
+    _check_name_length(out, os.path.abspath(out))
+    if os.path.lexists(out) and os.path.ismount(real):
+        raise InputError(f"out='{out}' is a mount point, which cannot be replaced by the finished run; "
+                         "give a new folder inside it.")
     if not os.path.lexists(out) or not os.listdir(out):
         return
     if not overwrite:
@@ -107,36 +133,32 @@ def check_out_dir(out, overwrite: bool, inputs=()) -> None:
             f"out='{out}' already exists and is not empty; choose a new folder or pass overwrite=True "
             "to replace an earlier kerasnet run."
         )
-    known = _run_entries(out)
-    if known is None:
+    files, why = recorded(out)
+    if files is None:
         raise InputError(
-            f"out='{out}' is not a kerasnet run folder (no {RUN_MARKER} file), so overwrite=True will not "
-            "replace it; choose a new folder."
+            f"out='{out}' is not a kerasnet run folder ({why}), so overwrite=True will not replace it; "
+            "choose a new folder."
         )
-    foreign = sorted(set(os.listdir(out)) - known - _REBUILT)
+    changed, foreign = differences(out, files)
     if foreign:
         raise InputError(
             f"out='{out}' holds files this kerasnet run did not write ({_listing(foreign)}), so "
             "overwrite=True will not replace it; move them away or choose a new folder."
         )
-
-
-def _is_predictions_file(path: str) -> bool:
-    """True for a CSV file whose header has a ``predicted_...`` column (what ``predict`` writes)."""
-    try:
-        with open(path, encoding="utf-8", newline="") as fh:
-            header = next(csv.reader([fh.readline()]), [])
-    except (OSError, UnicodeDecodeError, csv.Error):
-        return False
-    return any(str(name).startswith("predicted_") for name in header)
+    if changed:
+        raise InputError(
+            f"out='{out}' holds files changed since kerasnet wrote them ({_listing(changed)}), so "
+            "overwrite=True will not replace it; move them away or choose a new folder."
+        )
 
 
 def check_out_file(out, overwrite: bool, inputs=()) -> None:
     """Refuse an ``out`` file that must not be written; raise :class:`InputError`.
 
-    Refused always: a folder, an input file (``inputs``), a place that cannot be written.
-    An existing file is refused unless ``overwrite``, and even then unless it is a
-    predictions file that ``kerasnet predict`` wrote.
+    Refused always: a folder, an input file (``inputs``), a place that cannot be written, a
+    name too long for its file system. An existing file is refused unless ``overwrite``, and
+    even then unless it is a predictions file that ``kerasnet predict`` wrote, unchanged
+    since: the sha256 recorded beside it (``.NAME.kerasnet``) must match.
     """
     if os.path.isdir(out):
         raise InputError(f"out='{out}' is a folder; give a file name such as preds.csv.")
@@ -147,14 +169,19 @@ def check_out_file(out, overwrite: bool, inputs=()) -> None:
     parent = os.path.dirname(os.path.abspath(out))
     if not os.path.isdir(parent):
         raise InputError(f"the folder of out='{out}' does not exist; create it first.")
+    _check_name_length(out, os.path.abspath(out))
     if os.path.lexists(out):
         if not overwrite:
             raise InputError(f"out='{out}' already exists; choose a new name or pass overwrite=True.")
-        if not _is_predictions_file(out):
+        if not is_predictions_file(out):
             raise InputError(
-                f"out='{out}' is not a predictions file written by kerasnet predict, so overwrite=True "
-                "will not replace it; choose a new name."
+                f"out='{out}' is not a predictions file written by kerasnet predict (or it was changed "
+                "since), so overwrite=True will not replace it; choose a new name."
             )
+    marker = predictions_marker(out)
+    if os.path.lexists(marker) and predictions_record(out) is None:
+        raise InputError(f"'{marker}' (where kerasnet records the predictions it writes) is not kerasnet's; "
+                         "move it away or choose another --out name.")
     _check_can_write(parent, out)
 
 
@@ -185,12 +212,11 @@ def atomic_dir(out, overwrite: bool = False, inputs=(), command: str = "run"):
         created = _make_parents(parent)
         tmp = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
         # mkdtemp makes the folder private (0700); the result should look like any new folder.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o777 & ~umask)
+        os.chmod(tmp, 0o777 & ~umask())
         yield tmp
         write_run_marker(tmp, command)
         check_out_dir(out, overwrite, inputs)
+        interrupts.check()  # a Ctrl-C or SIGTERM while saving: the old folder stays, tmp goes
         old = None
         if os.path.lexists(out):
             old = tempfile.mkdtemp(prefix=f".{name}.old-", dir=parent)
@@ -206,20 +232,6 @@ def atomic_dir(out, overwrite: bool = False, inputs=(), command: str = "run"):
         for folder in created:
             with contextlib.suppress(OSError):
                 os.rmdir(folder)
-        raise
-
-
-def write_file_atomic(out, write) -> None:
-    """Call ``write(tmp_path)`` then move the finished file to ``out`` in one step."""
-    parent, name = os.path.split(os.path.abspath(out))
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.tmp-", dir=parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, out)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
         raise
 
 

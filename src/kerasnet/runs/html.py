@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import os
 
 import numpy as np
 
@@ -55,18 +54,25 @@ def pairs(items) -> str:
 
 
 class Figures:
-    """Saves each figure as a PNG in the run folder and embeds the same bytes in the page."""
+    """Renders each figure as PNG bytes for the page and keeps them (``files``: name -> bytes).
+
+    Nothing is written here: the report is checked against the run folder's record first,
+    then its files are written together (:func:`kerasnet.runs.report.build_report`).
+    """
 
     def __init__(self, folder):
-        self.folder, self.written = folder, []
+        self.folder, self.files = folder, {}
+
+    @property
+    def written(self) -> list[str]:
+        """The names of the figures rendered so far."""
+        return list(self.files)
 
     def __call__(self, fig, name, caption) -> str:
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=100)
         data = buffer.getvalue()
-        with open(os.path.join(self.folder, name), "wb") as fh:
-            fh.write(data)
-        self.written.append(name)
+        self.files[name] = data
         uri = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
         return (f'<figure><img src="{uri}" alt="{escape(caption)}">'
                 f"<figcaption>{escape(caption)} ({escape(name)})</figcaption></figure>")

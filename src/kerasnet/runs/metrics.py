@@ -48,11 +48,15 @@ import os
 
 from .folder import write_json
 
-__all__ = ["FORMAT", "VERSION", "read_metrics", "upgrade", "write_metrics"]
+__all__ = ["FORMAT", "KINDS", "VERSION", "read_metrics", "upgrade", "write_metrics"]
 
 FORMAT = "kerasnet.metrics"
 VERSION = 2
 FILE = "metrics.json"
+#: The commands that write a run folder, as ``kind`` names them.
+KINDS = ("fit", "path", "demo", "select", "compare")
+#: Keys every kerasnet 0.1 metrics.json (no format stamp) had at least one of.
+_VERSION_1_KEYS = ("kind", "task", "variants", "lambda_min")
 
 
 def write_metrics(folder, metrics: dict) -> str:
@@ -84,7 +88,19 @@ def read_metrics(folder) -> dict:
         raise ValueError(f"{path} is not valid JSON ({err}); rerun the command that wrote it.") from None
     if not isinstance(metrics, dict):
         raise ValueError(f"{path} is not a kerasnet metrics file (not a JSON object); rerun the command.")
-    return upgrade(metrics, folder)
+    if metrics.get("format") != FORMAT and not any(key in metrics for key in _VERSION_1_KEYS):
+        raise ValueError(f"{path} is not a kerasnet metrics file (no \"format\": \"{FORMAT}\" and none of "
+                         "kerasnet's keys); give a folder written by kerasnet fit, path, demo, select or "
+                         "compare.")
+    metrics = upgrade(metrics, folder)
+    kind = metrics.get("kind")
+    if kind not in KINDS:
+        said = "has no 'kind'" if kind is None else f"has kind {str(kind)[:40]!r}"
+        raise ValueError(f"{path} {said}, not one of {', '.join(KINDS)} (the command that wrote it); rerun "
+                         "that command.")
+    if kind == "compare" and not isinstance(metrics.get("variants"), dict):
+        raise ValueError(f"{path} of kind 'compare' has no 'variants' table; rerun kerasnet compare.")
+    return metrics
 
 
 def upgrade(metrics: dict, folder=None) -> dict:

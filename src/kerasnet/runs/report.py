@@ -9,15 +9,21 @@ its figures are PNG ``data:`` URIs and are also written to the folder as PNG fil
 appears only when the folder holds what it needs.
 
 It reads ``metrics.json`` through :func:`kerasnet.runs.metrics.read_metrics` (the schema
-is documented there; older files are upgraded on reading).
+is documented there; older files are upgraded on reading). It writes only into a verified
+run folder: its :data:`~kerasnet.runs.folder.RUN_MARKER` must record the sha256 of every
+file kerasnet wrote there, each unchanged, and a report replaces only its own earlier files
+(recorded when written), never a file of the same name that kerasnet did not write.
 """
 
 from __future__ import annotations
 
 import os
 
+from .. import interrupts
+from .atomic import write_bytes, write_file_atomic
 from .html import Figures, page
-from .metrics import read_metrics
+from .marker import check_replaceable, check_run_folder, record_files
+from .metrics import FILE, read_metrics
 from .reading import REPORT, load_kernels
 from .sections import (
     compare_section,
@@ -36,7 +42,12 @@ from .sections import (
 from .selection_sections import stability_section
 from .story import comparison_section, conclusion_section
 
-__all__ = ["REPORT", "build_report"]
+__all__ = ["READS", "REPORT", "build_report"]
+
+#: The files the report reads (in the folder or a compare variant's sub-folder); only the
+#: run's own, recorded ones are read.
+READS = ("metrics.json", "history.csv", "curves.csv", "comparison_curves.csv", "path.csv", "feature_path.csv",
+         "stability.csv", "probabilities.csv", "model.keras", "preprocessing.json")
 
 
 def build_report(run_dir) -> str:
@@ -45,15 +56,22 @@ def build_report(run_dir) -> str:
     Parameters
     ----------
     run_dir : str or path-like
-        A folder written by ``kerasnet fit``, ``path``, ``select`` or ``compare``
-        (it must hold ``metrics.json``).
+        A folder written by ``kerasnet fit``, ``path``, ``select`` or ``compare``: it holds
+        ``metrics.json`` and the run marker, whose checksums match the files.
 
     Returns
     -------
     str
         Path of the report. Its figures are also written to ``run_dir`` as PNG files
         (``learning_curves.png``, ``weight_histograms.png``, ``path.png``, ``stability.png``,
-        ``compare.png`` ...).
+        ``compare.png`` ...) and recorded in the run marker with the report.
+
+    Raises
+    ------
+    ValueError
+        ``run_dir`` is not a folder kerasnet wrote (no valid marker, files changed since,
+        a metrics.json outside the schema), or a file the report would write exists and was
+        not written by kerasnet. Nothing is written then.
 
     Examples
     --------
@@ -62,7 +80,29 @@ def build_report(run_dir) -> str:
     """
     folder = os.fspath(run_dir)
     if not os.path.isdir(folder):
-        raise ValueError(f"run_dir must be a folder written by kerasnet; {folder!r} is not a folder.")
+        raise ValueError(f"{folder!r} is not a folder; give a folder written by kerasnet fit, path, demo, "
+                         "select or compare.")
+    if not os.path.isfile(os.path.join(folder, FILE)):
+        read_metrics(folder)  # raises its own "holds no metrics.json"
+    recorded = check_run_folder(folder, reads=READS)
+    files = render_report(folder)
+    check_replaceable(folder, files, recorded)
+    interrupts.check()  # a Ctrl-C while rendering: nothing written yet
+    write_report_files(folder, files)
+    record_files(folder, files)
+    return os.path.join(folder, REPORT)
+
+
+def write_report_files(folder, files) -> None:
+    """Write ``files`` ({name: bytes}, from :func:`render_report`) into ``folder``, each atomically."""
+    for name, data in files.items():
+        write_file_atomic(os.path.join(folder, name), lambda tmp, data=data: write_bytes(tmp, data),
+                          check=False)
+
+
+def render_report(run_dir) -> dict:
+    """``{name: bytes}``: report.html and its figures for the run folder ``run_dir``, not yet written."""
+    folder = os.fspath(run_dir)
     metrics = read_metrics(folder)
     import matplotlib
 
@@ -74,7 +114,7 @@ def build_report(run_dir) -> str:
             sections.append(compare_section(folder, metrics, figure))
             first = next(iter(metrics["variants"].values()), {})
             sub = os.path.join(folder, first.get("folder", ""))
-            sub_metrics = read_metrics(sub) if os.path.isfile(os.path.join(sub, "metrics.json")) else {}
+            sub_metrics = read_metrics(sub) if os.path.isfile(os.path.join(sub, FILE)) else {}
             sections.append(network_section({**sub_metrics, **metrics}, None))
         elif kind == "select":  # no model: the probabilities and the bound are the result
             sections.append(stability_section(folder, metrics, figure))
@@ -91,7 +131,7 @@ def build_report(run_dir) -> str:
                 prune_section(metrics),
             ]
         sections.append(environment_section(metrics))
-        sections.append(files_section(folder, figure.written))
+        sections.append(files_section(folder, {name: len(data) for name, data in figure.files.items()}))
     sections = [s for s in sections if s is not None]
     data = metrics.get("data") or {}
     target = data.get("target") or metrics.get("target")
@@ -99,7 +139,4 @@ def build_report(run_dir) -> str:
     source = (metrics.get("settings") or {}).get("data") or data.get("source") or ""
     created = (metrics.get("environment") or {}).get("created")
     subtitle = " · ".join(str(p) for p in (source, data.get("task") or metrics.get("task"), created) if p)
-    path = os.path.join(folder, REPORT)
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write(page(title, subtitle, sections))
-    return path
+    return {REPORT: page(title, subtitle, sections).encode("utf-8"), **figure.files}

@@ -19,11 +19,12 @@ __all__ = ["save_compare_run", "save_fit_run", "save_path_run", "save_select_run
 
 
 def write_report(folder) -> str | None:
-    """Build ``folder/report.html``; None, or why it could not be built (the run stays saved)."""
-    from .report import build_report
+    """Build ``folder/report.html`` in a run folder being written (no marker yet: the run's marker,
+    written last, records the report too); None, or why it could not be built (the run stays saved)."""
+    from .report import render_report, write_report_files
 
     try:
-        build_report(folder)
+        write_report_files(folder, render_report(folder))
     except Exception as err:  # noqa: BLE001 - the trained model matters more than its report
         return f"{type(err).__name__}: {err}"
     return None

@@ -331,14 +331,15 @@ def environment_section(metrics):
 
 
 def files_section(folder, extra):
+    """The folder's files with their sizes; ``extra``: {name: size} of the figures about to be written."""
     names = sorted(set(os.listdir(folder)) | set(extra) | {REPORT})
     rows = []
     for name in names:
         path = os.path.join(folder, name)
         if name.startswith("."):
             continue
-        kind = "folder" if os.path.isdir(path) else (f"{os.path.getsize(path):,} bytes"
-                                                       if os.path.isfile(path) else "")
+        kind = ("folder" if os.path.isdir(path) else f"{extra[name]:,} bytes" if name in extra else
+                f"{os.path.getsize(path):,} bytes" if os.path.isfile(path) else "")
         rows.append((name, kind))
     return "Files", table(["file", "size"], rows)
 

@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
+from .. import interrupts
 from ..data import InputError, Preprocessor, check_finite, infer_task, split_rows
 from ..tasks import SCORE
 from .records import data_record, run_record
@@ -101,7 +102,9 @@ def train(
         batch_size=batch_size,
         shuffle=True,
         verbose=verbose,
-        callbacks=[PenaltyMonitor()],
+        # A Ctrl-C or SIGTERM deferred by the command line stops training after the epoch.
+        callbacks=[PenaltyMonitor(),
+                   keras.callbacks.LambdaCallback(on_epoch_end=lambda *_: interrupts.check())],
     )
     history = pd.DataFrame(fitted.history)
     history.insert(0, "epoch", np.arange(1, len(history) + 1))
