@@ -406,3 +406,21 @@ def test_check_fold_count_names_the_smallest_of_equally_short_classes():
     y = np.array([10, 10, 2, 2, 5, 5, 5, 5, 5, 5])
     with pytest.raises(InputError, match=r"^class '2' has only 2 rows, fewer than cv=3 folds \(2 classes"):
         check_fold_count(3, y, "multiclass")
+
+
+def test_user_pairs_refuse_negative_and_out_of_range_indices():
+    # numpy would wrap -1 around to the last row: a silently different split.
+    y = np.arange(6.0)
+    for bad in ([0, 1, -1], [0, 1, 6], [0.5, 1]):
+        with pytest.raises(ValueError, match=r"cv split 0's training rows must be row indices in \[0, 5\]"):
+            splits([(bad, [3, 4]), ([3, 4], [0, 1])], y, "regression", 0)
+
+
+def test_user_pairs_as_boolean_masks_are_the_rows_they_mark():
+    y = np.arange(6.0)
+    m = np.array([1, 1, 1, 0, 0, 0], bool)
+    train, test = splits([(m, ~m), (~m, m)], y, "regression", 0)
+    np.testing.assert_array_equal(test, np.stack([~m, m]))  # not rows 0 and 1 (the masks as indices)
+    np.testing.assert_array_equal(train, np.stack([m, ~m]))
+    with pytest.raises(ValueError, match=r"boolean mask of shape \(3,\)"):
+        splits([(m[:3], [3, 4]), ([3, 4], [0, 1])], y, "regression", 0)

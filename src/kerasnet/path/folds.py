@@ -48,6 +48,26 @@ def check_fold_count(cv: int, y, task) -> None:
     )
 
 
+def _rows(part, n, f, name):
+    """A split's row mask from its indices, or from a boolean mask of all ``n`` rows (as
+    scikit-learn's splitters accept neither negative nor out-of-range indices, nor do we:
+    numpy would wrap a negative index around to the last rows)."""
+    part = np.asarray(part)
+    mask = np.zeros(n, bool)
+    if part.dtype == bool:
+        if part.shape != (n,):
+            raise ValueError(f"cv split {f}'s {name} rows are a boolean mask of shape {part.shape}; a mask "
+                             f"needs one entry per row ({n}).")
+        return part.copy()
+    whole = np.issubdtype(part.dtype, np.integer) or (
+        np.issubdtype(part.dtype, np.floating) and np.all(np.mod(part, 1) == 0))
+    if part.size and (not whole or part.min() < 0 or part.max() >= n):
+        raise ValueError(f"cv split {f}'s {name} rows must be row indices in [0, {n - 1}] (or a boolean mask "
+                         f"of {n} rows); received {short(part)}.")
+    mask[part.astype(int)] = True
+    return mask
+
+
 def _masks(pairs, n):
     train, test = [], []
     for f, pair in enumerate(pairs):
@@ -56,8 +76,7 @@ def _masks(pairs, n):
         except (TypeError, ValueError):  # an int, or a sequence of another length
             raise ValueError(f"cv split {f} is {short(pair)}, not a (train, test) pair of row indices; give "
                              "cv as an iterable of such pairs.") from None
-        a, b = np.zeros(n, bool), np.zeros(n, bool)
-        a[np.asarray(tr, int)], b[np.asarray(te, int)] = True, True
+        a, b = (_rows(part, n, f, name) for part, name in ((tr, "training"), (te, "test")))
         if not a.any() or not b.any():
             raise ValueError(f"cv split {f} has no {'training' if not a.any() else 'test'} rows; every split "
                              "needs both.")
