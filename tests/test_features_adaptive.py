@@ -10,8 +10,15 @@ import numpy as np
 import pytest
 
 from kerasnet.path import features
-from kerasnet.path.features import (adaptive_factors, adaptive_gamma, dense_starts, first_layer_norms,
-                                    group_lambda_max, held_out, scaled_strengths)
+from kerasnet.path.features import (
+    adaptive_factors,
+    adaptive_gamma,
+    dense_starts,
+    first_layer_norms,
+    group_lambda_max,
+    held_out,
+    scaled_strengths,
+)
 
 HOLD = 1e30
 
