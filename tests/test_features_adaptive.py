@@ -109,6 +109,7 @@ def test_first_layer_norms_and_held_out():
 def test_scaled_strengths():
     of = np.array([0, 1, 2, 0, 1, 2])  # 2 strengths x 3 splits
     np.testing.assert_array_equal(scaled_strengths([2.0, 0.5], of), [2.0, 2.0, 2.0, 0.5, 0.5, 0.5])
+    assert scaled_strengths([2, 1], of).dtype == float  # integer strengths are still strengths
     per_split = np.array([[1.0, 2.0], [4.0, HOLD], [0.0, 1.0]])
     got = scaled_strengths([2.0, 0.5], of, per_split)
     assert got.dtype == np.float32 and got.shape == (6, 2)
@@ -140,7 +141,7 @@ def test_dense_starts_validate_each_split_on_its_test_rows(monkeypatch):
     calls, phases = [], []
 
     def fit(network, X, y, **kwargs):
-        calls.append(kwargs)
+        calls.append({**kwargs, "network": network, "X": X, "y": y})
         K = len(kwargs["streams"])
         return [[np.full((3, 2), float(len(calls) * 10 + k))] for k in range(K)], _Dense()
 
@@ -156,11 +157,17 @@ def test_dense_starts_validate_each_split_on_its_test_rows(monkeypatch):
     test = ~train
     test[1, 9] = False  # a test set need not be the whole complement
     scalings = []
-    starts = dense_starts("net", np.zeros((n, 3)), np.zeros(n), list(train), test, F,
+    X, y = np.zeros((n, 3)), np.zeros(n)
+    starts = dense_starts("net", X, y, list(train), test, F,
                           lambda folds: scalings.append(np.asarray(folds)) or "scaled", lambda s, of: (s, of),
                           20, True, 4, 0.01, train, 4, Progress(),
-                          {"penalty_factor": np.array([1.0, HOLD, 0.0]), "loss": "mse"})
+                          {"penalty_factor": np.array([1.0, 1e20, 0.0]), "loss": "mse"})  # 1e20 holds
     first, refit = calls
+    for call in calls:
+        assert call["network"] == "net" and call["X"] is X and call["y"] is y and call["loss"] == "mse"
+    np.testing.assert_array_equal(scalings[0], np.arange(F))
+    assert first["stop_groups"].dtype.kind == "i" and refit["streams"].dtype.kind == "i"
+    assert refit["train_mask"][0].dtype == bool
     sets, of = first["val_mask"]
     np.testing.assert_array_equal(sets, test)
     np.testing.assert_array_equal(of, np.arange(F))
@@ -208,3 +215,56 @@ def test_dense_starts_without_early_stopping_refit_for_every_epoch(monkeypatch):
     assert len(starts) == 3 and calls[1]["epochs"] == 9 and calls[0]["early_stopping"] is False
     np.testing.assert_array_equal(calls[0]["group_l1"], [0.0, 0.0])  # no factors: no feature held
     np.testing.assert_array_equal(calls[1]["group_l1"], [0.0])
+
+
+def _by_hand_top(X, y, w, W1, b1, W2, b2, factors=None, from_empty=False):
+    """max_j ||dL/dW1[j]|| / factor_j with row j zeroed, for relu(x W1 + b1) W2 + b2 and the
+    weighted mean squared error: dL/dW1 = x^T ((-2 w (y - out)) W2^T * [pre > 0])."""
+    w = w / w.sum()
+
+    def gradient(first):
+        pre = X @ first + b1
+        out = (np.maximum(pre, 0) @ W2 + b2)[:, 0]
+        return X.T @ (((-2 * w * (y - out))[:, None] @ W2.T) * (pre > 0))
+
+    norms = np.zeros(len(W1))
+    for j in range(len(W1)):
+        removed = W1.copy()
+        removed[j] = 0
+        norms[j] = np.linalg.norm(gradient(removed)[j])
+    if from_empty:
+        norms = np.maximum(norms, np.linalg.norm(gradient(np.zeros_like(W1)), axis=1))
+    if factors is None:
+        return norms.max()
+    free = (factors > 0) & (factors < 1e20)
+    return max(norms[j] / factors[j] for j in np.flatnonzero(free))
+
+
+def test_group_lambda_max_of_a_network_is_the_largest_gradient_norm_of_a_removed_row():
+    from kerasnet.models import mlp
+    from kerasnet.path.sources import Chunks
+
+    rng = np.random.default_rng(0)
+    n, d = 12, 3
+    X = rng.normal(size=(n, d)) * [1.0, 2.0, 0.5] + [0.0, 1.0, -1.0]
+    y = X[:, 0] - 2 * X[:, 1] ** 2 + rng.normal(size=n)
+    weight = rng.uniform(0.5, 2.0, n)
+    network = mlp(d, 1, (2,), "regression", seed=0)
+    W1 = np.array([[0.5, -0.3], [0.2, 0.8], [-0.6, 0.1]], "float32")
+    b1, W2 = np.array([0.1, 0.2], "float32"), np.array([[1.5], [-0.7]], "float32")
+    b2 = np.array([0.3], "float32")
+    network.set_weights([W1, b1, W2, b2])
+    mean, scale = X.mean(axis=0), X.std(axis=0)
+    y_scale = (np.array([y.mean()]), np.array([y.std()]))
+    Z, t = (X - mean) / scale, (y - y.mean()) / y.std()
+    chunks = Chunks.blocks(X, size=5)  # three blocks: the rows are read block by block
+    args = (network, chunks, y, "mean_squared_error", weight, mean, scale)
+    # Feature 1 held: it never counts (nor is its gradient computed).
+    factors = np.array([2.0, HOLD, 0.5])
+    assert group_lambda_max(*args, y_scale=y_scale, factors=factors) == pytest.approx(
+        _by_hand_top(Z, t, weight, W1, b1, W2, b2, factors), rel=1e-4)
+    # A sample of 7 rows, drawn with the seed (sorted), instead of all 12; and no feature
+    # entering the empty first layer either.
+    rows = np.sort(np.random.default_rng(3).choice(n, 7, replace=False))
+    assert group_lambda_max(*args, y_scale=y_scale, sample=7, seed=3, from_empty=True) == pytest.approx(
+        _by_hand_top(Z[rows], t[rows], weight[rows], W1, b1, W2, b2, from_empty=True), rel=1e-4)

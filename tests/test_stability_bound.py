@@ -230,3 +230,13 @@ def test_too_few_rows_for_two_halves_are_refused_early(monkeypatch, y, message):
         kerasnet.stability_selection(np.random.default_rng(0).normal(size=(len(y), 2)), y, verbose=0)
     assert "\n" not in str(err.value)
     assert calls == {"dense": [], "fit": []}
+
+
+def test_plot_draws_the_stability_path(monkeypatch):
+    import kerasnet.plots
+
+    seen = []
+    monkeypatch.setattr(kerasnet.plots, "stability_axes",
+                        lambda stable, ax: seen.append((stable, ax)) or "axes")
+    stable = StabilitySelection([1.0], np.ones((1, 2, 2), bool), ["a", "b"], threshold=0.75, pfer=10.0)
+    assert stable.plot("ax") == "axes" and seen == [(stable, "ax")]
