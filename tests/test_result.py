@@ -124,7 +124,7 @@ def test_sparsity_features_norms_and_feature_path_count_kernels_only():
     np.testing.assert_allclose(p.feature_path_, [[0, 0, 0], [1, 0, 2], [5, 0, 0], [np.sqrt(2)] * 3])
     indices, names = p.selected_features(0.5)
     assert indices.tolist() == [0, 2] and names == ["a", "c"]
-    assert p.selected_features("1se")[1] == []
+    assert p.selected_features("1se")[1] == [] and p.selected_features()[1] == []  # 1se by default
 
 
 def test_kernels_of_a_users_model_are_the_ones_named():
@@ -135,7 +135,8 @@ def test_kernels_of_a_users_model_are_the_ones_named():
     q = _path(kernels=[1])  # a bias vector as the first kernel: 1-d
     np.testing.assert_array_equal(q.n_features_selected_, [-1] * 4)
     assert q.feature_path_ is None
-    with pytest.raises(ValueError, match="not a Dense kernel"):
+    with pytest.raises(ValueError, match="^this path's first layer is not a Dense kernel: no input features "
+                                         "to select.$"):
         q.selected_features("min")
 
 
@@ -221,6 +222,7 @@ def test_curves_average_the_folds_of_the_chosen_strength(per):
     np.testing.assert_allclose(frame["val_data_loss"], 10 * members.mean() + np.arange(3))
     np.testing.assert_allclose(frame["val_loss"], 10 * members.mean() + np.arange(3) + members.mean() / 10)
     np.testing.assert_allclose(p.curves(0.125)["loss"], 100 * (3 * per + 1) + np.arange(3))
+    np.testing.assert_allclose(p.curves()["loss"], 100 + np.arange(3))  # 1se by default: strength 0
 
 
 def test_curves_without_a_history_are_empty():

@@ -70,6 +70,7 @@ def test_a_probability_reaching_the_threshold_exactly_is_selected_in_the_region_
     assert stable.selected_names_ == ["b", "c"]
     wide = StabilitySelection([1.0, 0.5], kept, NAMES, threshold=0.75, pfer=6.125)
     assert wide.region_ == 1 and wide.expected_false_ == 6.125
+    np.testing.assert_array_equal(wide.to_frame().sort_index()["probability"], [0.75, 0.75, 1.0, 1.0])
     np.testing.assert_array_equal(wide.selected_, [0, 1, 2, 3])
     frame = stable.to_frame()
     assert list(frame.columns) == ["feature", "probability", "max_probability", "selected"]
@@ -102,7 +103,7 @@ def test_no_region_selects_nothing():
     frame = stable.to_frame()
     np.testing.assert_array_equal(frame["probability"], np.zeros(4))
     assert not frame["selected"].any()
-    assert "0 of 4 features selected" in repr(stable) and "none" in repr(stable)
+    assert "0 of 4 features selected" in repr(stable) and repr(stable).endswith("<= 0: none)")
 
 
 def test_repr_lists_ten_names_then_an_ellipsis():
@@ -111,6 +112,9 @@ def test_repr_lists_ten_names_then_an_ellipsis():
     text = repr(stable)
     assert "12 of 12 features selected at threshold 0.75" in text and "<= 24" in text  # 12^2 / (0.5 * 12)
     assert "x9 ..." in text and "x10" not in text
+    for d, tail in ((10, "x9)"), (11, "x9 ...)")):  # the ellipsis only beyond ten names
+        stable = StabilitySelection([1.0], np.ones((1, 2, d), bool), names[:d], threshold=0.75, pfer=100.0)
+        assert repr(stable).endswith(tail)
 
 
 def _assert_pairs_complementary(halves, n):
