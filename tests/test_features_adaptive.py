@@ -101,6 +101,7 @@ def _weights(first_kernels):
 def test_first_layer_norms_and_held_out():
     weights = _weights([[[3, 4], [0, 0], [1, 0]], [[0, 0], [0, -2], [0, 0]]])
     np.testing.assert_allclose(first_layer_norms(weights), [[5, 0, 1], [0, 2, 0]])
+    assert first_layer_norms(weights).dtype == np.float64  # float32 weights, norms in double precision
     held = held_out(weights)
     assert held.dtype == np.float32
     np.testing.assert_array_equal(held, np.array([[0, HOLD, 0], [HOLD, 0, HOLD]], "float32"))

@@ -143,6 +143,12 @@ def test_kernels_of_a_users_model_are_the_ones_named():
 def test_to_frame_and_summary_mark_the_choices():
     p = _path(dev_ratio=[0.0, 0.123456, 0.5, 0.9])
     frame = p.to_frame()
+    assert list(frame.columns) == ["lambda", "l1", "l2", "cv_mse", "cv_mse_se", "cv_deviance",
+                                   "cv_deviance_se", "cv_r2", "cv_r2_se", "sparsity", "n_features",
+                                   "dev_ratio", "weight_norm", "refit_epochs", "diverged", "selected"]
+    np.testing.assert_array_equal(frame["lambda"], LAMBDAS)
+    np.testing.assert_allclose(frame["sparsity"], [6 / 8, 5 / 8, 6 / 8, 0.0])
+    np.testing.assert_allclose(frame["weight_norm"], [2.0, 6.0, 7.0, 8.0])
     assert frame["selected"].tolist() == ["1se", "min", "", ""]
     np.testing.assert_allclose(frame["l1"], LAMBDAS * 0.5)
     np.testing.assert_allclose(frame["l2"], LAMBDAS * 0.5 / 2)
@@ -161,7 +167,8 @@ def test_to_frame_and_summary_mark_the_choices():
     text = str(p)
     assert text.startswith("kerasnet path (l1_ratio=0.5), task=regression, measure=mse: lambda_min 0.5, "
                            "lambda_1se 1")
-    assert "12.35" in text
+    assert text.split("\n\n")[1] == summary.to_string(float_format=lambda v: f"{v:.4g}")
+    assert "0.5863" in text and "0.58630" not in text  # four significant digits: the SE of strength 1
     assert repr(p) == ("Path(task='regression', n_lambdas=4, lambda_min_=0.5, lambda_1se_=1, measure='mse', "
                        "cv_best=2.2500)")
     same = _path(refit_diverged=(True, False, True, False))  # strength 0 out: 1se is min
@@ -198,14 +205,15 @@ def test_selected_features_follow_the_relaxed_path_when_chosen():
 
 
 def _history(L, per, epochs=4):
-    """A CV history: member k's loss 100 k + e, held-out loss 10 k + e, objective that + k / 10;
-    the last epoch NaN (every member had stopped)."""
+    """A CV history: member k's loss 100 k + e, held-out loss 10 k + e, objective that + k / 10
+    + e / 100; the last epoch NaN (every member had stopped)."""
     e = np.arange(epochs, dtype=float)[:, None]
     k = np.arange(L * per, dtype=float)[None, :]
     loss, val_loss = 100 * k + e, 10 * k + e
-    objective = val_loss + k / 10
+    objective = val_loss + k / 10 + e / 100
     for a in (loss, val_loss, objective):
         a[-1] = np.nan
+    val_loss[1], objective[1] = np.nan, np.nan  # no held-out loss at epoch 2: the row stays
     return {"cv": types.SimpleNamespace(loss=loss, val_loss=val_loss, val_objective=objective)}
 
 
@@ -217,10 +225,12 @@ def test_curves_average_the_folds_of_the_chosen_strength(per):
     assert list(frame.columns) == ["epoch", "loss", "data_loss", "penalty", "val_data_loss", "val_loss"]
     np.testing.assert_array_equal(frame["epoch"], [1, 2, 3])
     np.testing.assert_allclose(frame["loss"], 100 * members.mean() + np.arange(3))
-    np.testing.assert_allclose(frame["penalty"], members.mean() / 10)
-    np.testing.assert_allclose(frame["data_loss"], 100 * members.mean() + np.arange(3) - members.mean() / 10)
-    np.testing.assert_allclose(frame["val_data_loss"], 10 * members.mean() + np.arange(3))
-    np.testing.assert_allclose(frame["val_loss"], 10 * members.mean() + np.arange(3) + members.mean() / 10)
+    e = np.arange(3)
+    penalty = np.array([members.mean() / 10, np.nan, members.mean() / 10 + 0.02])
+    np.testing.assert_allclose(frame["penalty"], penalty)
+    np.testing.assert_allclose(frame["data_loss"], 100 * members.mean() + e - penalty)
+    np.testing.assert_allclose(frame["val_data_loss"], np.where(e == 1, np.nan, 10 * members.mean() + e))
+    np.testing.assert_allclose(frame["val_loss"], np.where(e == 1, np.nan, 10 * members.mean() + e) + penalty)
     np.testing.assert_allclose(p.curves(0.125)["loss"], 100 * (3 * per + 1) + np.arange(3))
     np.testing.assert_allclose(p.curves()["loss"], 100 + np.arange(3))  # 1se by default: strength 0
 
