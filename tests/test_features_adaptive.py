@@ -82,13 +82,21 @@ def test_adaptive_factors_skip_a_strength_whose_member_diverged():
     np.testing.assert_array_equal(factors[2], [4.0, 2.0, 1.0])
 
 
+def test_a_split_that_kept_nothing_on_a_one_strength_path_holds_every_feature():
+    norms = np.array([[[0.0, 0.0], [1.0, 4.0], [2.0, 1.0]]])  # L = 1: split 0 kept nothing
+    factors = adaptive_factors(norms, np.ones((1, 2)), np.zeros((1, 2), bool), np.ones(2), [1.0], False, 1.0)
+    np.testing.assert_array_equal(factors, [[HOLD, HOLD], [4.0, 1.0], [1.0, 2.0]])
+
+
 @pytest.mark.parametrize("adaptive, gamma", [(True, 1.0), (False, None), (None, None), (2, 2.0), (0.5, 0.5)])
 def test_adaptive_gamma(adaptive, gamma):
     assert adaptive_gamma(adaptive) == gamma
 
 
-@pytest.mark.parametrize("adaptive, message", [(0, "received adaptive=0 \\(use False"), (-1.0, "adaptive"),
-                                               (float("nan"), "adaptive")])
+@pytest.mark.parametrize("adaptive, message", [
+    (0, "^adaptive must be True, False, None or a positive gamma; received adaptive=0 \\(use False"),
+    (-1.0, "^adaptive must be a non-negative finite number; received adaptive=-1.0"),
+    (float("nan"), "^adaptive must be a non-negative finite number")])
 def test_adaptive_gamma_refuses(adaptive, message):
     with pytest.raises(ValueError, match=message):
         adaptive_gamma(adaptive)

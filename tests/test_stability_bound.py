@@ -11,7 +11,7 @@ import pytest
 import kerasnet
 from kerasnet.errors import InputError
 from kerasnet.path import stability
-from kerasnet.path.stability import StabilitySelection, _half_samples
+from kerasnet.path.stability import StabilitySelection, _half_samples, check_halves
 
 NAMES = ["a", "b", "c", "d"]
 
@@ -37,6 +37,7 @@ def test_q_is_the_mean_size_of_each_halfs_union_down_the_path():
     np.testing.assert_array_equal(stable.probabilities_[:, 0], [0.5, 0.0, 0.5])
     np.testing.assert_array_equal(stable.probabilities_[:, 1], [0.0, 0.5, 0.0])
     assert stable.lambdas_.tolist() == [3.0, 2.0, 1.0]
+    assert StabilitySelection([3, 2, 1], kept, NAMES, threshold=0.75, pfer=10.0).lambdas_.dtype == float
     assert stable.threshold == 0.75 and stable.pfer == 10.0
 
 
@@ -244,3 +245,11 @@ def test_plot_draws_the_stability_path(monkeypatch):
                         lambda stable, ax: seen.append((stable, ax)) or "axes")
     stable = StabilitySelection([1.0], np.ones((1, 2, 2), bool), ["a", "b"], threshold=0.75, pfer=10.0)
     assert stable.plot("ax") == "axes" and seen == [(stable, "ax")]
+
+
+def test_four_rows_and_two_rows_of_a_class_are_enough_for_two_halves():
+    check_halves(np.arange(4.0), "regression", None)
+    check_halves(np.array([0, 0, 1, 1, 1]), "binary", np.array(["no", "yes"]))
+    check_halves(np.array([0, 0, 1, 1, 2, 2]), "multiclass", np.array(["a", "b", "c"]))
+    with pytest.raises(InputError, match="class 'c' has 1 of the 5 rows"):
+        check_halves(np.array([0, 0, 1, 1, 2]), "multiclass", np.array(["a", "b", "c"]))
