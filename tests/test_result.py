@@ -88,6 +88,9 @@ def test_cv_summaries_are_glmnets_weighted_cvm_and_cvsd():
     np.testing.assert_array_equal(p.cv_scores_, MSE)
     np.testing.assert_array_equal(p.cv_losses_, DEVIANCE)
     assert p.score_name == "mse" and p.greater_is_better is False
+    assert p.hidden_l2 == 0.0 and p.feature_selection is False  # the defaults
+    integers = _path(lambdas=[8, 4, 2, 1], cv_values={"mse": MSE.astype(int), "deviance": DEVIANCE, "r2": R2})
+    assert integers.lambdas_.dtype == float and integers.cv_scores_.dtype == float
     equal = _path(fold_weights=None)
     assert equal.cv_mean_[1] == pytest.approx(2.0) and equal.cv_se_[1] == pytest.approx(np.std(MSE[1], ddof=1)
                                                                                          / np.sqrt(3))
@@ -113,6 +116,12 @@ def test_index_of_a_rule_or_a_strength():
         p.index(0.3)
     with pytest.raises(ValueError, match="lam must be '1se', 'min' or a strength on the grid; received 'max"):
         p.index("max")
+    with pytest.raises(ValueError, match="not on the path's grid"):  # within 1e-6 relative, no further
+        p.index(0.125 * (1 + 5e-6))
+    tiny = _path(lambdas=LAMBDAS * 1e-9)  # no absolute tolerance: tiny strengths are told apart
+    assert tiny.index(0.25e-9) == 2
+    with pytest.raises(ValueError, match="not on the path's grid"):
+        tiny.index(0.3e-9)
 
 
 def test_sparsity_features_norms_and_feature_path_count_kernels_only():
@@ -191,7 +200,7 @@ def test_relax_chosen_when_the_relaxed_best_beats_the_paths(measure, better, wor
         assert p.relax_chosen_ is chosen and p.relaxed_ is relaxed
         assert p._relaxed(None) is chosen and p._relaxed(True) is True and p._relaxed(False) is False
     assert _path(measure).relax_chosen_ is False
-    with pytest.raises(ValueError, match="has no relaxed fits; fit it with relax=True"):
+    with pytest.raises(ValueError, match="^this path has no relaxed fits; fit it with relax=True.$"):
         _path(measure).selected_features(relaxed=True)
 
 

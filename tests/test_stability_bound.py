@@ -138,6 +138,11 @@ def test_half_samples_are_complementary_stratified_different_and_seeded():
     assert not np.array_equal(halves, _half_samples(5, y, "binary", 4))
 
 
+def test_many_pairs_are_all_different():
+    halves = _half_samples(25, np.arange(40.0), "regression", 0)
+    assert len({tuple(np.flatnonzero(h)) for h in halves[::2]}) == 25
+
+
 def test_half_samples_of_a_regression_are_shuffled_halves():
     y = np.arange(12.0)
     halves = _half_samples(3, y, "regression", 0)
