@@ -72,6 +72,13 @@ def test_a_diverged_refit_or_fold_is_never_chosen():
     assert (p.index_1se_, p.lambda_1se_) == (0, 1.0)
     healthy = _path(refit_diverged=(False,) * 4, member_diverged=np.zeros((4, 3), bool))
     assert healthy.lambda_min_ == 0.125 and not healthy.diverged_.any()
+    assert healthy.lambda_1se_ == 0.125  # the best's folds agree: its SE is 0
+    # r2, greater is better: strength 1's mean (0.5 + 0.6 + 0.4) / 4 = 0.375 beats 0.1 by more
+    # than its SE, so both rules choose it.
+    r2 = _path("r2")
+    assert (r2.index_min_, r2.index_1se_) == (1, 1) and r2.greater_is_better is True
+    flags = _path(refit_diverged=[0, 0, 1, 0])  # 0/1 flags are read as booleans
+    assert flags.diverged_.dtype == bool and flags.diverged_.tolist() == [False, False, True, True]
     # Only the refit diverged at strength 2, and only strength 2 is left out.
     refit_only = _path(member_diverged=np.zeros((4, 3), bool))
     assert refit_only.lambda_min_ == 0.125 and np.isnan(refit_only.cv_mean_[2])
@@ -89,6 +96,10 @@ def test_cv_summaries_are_glmnets_weighted_cvm_and_cvsd():
     np.testing.assert_array_equal(p.cv_losses_, DEVIANCE)
     assert p.score_name == "mse" and p.greater_is_better is False
     assert p.hidden_l2 == 0.0 and p.feature_selection is False  # the defaults
+    assert p.dev_ratio_ is None and p.oof_predictions_ is None and p.penalty_factor_ is None
+    oof, factor = np.zeros((4, 5, 1)), np.array([1.0, 1e30, 0.5])
+    given = _path(oof_predictions=oof, penalty_factor=factor)
+    assert given.oof_predictions_ is oof and given.penalty_factor_ is factor
     integers = _path(lambdas=[8, 4, 2, 1], cv_values={"mse": MSE.astype(int), "deviance": DEVIANCE, "r2": R2})
     assert integers.lambdas_.dtype == float and integers.cv_scores_.dtype == float
     equal = _path(fold_weights=None)
