@@ -100,6 +100,7 @@ def test_no_region_selects_nothing():
     stable = StabilitySelection([1.0, 0.5], kept, NAMES, threshold=0.75, pfer=7.5)
     assert stable.region_ == -1
     assert stable.selected_.tolist() == [] and stable.selected_names_ == []
+    assert np.zeros((3, 4))[:, stable.selected_].shape == (3, 0)  # still indices (an integer array)
     assert stable.expected_false_ == 0.0
     frame = stable.to_frame()
     np.testing.assert_array_equal(frame["probability"], np.zeros(4))
