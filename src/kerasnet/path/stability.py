@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import InputError
 from ..models import mlp
 from ..penalty import check_strength
-from ..tasks import LOSS
+from ..tasks import CLASSIFICATION, LOSS
 from . import grid
 from .distributed import fit_members
 from .features import adaptive_factors, adaptive_gamma, dense_starts, first_layer_norms, group_lambda_max
@@ -33,6 +34,9 @@ from .sources import Chunks
 from .standardize import member_scaling, path_statistics
 
 __all__ = ["StabilitySelection", "stability_selection"]
+
+#: The tasks it fits (its members train on Keras's own losses, which have no Cox likelihood).
+_TASKS = (None, "binary", "multiclass", "regression", "poisson")
 
 
 class StabilitySelection:
@@ -110,6 +114,34 @@ class StabilitySelection:
                 f": {names or 'none'})")
 
 
+def check_halves(y, task, classes):
+    """Refuse rows that cannot be cut in two halves: fewer than 4, or (classification, the
+    halves being stratified) a class with fewer than 2 rows, before anything trains."""
+    n = len(y)
+    if n < 4:
+        raise InputError(f"stability selection splits the rows in halves; it needs at least 4 rows, got {n}.")
+    if task in CLASSIFICATION:
+        counts = np.bincount(np.asarray(y).astype(int), minlength=len(classes))
+        if counts.min() < 2:
+            raise InputError(
+                f"stability selection needs at least 2 rows of every class (one for each half of a pair); "
+                f"class '{classes[int(counts.argmin())]}' has {int(counts.min())} of the {n} rows: add rows "
+                f"of that class or leave its rows out.")
+
+
+def _half_samples(n_pairs, y, task, seed):
+    """Row masks ``[2 * n_pairs, n]`` of the half-samples: rows ``2p`` and ``2p + 1`` are pair
+    ``p``'s two halves, complementary (disjoint, together every row), the two folds of a
+    shuffled 2-fold split (stratified by class for classification) whose seed is drawn from
+    ``seed``, so every pair has its own split and the same ``seed`` gives the same halves."""
+    rng = np.random.default_rng(seed)
+    halves = []
+    for _ in range(n_pairs):
+        train, test = splits(2, y, task, int(rng.integers(2**31 - 1)))
+        halves += [train[0], test[0]]
+    return np.stack(halves)
+
+
 def stability_selection(X, y, *, hidden=(32,), task=None, n_pairs=25, lambdas=None, n_lambdas=12,
                         lambda_min_ratio=0.05, threshold=0.75, pfer=1.0, epochs=100, batch_size=32,
                         learning_rate=1e-3, patience=10, hidden_l2=1e-2, adaptive=True, sample_weight=None,
@@ -143,7 +175,9 @@ def stability_selection(X, y, *, hidden=(32,), task=None, n_pairs=25, lambdas=No
     y : array-like [n]
     hidden : sequence of int, default (32,)
         Hidden layers (``()``: the linear group lasso).
-    task : {"binary", "multiclass", "regression"} or None
+    task : {"binary", "multiclass", "regression", "poisson"} or None
+        None: inferred from ``y``. Not ``"cox"``, refused before anything trains (a Cox
+        model's features: ``fit_path(X, y, task="cox").selected_features()``).
     n_pairs : int, default 25
         Complementary pairs (``2 * n_pairs`` members per strength; Shah & Samworth use 50).
     lambdas : sequence of float or None
@@ -182,8 +216,12 @@ def stability_selection(X, y, *, hidden=(32,), task=None, n_pairs=25, lambdas=No
     >>> stable = stability_selection(X, y, n_pairs=10, seed=0, verbose=0)  # doctest: +SKIP
     >>> stable.selected_names_  # doctest: +SKIP
     """
+    if task not in _TASKS:
+        raise InputError(f"stability_selection supports task='binary', 'multiclass', 'regression' or "
+                         f"'poisson' (or None: inferred from y); received task={task!r}. For a Cox model's "
+                         f"features use fit_path(X, y, task='cox') and its selected_features().")
     X, y, names = check_xy(X, y)
-    task, y_enc, _, n_outputs = encode_target(y, task)
+    task, y_enc, classes, n_outputs = encode_target(y, task)
     counts = {"n_pairs": n_pairs, "n_lambdas": n_lambdas, "epochs": epochs, "batch_size": batch_size,
               "patience": patience}
     _, lambda_min_ratio = check_settings(lambda_min_ratio, learning_rate, **counts)
@@ -195,16 +233,11 @@ def stability_selection(X, y, *, hidden=(32,), task=None, n_pairs=25, lambdas=No
     hidden_l2 = check_strength(hidden_l2, "hidden_l2")
     adaptive = adaptive_gamma(adaptive)
     n, hidden = len(y_enc), tuple(hidden)
-    if n < 4:
-        raise ValueError(f"stability selection splits the rows in halves; it needs at least 4 rows, got {n}.")
+    check_halves(y_enc, task, classes)
     weight = normalized_weights(sample_weight, n)
-    rng = np.random.default_rng(seed)
-    halves = []
-    for _ in range(n_pairs):  # each pair: the two halves of one random 2-fold split
-        train, test = splits(2, y_enc, task, int(rng.integers(2**31 - 1)))
-        halves += [train[0], test[0]]
+    halves = _half_samples(n_pairs, y_enc, task, seed)
     S = len(halves)
-    rows = np.stack(halves + [np.ones(n, bool)])
+    rows = np.concatenate([halves, np.ones((1, n), bool)])
     complement = np.concatenate([~rows[:S], np.zeros((1, n), bool)])
     network = mlp(X.shape[1], n_outputs, hidden, task, seed=seed, kernel_initializer=NumpyGlorotUniform(seed))
     chunks = Chunks.blocks(X)
