@@ -152,14 +152,14 @@ def test_select_too_few_rows_names_the_problem(tmp_path):
 
 
 def test_select_a_class_too_small_for_two_halves_names_it(tmp_path):
-    path = tmp_path / "five.csv"
-    table = _table(5)
-    table["label"] = ["yes", "no", "no", "no", "no"]
+    path = tmp_path / "thirty.csv"
+    table = _table(30)
+    table["label"] = ["yes"] + ["no"] * 29
     table.to_csv(path, index=False)
     result = invoke(*SELECT, path, "--target", "label", "--out", tmp_path / "run")
     assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
-    assert "class 'yes' has 1 of the 5 rows" in result.stderr and "cv=" not in result.stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["five.csv"]
+    assert "class 'yes' has a single row" in result.stderr and "cv=" not in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["thirty.csv"]
 
 
 def test_select_passes_its_options_to_the_library(data, tmp_path, monkeypatch):

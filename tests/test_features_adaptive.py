@@ -277,3 +277,27 @@ def test_group_lambda_max_of_a_network_is_the_largest_gradient_norm_of_a_removed
     rows = np.sort(np.random.default_rng(3).choice(n, 7, replace=False))
     assert group_lambda_max(*args, y_scale=y_scale, sample=7, seed=3, from_empty=True) == pytest.approx(
         _by_hand_top(Z[rows], t[rows], weight[rows], W1, b1, W2, b2, from_empty=True), rel=1e-4)
+
+
+def test_group_lambda_max_of_a_cox_network_at_zero_is_the_martingale_residual_gradient():
+    # At an empty first layer eta is constant, and the gradient of Breslow's weighted mean
+    # negative log partial likelihood is -X' (w r) / sum(w), r the null model's martingale
+    # residuals (glmnet's lambda_max for family="cox"): an independent computation.
+    from kerasnet.models import mlp
+    from kerasnet.path.sources import Chunks
+    from kerasnet.survival import null_martingale_residual
+
+    rng = np.random.default_rng(1)
+    n, d = 30, 3
+    X = rng.normal(size=(n, d))
+    time = np.round(rng.exponential(size=n), 1) + 0.1  # ties in time
+    y = np.column_stack([time, rng.random(n) < 0.7]).astype("float32")
+    weight = rng.uniform(0.5, 2.0, n)
+    network = mlp(d, 1, (), "cox", seed=0)
+    network.set_weights([np.zeros((d, 1), "float32"), np.array([0.4], "float32")])
+    mean, scale = X.mean(axis=0), X.std(axis=0)
+    Z = (X - mean) / scale
+    r = null_martingale_residual(y, weight)
+    expected = np.abs(Z.T @ (weight * r)).max() / weight.sum()
+    top = group_lambda_max(network, Chunks.blocks(X), y, "cox", weight, mean, scale)
+    assert top == pytest.approx(expected, rel=1e-4)

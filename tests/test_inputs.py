@@ -305,3 +305,16 @@ def test_check_features_keeps_float32_values():
     values = check_features(X)
     assert values.dtype == np.float32
     np.testing.assert_array_equal(values, X.astype(np.float32))
+
+
+@pytest.mark.parametrize(("kwargs", "piece"), [
+    ({"hidden": "64"}, "hidden"), ({"seed": "abc"}, "seed"), ({"seed": -5}, "seed"),
+    ({"lambdas": [1e30]}, "lambdas"), ({"lambdas": [np.nan]}, "lambdas")])
+def test_stability_selection_refuses_its_settings_before_training(training, kwargs, piece):
+    refused(lambda: stability_selection(X, Y, n_pairs=2, epochs=1, verbose=0, **kwargs), piece)
+
+
+@pytest.mark.parametrize("hidden", [4, (4,), ()])
+def test_stability_selection_takes_hidden_as_fit_path_does(training, hidden):
+    with pytest.raises(Trained):
+        stability_selection(X, Y, hidden=hidden, n_pairs=2, epochs=1, lambdas=[0.1, 0.01], verbose=0)

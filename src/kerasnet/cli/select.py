@@ -128,12 +128,10 @@ def command(data, target, dataset, drop, hidden, n_pairs, threshold, pfer, n_lam
     stays within --pfer (Meinshausen & Buhlmann; Shah & Samworth's complementary pairs).
     Writes stability.csv, probabilities.csv, metrics.json, stability.png and report.html.
     """
-    import numpy as np
     import pandas as pd
 
     from ..data import Preprocessor, check_finite, infer_task
     from ..path import stability_selection
-    from ..path.stability import check_halves
     from ..runs.records import data_record, run_record, stability_record
     from ..runs.save import save_select_run
     from ._common import report_warning, stdout_console
@@ -147,8 +145,6 @@ def command(data, target, dataset, drop, hidden, n_pairs, threshold, pfer, n_lam
     pre = Preprocessor(task=task).fit(features, y)
     X = pd.DataFrame(pre.transform(features), columns=pre.feature_names_)
     y_enc = pre.encode_target(y)
-    if task in ("binary", "multiclass"):  # a class too small for two halves, named by its label
-        check_halves(y_enc, task, np.asarray(pre.classes_, dtype=object))
     adaptive = not plain
     with argument_errors():
         stable = stability_selection(X, y_enc, hidden=hidden, task=task, n_pairs=n_pairs, n_lambdas=n_lambdas,

@@ -95,7 +95,13 @@ def group_lambda_max(network, chunks, y, loss, weight, mean, scale, y_scale=None
     if y_scale is not None:
         target = ((target.reshape(len(target), -1) - y_scale[0]) / y_scale[1]).astype("float32")
     target, w = ops.convert_to_tensor(target), ops.convert_to_tensor((w / w.sum()).astype("float32"))
-    per_row = per_sample_loss(loss)
+    if isinstance(loss, str) and loss == "cox":  # one batch of the rows: their own risk sets, weighted
+        from ..survival import cox_terms
+
+        def per_row(target, out):
+            return cox_terms(target[:, 0], target[:, 1], ops.reshape(out, (-1,)), w)
+    else:
+        per_row = per_sample_loss(loss)
     trainable = [v.value for v in network.trainable_variables]
     non_trainable = [v.value for v in network.non_trainable_variables]
 

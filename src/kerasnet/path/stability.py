@@ -25,10 +25,11 @@ from ..models import mlp
 from ..penalty import check_strength
 from ..tasks import CLASSIFICATION, LOSS
 from . import grid
+from .arguments import check_hidden, check_seed, check_settings
 from .distributed import fit_members
 from .features import adaptive_factors, adaptive_gamma, dense_starts, first_layer_norms, group_lambda_max
 from .folds import normalized_weights, splits
-from .inputs import NumpyGlorotUniform, check_settings, check_xy, encode_target
+from .inputs import NumpyGlorotUniform, check_xy, encode_target
 from .progress import Progress
 from .sources import Chunks
 from .standardize import member_scaling, path_statistics
@@ -220,11 +221,12 @@ def stability_selection(X, y, *, hidden=(32,), task=None, n_pairs=25, lambdas=No
         raise InputError(f"stability_selection supports task='binary', 'multiclass', 'regression' or "
                          f"'poisson' (or None: inferred from y); received task={task!r}. For a Cox model's "
                          f"features use fit_path(X, y, task='cox') and its selected_features().")
+    hidden, seed = check_hidden(hidden), check_seed(seed)  # every setting before the data is read
     X, y, names = check_xy(X, y)
     task, y_enc, classes, n_outputs = encode_target(y, task)
     counts = {"n_pairs": n_pairs, "n_lambdas": n_lambdas, "epochs": epochs, "batch_size": batch_size,
               "patience": patience}
-    _, lambda_min_ratio = check_settings(lambda_min_ratio, learning_rate, **counts)
+    _, lambda_min_ratio = check_settings(lambda_min_ratio, learning_rate, lambdas=lambdas, **counts)
     threshold = check_strength(threshold, "threshold")
     if not 0.5 < threshold <= 1:
         raise ValueError(f"threshold must be in (0.5, 1] (the bound needs more than half); received "
@@ -232,7 +234,7 @@ def stability_selection(X, y, *, hidden=(32,), task=None, n_pairs=25, lambdas=No
     pfer = check_strength(pfer, "pfer")
     hidden_l2 = check_strength(hidden_l2, "hidden_l2")
     adaptive = adaptive_gamma(adaptive)
-    n, hidden = len(y_enc), tuple(hidden)
+    n = len(y_enc)
     check_halves(y_enc, task, classes)
     weight = normalized_weights(sample_weight, n)
     halves = _half_samples(n_pairs, y_enc, task, seed)
