@@ -235,3 +235,18 @@ def test_direction_and_labels_of_the_measures():
     assert [measures.label(m) for m in ("deviance", "cindex", "class", "auc", "mse", "mae", "r2")] == [
         "deviance", "Harrell's C", "misclassification error", "AUC", "mean squared error",
         "mean absolute error", "R^2"]
+
+
+@pytest.mark.filterwarnings("error")  # a row in no test set is NaN without a 0 / 0 warning
+def test_cross_validated_with_two_outputs_and_a_row_in_no_test_set():
+    rng = np.random.default_rng(17)
+    y = rng.normal(size=(4, 2))
+    index, valid = np.array([[0, 1], [2, 0]]), np.array([[True, True], [True, False]])
+    outputs = rng.normal(size=(2, 2, 2))
+    values, oof = cross_validated((index, outputs, valid), np.ones(2, bool), y, "regression", None, 1, 2,
+                                  keep=True)
+    for f, rows in enumerate(([0, 1], [2])):
+        expected = metrics.mean_squared_error(y[rows], outputs[f, :len(rows)], multioutput="raw_values").sum()
+        assert values["mse"][0, f] == pytest.approx(expected, rel=1e-12)
+    np.testing.assert_allclose(oof[0, :3], [outputs[0, 0], outputs[0, 1], outputs[1, 0]], rtol=1e-12)
+    assert np.isnan(oof[0, 3]).all()

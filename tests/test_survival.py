@@ -20,6 +20,7 @@ from kerasnet.survival import (
     grouped_cox_deviance,
     null_martingale_residual,
 )
+from kerasnet.tasks import LOSS
 
 # 12 rows: tied times (1, 2, 4, 6), an event tied with a censoring (1, 2, 4), tied eta (0.1, 0.2)
 T = np.array([1, 1, 2, 2, 2, 3, 4, 4, 5, 6, 6, 7.0])
@@ -234,15 +235,19 @@ def test_grouped_deviance_takes_member_i_times_per_plus_f(monkeypatch):
         test[f, f::F] = True
     y[:3, 1] = 1.0  # an event in every fold
     etas = np.random.default_rng(11).normal(size=(L * per, 24))
+    network, X, weights, scaling = object(), np.zeros((24, 2)), [None] * (L * per), object()
     calls = []
 
-    def outputs(network, X, y_enc, weights, *, loss, scaling=None):
-        calls.append(len(weights))
+    def outputs(*args, **kwargs):
+        calls.append((args, kwargs))
         return etas[:, :, None]
 
     monkeypatch.setattr(survival_cv, "member_outputs", outputs)
-    values = survival_cv.grouped_deviance(None, None, y, [None] * (L * per), None, test, w, L, F)
-    assert calls == [L * per] and values.shape == (L, F)
+    values = survival_cv.grouped_deviance(network, X, y, weights, scaling, test, w, L, F)
+    # one inference pass: every member on all rows, with the Cox loss and the members' scaling
+    (args, kwargs), = calls
+    assert args[0] is network and args[1] is X and args[2] is y and args[3] is weights
+    assert kwargs == {"loss": LOSS["cox"], "scaling": scaling} and values.shape == (L, F)
     for i in range(L):
         for f in range(F):
             e, other = etas[i * per + f], ~test[f]
@@ -270,3 +275,10 @@ def test_a_cox_fold_without_events_is_refused_before_training(monkeypatch):
                           epochs=1, verbose=0)
     survival_cv.check_fold_events("cox", y, np.ones(30), np.stack([foldid == 1, foldid == 2]))  # accepted
     survival_cv.check_fold_events("regression", y, np.ones(30), np.stack([foldid == 3]))  # not Cox
+
+
+def test_null_martingale_residuals_of_integer_targets_are_fractions():
+    y = np.array([[3, 1], [1, 1], [2, 0], [1, 1]])  # integer times and events, as a user may give
+    # eta = 0: the hazard at time 1 jumps by 2 / 4, at 3 by 1 / 1
+    np.testing.assert_allclose(null_martingale_residual(y, np.array([1, 1, 1, 1])),
+                               [1 - 1.5, 1 - 0.5, 0 - 0.5, 1 - 0.5])
