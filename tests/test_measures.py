@@ -55,6 +55,15 @@ def test_weighted_r2_is_sklearns(outputs):
     expected = metrics.r2_score(y, pred, sample_weight=w, multioutput="uniform_average")
     assert fold_value("r2", "regression", y, pred, w) == pytest.approx(expected, rel=1e-12)
     assert fold_value("r2", "regression", y, pred) == pytest.approx(metrics.r2_score(y, pred), rel=1e-12)
+    small = 1e-3 * y  # a total sum of squares below 1
+    expected = metrics.r2_score(small, 1e-3 * pred, sample_weight=w, multioutput="uniform_average")
+    assert fold_value("r2", "regression", small, 1e-3 * pred, w) == pytest.approx(expected, rel=1e-10)
+
+
+def test_r2_of_a_constant_target_is_nan():
+    # no variance to explain (sklearn returns 0 or 1 there by convention; glmnet has no R^2)
+    assert np.isnan(fold_value("r2", "regression", np.full(5, 2.0), np.arange(5.0)))
+    assert np.isnan(fold_value("r2", "regression", np.full((5, 2), 2.0), np.zeros((5, 2))))
 
 
 @pytest.mark.parametrize("outputs", [1, 2])

@@ -93,7 +93,7 @@ def _log_partial_likelihood(y, eta, w):
     """Breslow: sum_i w_i d_i (eta_i - log sum_{j: t_j >= t_i, w_j > 0} w_j exp(eta_j))."""
     total = 0.0
     for i in range(len(y)):
-        if y[i, 1]:
+        if y[i, 1] and w[i] > 0:
             risk = sum(w[j] * np.exp(eta[j]) for j in range(len(y)) if y[j, 0] >= y[i, 0] and w[j] > 0)
             total += w[i] * (eta[i] - np.log(risk))
     return total
@@ -117,6 +117,11 @@ def test_cox_deviance_is_breslows_with_zero_weight_rows_in_no_risk_set():
     eta[:6] = 50.0  # would dominate every risk set they were in
     expected = -2 * _log_partial_likelihood(y, eta, w) / w.sum()
     assert cox_deviance(y, eta, w) == pytest.approx(expected, rel=1e-12)
+    # a zero-weight event after every weighted row: an empty risk set, weighing nothing
+    last = np.argmax(y[:, 0])
+    y[last], w[last] = [100.0, 1.0], 0.0
+    expected = -2 * _log_partial_likelihood(y, eta, w) / w.sum()
+    assert cox_deviance(y, eta, w) == pytest.approx(expected, rel=1e-12)
     assert cox_deviance(Y, ETA) == pytest.approx(-2 * _log_partial_likelihood(Y, ETA, np.ones(12)) / 12)
 
 
@@ -127,6 +132,10 @@ def test_glmnet_cox_deviance_equals_coxnet_deviance():
     y, eta, w = _table(30, 4)
     assert glmnet_cox_deviance(y, eta, w) == pytest.approx(_coxnet_deviance(y, eta, w), rel=1e-12)
     assert glmnet_cox_deviance(y, eta) == pytest.approx(_coxnet_deviance(y, eta, np.ones(30)), rel=1e-12)
+    # an event time whose events all weigh 0 adds nothing to the saturated term
+    w[np.flatnonzero(y[:, 1] > 0)[0]] = 0.0
+    y[np.flatnonzero(y[:, 1] > 0)[0], 0] = 1.5  # alone at its time
+    assert glmnet_cox_deviance(y, eta, w) == pytest.approx(_coxnet_deviance(y, eta, w), rel=1e-12)
     # the scale of the weights does not matter (std.weights)
     assert glmnet_cox_deviance(y, eta, 7 * w) == pytest.approx(glmnet_cox_deviance(y, eta, w), rel=1e-12)
 
@@ -143,6 +152,7 @@ def test_grouped_deviance_by_hand_under_unequal_weights():
     expected = [(_coxnet_deviance(y, e, w) - _coxnet_deviance(y[~test], e[~test], w[~test])) / events
                 for e in etas]
     np.testing.assert_allclose(values, expected, rtol=1e-10)
+    np.testing.assert_allclose(grouped_cox_deviance(y, etas, w, test.astype(int)), expected, rtol=1e-10)
     unit = (_coxnet_deviance(y, etas[0], np.ones(30))
             - _coxnet_deviance(y[~test], etas[0][~test], np.ones(23))) / y[test, 1].sum()
     np.testing.assert_allclose(grouped_cox_deviance(y, etas[:1], None, test), [unit], rtol=1e-10)

@@ -107,7 +107,8 @@ def cox_deviance(y, eta, weight=None):
     last_tied = np.searchsorted(-t_desc, -t_desc, side="right") - 1
     log_risk = np.empty(len(eta))
     log_risk[order] = running[last_tied]
-    terms = -y[:, 1] * (eta - log_risk)
+    # Rows of weight 0 count nothing, also where their risk set holds no weight (log 0).
+    terms = np.where(w > 0, -y[:, 1] * (eta - log_risk), 0.0)
     return float(2.0 * (w * terms).sum() / w.sum())
 
 
