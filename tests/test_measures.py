@@ -259,3 +259,14 @@ def test_cross_validated_with_two_outputs_and_a_row_in_no_test_set():
         assert values["mse"][0, f] == pytest.approx(expected, rel=1e-12)
     np.testing.assert_allclose(oof[0, :3], [outputs[0, 0], outputs[0, 1], outputs[1, 0]], rtol=1e-12)
     assert np.isnan(oof[0, 3]).all()
+
+
+def test_fold_values_goes_on_past_an_empty_or_diverged_member():
+    y = np.array([0, 1, 0, 1, 1, 0])
+    index = np.array([[0, 0, 0], [0, 1, 2], [0, 1, 2], [3, 4, 5]])
+    valid = np.array([[False] * 3, [True] * 3, [True] * 3, [True] * 3])  # member 0: no rows
+    outputs = np.array([[0.5] * 3, [np.nan, 0.2, 0.3], [0.1, 0.7, 0.4], [0.9, 0.6, 0.2]])[:, :, None]
+    values = fold_values("mse", "binary", y, index, outputs, valid)
+    assert np.isnan(values[:2]).all()  # no rows; diverged (it comes before a member of the same rows)
+    for k, rows in ((2, [0, 1, 2]), (3, [3, 4, 5])):
+        assert values[k] == pytest.approx(2 * metrics.mean_squared_error(y[rows], outputs[k, :, 0]))
