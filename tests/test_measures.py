@@ -36,9 +36,17 @@ def test_auc_with_tied_scores_is_sklearns(weighted):
     assert fold_value("auc", "binary", y, score[:, None], w) == pytest.approx(expected, rel=1e-12)
 
 
+@pytest.mark.filterwarnings("error")  # NaN by the rule, not from 0 / 0
 def test_auc_is_nan_with_one_class():
     assert np.isnan(measures.auc(np.ones(4), [0.1, 0.2, 0.3, 0.4]))
     assert np.isnan(measures.auc(np.zeros(4), [0.1, 0.2, 0.3, 0.4]))
+    # one positive row of weight 1 (or less) is a class
+    for w in (1.0, 0.5):
+        weight = [1.0, 1.0, w, 1.0]
+        assert measures.auc([0, 0, 1, 0], [0.1, 0.3, 0.2, 0.4], weight) == pytest.approx(
+            metrics.roc_auc_score([0, 0, 1, 0], [0.1, 0.3, 0.2, 0.4], sample_weight=weight))
+        assert measures.auc([1, 1, 0, 1], [0.1, 0.3, 0.2, 0.4], weight) == pytest.approx(
+            metrics.roc_auc_score([1, 1, 0, 1], [0.1, 0.3, 0.2, 0.4], sample_weight=weight))
     # the only positive row has weight 0: one class left
     assert np.isnan(measures.auc([0, 0, 1, 0], [0.1, 0.2, 0.3, 0.4], [1.0, 1.0, 0.0, 1.0]))
 

@@ -276,7 +276,9 @@ def test_a_cox_fold_without_events_is_refused_before_training(monkeypatch):
         raise AssertionError("trained before refusing the folds")
 
     monkeypatch.setattr(kerasnet.path.fit, "fit_members", no_training)
-    with pytest.raises(InputError, match=r"^CV fold 3 of 3 has no events .*use fewer folds, or a foldid="):
+    words = (r"^CV fold 3 of 3 has no events \(task='cox' scores each fold by its events\); use fewer folds, "
+             r"or a foldid= / cv= that puts events in every fold\.$")
+    with pytest.raises(InputError, match=words):
         kerasnet.fit_path(X, y, task="cox", foldid=foldid, hidden=(4,), n_lambdas=2, epochs=1, verbose=0)
     # events of weight 0 are no events
     weight = np.r_[np.ones(10), np.zeros(10), np.ones(10)]
@@ -284,6 +286,11 @@ def test_a_cox_fold_without_events_is_refused_before_training(monkeypatch):
         kerasnet.fit_path(X, y, task="cox", foldid=foldid, sample_weight=weight, hidden=(4,), n_lambdas=2,
                           epochs=1, verbose=0)
     survival_cv.check_fold_events("cox", y, np.ones(30), np.stack([foldid == 1, foldid == 2]))  # accepted
+    one = np.zeros(30, bool)
+    one[0] = True  # a fold of one event of weight 1 is enough
+    survival_cv.check_fold_events("cox", y, np.ones(30), np.stack([one, ~one]))
+    with pytest.raises(InputError, match=r"^CV fold 2 of 2 has no events"):  # the fold without, not fold 1
+        survival_cv.check_fold_events("cox", y, np.ones(30), np.stack([one | (foldid == 3), foldid == 3]))
     survival_cv.check_fold_events("regression", y, np.ones(30), np.stack([foldid == 3]))  # not Cox
 
 
