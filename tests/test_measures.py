@@ -278,3 +278,14 @@ def test_fold_values_goes_on_past_an_empty_or_diverged_member():
     assert np.isnan(values[:2]).all()  # no rows; diverged (it comes before a member of the same rows)
     for k, rows in ((2, [0, 1, 2]), (3, [3, 4, 5])):
         assert values[k] == pytest.approx(2 * metrics.mean_squared_error(y[rows], outputs[k, :, 0]))
+
+
+def test_fold_values_of_counts_and_values_need_no_classes():
+    # mse of counts and of values far from 0 or 1: no one-hot classes are made of them
+    y = np.array([3.0, 7.0, 12.0, 0.0])
+    index, valid = np.array([[0, 1, 2, 3]]), np.ones((1, 4), bool)
+    outputs = np.array([[[2.0], [5.0], [9.0], [1.0]]])
+    for task in ("poisson", "regression"):
+        for measure, metric in (("mse", metrics.mean_squared_error), ("mae", metrics.mean_absolute_error)):
+            values = fold_values(measure, task, y, index, outputs, valid)
+            assert values[0] == pytest.approx(metric(y, outputs[0, :, 0])), (task, measure)
