@@ -194,15 +194,21 @@ def test_check_survival_target_forms():
     np.testing.assert_array_equal(check_survival_target(pd.DataFrame({"t": T, "e": D})), expected)
 
 
+SHAPE = r"^task='cox' needs y as two columns, time and event \(1: the event, 0: censored\); received shape "
+TIMES = r"^task='cox' needs every time finite and > 0 \(the first column of y\)\.$"
+EVENTS = r"^task='cox' needs events of 0 or 1 \(the second column of y\), at least one 1\.$"
+
+
 @pytest.mark.parametrize("bad, words", [
-    (np.zeros(12, dtype=[("a", "f8"), ("b", "f8"), ("c", "f8")]), r"two fields .*received \('a', 'b', 'c'\)"),
-    (T, r"two columns, time and event .*received shape \(12,\)"),
-    (np.column_stack([T, D, D]), r"received shape \(12, 3\)"),
-    (np.column_stack([np.r_[0.0, T[1:]], D]), "every time finite and > 0"),
-    (np.column_stack([np.r_[np.nan, T[1:]], D]), "every time finite and > 0"),
-    (np.column_stack([T, np.r_[2.0, D[1:]]]), "events of 0 or 1"),
-    (np.column_stack([T, np.r_[0.5, D[1:]]]), "events of 0 or 1"),
-    (np.column_stack([T, np.zeros(12)]), "at least one 1"),
+    (np.zeros(12, dtype=[("a", "f8"), ("b", "f8"), ("c", "f8")]),
+     r"^a survival target has two fields \(event, time or time, event\); received \('a', 'b', 'c'\)\.$"),
+    (T, SHAPE + r"\(12,\)\.$"),
+    (np.column_stack([T, D, D]), SHAPE + r"\(12, 3\)\.$"),
+    (np.column_stack([np.r_[0.0, T[1:]], D]), TIMES),
+    (np.column_stack([np.r_[np.nan, T[1:]], D]), TIMES),
+    (np.column_stack([T, np.r_[2.0, D[1:]]]), EVENTS),
+    (np.column_stack([T, np.r_[0.5, D[1:]]]), EVENTS),
+    (np.column_stack([T, np.zeros(12)]), EVENTS),
 ])
 def test_check_survival_target_refusals(bad, words):
     with pytest.raises(ValueError, match=words):
