@@ -145,6 +145,7 @@ def test_multiclass_measures_are_sklearns():
     assert per_row("deviance", "multiclass", [0], P[:1]) == pytest.approx([-2 * np.log(1e-5)])
 
 
+@pytest.mark.filterwarnings("error")  # NaN by the rule, not from 0 / 0
 def test_a_fold_of_zero_weight_is_nan():
     assert np.isnan(fold_value("mse", "regression", np.ones(3), np.zeros(3), np.zeros(3)))
 

@@ -9,6 +9,7 @@ import pytest
 import kerasnet
 from kerasnet.errors import InputError
 from kerasnet.path import survival_cv
+from kerasnet.path.measures import fold_value
 from kerasnet.survival import (
     CoxPartialLikelihood,
     c_index,
@@ -305,3 +306,11 @@ def test_null_martingale_residuals_of_integer_targets_are_fractions():
     # eta = 0: the hazard at time 1 jumps by 2 / 4, at 3 by 1 / 1
     np.testing.assert_allclose(null_martingale_residual(y, np.array([1, 1, 1, 1])),
                                [1 - 1.5, 1 - 0.5, 0 - 0.5, 1 - 0.5])
+
+
+def test_fold_value_of_cox_is_harrells_c_or_the_per_row_deviance():
+    # R: glmnet::Cindex(p, Surv(t, d), weights = w)
+    assert fold_value("cindex", "cox", Y, ETA, W) == pytest.approx(0.41787170930663697, rel=1e-12)
+    assert fold_value("cindex", "cox", Y, ETA) == pytest.approx(0.5, rel=1e-12)
+    expected = -2 * _log_partial_likelihood(Y, ETA, W) / W.sum()
+    assert fold_value("deviance", "cox", Y, ETA, W) == pytest.approx(expected, rel=1e-12)
