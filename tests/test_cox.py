@@ -80,7 +80,9 @@ def test_martingale_residuals_c_index_and_deviance_by_hand():
     hazard = np.array([sum(w[k] * event[k] / risk[k] for k in range(6) if time[k] <= t) for t in time])
     np.testing.assert_allclose(null_martingale_residual(y, w), event - hazard)
     eta = rng.normal(size=6)
-    pairs = [(i, j) for i in range(6) for j in range(6) if time[i] < time[j] and event[i]]
+    # Comparable: i's event before j's time, or at j's time when j is censored (R's survival).
+    pairs = [(i, j) for i in range(6) for j in range(6)
+             if event[i] and (time[i] < time[j] or (time[i] == time[j] and not event[j]))]
     concordant = sum(w[i] * w[j] * ((eta[i] > eta[j]) + 0.5 * (eta[i] == eta[j])) for i, j in pairs)
     assert c_index(y, eta, w) == pytest.approx(concordant / sum(w[i] * w[j] for i, j in pairs))
     risk_sums = [(w * np.exp(eta))[time >= time[i]].sum() for i in range(6)]

@@ -107,7 +107,8 @@ def cox_deviance(y, eta, weight=None):
     last_tied = np.searchsorted(-t_desc, -t_desc, side="right") - 1
     log_risk = np.empty(len(eta))
     log_risk[order] = running[last_tied]
-    terms = -y[:, 1] * (eta - log_risk)
+    # Rows of weight 0 count nothing, also where their risk set holds no weight (log 0).
+    terms = np.where(w > 0, -y[:, 1] * (eta - log_risk), 0.0)
     return float(2.0 * (w * terms).sum() / w.sum())
 
 
@@ -148,8 +149,10 @@ def cox_deviance_ratio(y, etas, weight=None):
 
 
 def c_index(y, eta, weight=None):
-    """Harrell's concordance: among comparable pairs (the shorter time had the event), the
-    share where the shorter time has the higher ``eta`` (ties in ``eta`` count one half).
+    """Harrell's concordance: among comparable pairs (the shorter time had the event; at a tied
+    time an event is before a censoring), the share where the shorter time has the higher ``eta``
+    (ties in ``eta`` count one half), pairs weighted ``w_i w_j``: glmnet's ``Cindex``
+    (``survival::concordance``) and scikit-survival's ``concordance_index_censored``.
 
     Pairs are counted in blocks of rows, so memory stays bounded on large folds.
     """
@@ -162,7 +165,8 @@ def c_index(y, eta, weight=None):
     step = max(1, 2**22 // max(1, len(time)))
     for a in range(0, len(rows), step):
         i = rows[a:a + step]
-        pair_w = w[i, None] * w[None, :] * (time[i, None] < time[None, :])
+        later = (time[i, None] < time[None, :]) | ((time[i, None] == time[None, :]) & (event[None, :] == 0))
+        pair_w = w[i, None] * w[None, :] * later
         score = (eta[i, None] > eta[None, :]) + 0.5 * (eta[i, None] == eta[None, :])
         concordant += float((pair_w * score).sum())
         total += float(pair_w.sum())

@@ -34,7 +34,7 @@ from .result import Path
 from .sources import Chunks
 from .standardize import member_scaling, path_statistics
 from .step import kernel_positions
-from .survival_cv import fold_events, grouped_deviance
+from .survival_cv import check_fold_events, fold_events, grouped_deviance
 
 __all__ = ["fit_path"]
 
@@ -273,6 +273,7 @@ def fit_path(
     weight = normalized_weights(sample_weight, n)
     offset = poisson_offset(offset, y_enc, weight, task, feature_selection, None if model else network)
     train_rows, test_rows = splits(cv, y_enc, task, seed, foldid=foldid, groups=groups)
+    check_fold_events(task, y_enc, weight, test_rows)  # before training: the Cox deviance needs them
     F = len(train_rows)
     everything = np.ones(n, bool)
     rows = list(train_rows) + [everything]

@@ -8,7 +8,7 @@ from ..survival import grouped_cox_deviance
 from ..tasks import LOSS
 from .engine import member_outputs
 
-__all__ = ["fold_events", "grouped_deviance"]
+__all__ = ["check_fold_events", "fold_events", "grouped_deviance"]
 
 
 def grouped_deviance(network, X, y_enc, weights, scaling, test_rows, weight, L, F):
@@ -34,3 +34,16 @@ def fold_events(task, y_enc, weight, test_rows):
         return None
     events = np.asarray(weight, float) * np.asarray(y_enc, float)[:, 1]
     return {"deviance": (np.asarray(test_rows, float) * events).sum(axis=1)}
+
+
+def check_fold_events(task, y_enc, weight, test_rows) -> None:
+    """Refuse Cox folds without a (weighted) event before any training: the grouped deviance
+    divides by each fold's events. Raises :class:`kerasnet.errors.InputError` naming the fix."""
+    events = fold_events(task, y_enc, weight, test_rows)
+    if events is None or (events["deviance"] > 0).all():
+        return
+    from ..errors import InputError
+
+    f = int(np.flatnonzero(events["deviance"] <= 0)[0])
+    raise InputError(f"CV fold {f + 1} of {len(test_rows)} has no events (task='cox' scores each fold by "
+                     "its events); use fewer folds, or a foldid= / cv= that puts events in every fold.")
