@@ -314,3 +314,26 @@ def test_fold_value_of_cox_is_harrells_c_or_the_per_row_deviance():
     assert fold_value("cindex", "cox", Y, ETA) == pytest.approx(0.5, rel=1e-12)
     expected = -2 * _log_partial_likelihood(Y, ETA, W) / W.sum()
     assert fold_value("deviance", "cox", Y, ETA, W) == pytest.approx(expected, rel=1e-12)
+
+
+def test_c_index_of_one_comparable_pair_of_unit_weight():
+    # One comparable pair (the shorter time had the event), total pair weight exactly 1.
+    y = np.array([[1.0, 1.0], [2.0, 0.0]])
+    assert c_index(y, np.array([0.7, 0.1])) == 1.0
+    assert c_index(y, np.array([0.1, 0.7])) == 0.0
+    assert c_index(y, np.array([0.3, 0.3])) == 0.5
+
+
+def test_cox_terms_leave_zero_weight_rows_out_of_every_risk_set():
+    from keras import ops
+
+    time = np.array([1.0, 2.0, 3.0, 4.0], "float32")
+    event = np.array([1.0, 1.0, 0.0, 1.0], "float32")
+    eta = np.array([0.2, -0.1, 100.0, 0.4], "float32")  # beyond log(1e-30): it would dominate
+    weight = np.array([1.0, 1.0, 0.0, 1.0], "float32")
+    terms = np.asarray(ops.convert_to_numpy(cox_terms(*(ops.convert_to_tensor(a) for a in
+                                                        (time, event, eta, weight)))))
+    kept = weight > 0
+    by_hand = [-event[i] * (eta[i] - np.log(np.sum(np.exp(eta[kept & (time >= time[i])]))))
+               for i in range(4)]
+    np.testing.assert_allclose(terms, by_hand, rtol=1e-5, atol=1e-6)
