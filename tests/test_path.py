@@ -426,7 +426,7 @@ def test_summary_is_glmnets_print_and_dev_ratio_is_the_lasso_r2():
           for lam in path.lambdas_]
     np.testing.assert_allclose(path.dev_ratio_[3:], r2[3:], atol=3e-3)  # the weaker half: converged
     table = path.summary()
-    assert list(table.columns[:3]) == ["Df", "%Dev", "Lambda"]
+    assert list(table.columns[:3]) == ["Df (features)", "%Dev", "Lambda"]
     np.testing.assert_allclose(table["%Dev"], np.round(100 * path.dev_ratio_, 2))
     assert (table["rule"] != "").sum() >= 1 and table.index[0] == 1
     text = str(path)
