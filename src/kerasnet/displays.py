@@ -39,11 +39,11 @@ class PathDisplay:
 
     Examples
     --------
-    >>> import matplotlib.pyplot as plt                                  # doctest: +SKIP
-    >>> display = path.plot()              # on pyplot's figure           # doctest: +SKIP
-    >>> plt.savefig("path.png")                                           # doctest: +SKIP
-    >>> fig, axes = plt.subplots(2, display.n_panels, figsize=(15, 8))    # doctest: +SKIP
-    >>> path.plot(ax=axes[0]); other.plot(ax=axes[1])  # two paths, row by row # doctest: +SKIP
+    >>> import matplotlib.pyplot as plt
+    >>> display = path.plot()  # doctest: +SKIP
+    >>> plt.savefig("path.png")  # doctest: +SKIP
+    >>> fig, axes = plt.subplots(2, display.n_panels, figsize=(15, 8))  # doctest: +SKIP
+    >>> path.plot(ax=axes[0]), other_path.plot(ax=axes[1])  # doctest: +SKIP
     """
 
     def __init__(self, lambdas, cv_mean, cv_se, lambda_min, lambda_1se, weight_norm, sparsity=None,
