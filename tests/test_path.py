@@ -168,8 +168,9 @@ def test_path_model_is_the_plain_recipe_with_standardization(small_path, cancer,
 def test_path_plot_and_predict(small_path, cancer):
     from matplotlib.figure import Figure
 
-    fig = small_path.plot()
-    assert isinstance(fig, Figure) and len(fig.axes) >= 2
+    fig = Figure()  # detached: plot() draws on the figure given (pyplot's own is covered elsewhere)
+    display = small_path.plot(ax=fig)
+    assert display.figure_ is fig and len(fig.axes) >= display.n_panels >= 2
     X, y = cancer
     assert set(np.unique(small_path.predict(X))) <= set(y)
     with pytest.raises(ValueError, match="not on the path's grid"):
@@ -377,7 +378,7 @@ def test_path_predict_is_the_models_decision(small_path, cancer):
 
 def test_path_plot_draws_the_cv_curve_and_both_choices():
     p = _hand_path()
-    ax, ax2 = p.plot().axes[:2]
+    ax, ax2 = p.plot().ax_[:2]
     data_line, _, (bars,) = ax.containers[0].lines
     np.testing.assert_allclose(data_line.get_xdata(), p.lambdas_)
     np.testing.assert_allclose(data_line.get_ydata(), SCORES.mean(axis=1))
@@ -426,7 +427,7 @@ def test_summary_is_glmnets_print_and_dev_ratio_is_the_lasso_r2():
           for lam in path.lambdas_]
     np.testing.assert_allclose(path.dev_ratio_[3:], r2[3:], atol=3e-3)  # the weaker half: converged
     table = path.summary()
-    assert list(table.columns[:3]) == ["Df", "%Dev", "Lambda"]
+    assert list(table.columns[:3]) == ["Df (features)", "%Dev", "Lambda"]
     np.testing.assert_allclose(table["%Dev"], np.round(100 * path.dev_ratio_, 2))
     assert (table["rule"] != "").sum() >= 1 and table.index[0] == 1
     text = str(path)

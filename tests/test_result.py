@@ -155,6 +155,9 @@ def test_kernels_of_a_users_model_are_the_ones_named():
     q = _path(kernels=[1])  # a bias vector as the first kernel: 1-d
     np.testing.assert_array_equal(q.n_features_selected_, [-1] * 4)
     assert q.feature_path_ is None
+    # No row per feature: Df counts the nonzero penalized weights ([5, 0] at every strength), and says so.
+    assert q.df_name_ == "nonzero weights" and q.df_.tolist() == [1] * 4
+    np.testing.assert_array_equal(q.summary()["Df (nonzero weights)"], [1] * 4)
     with pytest.raises(ValueError, match="^this path's first layer is not a Dense kernel: no input features "
                                          "to select.$"):
         q.selected_features("min")
@@ -179,10 +182,10 @@ def test_to_frame_and_summary_mark_the_choices():
     np.testing.assert_allclose(frame["dev_ratio"], [0.0, 0.123456, 0.5, 0.9])
     assert frame["diverged"].tolist() == [False, False, True, True]
     summary = p.summary()
-    assert list(summary.columns) == ["Df", "%Dev", "Lambda", "CV mse", "SE", "rule"]
+    assert list(summary.columns) == ["Df (features)", "%Dev", "Lambda", "CV mse", "SE", "rule"]
     assert summary.index.tolist() == [1, 2, 3, 4]
     np.testing.assert_allclose(summary["%Dev"], [0.0, 12.35, 50.0, 90.0])
-    np.testing.assert_array_equal(summary["Df"], [0, 2, 1, 3])
+    np.testing.assert_array_equal(summary["Df (features)"], [0, 2, 1, 3])
     assert summary["rule"].tolist() == ["1se", "min", "", ""]
     text = str(p)
     assert text.startswith("kerasnet path (l1_ratio=0.5), task=regression, measure=mse: lambda_min 0.5, "
@@ -276,14 +279,19 @@ def test_model_and_predict_are_the_refit_network_in_ys_units():
 
 
 def test_plot_draws_the_paths_own_curves(monkeypatch):
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
     import kerasnet.plots
 
     seen = {}
-    monkeypatch.setattr(kerasnet.plots, "path_figure",
-                        lambda *args, **kwargs: seen.update(args=args, **kwargs))
+    monkeypatch.setattr(kerasnet.plots, "path_axes", lambda *args, **kwargs: seen.update(args=args))
     p = _path()
-    p.plot()
-    lambdas, mean, se, lam_min, lam_1se, norm, sparsity, n_features = seen["args"]
+    figures = plt.get_fignums()
+    display = p.plot(ax=Figure())  # a detached figure: pyplot keeps no new one
+    assert plt.get_fignums() == figures and display.n_panels == 3 and len(display.ax_) == 3
+    axes, lambdas, mean, se, lam_min, lam_1se, norm, sparsity, n_features, score, fp, names = seen["args"]
+    assert list(axes) == list(display.ax_) and all(a.figure is display.figure_ for a in axes)
     np.testing.assert_array_equal(lambdas, LAMBDAS)
     np.testing.assert_array_equal(mean, p.cv_mean_)
     np.testing.assert_array_equal(se, p.cv_se_)
@@ -291,5 +299,5 @@ def test_plot_draws_the_paths_own_curves(monkeypatch):
     np.testing.assert_allclose(norm, [2.0, 6.0, 7.0, 8.0])
     np.testing.assert_allclose(sparsity, [6 / 8, 5 / 8, 6 / 8, 0.0])
     np.testing.assert_array_equal(n_features, [0, 2, 1, 3])
-    assert seen["score_name"] == "mean squared error" and seen["feature_names"] == ["a", "b", "c"]
-    np.testing.assert_array_equal(seen["feature_path"], p.feature_path_)
+    assert score == "mean squared error" and names == ["a", "b", "c"]
+    np.testing.assert_array_equal(fp, p.feature_path_)

@@ -9,6 +9,7 @@ _choose_default_backend()
 # find them after a plain `import kerasnet`.
 from ._compilation_cache import enable as _enable_compilation_cache  # noqa: E402
 from .data import load_survival_dataset  # noqa: E402
+from .displays import PathDisplay  # noqa: E402
 from .models import compile_for, mlp  # noqa: E402
 from .monitor import PenaltyMonitor  # noqa: E402
 from .path import Path, StabilitySelection, fit_path, stability_selection  # noqa: E402
@@ -48,6 +49,7 @@ __all__ = [
     "ElasticNetMLPRegressorCV",
     "GroupLasso",
     "Path",
+    "PathDisplay",
     "PenaltyMonitor",
     "PruneReport",
     "StabilitySelection",

@@ -170,7 +170,10 @@ def compile_for(model, task, learning_rate=1e-3, optimizer="adam"):
     Returns
     -------
     keras.Model
-        The same model, compiled.
+        The same model, compiled; when it is built, its optimizer is built for its trainable
+        variables too, so a ``.keras`` file of it holds the optimizer state that
+        ``keras.saving.load_model`` rebuilds (an unbuilt optimizer's two variables against
+        the loaded model's full set is Keras's "Skipping variable loading for optimizer" warning).
     """
     task = check_task(task)
     learning_rate = float(learning_rate)
@@ -190,6 +193,8 @@ def compile_for(model, task, learning_rate=1e-3, optimizer="adam"):
             )
         optimizer = classes[optimizer.lower()](learning_rate=learning_rate)
     model.compile(optimizer=optimizer, loss=keras_loss(task), metrics=keras_metrics(task))
+    if model.built and not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
     return model
 
 

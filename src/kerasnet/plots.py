@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["compare_figure", "compare_histograms", "learning_curves", "path_figure", "side_by_side_curves",
-           "stability_axes", "weight_histograms"]
+__all__ = ["compare_figure", "compare_histograms", "feature_path_axes", "learning_curves", "path_axes",
+           "path_figure", "side_by_side_curves", "stability_axes", "weight_histograms"]
 
 
 def path_figure(lambdas, cv_mean, cv_se, lambda_min, lambda_1se, weight_norm, sparsity=None,
                 n_features=None, score_name="accuracy", feature_path=None, feature_names=None):
-    """The regularization path: CV score with error bars and both choices; the weight path;
-    the feature path.
+    """The regularization path as a new, detached Figure (:func:`path_axes` on its panels).
 
-    Left: mean CV score per strength with +-1 SE bars (log strength axis, strongest on the
-    left as in glmnet's plots reversed to read "less penalty ->"), vertical lines at
-    ``lambda_min`` and ``lambda_1se``. Middle: total ``sum|W|`` of the refit kernels, and
-    the fraction of exact zeros (and features kept, when given) on a twin axis. Right, with
-    ``feature_path``: glmnet's coefficient-path picture (:func:`feature_path_axes`).
+    Nothing goes through pyplot, so a report or a command line can draw and save it without
+    a display; :meth:`kerasnet.Path.plot` draws the same panels on pyplot's figure or on
+    given axes (:class:`kerasnet.PathDisplay`).
 
     Parameters
     ----------
@@ -35,10 +32,27 @@ def path_figure(lambdas, cv_mean, cv_se, lambda_min, lambda_1se, weight_norm, sp
     """
     from matplotlib.figure import Figure
 
-    lambdas = np.asarray(lambdas, float)
     panels = 2 if feature_path is None else 3
     fig = Figure(figsize=(5 * panels, 4), layout="constrained")
-    ax, ax2, *rest = fig.subplots(1, panels)
+    path_axes(fig.subplots(1, panels), lambdas, cv_mean, cv_se, lambda_min, lambda_1se, weight_norm,
+              sparsity, n_features, score_name, feature_path, feature_names)
+    return fig
+
+
+def path_axes(axes, lambdas, cv_mean, cv_se, lambda_min, lambda_1se, weight_norm, sparsity=None,
+              n_features=None, score_name="accuracy", feature_path=None, feature_names=None):
+    """The regularization path on ``axes`` (2 Axes, or 3 with ``feature_path``): CV score with
+    error bars and both choices; the weight path; the feature path.
+
+    First: mean CV score per strength with +-1 SE bars (log strength axis, strongest on the
+    left as in glmnet's plots reversed to read "less penalty ->"), vertical lines at
+    ``lambda_min`` and ``lambda_1se``. Second: total ``sum|W|`` of the refit kernels, and
+    the fraction of exact zeros (and features kept, when given) on a twin axis. Third, with
+    ``feature_path``: glmnet's coefficient-path picture (:func:`feature_path_axes`).
+    The arguments are those of :func:`path_figure`.
+    """
+    lambdas = np.asarray(lambdas, float)
+    ax, ax2, *rest = axes
     ax.errorbar(lambdas, cv_mean, yerr=cv_se, fmt="o-", ms=3, capsize=2, color="C0")
     ax.axvline(lambda_min, color="C3", ls="--", label=f"lambda_min = {lambda_min:.3g}")
     ax.axvline(lambda_1se, color="C2", ls=":", label=f"lambda_1se = {lambda_1se:.3g}")
@@ -57,7 +71,6 @@ def path_figure(lambdas, cv_mean, cv_se, lambda_min, lambda_1se, weight_norm, sp
     ax2.axvline(lambda_1se, color="C2", ls=":", lw=0.8)
     if feature_path is not None:
         feature_path_axes(rest[0], lambdas, feature_path, feature_names, lambda_min, lambda_1se)
-    return fig
 
 
 def feature_path_axes(ax, lambdas, feature_path, feature_names=None, lambda_min=None, lambda_1se=None,

@@ -10,6 +10,7 @@ import numpy as np
 from ..models import compile_for, mlp
 from ..penalty import lambda_to_l1_l2
 from . import grid, measures
+from .df import rows_are_features
 
 __all__ = ["Path"]
 
@@ -44,13 +45,19 @@ class Path:
     sparsity_ : ndarray [L]
         Fraction of kernel weights exactly zero in each refit model.
     n_features_selected_ : ndarray [L] int
-        Input features with a nonzero first-layer weight in each refit model.
+        Input features with a nonzero first-layer weight in each refit model; -1 when the
+        first penalized layer is not a ``Dense`` on the inputs (a user's Conv1D, Embedding, ...).
+    n_nonzero_ : ndarray [L] int
+        Nonzero penalized kernel weights in each refit model.
+    df_, df_name_ : ndarray [L] int, str
+        The ``Df`` of :meth:`summary`: ``n_features_selected_`` ("features") when the first
+        penalized layer is a ``Dense`` on the inputs, else ``n_nonzero_`` ("nonzero weights").
     weight_norm_ : ndarray [L]
         ``sum |W|`` over the refit model's kernels.
     feature_path_ : ndarray [L, d] or None
         Each input feature's first-layer weight norm ``||W1[j]||_2`` in each refit model
         (standardized units; 0: the feature is out), the network's counterpart of glmnet's
-        coefficient path; None when the first layer is not a Dense kernel.
+        coefficient path; None when the first penalized layer is not a Dense on the inputs.
     feature_selection : bool
         The path's strength was a group lasso on the input features (``hidden_l2`` on the
         other kernels).
@@ -109,12 +116,18 @@ class Path:
         kernels = [w[0::2] if self._kernels is None else [w[j] for j in self._kernels] for w in weights]
         self.sparsity_ = np.array([sum(int((k == 0).sum()) for k in ks) / sum(k.size for k in ks)
                                    for ks in kernels])
-        # Features are the first kernel's rows (Dense); for other first layers the count is -1.
-        self.n_features_selected_ = np.array([int((np.abs(ks[0]).sum(axis=1) > 0).sum()) if ks[0].ndim == 2
+        # Features are the first kernel's rows when it is a Dense on the inputs (the MLP's always
+        # is); else (a Conv1D, an Embedding, a Dense after a Flatten) Df counts nonzero weights.
+        features = bool(kernels) and kernels[0][0].ndim == 2 and (
+            architecture is None or rows_are_features(architecture, self._kernels[0]))
+        self.n_features_selected_ = np.array([int((np.abs(ks[0]).sum(axis=1) > 0).sum()) if features
                                               else -1 for ks in kernels])
+        self.n_nonzero_ = np.array([sum(int(np.count_nonzero(k)) for k in ks) for ks in kernels])
+        self.df_name_ = "features" if features else "nonzero weights"
+        self.df_ = self.n_features_selected_ if features else self.n_nonzero_
         self.weight_norm_ = np.array([float(sum(np.abs(k).sum() for k in ks)) for ks in kernels])
         self.feature_path_ = np.stack([np.sqrt(np.square(ks[0]).sum(axis=1)) for ks in kernels]) \
-            if kernels and kernels[0][0].ndim == 2 else None
+            if features else None
         self.feature_selection, self.hidden_l2 = bool(feature_selection), float(hidden_l2)
         self.relaxed_ = relaxed
         self.relax_chosen_ = False
@@ -163,8 +176,12 @@ class Path:
         It is the plain recipe (:func:`kerasnet.mlp` with Keras's own ``L1L2`` penalty at
         ``lam``) preceded by a ``Normalization`` layer holding the training mean and
         variance, so it takes raw ``X`` (for regression followed by a ``Rescaling`` layer
-        back to ``y``'s units); a ``.keras`` file of it loads with
-        ``keras.saving.load_model`` (safe mode) without kerasnet.
+        back to ``y``'s units). It is compiled as :func:`kerasnet.compile_for` does (the
+        task's loss and metrics, a fresh Adam built for its weights, no steps taken), so it
+        evaluates or trains further at once; a ``.keras`` file of it (``model.save``) loads
+        with ``keras.saving.load_model`` (safe mode) without kerasnet and without warnings.
+        With ``fit_path(model=...)`` it is your architecture with Keras's own ``L1L2`` on the
+        penalized kernels, compiled the same way.
 
         Parameters
         ----------
@@ -305,23 +322,40 @@ class Path:
             "diverged": self.diverged_, "selected": selected,
         })
 
-    def plot(self):
-        """A matplotlib Figure: CV curve with error bars and both choices; sparsity / norm path."""
-        from ..plots import path_figure
+    def plot(self, ax=None):
+        """Draw the path (scikit-learn's Display convention); returns a :class:`kerasnet.PathDisplay`.
 
-        return path_figure(self.lambdas_, self.cv_mean_, self.cv_se_, self.lambda_min_, self.lambda_1se_,
-                           self.weight_norm_, self.sparsity_, self.n_features_selected_,
-                           score_name=measures.label(self.measure), feature_path=self.feature_path_,
-                           feature_names=self.feature_names_)
+        The CV curve with +-1 SE bars and both choices, ``sum |W|`` and the share of exact
+        zeros along the path, and (when the first layer is a Dense on the inputs) each
+        feature's first-layer weight norm: ``display.n_panels`` panels (2 or 3).
+
+        Parameters
+        ----------
+        ax : None, matplotlib Figure or SubFigure, or ``n_panels`` Axes, default None
+            None draws on pyplot's current figure when it is empty, else on a new pyplot
+            figure, so ``path.plot(); plt.savefig("path.png")`` (or ``plt.show()``) works;
+            a Figure gets the panels as a row of subplots; Axes get one panel each
+            (another count is refused).
+
+        Returns
+        -------
+        PathDisplay
+            With ``figure_`` (the Figure) and ``ax_`` (the panels' Axes).
+        """
+        from ..displays import PathDisplay
+
+        return PathDisplay.from_path(self, ax=ax)
 
     def summary(self):
         """glmnet's ``print(fit)``: a ``pandas.DataFrame`` with one row per strength, ``Df``
-        (input features kept), ``%Dev`` (the refit's deviance explained on its training
-        rows, glmnet's ``dev.ratio`` in percent), ``Lambda``, and the CV measure with its
-        standard error; the rows ``lambda_min_`` and ``lambda_1se_`` chose are marked."""
+        (``df_``: its column says "Df (features)", input features kept, or "Df (nonzero
+        weights)" when the first penalized layer is not a Dense on the inputs), ``%Dev``
+        (the refit's deviance explained on its training rows, glmnet's ``dev.ratio`` in
+        percent), ``Lambda``, and the CV measure with its standard error; the rows
+        ``lambda_min_`` and ``lambda_1se_`` chose are marked."""
         import pandas as pd
 
-        frame = pd.DataFrame({"Df": self.n_features_selected_,
+        frame = pd.DataFrame({f"Df ({self.df_name_})": self.df_,
                               "%Dev": np.round(100 * self.dev_ratio_, 2) if self.dev_ratio_ is not None
                               else np.nan, "Lambda": self.lambdas_,
                               f"CV {self.measure}": self.cv_mean_, "SE": self.cv_se_})

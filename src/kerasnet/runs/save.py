@@ -82,8 +82,17 @@ def save_path_run(out, overwrite, model, pre, path, metrics, inputs=(), tables=N
             frame.to_csv(os.path.join(folder, name), index=False)
             written.append(name)
         write_metrics(folder, metrics)
-        path.plot().savefig(os.path.join(folder, "path.png"), dpi=100)
+        _path_png(path, os.path.join(folder, "path.png"))
         return _finish(folder, written + ["metrics.json", "path.png"])
+
+
+def _path_png(path, filename):
+    """``path.plot`` on a detached Figure of the display's own size: no pyplot in a command."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(layout="constrained")
+    fig.set_size_inches(path.plot(ax=fig).figsize)
+    fig.savefig(filename, dpi=100)
 
 
 def save_select_run(out, overwrite, stable, metrics, inputs=()):
