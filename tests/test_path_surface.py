@@ -108,6 +108,20 @@ def _load_in_a_fresh_process(*triples):
     assert "warn" not in result.stderr.lower() and "skipping" not in result.stderr.lower(), result.stderr
 
 
+def _saved_path_model(path, tmp_path):
+    X, _ = _data(seed=1)
+    model = path.model("min")
+    assert len(model.optimizer.variables) > 2  # compiled, its Adam built for the weights it trains
+    model.save(tmp_path / "model.keras")
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "expected.npy", model.predict(X, verbose=0))
+    return tmp_path / "model.keras", tmp_path / "X.npy", tmp_path / "expected.npy"
+
+
+def test_a_saved_path_model_loads_in_plain_keras_without_a_warning(path, tmp_path):
+    _load_in_a_fresh_process(_saved_path_model(path, tmp_path))
+
+
 @pytest.mark.slow
 def test_saved_models_load_in_plain_keras_without_a_warning(path, tmp_path):
     from click.testing import CliRunner
@@ -115,11 +129,7 @@ def test_saved_models_load_in_plain_keras_without_a_warning(path, tmp_path):
     from kerasnet.cli.path import command
 
     X, y = _data(seed=1)
-    model = path.model("min")
-    assert len(model.optimizer.variables) > 2  # compiled, its Adam built for the weights it trains
-    model.save(tmp_path / "model.keras")
-    np.save(tmp_path / "X.npy", X)
-    np.save(tmp_path / "expected.npy", model.predict(X, verbose=0))
+    saved = _saved_path_model(path, tmp_path)
     # A command's run folder: its model.keras, on the run's encoded features.
     table = pd.DataFrame(X, columns=[f"x{j}" for j in range(X.shape[1])])
     table["label"] = np.where(y, "yes", "no")
@@ -135,8 +145,7 @@ def test_saved_models_load_in_plain_keras_without_a_warning(path, tmp_path):
     loaded = keras.saving.load_model(run / "model.keras")  # here, after import kerasnet
     np.save(tmp_path / "run_expected.npy", loaded.predict(features, verbose=0))
     assert json.loads((run / "metrics.json").read_text())["kind"] == "path"
-    _load_in_a_fresh_process((tmp_path / "model.keras", tmp_path / "X.npy", tmp_path / "expected.npy"),
-                             (run / "model.keras", tmp_path / "F.npy", tmp_path / "run_expected.npy"))
+    _load_in_a_fresh_process(saved, (run / "model.keras", tmp_path / "F.npy", tmp_path / "run_expected.npy"))
 
 
 # --------------------------------------------------------------------------- Df
