@@ -108,7 +108,8 @@ class Baselines:
     linear_skipped: str | None = None
 
     def compare(self, mean, se) -> dict:
-        """``{"null": verdict, "linear": verdict}`` of a network's CV ``mean`` and ``se`` (:func:`verdict`)."""
+        """``{"null": verdict, "linear": verdict}`` of a network's CV ``mean`` and ``se``
+        (:func:`verdict`)."""
         return {"null": verdict(mean, se, self.null_mean, self.greater_is_better),
                 "linear": verdict(mean, se, self.linear_mean, self.greater_is_better)}
 
@@ -158,21 +159,29 @@ def baseline_sentences(record, choices) -> list[str]:
     better = bool(record.get("greater_is_better"))
     null, linear = record.get("null_mean"), record.get("linear_mean")
     lines, outcomes = [], []
+    words = {"beats": "beats", "within": "is within one SE of", "loses": "loses to",
+             None: "cannot be set against"}
     for name, mean, se in choices:
         vs_null = verdict(mean, se, null, better)
         vs_linear = verdict(mean, se, linear, better)
         outcomes.append(vs_linear)
-        words = {"beats": "beats", "within": "is within one SE of", "loses": "loses to", None: "cannot be set against"}
         text = f"At {name} the network ({_g(mean)} +- {_g(se)}) {words[vs_null]} the null model ({_g(null)})"
         if linear is not None:
             text += f" and {words[vs_linear]} {LINEAR} ({_g(linear)} +- {_g(record.get('linear_se'))})"
         lines.append(text + ".")
-    if linear is not None and outcomes and "beats" not in outcomes:
+    names = [name for name, _, _ in choices]
+    ahead = [n for n, o in zip(names, outcomes, strict=True) if o == "beats"]
+    if linear is not None and outcomes and not ahead:
         lost = "scores better than the network" if "loses" in outcomes else "is within one SE of the network"
         lines.append(f"The linear elastic net (hidden=()) {lost}: prefer it (simpler, faster).")
-    elif linear is not None and outcomes and any(o != "beats" for o in outcomes):
-        lines.append("The network beats the linear model only at some of these strengths; the linear model is "
-                     "the simpler choice where it does not lose.")
+    elif linear is not None and len(ahead) < len(names):
+        behind = [n for n in names if n not in ahead]
+        lines.append(f"The network beats the linear elastic net by more than one SE only at "
+                     f"{', '.join(ahead)}; at {', '.join(behind)} the linear model does not lose: prefer "
+                     f"{', '.join(ahead)} or the linear model (simpler, faster).")
+    elif linear is not None and ahead:
+        lines.append("The network beats the linear elastic net by more than one SE at every strength shown: "
+                     "the hidden layers earn their cost.")
     elif linear is None and record.get("linear_skipped"):
         lines.append(f"No linear baseline: {record['linear_skipped']}.")
     if all(verdict(m, s, null, better) != "beats" for _, m, s in choices):
@@ -265,14 +274,17 @@ def path_baselines(path, task, y_enc, weight, train_rows, test_rows, offset, lin
     linear = {}
     if callable(linear_fit):
         start = time.perf_counter()
-        pairs = [(np.flatnonzero(tr), np.flatnonzero(te)) for tr, te in zip(train_rows, test_rows, strict=True)]
+        pairs = [(np.flatnonzero(tr), np.flatnonzero(te))
+                 for tr, te in zip(train_rows, test_rows, strict=True)]
         fit = linear_fit(pairs)
         i = fit.index_min_
         linear = {"linear_mean": float(fit.cv_mean_[i]), "linear_se": float(fit.cv_se_[i]),
                   "linear_lambda": float(fit.lambdas_[i]), "linear_seconds": time.perf_counter() - start,
-                  "linear_measures": {m: tuple(float(v[i]) for v in fit.cv_summary(m)) for m in fit.cv_measures_}}
+                  "linear_measures": {m: tuple(float(v[i]) for v in fit.cv_summary(m))
+                                      for m in fit.cv_measures_}}
     else:
         linear = {"linear_skipped": linear_fit}
     mean, se = nulls[path.measure]
-    return Baselines(measure=path.measure, greater_is_better=path.greater_is_better, null_mean=mean, null_se=se,
+    return Baselines(measure=path.measure, greater_is_better=path.greater_is_better, null_mean=mean,
+                     null_se=se,
                      null_measures=nulls, **linear)
