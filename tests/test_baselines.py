@@ -55,7 +55,8 @@ def test_null_binary_and_multiclass_are_the_training_shares():
         np.testing.assert_allclose(got["deviance"], _summary(dev, weights))
         np.testing.assert_allclose(got["class"], _summary(err, weights))
         if task == "binary":
-            np.testing.assert_allclose(got["auc"], (0.5, 0.0), atol=1e-12)  # one score for every row: every pair a tie
+            # one score for every row: every pair a tie
+            np.testing.assert_allclose(got["auc"], (0.5, 0.0), atol=1e-12)
 
 
 def test_null_poisson_carries_the_offset():

@@ -267,24 +267,26 @@ def path_baselines(path, task, y_enc, weight, train_rows, test_rows, offset, lin
     """:class:`Baselines` of a fitted ``path``: the null model in closed form on its splits, and
     ``linear_fit`` (a callable: the linear path given the splits as ``(train, test)`` index pairs,
     or a str, the reason it is skipped)."""
-    import time
-
     nulls = null_measures(task, y_enc, weight, train_rows, test_rows, offset, path.fold_weights_,
                           path.measure_weights_)
-    linear = {}
-    if callable(linear_fit):
-        start = time.perf_counter()
-        pairs = [(np.flatnonzero(tr), np.flatnonzero(te))
-                 for tr, te in zip(train_rows, test_rows, strict=True)]
-        fit = linear_fit(pairs)
-        i = fit.index_min_
-        linear = {"linear_mean": float(fit.cv_mean_[i]), "linear_se": float(fit.cv_se_[i]),
-                  "linear_lambda": float(fit.lambdas_[i]), "linear_seconds": time.perf_counter() - start,
-                  "linear_measures": {m: tuple(float(v[i]) for v in fit.cv_summary(m))
-                                      for m in fit.cv_measures_}}
-    else:
-        linear = {"linear_skipped": linear_fit}
     mean, se = nulls[path.measure]
     return Baselines(measure=path.measure, greater_is_better=path.greater_is_better, null_mean=mean,
-                     null_se=se,
-                     null_measures=nulls, **linear)
+                     null_se=se, null_measures=nulls, **_linear(linear_fit, train_rows, test_rows))
+
+
+def _linear(linear_fit, train_rows, test_rows) -> dict:
+    """The linear path's numbers at its ``lambda_min``, or why there are none."""
+    import time
+
+    if isinstance(linear_fit, str):
+        return {"linear_skipped": linear_fit}
+    start = time.perf_counter()
+    pairs = [(np.flatnonzero(tr), np.flatnonzero(te)) for tr, te in zip(train_rows, test_rows, strict=True)]
+    try:
+        fit = linear_fit(pairs)
+    except (ValueError, ArithmeticError, RuntimeError) as err:  # the network's fit is kept; say why
+        return {"linear_skipped": f"the linear fit failed: {err}"}
+    i = fit.index_min_
+    return {"linear_mean": float(fit.cv_mean_[i]), "linear_se": float(fit.cv_se_[i]),
+            "linear_lambda": float(fit.lambdas_[i]), "linear_seconds": time.perf_counter() - start,
+            "linear_measures": {m: tuple(float(v[i]) for v in fit.cv_summary(m)) for m in fit.cv_measures_}}
