@@ -159,9 +159,10 @@ def test_fit_path_baselines_use_the_path_folds():
         p = np.sum(weight[tr] * y[tr]) / weight[tr].sum()
         dev.append(np.sum(weight[te] * -2 * np.log(np.where(y[te] == 1, p, 1 - p))) / weight[te].sum())
     np.testing.assert_allclose((b.null_mean, b.null_se), _summary(dev, (test * weight).sum(axis=1)))
-    # The linear baseline is the linear path on the same splits (the learning rate it uses).
+    # The linear baseline is the linear path on the same splits (trained as it is: rate 1e-2, all epochs).
     pairs = [(np.flatnonzero(tr), np.flatnonzero(te)) for tr, te in zip(train, test, strict=True)]
-    linear = fit_path(X, y, hidden=(), cv=pairs, learning_rate=1e-2, baselines=False, **settings)
+    linear = fit_path(X, y, hidden=(), cv=pairs, learning_rate=1e-2, early_stopping=False, baselines=False,
+                      **settings)
     i = linear.index_min_
     np.testing.assert_allclose((b.linear_mean, b.linear_se, b.linear_lambda),
                                (linear.cv_mean_[i], linear.cv_se_[i], linear.lambdas_[i]), rtol=1e-5)

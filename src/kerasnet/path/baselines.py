@@ -18,7 +18,10 @@ same ``measure``):
   grid; its best CV mean (at its ``lambda_min``) and standard error. Its learning rate is at
   least :data:`LINEAR_LEARNING_RATE`: the network's rate (Adam's 1e-3) leaves a linear model
   short of its optimum within the epoch budget (breast cancer, 100 epochs: CV deviance 0.212
-  at 1e-3, 0.159 at 1e-2), which would flatter the network.
+  at 1e-3, 0.159 at 1e-2), which would flatter the network. It trains every strength for all
+  ``epochs`` (``early_stopping=False``): a convex fit is run towards its optimum, as glmnet
+  solves each strength to convergence, and the folds and the refits are one stacked program
+  (one compilation, most of this small fit's time).
 
 :func:`verdict` is the rule every sentence uses: the network *beats* a baseline when its CV
 mean is better by more than the network's own CV standard error at the strength compared

@@ -243,12 +243,12 @@ def fit_path(
         Also score, on exactly the path's CV splits (the same training and test rows, fold
         weights and ``measure``), the null model (closed form, per split the intercept-only
         model of its training rows: nothing is trained) and the linear elastic net
-        (``hidden=()``, the same ``l1_ratio``, row weights, offset, penalty factors, seed and
-        training settings but a learning rate of at least
-        :data:`~kerasnet.path.baselines.LINEAR_LEARNING_RATE`, on its own default grid: a cheap
-        second stacked fit, skipped when
-        the path is linear or a user's model takes other than a 2-D numeric table), in
-        ``Path.baselines_`` (:mod:`kerasnet.path.baselines`). ``print(path)`` then says whether
+        (``hidden=()``: the same ``l1_ratio``, row weights, offset, penalty factors, seed and
+        batch size, its own default grid; a learning rate of at least
+        :data:`~kerasnet.path.baselines.LINEAR_LEARNING_RATE` and all ``epochs`` without early
+        stopping, as glmnet solves each strength to convergence), in ``Path.baselines_``
+        (:mod:`kerasnet.path.baselines`). The linear fit is skipped when the path is linear or
+        a user's model takes other than a 2-D numeric table. ``print(path)`` then says whether
         the network beats them by more than one standard error. False skips both.
 
     Returns
@@ -431,8 +431,8 @@ def fit_path(
             linear_skip_reason(given["X"], hidden, model) or (lambda pairs: fit_path(
                 given["X"], given["y"], hidden=(), task=task, l1_ratio=l1_ratio, n_lambdas=n_lambdas,
                 lambda_min_ratio=lambda_min_ratio, cv=pairs, epochs=epochs, batch_size=batch_size,
-                learning_rate=max(learning_rate, LINEAR_LEARNING_RATE), early_stopping=early_stopping,
-                patience=patience, proximal=proximal, seed=seed, scheduler=scheduler, verbose=0,
+                learning_rate=max(learning_rate, LINEAR_LEARNING_RATE), early_stopping=False,
+                proximal=proximal, seed=seed, scheduler=scheduler, verbose=0,
                 measure=measure,
                 sample_weight=given["sample_weight"], optimizer=optimizer, offset=given["offset"],
                 penalty_factor=penalty_factor if ours else None, exclude=exclude if ours else None,
