@@ -61,7 +61,7 @@ def _measures_story(info) -> list[str]:
         return []
     shown = ", ".join(f"{escape(MEASURES[m][2] if m in MEASURES else m)} {number(v[0], '.4g')} &plusmn; "
                       f"{number(v[1], '.3g')}" for m, v in others)
-    return [f"The other CV measures there: {shown}."]
+    return [f"Its other CV measures at lambda_{escape(info.get('selected', '1se'))}: {shown}."]
 
 
 def _baseline_story(info) -> list[str]:
