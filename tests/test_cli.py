@@ -213,6 +213,11 @@ def test_demo_narrows_the_gap(monkeypatch, tmp_path):
     assert metrics["kind"] == "demo" and metrics["data"]["n_held_out"] == len(held)
     assert metrics["held_out"]["data_loss"] == selected["held_out"]["data_loss"]
     assert metrics["data"]["n_train"] == len(labels) - len(held)
+    # The closing lines and the report set the network against the null and linear models.
+    assert "Baselines on the same folds (CV deviance): null model" in result.output
+    assert "At lambda_1se the network" in result.output
+    assert metrics["path"]["baselines"]["linear_mean"] is not None
+    assert "the null model (" in (folder / "report.html").read_text(encoding="utf-8")
     model = keras.saving.load_model(folder / "model.keras", safe_mode=True)
     pre = Preprocessor.load(folder / "preprocessing.json")
     p = model.predict(pre.transform(frame_x.iloc[held]), verbose=0)[:, 0]

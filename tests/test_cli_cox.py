@@ -46,6 +46,9 @@ def test_cox_path_from_a_csv_then_predict(tmp_path):
     assert pre.input_columns == ["x1", "x2", "noise", "group"]  # time, event and id are not features
     report = (out / "report.html").read_text()
     assert "Survival target" in report and "status" in report
+    # The null model (eta = 0) has a C-index of one half; the report shows the deviance column too.
+    assert metrics["path"]["baselines"]["null_mean"] == pytest.approx(0.5)
+    assert "<th>cv_deviance</th>" in report and "the null model (0.5)" in report
 
     # predict loads model.keras in safe mode (another process) and keeps the other columns
     command = "import sys; from kerasnet.cli import cli; cli.main(sys.argv[1:])"

@@ -431,4 +431,7 @@ def test_summary_is_glmnets_print_and_dev_ratio_is_the_lasso_r2():
     np.testing.assert_allclose(table["%Dev"], np.round(100 * path.dev_ratio_, 2))
     assert (table["rule"] != "").sum() >= 1 and table.index[0] == 1
     text = str(path)
-    assert "lambda_1se" in text and "%Dev" in text and len(text.splitlines()) == 8 + 3
+    # The table (a header, 8 strengths), then the baselines after a blank line (a linear path: the null only).
+    table_part, baselines = text.split("\n\nBaselines", 1)
+    assert "lambda_1se" in text and "%Dev" in text and len(table_part.splitlines()) == 8 + 3
+    assert "null model" in baselines and "No linear baseline" in baselines

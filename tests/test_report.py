@@ -212,3 +212,15 @@ def test_path_command_writes_a_report(tmp_path):
     assert list(curves.columns) == ["epoch", "loss", "data_loss", "penalty", "val_data_loss", "val_loss"]
     assert len(curves) == 3 and ">Learning curves</h2>" in text and "CV held-out folds" not in text[:100]
     assert ">What to conclude</h2>" in text and f"chose lambda_{metrics['path']['selected']}" in text
+    # Against the baselines, in words computed from metrics.json's numbers; every CV measure shown.
+    from kerasnet.path.baselines import baseline_sentences, verdict
+
+    info = metrics["path"]
+    record = info["baselines"]
+    assert record["null_mean"] > 0 and record["linear_mean"] is not None
+    assert "Baselines on the" in result.output
+    first = baseline_sentences(record, [(f"lambda_{info['selected']}", info["cv_mean"], info["cv_se"])])[0]
+    assert first.replace("+-", "&plusmn;") in text
+    words = {"beats": "beats the null", "within": "within one SE of the null", "loses": "loses to the null"}
+    assert words[verdict(info["cv_mean"], info["cv_se"], record["null_mean"], False)] in first
+    assert "<th>cv_class</th>" in text and "misclassification error" in text

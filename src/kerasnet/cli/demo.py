@@ -151,6 +151,8 @@ def command(out, overwrite):
         f"{after['held_out']['data_loss']:.4f}, accuracy {before['held_out']['accuracy']:.3f} -> "
         f"{after['held_out']['accuracy']:.3f})."
     )
+    if path.baselines_ is not None:  # against the null and the linear model, on the same folds
+        console.print(path.baseline_text(), markup=False, soft_wrap=True)
     if out is not None:
         selected = runs[SELECT]
         # Each model's data loss per epoch: the plain network's on the held-out rows (watched

@@ -326,6 +326,8 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
     )
     if feature_selection:
         console.print(selected_line(path, select), markup=False, soft_wrap=True)  # names are not markup
+    if path.baselines_ is not None:  # against the null and the linear model, on the same folds
+        console.print(path.baseline_text(), markup=False, soft_wrap=True)
     console.print(f"saved {', '.join(written)} to {out}")
     if worse is not None:
         from ._common import warning_line

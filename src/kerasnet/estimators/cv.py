@@ -163,6 +163,7 @@ class BaseElasticNetMLPCV(KerasEstimator):
             groups=groups,
             penalty_factor=self.penalty_factor,
             offset=offset,
+            baselines=False,  # an estimator is scored by its caller; no second, linear path
         )
         self.path_ = path
         self.lambda_ = float(path.lambdas_[path.index(self.selection)])
@@ -204,7 +205,7 @@ class BaseElasticNetMLPCV(KerasEstimator):
             learning_rate=self.learning_rate_init, early_stopping=self.early_stopping,
             patience=self.n_iter_no_change, proximal=self.proximal, seed=seed_from(self.random_state),
             verbose=int(bool(self.verbose)), measure=self.measure, sample_weight=sample_weight, groups=groups,
-            penalty_factor=self.penalty_factor, offset=offset,
+            penalty_factor=self.penalty_factor, offset=offset, baselines=False,
         )
         self.path_ = path
         self.lambda_ = float(path.lambdas_[path.index(self.selection)])

@@ -16,6 +16,7 @@ from ..penalty import check_strength
 from ..tasks import LOSS
 from . import grid, measures
 from .arguments import check_cv, check_hidden, check_seed, check_settings
+from .baselines import LINEAR_LEARNING_RATE, check_baselines, linear_skip_reason, path_baselines
 from .distributed import fit_members
 from .explained import deviance_explained
 from .features import (
@@ -75,6 +76,7 @@ def fit_path(
     penalty_factor=None,
     exclude=None,
     offset=None,
+    baselines=True,
 ):
     """Fit the elastic-net path of a network with k-fold CV: every strength and fold in one fit.
 
@@ -237,6 +239,18 @@ def fit_path(
         exposure, glmnet's ``offset`` (mean count ``exp(eta + offset)``; in the null model and
         ``lambda_max`` too). ``Path.model`` predicts the rate, ``Path.predict(X, offset=)`` counts.
 
+    baselines : bool, default True
+        Also score, on exactly the path's CV splits (the same training and test rows, fold
+        weights and ``measure``), the null model (closed form, per split the intercept-only
+        model of its training rows: nothing is trained) and the linear elastic net
+        (``hidden=()``: the same ``l1_ratio``, row weights, offset, penalty factors, seed and
+        batch size, its own default grid; a learning rate of at least
+        :data:`~kerasnet.path.baselines.LINEAR_LEARNING_RATE` and all ``epochs`` without early
+        stopping, as glmnet solves each strength to convergence), in ``Path.baselines_``
+        (:mod:`kerasnet.path.baselines`). The linear fit is skipped when the path is linear or
+        a user's model takes other than a 2-D numeric table. ``print(path)`` then says whether
+        the network beats them by more than one standard error. False skips both.
+
     Returns
     -------
     Path
@@ -249,6 +263,8 @@ def fit_path(
     >>> model = path.model(path.lambda_1se_)  # doctest: +SKIP
     """
     hidden, seed = check_hidden(hidden), check_seed(seed)  # every setting before the data is read
+    given = {"X": X, "y": y, "sample_weight": sample_weight, "offset": offset,
+             "baselines": check_baselines(baselines)}  # the linear baseline reads the inputs as given
     check_cv(cv, foldid)
     counts = {"n_lambdas": n_lambdas, "epochs": epochs, "batch_size": batch_size, "patience": patience}
     l1_ratio, lambda_min_ratio = check_settings(lambda_min_ratio, learning_rate, l1_ratio, lambdas=lambdas,
@@ -406,5 +422,18 @@ def fit_path(
                     refit_diverged=refit_diverged, weights=weights, history={"cv": cvfit, "refit": refit},
                     oof_predictions=oof, **shared, **extra)
 
-    return result((cv_weights, cvfit, cv_values, oof, weights, refit, refit_epochs, refit_diverged),
+    path = result((cv_weights, cvfit, cv_values, oof, weights, refit, refit_epochs, refit_diverged),
                   relaxed=None if relaxed is None else result(relaxed))
+    if given["baselines"]:  # the null model and the linear path on the same splits
+        ours = model is None
+        path.baselines_ = path_baselines(
+            path, task, y_enc, weight, train_rows, test_rows, offset,
+            linear_skip_reason(given["X"], hidden, model) or (lambda pairs: fit_path(
+                given["X"], given["y"], hidden=(), task=task, l1_ratio=l1_ratio, n_lambdas=n_lambdas,
+                lambda_min_ratio=lambda_min_ratio, cv=pairs, epochs=epochs, batch_size=batch_size,
+                learning_rate=max(learning_rate, LINEAR_LEARNING_RATE), early_stopping=False,
+                proximal=proximal, seed=seed, scheduler=scheduler, verbose=0, measure=measure,
+                sample_weight=given["sample_weight"], optimizer=optimizer, offset=given["offset"],
+                penalty_factor=penalty_factor if ours else None, exclude=exclude if ours else None,
+                baselines=False)))
+    return path

@@ -72,6 +72,10 @@ class Path:
         ``lambda_min_``, ``lambda_1se_`` and refits).
     relax_chosen_ : bool
         The relaxed path's best CV mean beats this path's (what :meth:`model` follows).
+    baselines_ : kerasnet.path.baselines.Baselines or None
+        The null model's and the linear elastic net's CV measure on this path's own splits
+        (``fit_path(baselines=True)``, the default; None otherwise); :meth:`baseline_text`
+        words them against the network.
     diverged_ : ndarray [L] bool
         A fold or the refit of this strength became NaN / infinite; excluded from selection.
     best_epoch_ : ndarray [L, n_folds] int
@@ -138,6 +142,7 @@ class Path:
         self.history_ = history or {}
         self.dev_ratio_ = None if dev_ratio is None else np.asarray(dev_ratio, float)
         self.penalty_factor_ = penalty_factor
+        self.baselines_ = None  # fit_path sets it after the fit
 
     @property
     def score_name(self) -> str:
@@ -367,7 +372,23 @@ class Path:
         kind = "feature-selection path" if self.feature_selection else f"path (l1_ratio={self.l1_ratio:g})"
         head = (f"kerasnet {kind}, task={self.task}, measure={self.measure}: "
                 f"lambda_min {self.lambda_min_:.4g}, lambda_1se {self.lambda_1se_:.4g}")
-        return head + "\n\n" + self.summary().to_string(float_format=lambda v: f"{v:.4g}")
+        text = head + "\n\n" + self.summary().to_string(float_format=lambda v: f"{v:.4g}")
+        words = self.baseline_text()
+        return text + ("\n\n" + words if words else "")
+
+    def baseline_text(self) -> str:
+        """The baselines' numbers and, computed from them, whether the network at ``lambda_1se``
+        and ``lambda_min`` beats the null and the linear model by more than one standard error
+        (:func:`kerasnet.path.baselines.baseline_sentences`); "" without baselines."""
+        from .baselines import baseline_sentences
+
+        if self.baselines_ is None:
+            return ""
+        choices = [("lambda_1se", self.cv_mean_[self.index_1se_], self.cv_se_[self.index_1se_])]
+        if self.index_min_ != self.index_1se_:
+            choices.append(("lambda_min", self.cv_mean_[self.index_min_], self.cv_se_[self.index_min_]))
+        sentences = baseline_sentences(self.baselines_.to_record(), choices)
+        return "\n".join([self.baselines_.line(), *sentences])
 
     def __repr__(self):
         return (f"Path(task={self.task!r}, n_lambdas={len(self.lambdas_)}, "

@@ -141,7 +141,11 @@ def run_record(seed=None) -> dict:
 def path_record(path, select: str) -> dict:
     """The ``"path"`` entry of metrics.json: both choices and the selected strength's numbers.
 
-    A feature-selection path adds the features the saved model keeps (``selected_features``)
+    ``cv_mean_min`` / ``cv_se_min`` and ``cv_mean_1se`` / ``cv_se_1se`` are both choices' CV
+    numbers, ``cv_measures`` every measure's ``[mean, se]`` at the selected strength;
+    ``baselines`` the null and linear models' on the same folds
+    (:meth:`kerasnet.path.baselines.Baselines.to_record`). A feature-selection path adds the
+    features the saved model keeps (``selected_features``)
     and, with relaxed fits, whether the saved model is the relaxed one and its CV numbers.
     """
     chosen = path.index(select)
@@ -159,7 +163,15 @@ def path_record(path, select: str) -> dict:
         "dev_ratio": None if path.dev_ratio_ is None else float(path.dev_ratio_[chosen]),
         "refit_epochs": int(path.refit_epochs_[chosen]),
         "n_diverged": int(path.diverged_.sum()),
+        "cv_mean_min": float(path.cv_mean_[path.index_min_]),
+        "cv_se_min": float(path.cv_se_[path.index_min_]),
+        "cv_mean_1se": float(path.cv_mean_[path.index_1se_]),
+        "cv_se_1se": float(path.cv_se_[path.index_1se_]),
+        "cv_measures": {m: [float(v[chosen]) for v in path.cv_summary(m)] for m in path.cv_measures_},
     }
+    baselines = getattr(path, "baselines_", None)
+    if baselines is not None:  # the null model and the linear elastic net on the same folds
+        record["baselines"] = baselines.to_record()
     if path.feature_selection:
         _, names = path.selected_features(select)  # follows the relaxed path when CV chose it
         record.update(feature_selection=True, selected_features=names, n_selected_features=len(names))

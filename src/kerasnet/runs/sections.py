@@ -218,8 +218,9 @@ def path_section(folder, metrics, figure):
     if note:
         parts.append(note)
     diverged = "diverged" in frame and frame["diverged"].astype(bool).any()
-    other = "cv_deviance" if score != "cv_deviance" else None
-    wanted = ("lambda", score, f"{score}_se" if score else None, other, "sparsity", "n_features",
+    # Every other CV measure the path computed (accuracy / AUC for classes, the C-index for Cox).
+    others = tuple(c for c in frame.columns if c.startswith("cv_") and not c.endswith("_se") and c != score)
+    wanted = ("lambda", score, f"{score}_se" if score else None, *others, "sparsity", "n_features",
               "weight_norm", "diverged" if diverged else None, "selected")
     shown = [c for c in wanted if c in frame]
     fmt = {"sparsity": ".1%", "n_features": "d", "refit_epochs": "d"}

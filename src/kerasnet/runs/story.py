@@ -39,6 +39,7 @@ def _path_story(metrics) -> list[str]:
         lines.append("It is the best mean CV score (lambda_min); lambda_1se = "
                      f"{number(info.get('lambda_1se'))} would give a simpler network within one standard "
                      "error.")
+    lines += _measures_story(info) + _baseline_story(info)
     kept = info.get("n_selected_features", info.get("n_features_selected"))
     total = metrics.get("n_features") or (metrics.get("data") or {}).get("n_features")
     if kept is not None and total:
@@ -49,6 +50,33 @@ def _path_story(metrics) -> list[str]:
         lines.append(f"Refit on all rows it explains {number(100 * info['dev_ratio'], '.1f')}% of the null "
                      "deviance on them (glmnet's %Dev; an optimistic number, on its own rows).")
     return lines
+
+
+def _measures_story(info) -> list[str]:
+    """Every other CV measure the path computed, at the selected strength."""
+    from ..path.measures import MEASURES
+
+    others = [(m, v) for m, v in (info.get("cv_measures") or {}).items() if m != info.get("measure")]
+    if not others:
+        return []
+    shown = ", ".join(f"{escape(MEASURES[m][2] if m in MEASURES else m)} {number(v[0], '.4g')} &plusmn; "
+                      f"{number(v[1], '.3g')}" for m, v in others)
+    return [f"Its other CV measures at lambda_{escape(info.get('selected', '1se'))}: {shown}."]
+
+
+def _baseline_story(info) -> list[str]:
+    """Whether the network beats the null and the linear model, from metrics.json's numbers."""
+    from ..path.baselines import baseline_sentences
+
+    record = info.get("baselines")
+    if not record:
+        return []
+    rule = info.get("selected", "1se")
+    choices = [(f"lambda_{rule}", info.get("cv_mean"), info.get("cv_se"))]
+    other = "min" if rule == "1se" else "1se"
+    if info.get(f"cv_mean_{other}") is not None and info.get(f"lambda_{other}") != info["lambda_selected"]:
+        choices.append((f"lambda_{other}", info[f"cv_mean_{other}"], info[f"cv_se_{other}"]))
+    return [escape(t).replace("+-", "&plusmn;") for t in baseline_sentences(record, choices)]
 
 
 def _demo_story(metrics) -> list[str]:
