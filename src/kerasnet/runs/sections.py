@@ -236,8 +236,9 @@ def curves_section(folder, figure, metrics):
     history = read_csv(os.path.join(folder, "history.csv"))
     if history is not None and "loss" in history:
         fig = learning_curves(history)
-        return "Learning curves", figure(fig, "learning_curves.png",
-                                         "Training vs validation loss; data loss vs penalty, per epoch")
+        caption = ("Training vs validation objective (data loss + the whole penalty); data loss vs penalty, "
+                   "per epoch")
+        return "Learning curves", figure(fig, "learning_curves.png", caption)
     curves = read_csv(os.path.join(folder, "curves.csv"))
     info = metrics.get("path") or {}
     if curves is None or "loss" not in curves or curves.empty:
@@ -245,8 +246,8 @@ def curves_section(folder, figure, metrics):
     epochs = info.get("refit_epochs")
     fig = learning_curves(curves, validation="CV held-out folds", mark_epoch=epochs)
     caption = (f"lambda_{info.get('selected', '1se')} = {number(info.get('lambda_selected'))}: its CV "
-               "members' losses per epoch, the mean over folds, on each member's training rows and on the "
-               "fold it held out; right, the data loss against the penalty"
+               "members' objective (data loss + penalty) per epoch, the mean over folds, on each member's "
+               "training rows and on the fold it held out; right, the data loss against the penalty"
                + (" (Keras's loss on the standardized target)" if metrics.get("task") == "regression" else "")
                + (f"; dotted, the {epochs} epochs of the refit on all rows (chosen by the folds)"
                   if epochs else ""))
