@@ -209,6 +209,7 @@ def test_path_command_writes_a_report(tmp_path):
     # path.png, learning_curves.png (the selected strength's CV curves), weight_histograms.png
     assert all(uri.startswith("data:image/png;base64,") for uri in _images(text)) and len(_images(text)) == 3
     curves = pd.read_csv(out / "curves.csv")
-    assert list(curves.columns) == ["epoch", "loss", "data_loss", "penalty", "val_data_loss", "val_loss"]
+    assert list(curves.columns) == ["epoch", "loss", "objective", "data_loss", "penalty", "val_data_loss",
+                                    "val_loss", "val_objective"]
     assert len(curves) == 3 and ">Learning curves</h2>" in text and "CV held-out folds" not in text[:100]
     assert ">What to conclude</h2>" in text and f"chose lambda_{metrics['path']['selected']}" in text

@@ -24,7 +24,7 @@ from .atomic import write_bytes, write_file_atomic
 from .html import Figures, page
 from .marker import check_replaceable, check_run_folder, record_files
 from .metrics import FILE, read_metrics
-from .reading import REPORT, load_kernels
+from .reading import REPORT, data_source, load_kernels
 from .sections import (
     compare_section,
     curves_section,
@@ -136,7 +136,7 @@ def render_report(run_dir) -> dict:
     data = metrics.get("data") or {}
     target = data.get("target") or metrics.get("target")
     title = f"kerasnet {kind}: {target}" if target else f"kerasnet {kind}"
-    source = (metrics.get("settings") or {}).get("data") or data.get("source") or ""
+    source = data_source(metrics)
     created = (metrics.get("environment") or {}).get("created")
     subtitle = " · ".join(str(p) for p in (source, data.get("task") or metrics.get("task"), created) if p)
     return {REPORT: page(title, subtitle, sections).encode("utf-8"), **figure.files}

@@ -15,7 +15,7 @@ import numpy as np
 from ..tasks import SCORE
 from .html import escape, number, pairs, table
 from .metrics import read_metrics
-from .reading import REPORT, load_kernels, read_csv, read_json
+from .reading import REPORT, data_source, load_kernels, read_csv, read_json
 from .selection_sections import feature_path, selected_features_note
 
 __all__ = [
@@ -54,12 +54,24 @@ def divergence_section(metrics):
     return "Training diverged", f"<p><b>{note}</b> Empty cells below are numbers that were not finite.</p>"
 
 
+def _cv_rows(settings, data):
+    """Which rows the cross-validation ran on, counted: a demo's training rows (its held-out rows
+    never enter the CV), else every row."""
+    if "cv" not in settings:
+        return None
+    if data.get("n_held_out"):
+        return (f"{settings['cv']} folds of the {data.get('n_train')} training rows (the "
+                f"{data['n_held_out']} held-out rows stay out of it)")
+    rows = data.get("n_train") or data.get("n_rows")
+    return f"{settings['cv']} folds of all {rows} rows" if rows else f"{settings['cv']} folds of all rows"
+
+
 def data_section(metrics):
     data = metrics.get("data") or {}
     settings = metrics.get("settings") or {}
     task = data.get("task") or metrics.get("task")
     parts = [pairs([
-        ("source", settings.get("data") or data.get("source")),
+        ("source", data_source(metrics) or None),
         ("target", data.get("target") or metrics.get("target")),
         ("task", task),
         ("rows", data.get("n_rows")),
@@ -68,7 +80,7 @@ def data_section(metrics):
         ("training / validation / test rows",
          " / ".join(str(data.get(k, "")) for k in ("n_train", "n_validation", "n_test"))
          if data.get("n_validation") or data.get("n_test") else None),
-        ("cross-validation", f"{settings['cv']} folds of all rows" if "cv" in settings else None),
+        ("cross-validation", _cv_rows(settings, data)),
         ("input columns", data.get("n_columns") or metrics.get("n_features_in")),
         ("features after encoding", data.get("n_features") or metrics.get("n_features")),
         ("columns left out", ", ".join(map(str, settings.get("drop") or [])) or None),
