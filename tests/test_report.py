@@ -213,3 +213,23 @@ def test_path_command_writes_a_report(tmp_path):
                                     "val_loss", "val_objective"]
     assert len(curves) == 3 and ">Learning curves</h2>" in text and "CV held-out folds" not in text[:100]
     assert ">What to conclude</h2>" in text and f"chose lambda_{metrics['path']['selected']}" in text
+
+
+def test_the_report_names_the_data_file_as_given(tmp_path, monkeypatch):
+    """A relative path stays as typed, nowhere made absolute; an absolute one (older runs recorded
+    them) is shown as its file name."""
+    from kerasnet.runs.reading import data_source
+
+    rng = np.random.default_rng(0)
+    monkeypatch.chdir(tmp_path)
+    os.mkdir("tables")
+    pd.DataFrame({"a": rng.normal(size=30), "y": rng.integers(0, 2, 30)}).to_csv("tables/t.csv", index=False)
+    result = invoke("fit", os.path.join("tables", "t.csv"), "--target", "y", "--epochs", "1", "--hidden", "2",
+                    "--out", "run")
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["settings"]["data"] == os.path.join("tables", "t.csv")
+    text = (tmp_path / "run" / REPORT).read_text(encoding="utf-8")
+    assert os.path.join("tables", "t.csv") in text and str(tmp_path) not in text
+    assert data_source({"settings": {"data": "/home/someone/data/t.csv"}}) == "t.csv"
+    assert data_source({"settings": {"data": "dataset:iris"}}) == "dataset:iris"

@@ -82,7 +82,8 @@ def measure_readout(task, measure, y, weight, held_out, member_rows, scaling=Non
         per_set = (held_out * (np.asarray(weight, float) * (ylogy - counts))).sum(axis=1)
         constant = np.where(fold_weight > 0, per_set / np.maximum(fold_weight, 1e-300), 0.0)
         return Readout("CV deviance", 2.0, 2.0 * constant[member_rows], member_weight)
-    loss = LOSS_WORDS[task] + (" (standardized target)" if task == "regression" and y_scale is not None else "")
+    standardized = task == "regression" and y_scale is not None
+    loss = LOSS_WORDS[task] + (" (standardized target)" if standardized else "")
     return Readout(f"held-out {loss}; {label(measure)} after the fit", 1.0, 0.0, member_weight)
 
 
@@ -101,8 +102,15 @@ class Progress:
 
         console = Console(file=self.stream or sys.stderr)
         if console.is_terminal or console.is_jupyter:
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
-                                       TimeElapsedColumn, TimeRemainingColumn)
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                SpinnerColumn,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
 
             self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                                 MofNCompleteColumn(), TextColumn("epochs"), TimeElapsedColumn(),

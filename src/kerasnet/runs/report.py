@@ -41,6 +41,7 @@ from .sections import (
 )
 from .selection_sections import stability_section
 from .story import comparison_section, conclusion_section
+from .verdicts import verdict_section
 
 __all__ = ["READS", "REPORT", "build_report"]
 
@@ -109,7 +110,9 @@ def render_report(run_dir) -> dict:
     with matplotlib.rc_context({"figure.max_open_warning": 0}):
         figure = Figures(folder)
         kind = metrics["kind"]
-        sections = [divergence_section(metrics), conclusion_section(metrics), data_section(metrics)]
+        # Every report opens with what to conclude: a path's and a demo's, or a compare's or a select's.
+        conclusion = conclusion_section(metrics) or verdict_section(metrics)
+        sections = [divergence_section(metrics), conclusion, data_section(metrics)]
         if kind == "compare":
             sections.append(compare_section(folder, metrics, figure))
             first = next(iter(metrics["variants"].values()), {})

@@ -162,8 +162,9 @@ def scores_section(metrics):
         return None
     # Cox's loss is its Keras score; Harrell's C says more beside it.
     score = "cindex" if metrics.get("task") == "cox" else SCORE.get(metrics.get("task"), "accuracy")
-    cols = [("n_rows", "n", "d"), ("loss", "loss", ".4f"), ("data_loss", "data loss", ".4f"),
-            ("penalty", "penalty", ".4f"), (score, score, ".4f"), ("sparsity", "exact zeros", ".1%")]
+    cols = [("n_rows", "n", "d"), ("loss", "objective (data loss + penalty)", ".4g"),
+            ("data_loss", "data loss", ".4g"), ("penalty", "penalty", ".4g"), (score, score, ".4g"),
+            ("sparsity", "exact zeros", ".1%")]
     cols = [c for c in cols if any(c[0] in metrics[s] for s in splits)]  # the demo's rows carry no penalty
     rows = [[SPLITS[s], *(number(metrics[s].get(k), f) if k in metrics[s] else "" for k, _, f in cols)]
             for s in splits]
@@ -377,9 +378,9 @@ def compare_section(folder, metrics, figure):
         summary[name] = {"gap": gap, "test": test.get(score), "sparsity": train.get("sparsity"),
                          "near_zero": info.get("near_zero")}
         rows.append([name, number(info.get("l1")), number(info.get("l2")),
-                     number(train.get("data_loss"), ".4f"), number(valid.get("data_loss"), ".4f"),
-                     number(gap, ".4f"), number(train.get(score), ".4f"),
-                     number(valid.get(score), ".4f"), number(test.get(score), ".4f"),
+                     number(train.get("data_loss")), number(valid.get("data_loss")),
+                     number(gap, ".3g"), number(train.get(score)),
+                     number(valid.get(score)), number(test.get(score)),
                      number(train.get("sparsity"), ".1%"), number(info.get("near_zero"), ".1%")])
     parts = [f"<p>{escape(metrics.get('strengths_note', ''))}</p>"]
     parts.append(table(["variant", "l1", "l2", "train data loss", "validation data loss", "gap",

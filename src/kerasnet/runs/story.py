@@ -61,9 +61,9 @@ def _demo_story(metrics) -> list[str]:
     before, after = plain["held_out"], chosen["held_out"]
     return [f"On the {after.get('n_rows')} held-out rows, set aside before anything was fit, the selected "
             f"penalty {narrows} the gap between train and held-out data loss: "
-            f"<b>{number(plain['gap'], '.4f')} &rarr; {number(chosen['gap'], '.4f')}</b> (held-out data loss "
-            f"{number(before['data_loss'], '.4f')} &rarr; {number(after['data_loss'], '.4f')}; held-out "
-            f"{escape(score)} {number(before.get(score), '.3f')} &rarr; {number(after.get(score), '.3f')})."]
+            f"<b>{number(plain['gap'], '.3g')} &rarr; {number(chosen['gap'], '.3g')}</b> (held-out data loss "
+            f"{number(before['data_loss'], '.3g')} &rarr; {number(after['data_loss'], '.3g')}; held-out "
+            f"{escape(score)} {number(before.get(score), '.3g')} &rarr; {number(after.get(score), '.3g')})."]
 
 
 def _numbers(record, *keys):
@@ -103,14 +103,14 @@ def comparison_section(folder, metrics, figure):
     keys = [k for k in _MODELS if k in runs]
 
     def cv(m):
-        return "not cross-validated" if not m.get("cv") else f"{m['cv'][0]:.4f} ± {m['cv'][1]:.4f}"
+        return "not cross-validated" if not m.get("cv") else f"{m['cv'][0]:.4g} ± {m['cv'][1]:.2g}"
 
     rows = [("lambda", lambda m: number(m["lambda"])), ("CV deviance ± se (training rows)", cv),
-            ("train data loss", lambda m: number(m["train"]["data_loss"], ".4f")),
-            ("held-out data loss", lambda m: number(m["held_out"]["data_loss"], ".4f")),
-            ("gap (held-out - train)", lambda m: number(m["gap"], ".4f")),
-            (f"train {score}", lambda m: number(m["train"].get(score), ".3f")),
-            (f"held-out {score}", lambda m: number(m["held_out"].get(score), ".3f")),
+            ("train data loss", lambda m: number(m["train"]["data_loss"])),
+            ("held-out data loss", lambda m: number(m["held_out"]["data_loss"])),
+            ("gap (held-out - train)", lambda m: number(m["gap"], ".3g")),
+            (f"train {score}", lambda m: number(m["train"].get(score))),
+            (f"held-out {score}", lambda m: number(m["held_out"].get(score))),
             ("exact zeros", lambda m: number(m.get("sparsity"), ".1%")),
             ("weights near zero", lambda m: number(m.get("near_zero"), ".1%"))]
     selected = (metrics.get("path") or {}).get("selected", "1se")
