@@ -29,8 +29,8 @@ def _path_story(metrics) -> list[str]:
     rule, measure = info.get("selected", "1se"), info.get("measure", "deviance")
     better = "higher" if info.get("greater_is_better") else "lower"
     lines = [f"Cross-validation chose lambda_{rule} = <b>{number(info['lambda_selected'])}</b>: CV "
-             f"{escape(measure)} {number(info.get('cv_mean'), '.4f')} &plusmn; "
-             f"{number(info.get('cv_se'), '.4f')} ({better} is better)."]
+             f"{escape(measure)} {number(info.get('cv_mean'), '.4g')} &plusmn; "
+             f"{number(info.get('cv_se'), '.3g')} ({better} is better)."]
     if rule == "1se" and info.get("lambda_min") is not None and info["lambda_min"] != info["lambda_selected"]:
         lines.append(f"It is the strongest penalty within one standard error of the best mean (lambda_min = "
                      f"{number(info['lambda_min'])}): a simpler network at a CV cost within the noise of "
@@ -77,9 +77,12 @@ def _fit_story(metrics) -> list[str]:
     if metrics.get("diverged") or found is None or _numbers(valid, "data_loss") is None:
         return []  # a diverged run's numbers say nothing; its report says so at the top
     data_loss, loss, penalty, sparsity = found
-    share = f"{number(100 * penalty / loss, '.1f')}% of the training loss" if loss else "zero"
-    gap = number(valid["data_loss"] - data_loss, ".4f")
-    return [f"The validation data loss is {gap} above the training one (the gap a penalty narrows); the "
+    share = (f"{number(100 * penalty / loss, '.1f')}% of the training objective (data loss + penalty)"
+             if loss else "zero")
+    gap = valid["data_loss"] - data_loss
+    side = "above" if gap >= 0 else "below"
+    return [f"The validation data loss is {number(abs(gap), '.3g')} {side} the training one (the gap a "
+            "penalty narrows); the "
             f"penalty is {share} and {number(100 * sparsity, '.1f')}% of the kernel weights are exactly "
             "zero. A path (kerasnet path) chooses the strength by cross-validation instead."]
 
