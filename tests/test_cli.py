@@ -230,7 +230,9 @@ def test_demo_narrows_the_gap(monkeypatch, tmp_path):
     report = (folder / "report.html").read_text()
     assert ">No penalty against lambda_min and lambda_1se</h2>" in report
     assert ">What to conclude</h2>" in report
-    assert f"{plain['gap']:.4f} &rarr; {selected['gap']:.4f}" in report
+    assert f"{plain['gap']:.3g} &rarr; {selected['gap']:.3g}" in report
+    # The CV ran on the training rows only, and the report's data table says so, counted.
+    assert f"5 folds of the {metrics['data']['n_train']} training rows" in report
     assert "held-out rows (set aside before anything was fit)" in report and ">validation" not in report
     curves = pd.read_csv(folder / "comparison_curves.csv")
     assert set(curves["model"]) == {"plain", "min", "1se"}

@@ -254,3 +254,26 @@ def test_feature_selection_with_hidden_layers_runs(data, tmp_path, command):
     result = invoke(*command, "--hidden", "4", "--epochs", "2", data, "--target", "label",
                     "--out", tmp_path / "run")
     assert result.exit_code == 0, result.output
+
+
+def test_select_report_opens_with_what_to_conclude(selected):
+    """The stable features counted from stability.csv and the bound from the record, in words."""
+    out, _ = selected
+    html = (out / "report.html").read_text()
+    record = json.loads((out / "metrics.json").read_text())["stability"]
+    stability = pd.read_csv(out / "stability.csv")
+    stable = stability.loc[stability["selected"], "feature"].tolist()
+    assert html.index(">What to conclude</h2>") < html.index(">Data</h2>")
+    head = html[html.index(">What to conclude</h2>"):html.index(">Data</h2>")]
+    assert f"<b>{len(stable)}</b> of 5 features are stable at the threshold 75%" in head
+    assert f"at most <b>{record['expected_false']:.2g}</b> of them to be false selections" in head
+    assert f"at least {max(0.0, len(stable) - record['expected_false']):.3g} of the {len(stable)}" in head
+    assert all(name in head for name in stable)
+
+
+def test_select_conclusion_without_a_region_says_what_to_change():
+    from kerasnet.runs.verdicts import select_story
+
+    words = " ".join(select_story({"stability": {"n_selected": 0, "n_features": 5, "threshold": 0.75,
+                                                 "pfer": 0.01, "lambda_region": None}}))
+    assert "No feature of 5 is stable" in words and "Raise --pfer" in words

@@ -187,3 +187,37 @@ def test_compare_report_figures_load_in_headless_chromium(compared, tmp_path):
     dom = _render(out / "report.html", tmp_path)
     loaded = json.loads(re.search(r'data-probe="([^"]*)"', dom).group(1).replace("&quot;", '"'))
     assert len(loaded) == 2 and all(ok and width >= 300 for ok, width, _ in loaded), loaded
+
+
+def test_the_report_opens_with_what_to_conclude_from_paired_test_losses(compared):
+    """The conclusion's numbers are the test rows' own: each saved model's log loss row by row on the
+    test split, the best variant's, and each other's difference to it with its paired standard
+    error (sd of the row differences / sqrt(n)), all recomputed here from the files."""
+    _, out, _ = compared
+    frame = _frame()
+    y = frame["label"]
+    _, test = split_rows(len(y), 0.2, y=y, task="binary", seed=0)
+    losses = {}
+    for name, folder in FOLDERS.items():
+        pre = Preprocessor.load(out / folder / "preprocessing.json")
+        model = keras.saving.load_model(out / folder / "model.keras")
+        p = np.clip(model.predict(pre.transform(frame.iloc[test]), verbose=0)[:, 0], 1e-7, 1 - 1e-7)
+        t = pre.encode_target(y.iloc[test])
+        losses[name] = -(t * np.log(p) + (1 - t) * np.log(1 - p))
+    found = json.loads((out / "metrics.json").read_text())["test_differences"]
+    best = found["best"]  # the lowest mean (variants a float32 rounding apart may swap places)
+    assert losses[best].mean() <= min(v.mean() for v in losses.values()) + 1e-6
+    assert found["n_rows"] == len(test)
+    text = (out / "report.html").read_text()
+    assert text.index(">What to conclude</h2>") < text.index(">Data</h2>")  # it opens the report
+    head = text[text.index(">What to conclude</h2>"):text.index(">Data</h2>")]
+    assert f"<b>{best}</b> has the lowest data loss, {losses[best].mean():.4g}" in head
+    for name in FOLDERS:
+        if name != best:
+            d = losses[name] - losses[best]
+            row = found["variants"][name]
+            assert row["difference"] == pytest.approx(d.mean(), rel=1e-2, abs=1e-6)
+            assert row["se"] == pytest.approx(d.std(ddof=1) / np.sqrt(len(d)), rel=1e-2, abs=1e-6)
+            assert f"{name} +{row['difference']:.3g} &plusmn; {row['se']:.2g}" in head
+    assert "standard errors of it" in head or "can defend" in head
+

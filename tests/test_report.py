@@ -81,7 +81,7 @@ def test_report_has_the_sections_and_the_numbers(run_dir):
     for label, n in counts.items():
         assert f"{n} ({n / 80:.1%})" in text, label
     assert "ElasticNet l1=0.001, l2=0.01" in text
-    assert f"{metrics['validation']['accuracy']:.4f}" in text
+    assert f"{metrics['validation']['accuracy']:.4g}" in text  # 4 significant digits
     env = metrics["environment"]
     import keras
 
@@ -209,7 +209,8 @@ def test_path_command_writes_a_report(tmp_path):
     # path.png, learning_curves.png (the selected strength's CV curves), weight_histograms.png
     assert all(uri.startswith("data:image/png;base64,") for uri in _images(text)) and len(_images(text)) == 3
     curves = pd.read_csv(out / "curves.csv")
-    assert list(curves.columns) == ["epoch", "loss", "data_loss", "penalty", "val_data_loss", "val_loss"]
+    assert list(curves.columns) == ["epoch", "loss", "objective", "data_loss", "penalty", "val_data_loss",
+                                    "val_loss", "val_objective"]
     assert len(curves) == 3 and ">Learning curves</h2>" in text and "CV held-out folds" not in text[:100]
     assert ">What to conclude</h2>" in text and f"chose lambda_{metrics['path']['selected']}" in text
     # Against the baselines, in words computed from metrics.json's numbers; every CV measure shown.
@@ -224,3 +225,23 @@ def test_path_command_writes_a_report(tmp_path):
     words = {"beats": "beats the null", "within": "within one SE of the null", "loses": "loses to the null"}
     assert words[verdict(info["cv_mean"], info["cv_se"], record["null_mean"], False)] in first
     assert "<th>cv_class</th>" in text and "misclassification error" in text
+
+
+def test_the_report_names_the_data_file_as_given(tmp_path, monkeypatch):
+    """A relative path stays as typed, nowhere made absolute; an absolute one (older runs recorded
+    them) is shown as its file name."""
+    from kerasnet.runs.reading import data_source
+
+    rng = np.random.default_rng(0)
+    monkeypatch.chdir(tmp_path)
+    os.mkdir("tables")
+    pd.DataFrame({"a": rng.normal(size=30), "y": rng.integers(0, 2, 30)}).to_csv("tables/t.csv", index=False)
+    result = invoke("fit", os.path.join("tables", "t.csv"), "--target", "y", "--epochs", "1", "--hidden", "2",
+                    "--out", "run")
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["settings"]["data"] == os.path.join("tables", "t.csv")
+    text = (tmp_path / "run" / REPORT).read_text(encoding="utf-8")
+    assert os.path.join("tables", "t.csv") in text and str(tmp_path) not in text
+    assert data_source({"settings": {"data": "/home/someone/data/t.csv"}}) == "t.csv"
+    assert data_source({"settings": {"data": "dataset:iris"}}) == "dataset:iris"

@@ -240,13 +240,19 @@ def _history(L, per, epochs=4):
     return {"cv": types.SimpleNamespace(loss=loss, val_loss=val_loss, val_objective=objective)}
 
 
+COLUMNS = ["epoch", "loss", "objective", "data_loss", "penalty", "val_data_loss", "val_loss", "val_objective"]
+
+
 @pytest.mark.parametrize("per", [3, 4])  # members of a strength: the folds (and its refit, when joint)
 def test_curves_average_the_folds_of_the_chosen_strength(per):
     p = _path(history=_history(4, per))
     frame = p.curves("min")  # strength 1: members per + 0, 1, 2
     members = per + np.arange(3)
-    assert list(frame.columns) == ["epoch", "loss", "data_loss", "penalty", "val_data_loss", "val_loss"]
+    assert list(frame.columns) == COLUMNS
     np.testing.assert_array_equal(frame["epoch"], [1, 2, 3])
+    # The engine's loss is the whole objective: PenaltyMonitor's names for the same numbers.
+    np.testing.assert_array_equal(frame["objective"], frame["loss"])
+    np.testing.assert_array_equal(frame["val_objective"], frame["val_loss"])
     np.testing.assert_allclose(frame["loss"], 100 * members.mean() + np.arange(3))
     e = np.arange(3)
     penalty = np.array([members.mean() / 10, np.nan, members.mean() / 10 + 0.02])
@@ -262,7 +268,7 @@ def test_curves_without_a_history_are_empty():
     for history in (None, {"cv": types.SimpleNamespace(loss=np.ones((2, 12)), val_loss=None)}):
         frame = _path(history=history).curves()
         assert frame.empty
-        assert list(frame.columns) == ["epoch", "loss", "data_loss", "penalty", "val_data_loss", "val_loss"]
+        assert list(frame.columns) == COLUMNS
 
 
 def test_model_and_predict_are_the_refit_network_in_ys_units():

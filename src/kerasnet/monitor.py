@@ -1,4 +1,4 @@
-"""PenaltyMonitor: show how much of Keras's loss is penalty, and how sparse the kernels are."""
+"""PenaltyMonitor: the whole objective, how much of it is penalty, and how sparse the kernels are."""
 
 from __future__ import annotations
 
@@ -60,19 +60,29 @@ def penalty_value(model) -> float:
 
 
 class PenaltyMonitor(keras.callbacks.Callback):
-    """Add ``penalty``, ``data_loss``, ``sparsity`` (and ``val_data_loss``) to the epoch logs.
+    """Add ``objective``, ``penalty``, ``data_loss``, ``sparsity`` (and their ``val_``) to the epoch logs.
 
-    Keras logs only the total training objective ``loss = data loss + penalty``, which hides
-    how much of it is penalty. This callback adds, for every epoch:
+    Keras logs ``loss``, the loss its gradient step minimized: the data loss plus the penalties
+    inside the loss (``model.losses``). That hides how much of it is penalty, and with
+    proximal penalties (``ElasticNet(proximal=True)``'s L1, :class:`kerasnet.GroupLasso`),
+    which the optimizer step applies outside the loss, it is not the objective being
+    minimized at all. This callback adds, for every epoch:
 
     - ``penalty``: the whole penalty (``sum(model.losses)`` plus, for proximal penalties,
       the L1 / group part that the proximal step applies outside the loss) at the weights
       each training step used, averaged over the epoch's steps like ``loss``;
     - ``data_loss``: the data term alone: ``loss`` minus the penalty terms Keras put in it
       (``loss - penalty`` unless proximal penalties are used);
+    - ``objective``: ``data_loss + penalty``, the training objective with the whole penalty
+      (equal to Keras's ``loss`` unless proximal penalties are used, where ``loss`` lacks
+      their part);
     - ``sparsity``: the fraction of kernel weights that are exactly 0 at the epoch's end;
-    - ``val_data_loss``: ``val_loss`` minus the in-loss penalty at the end-of-epoch weights
-      (those Keras evaluates), when validation runs.
+    - ``val_data_loss`` and ``val_objective``: ``val_loss`` minus the in-loss penalty, and
+      plus the proximal penalty, at the end-of-epoch weights (those Keras evaluates), when
+      validation runs.
+
+    Keras's own ``loss`` and ``val_loss`` are left as Keras computed them: callbacks that
+    monitor them (``EarlyStopping``) see the same numbers wherever they sit in the list.
 
     Steps are weighted equally; Keras weights its running ``loss`` by batch size, so the two
     differ only through a smaller last batch, whose weights are one step apart.
@@ -87,8 +97,8 @@ class PenaltyMonitor(keras.callbacks.Callback):
     >>> model = kerasnet.compile_for(
     ...     kerasnet.mlp(3, task="regression", penalty=kerasnet.ElasticNet(l2=1e-2)), "regression")
     >>> history = model.fit(x, y, epochs=2, verbose=0, callbacks=[kerasnet.PenaltyMonitor()])
-    >>> sorted(k for k in history.history if "data" in k or k in ("penalty", "sparsity"))
-    ['data_loss', 'penalty', 'sparsity']
+    >>> sorted(k for k in history.history if k != "loss")
+    ['data_loss', 'objective', 'penalty', 'sparsity']
     """
 
     def __init__(self):
@@ -125,6 +135,8 @@ class PenaltyMonitor(keras.callbacks.Callback):
         logs["penalty"] = in_loss + outside
         if "loss" in logs:
             logs["data_loss"] = float(logs["loss"]) - in_loss
+            logs["objective"] = logs["data_loss"] + logs["penalty"]
         if "val_loss" in logs:
             logs["val_data_loss"] = float(logs["val_loss"]) - end_in_loss
+            logs["val_objective"] = logs["val_data_loss"] + end_in_loss + end_outside
         logs["sparsity"] = kernel_sparsity(self.model)

@@ -149,15 +149,31 @@ def stability_axes(stable, ax=None, label=10):
 # --------------------------------------------------------------------------- runs and comparisons
 
 
+def _objective(history, prefix=""):
+    """The objective curve (data loss + the whole penalty) of ``history``, and whether it is one.
+
+    ``objective`` (:class:`kerasnet.PenaltyMonitor`) or ``data_loss + penalty`` is the objective
+    with every penalty; Keras's bare ``loss`` lacks a proximal penalty's part, so it is named as
+    Keras's loss, never as the objective.
+    """
+    if f"{prefix}objective" in history:
+        return history[f"{prefix}objective"], True
+    if not prefix and {"data_loss", "penalty"} <= set(history):
+        return history["data_loss"] + history["penalty"], True
+    return history.get(f"{prefix}loss"), False
+
+
 def learning_curves(history, validation="validation", mark_epoch=None, title=None):
-    """Two panels: training vs validation loss; data loss vs penalty.
+    """Two panels: training vs validation objective (data loss + penalty); data loss vs penalty.
 
     Parameters
     ----------
     history : pandas.DataFrame or dict of lists
         Keras's ``History.history`` with :class:`kerasnet.PenaltyMonitor`'s columns:
-        ``loss`` and optionally ``val_loss``, ``data_loss``, ``val_data_loss``,
-        ``penalty``; an ``epoch`` column (1-based) is used when present.
+        ``loss`` and optionally ``objective``, ``val_objective``, ``val_loss``, ``data_loss``,
+        ``val_data_loss``, ``penalty``; an ``epoch`` column (1-based) is used when present.
+        The left panel draws ``objective`` (else ``data_loss + penalty``); a history with
+        Keras's ``loss`` alone is drawn and named as Keras's loss.
     validation : str, default "validation"
         What the validation rows are, for the legend (e.g. "held-out folds (CV mean)").
     mark_epoch : int or None
@@ -175,10 +191,13 @@ def learning_curves(history, validation="validation", mark_epoch=None, title=Non
     epoch = history.get("epoch", np.arange(1, len(history["loss"]) + 1))
     fig = Figure(figsize=(10, 4), layout="constrained")
     left, right = fig.subplots(1, 2)
-    left.plot(epoch, history["loss"], label="train loss")
-    if "val_loss" in history:
-        left.plot(epoch, history["val_loss"], label=f"{validation} loss")
-    left.set(title="Loss (data + penalty)", xlabel="epoch", ylabel="loss")
+    train, whole = _objective(history)
+    left.plot(epoch, train, label="train objective" if whole else "train loss (Keras's)")
+    val, val_whole = _objective(history, "val_")
+    if val is not None:
+        left.plot(epoch, val, label=f"{validation} " + ("objective" if val_whole else "loss (Keras's)"))
+    left.set(title="Objective (data loss + penalty)" if whole else "Keras's loss", xlabel="epoch",
+             ylabel="objective" if whole else "loss")
     if "data_loss" in history:
         right.plot(epoch, history["data_loss"], label="train data loss")
     if "val_data_loss" in history:
@@ -189,7 +208,8 @@ def learning_curves(history, validation="validation", mark_epoch=None, title=Non
     for ax in (left, right):
         if mark_epoch is not None:
             ax.axvline(mark_epoch, color="0.4", linestyle=":", label=f"epoch {mark_epoch}")
-        ax.legend()
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend()
     if title:
         fig.suptitle(title)
     return fig

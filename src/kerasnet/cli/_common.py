@@ -328,6 +328,13 @@ def out_options(command):
     return click.option("--out", required=True, type=click.Path(), help="Output folder.")(command)
 
 
+def data_name(data) -> str:
+    """The data file as the run records and reports it: the path as the user gave it, or its file
+    name when that path is absolute (a report names the file, not the machine's folders)."""
+    data = os.fspath(data)
+    return os.path.basename(data) if os.path.isabs(data) else data
+
+
 def load_data(data, target, dataset, drop=()):
     """Features and target from ``DATA --target COL`` or ``--dataset NAME``.
 
@@ -350,7 +357,7 @@ def load_data(data, target, dataset, drop=()):
         if not target:
             raise InputError(f"--target is required with DATA '{data}'; name the column to predict.")
         frame = load_table(data)
-        source = os.path.abspath(data)
+        source = data_name(data)
     features, y = split_features_target(frame, target, drop)
     return features, y, source
 
@@ -382,7 +389,7 @@ def load_survival(data, target, dataset, drop, time_column, event_column):
             raise InputError(f"--task cox needs --time-column and --event-column with DATA '{data}'; name "
                              "the column of times and the column of events (1: it happened, 0: censored).")
         frame = load_table(data)
-        source = os.path.abspath(data)
+        source = data_name(data)
     columns = [str(c) for c in frame.columns]
     for flag, name in (("--time-column", time_column), ("--event-column", event_column)):
         if name not in columns:

@@ -101,15 +101,15 @@ def _table(runs, strengths, score, near_zero):
         table.add_column(label, justify="right")
     score_label = "RMSE" if score == "rmse" else "accuracy"
     rows = [
-        ("train data loss", lambda m: f"{m['train']['data_loss']:.4f}"),
-        ("validation data loss", lambda m: f"{m['validation']['data_loss']:.4f}"),
+        ("train data loss", lambda m: f"{m['train']['data_loss']:.4g}"),
+        ("validation data loss", lambda m: f"{m['validation']['data_loss']:.4g}"),
         ("gap (validation - train)",
-         lambda m: f"{m['validation']['data_loss'] - m['train']['data_loss']:.4f}"),
-        (f"train {score_label}", lambda m: f"{m['train'][score]:.4f}"),
-        (f"validation {score_label}", lambda m: f"{m['validation'][score]:.4f}"),
-        (f"test {score_label}", lambda m: f"{m['test'][score]:.4f}"),
-        ("test data loss", lambda m: f"{m['test']['data_loss']:.4f}"),
-        ("penalty", lambda m: f"{m['train']['penalty']:.4f}"),
+         lambda m: f"{m['validation']['data_loss'] - m['train']['data_loss']:.3g}"),
+        (f"train {score_label}", lambda m: f"{m['train'][score]:.4g}"),
+        (f"validation {score_label}", lambda m: f"{m['validation'][score]:.4g}"),
+        (f"test {score_label}", lambda m: f"{m['test'][score]:.4g}"),
+        ("test data loss", lambda m: f"{m['test']['data_loss']:.4g}"),
+        ("penalty", lambda m: f"{m['train']['penalty']:.4g}"),
         ("sparsity (exact zeros)", lambda m: f"{m['train']['sparsity']:.1%}"),
     ]
     for label, cell in rows:
@@ -161,6 +161,7 @@ def command(data, target, dataset, drop, l1, l2, choose, select, proximal, hidde
     from ..runs import train
     from ..runs.records import run_record
     from ..runs.save import save_compare_run
+    from ..runs.verdicts import test_differences
     from ._common import report_warning, stdout_console
 
     if (l1 is None) != (l2 is None):
@@ -232,6 +233,8 @@ def command(data, target, dataset, drop, l1, l2, choose, select, proximal, hidde
                    "test": runs[name].metrics["test"]}
             for name in VARIANTS
         },
+        # Row by row on the test rows: the noise against which the report weighs the differences.
+        "test_differences": test_differences(runs, held_out, task),
         **run_record(seed),
     }
     _, report_error = save_compare_run(out, overwrite, runs, FOLDERS, summary, inputs=[data])

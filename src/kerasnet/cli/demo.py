@@ -60,7 +60,7 @@ def _entry(model, x_train, y_train, x_held, y_held, lam=0.0, cv=None) -> dict:
             "near_zero": near_zero_fraction(model, NEAR_ZERO)}
 
 
-def _table(runs, n_features, epochs):
+def _table(runs, n_features, epochs, n_train):
     from rich.table import Table
 
     layers = "-".join(map(str, (n_features, *HIDDEN, 1)))
@@ -71,17 +71,17 @@ def _table(runs, n_features, epochs):
         table.add_column(name + (" (selected)" if key == SELECT else ""), justify="right")
 
     def cv(m):
-        return "not cross-validated" if m["cv"] is None else f"{m['cv'][0]:.4f} +- {m['cv'][1]:.4f}"
+        return "not cross-validated" if m["cv"] is None else f"{m['cv'][0]:.4g} +- {m['cv'][1]:.2g}"
 
     rows = [
         ("lambda", lambda m: f"{m['lambda']:.4g}"),
         ("l1, l2", lambda m: f"{m['l1']:.3g}, {m['l2']:.3g}"),
-        (f"CV deviance ({SETTINGS['cv']}-fold) +- se", cv),
-        ("train data loss", lambda m: f"{m['train']['data_loss']:.4f}"),
-        ("held-out data loss", lambda m: f"{m['held_out']['data_loss']:.4f}"),
-        ("gap (held-out - train)", lambda m: f"{m['gap']:.4f}"),
-        ("train accuracy", lambda m: f"{m['train']['accuracy']:.3f}"),
-        ("held-out accuracy", lambda m: f"{m['held_out']['accuracy']:.3f}"),
+        (f"CV deviance +- se ({SETTINGS['cv']} folds of the {n_train} training rows)", cv),
+        ("train data loss", lambda m: f"{m['train']['data_loss']:.4g}"),
+        ("held-out data loss", lambda m: f"{m['held_out']['data_loss']:.4g}"),
+        ("gap (held-out - train)", lambda m: f"{m['gap']:.3g}"),
+        ("train accuracy", lambda m: f"{m['train']['accuracy']:.3g}"),
+        ("held-out accuracy", lambda m: f"{m['held_out']['accuracy']:.3g}"),
         ("sparsity (exact zeros)", lambda m: f"{m['sparsity']:.1%}"),
         (f"weights with |w| < {NEAR_ZERO:g}", lambda m: f"{m['near_zero']:.1%}"),
     ]
@@ -142,7 +142,7 @@ def command(out, overwrite):
 
     console.print(path_table(path, SELECT, title=f"regularization path ({s['cv']}-fold CV, training rows)",
                              around=3))
-    console.print(_table(runs, pre.n_features_out, epochs))
+    console.print(_table(runs, pre.n_features_out, epochs, len(train_idx)))
     before, after = runs["plain"], runs[SELECT]
     verdict = "narrows" if after["gap"] < before["gap"] else "does NOT narrow"
     console.print(

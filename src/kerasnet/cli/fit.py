@@ -21,7 +21,7 @@ from ._common import (
 
 
 def metrics_table(metrics: dict, title: str = "kerasnet fit"):
-    """A rich table of train and validation: loss, data loss, penalty, accuracy / RMSE, sparsity.
+    """A rich table of train and validation: objective, data loss, penalty, accuracy / RMSE, sparsity.
 
     When the run recorded what its exact zeros remove (``metrics["features_kept"]`` and
     ``metrics["prune"]``: fit with --proximal, --group-lasso or --prune), rows follow for the
@@ -33,7 +33,10 @@ def metrics_table(metrics: dict, title: str = "kerasnet fit"):
     score = SCORE[metrics["task"]]
     table = Table(title=title)
     table.add_column("rows")
-    for name in ("n", "loss", "data loss", "penalty", "RMSE" if score == "rmse" else "accuracy", "sparsity"):
+    # "objective": data loss + the whole penalty, which Keras's epoch lines call "objective" too (their
+    # "loss" lacks a proximal L1).
+    for name in ("n", "objective", "data loss", "penalty", "RMSE" if score == "rmse" else "accuracy",
+                 "sparsity"):
         table.add_column(name, justify="right")
     for split in ("train", "validation"):
         row = metrics.get(split)
@@ -42,10 +45,10 @@ def metrics_table(metrics: dict, title: str = "kerasnet fit"):
         table.add_row(
             split,
             str(row["n_rows"]),
-            f"{row['loss']:.4f}",
-            f"{row['data_loss']:.4f}",
-            f"{row['penalty']:.4f}",
-            f"{row[score]:.4f}",
+            f"{row['loss']:.4g}",
+            f"{row['data_loss']:.4g}",
+            f"{row['penalty']:.4g}",
+            f"{row[score]:.4g}",
             f"{row['sparsity']:.1%}",
         )
     _sparsity_rows(table, metrics)

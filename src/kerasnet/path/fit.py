@@ -30,7 +30,7 @@ from .features import (
 )
 from .folds import normalized_weights, refit_epochs_for, splits
 from .inputs import encode_target, network_and_inputs, penalty_factors, poisson_offset
-from .progress import Progress
+from .progress import Progress, measure_readout
 from .result import Path
 from .sources import Chunks
 from .standardize import member_scaling, path_statistics
@@ -158,7 +158,9 @@ def fit_path(
         None trains here. A Dask scheduler address or client splits the members across
         the cluster's workers (:func:`kerasnet.path.distributed.fit_members`): same results.
     verbose : int, default 1
-        1 shows a progress bar; 0 is silent.
+        1 shows the epochs of each phase on stderr (:mod:`kerasnet.path.progress`): a bar
+        with the time left on a terminal, one line per phase with its time elsewhere; 0 is
+        silent.
     measure : {"deviance", "class", "auc", "mse", "mae", "r2"}, default "deviance"
         glmnet's ``type.measure`` (:mod:`kerasnet.path.measures`): ``deviance`` is twice the
         log loss for classes and the squared error for regression; ``class`` the
@@ -351,7 +353,8 @@ def fit_path(
             # Every stage starts each member from its split's dense network, if there is one.
             start_cv = None if starts is None else (starts, member_fold)
             start_refit = None if starts is None else (starts, np.full(L, F))
-            progress.phase(name, epochs, (L, per))
+            progress.phase(name, epochs, (L, per), measure_readout(task, measure, y_enc, weight, test_sets,
+                                                                   member_fold, scaling(member_fold)))
             cv_weights, cvfit = fit_members(
                 network, X, y_enc, l1=np.repeat(l1, per), l2=np.repeat(l2, per), group_l1=group_cv,
                 train_mask=masks(np.stack(rows), member_fold), val_mask=masks(test_sets, member_fold),
@@ -400,8 +403,10 @@ def fit_path(
         if relax:  # every point again on exactly its own features, without the feature penalty
             # From the split's dense network (the path's own start), its other features held at zero.
             relaxed = cv_and_refit("Relax", held_out(cv_weights), held_out(weights))
-    finally:
-        progress.close()
+    except BaseException:
+        progress.close(finished=False)  # no line for a phase an error or a Ctrl-C cut short
+        raise
+    progress.close()
     mlp_only = {} if model is not None else {
         "mean": m_all, "scale": s_all, "y_mean": y_all[0], "y_scale": y_all[1], "hidden": tuple(hidden)}
     user_only = {} if model is None else {

@@ -283,8 +283,9 @@ class Path:
 
     def curves(self, lam="1se"):
         """The learning curves of strength ``lam``'s CV members: one row per epoch, the mean over
-        folds of the training loss (``loss``, data loss + penalty; ``data_loss``; ``penalty``)
-        and of the held-out fold's loss (``val_data_loss``, ``val_loss`` with the penalty), the
+        folds of the training objective (``objective`` = ``loss``: data loss + the whole penalty,
+        the proximal L1 / group part included; ``data_loss``; ``penalty``) and of the held-out
+        fold's (``val_data_loss``; ``val_objective`` = ``val_loss``, with the penalty), the
         columns of :class:`kerasnet.PenaltyMonitor`. Each fold's rows are held out of its own
         member only; the refit on all rows trains for ``refit_epochs_`` (empty without history).
         """
@@ -292,7 +293,8 @@ class Path:
 
         cv = self.history_.get("cv")
         if cv is None or cv.val_loss is None:
-            names = ["epoch", "loss", "data_loss", "penalty", "val_data_loss", "val_loss"]
+            names = ["epoch", "loss", "objective", "data_loss", "penalty", "val_data_loss", "val_loss",
+                     "val_objective"]
             return pd.DataFrame(columns=names)
         i, F = self.index(lam), self.member_diverged_.shape[1]
         members = i * (cv.loss.shape[1] // len(self.lambdas_)) + np.arange(F)  # member k = i * per + f
@@ -300,10 +302,14 @@ class Path:
             warnings.simplefilter("ignore", RuntimeWarning)  # epochs after every fold stopped: NaN
             penalty = np.nanmean(cv.val_objective[:, members] - cv.val_loss[:, members], axis=1)
             loss = np.nanmean(cv.loss[:, members], axis=1)
+            val_objective = np.nanmean(cv.val_objective[:, members], axis=1)
+            # The engine's loss is the whole objective (its proximal part included): Keras's names
+            # and PenaltyMonitor's, both.
             frame = pd.DataFrame({
-                "epoch": np.arange(1, len(loss) + 1), "loss": loss, "data_loss": loss - penalty,
-                "penalty": penalty, "val_data_loss": np.nanmean(cv.val_loss[:, members], axis=1),
-                "val_loss": np.nanmean(cv.val_objective[:, members], axis=1)})
+                "epoch": np.arange(1, len(loss) + 1), "loss": loss, "objective": loss,
+                "data_loss": loss - penalty, "penalty": penalty,
+                "val_data_loss": np.nanmean(cv.val_loss[:, members], axis=1), "val_loss": val_objective,
+                "val_objective": val_objective})
         return frame.dropna(subset=["loss"]).reset_index(drop=True)
 
     def to_frame(self):

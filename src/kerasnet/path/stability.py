@@ -297,7 +297,9 @@ def stability_selection(X, y, *, hidden=(32,), task=None, n_pairs=25, lambdas=No
                                            lambda_min_ratio)
             scaled = np.repeat(lambdas, S)[:, None] * factors[of]
             weights, _ = halves_fit("Adapt", np.minimum(scaled, 1e30).astype("float32"))
-    finally:
-        progress.close()
+    except BaseException:
+        progress.close(finished=False)  # no line for a phase an error or a Ctrl-C cut short
+        raise
+    progress.close()
     kept = np.stack([np.abs(np.asarray(w[0])).sum(axis=1) > 0 for w in weights]).reshape(L, S, -1)
     return StabilitySelection(lambdas, kept, names, threshold, pfer)

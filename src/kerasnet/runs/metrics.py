@@ -33,6 +33,9 @@ comparison          ``demo``: the models compared on the held-out rows, by name 
                     ``held_out``, ``gap``, ``sparsity``, ``near_zero``
 stability           :func:`kerasnet.runs.records.stability_record` (``select``)
 variants            ``compare``: each variant's folder, strengths and scores
+test_differences    ``compare``: each variant's mean test data loss, its difference to the
+                    lowest one's and that difference's paired standard error over the test
+                    rows (:func:`kerasnet.runs.verdicts.paired_test_differences`)
 features_kept,      what exact zeros removed (``fit --proximal / --group-lasso / --prune``)
 prune
 diverged            whether training stopped being finite

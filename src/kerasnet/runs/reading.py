@@ -1,4 +1,4 @@
-"""Reading a run folder's other files for the report: JSON, CSV and the saved model's kernels.
+"""Reading a run folder's other files for the report: JSON, CSV, the saved model's kernels, the data's name.
 
 Each returns None where the file is absent (``metrics.json`` itself is read by
 :func:`kerasnet.runs.metrics.read_metrics`).
@@ -11,10 +11,18 @@ import os
 
 import numpy as np
 
-__all__ = ["REPORT", "load_kernels", "read_csv", "read_json"]
+__all__ = ["REPORT", "data_source", "load_kernels", "read_csv", "read_json"]
 
 #: File name of the report inside the run folder.
 REPORT = "report.html"
+
+
+def data_source(metrics) -> str:
+    """The run's data as the report names it: the user's path, a bundled ``dataset:NAME``, or the file
+    name alone of an absolute path (older runs recorded one)."""
+    source = (metrics.get("settings") or {}).get("data") or (metrics.get("data") or {}).get("source") or ""
+    source = str(source)
+    return os.path.basename(source) if os.path.isabs(source) else source
 
 
 def read_json(path):

@@ -24,7 +24,7 @@ from .atomic import write_bytes, write_file_atomic
 from .html import Figures, page
 from .marker import check_replaceable, check_run_folder, record_files
 from .metrics import FILE, read_metrics
-from .reading import REPORT, load_kernels
+from .reading import REPORT, data_source, load_kernels
 from .sections import (
     compare_section,
     curves_section,
@@ -41,6 +41,7 @@ from .sections import (
 )
 from .selection_sections import stability_section
 from .story import comparison_section, conclusion_section
+from .verdicts import verdict_section
 
 __all__ = ["READS", "REPORT", "build_report"]
 
@@ -109,7 +110,9 @@ def render_report(run_dir) -> dict:
     with matplotlib.rc_context({"figure.max_open_warning": 0}):
         figure = Figures(folder)
         kind = metrics["kind"]
-        sections = [divergence_section(metrics), conclusion_section(metrics), data_section(metrics)]
+        # Every report opens with what to conclude: a path's and a demo's, or a compare's or a select's.
+        conclusion = conclusion_section(metrics) or verdict_section(metrics)
+        sections = [divergence_section(metrics), conclusion, data_section(metrics)]
         if kind == "compare":
             sections.append(compare_section(folder, metrics, figure))
             first = next(iter(metrics["variants"].values()), {})
@@ -136,7 +139,7 @@ def render_report(run_dir) -> dict:
     data = metrics.get("data") or {}
     target = data.get("target") or metrics.get("target")
     title = f"kerasnet {kind}: {target}" if target else f"kerasnet {kind}"
-    source = (metrics.get("settings") or {}).get("data") or data.get("source") or ""
+    source = data_source(metrics)
     created = (metrics.get("environment") or {}).get("created")
     subtitle = " · ".join(str(p) for p in (source, data.get("task") or metrics.get("task"), created) if p)
     return {REPORT: page(title, subtitle, sections).encode("utf-8"), **figure.files}

@@ -15,7 +15,7 @@ import numpy as np
 from ..tasks import SCORE
 from .html import escape, number, pairs, table
 from .metrics import read_metrics
-from .reading import REPORT, load_kernels, read_csv, read_json
+from .reading import REPORT, data_source, load_kernels, read_csv, read_json
 from .selection_sections import feature_path, selected_features_note
 
 __all__ = [
@@ -54,12 +54,24 @@ def divergence_section(metrics):
     return "Training diverged", f"<p><b>{note}</b> Empty cells below are numbers that were not finite.</p>"
 
 
+def _cv_rows(settings, data):
+    """Which rows the cross-validation ran on, counted: a demo's training rows (its held-out rows
+    never enter the CV), else every row."""
+    if "cv" not in settings:
+        return None
+    if data.get("n_held_out"):
+        return (f"{settings['cv']} folds of the {data.get('n_train')} training rows (the "
+                f"{data['n_held_out']} held-out rows stay out of it)")
+    rows = data.get("n_train") or data.get("n_rows")
+    return f"{settings['cv']} folds of all {rows} rows" if rows else f"{settings['cv']} folds of all rows"
+
+
 def data_section(metrics):
     data = metrics.get("data") or {}
     settings = metrics.get("settings") or {}
     task = data.get("task") or metrics.get("task")
     parts = [pairs([
-        ("source", settings.get("data") or data.get("source")),
+        ("source", data_source(metrics) or None),
         ("target", data.get("target") or metrics.get("target")),
         ("task", task),
         ("rows", data.get("n_rows")),
@@ -68,7 +80,7 @@ def data_section(metrics):
         ("training / validation / test rows",
          " / ".join(str(data.get(k, "")) for k in ("n_train", "n_validation", "n_test"))
          if data.get("n_validation") or data.get("n_test") else None),
-        ("cross-validation", f"{settings['cv']} folds of all rows" if "cv" in settings else None),
+        ("cross-validation", _cv_rows(settings, data)),
         ("input columns", data.get("n_columns") or metrics.get("n_features_in")),
         ("features after encoding", data.get("n_features") or metrics.get("n_features")),
         ("columns left out", ", ".join(map(str, settings.get("drop") or [])) or None),
@@ -150,8 +162,9 @@ def scores_section(metrics):
         return None
     # Cox's loss is its Keras score; Harrell's C says more beside it.
     score = "cindex" if metrics.get("task") == "cox" else SCORE.get(metrics.get("task"), "accuracy")
-    cols = [("n_rows", "n", "d"), ("loss", "loss", ".4f"), ("data_loss", "data loss", ".4f"),
-            ("penalty", "penalty", ".4f"), (score, score, ".4f"), ("sparsity", "exact zeros", ".1%")]
+    cols = [("n_rows", "n", "d"), ("loss", "objective (data loss + penalty)", ".4g"),
+            ("data_loss", "data loss", ".4g"), ("penalty", "penalty", ".4g"), (score, score, ".4g"),
+            ("sparsity", "exact zeros", ".1%")]
     cols = [c for c in cols if any(c[0] in metrics[s] for s in splits)]  # the demo's rows carry no penalty
     rows = [[SPLITS[s], *(number(metrics[s].get(k), f) if k in metrics[s] else "" for k, _, f in cols)]
             for s in splits]
@@ -237,8 +250,9 @@ def curves_section(folder, figure, metrics):
     history = read_csv(os.path.join(folder, "history.csv"))
     if history is not None and "loss" in history:
         fig = learning_curves(history)
-        return "Learning curves", figure(fig, "learning_curves.png",
-                                         "Training vs validation loss; data loss vs penalty, per epoch")
+        caption = ("Training vs validation objective (data loss + the whole penalty); data loss vs penalty, "
+                   "per epoch")
+        return "Learning curves", figure(fig, "learning_curves.png", caption)
     curves = read_csv(os.path.join(folder, "curves.csv"))
     info = metrics.get("path") or {}
     if curves is None or "loss" not in curves or curves.empty:
@@ -246,8 +260,8 @@ def curves_section(folder, figure, metrics):
     epochs = info.get("refit_epochs")
     fig = learning_curves(curves, validation="CV held-out folds", mark_epoch=epochs)
     caption = (f"lambda_{info.get('selected', '1se')} = {number(info.get('lambda_selected'))}: its CV "
-               "members' losses per epoch, the mean over folds, on each member's training rows and on the "
-               "fold it held out; right, the data loss against the penalty"
+               "members' objective (data loss + penalty) per epoch, the mean over folds, on each member's "
+               "training rows and on the fold it held out; right, the data loss against the penalty"
                + (" (Keras's loss on the standardized target)" if metrics.get("task") == "regression" else "")
                + (f"; dotted, the {epochs} epochs of the refit on all rows (chosen by the folds)"
                   if epochs else ""))
@@ -365,9 +379,9 @@ def compare_section(folder, metrics, figure):
         summary[name] = {"gap": gap, "test": test.get(score), "sparsity": train.get("sparsity"),
                          "near_zero": info.get("near_zero")}
         rows.append([name, number(info.get("l1")), number(info.get("l2")),
-                     number(train.get("data_loss"), ".4f"), number(valid.get("data_loss"), ".4f"),
-                     number(gap, ".4f"), number(train.get(score), ".4f"),
-                     number(valid.get(score), ".4f"), number(test.get(score), ".4f"),
+                     number(train.get("data_loss")), number(valid.get("data_loss")),
+                     number(gap, ".3g"), number(train.get(score)),
+                     number(valid.get(score)), number(test.get(score)),
                      number(train.get("sparsity"), ".1%"), number(info.get("near_zero"), ".1%")])
     parts = [f"<p>{escape(metrics.get('strengths_note', ''))}</p>"]
     parts.append(table(["variant", "l1", "l2", "train data loss", "validation data loss", "gap",

@@ -29,8 +29,8 @@ def _path_story(metrics) -> list[str]:
     rule, measure = info.get("selected", "1se"), info.get("measure", "deviance")
     better = "higher" if info.get("greater_is_better") else "lower"
     lines = [f"Cross-validation chose lambda_{rule} = <b>{number(info['lambda_selected'])}</b>: CV "
-             f"{escape(measure)} {number(info.get('cv_mean'), '.4f')} &plusmn; "
-             f"{number(info.get('cv_se'), '.4f')} ({better} is better)."]
+             f"{escape(measure)} {number(info.get('cv_mean'), '.4g')} &plusmn; "
+             f"{number(info.get('cv_se'), '.3g')} ({better} is better)."]
     if rule == "1se" and info.get("lambda_min") is not None and info["lambda_min"] != info["lambda_selected"]:
         lines.append(f"It is the strongest penalty within one standard error of the best mean (lambda_min = "
                      f"{number(info['lambda_min'])}): a simpler network at a CV cost within the noise of "
@@ -89,9 +89,9 @@ def _demo_story(metrics) -> list[str]:
     before, after = plain["held_out"], chosen["held_out"]
     return [f"On the {after.get('n_rows')} held-out rows, set aside before anything was fit, the selected "
             f"penalty {narrows} the gap between train and held-out data loss: "
-            f"<b>{number(plain['gap'], '.4f')} &rarr; {number(chosen['gap'], '.4f')}</b> (held-out data loss "
-            f"{number(before['data_loss'], '.4f')} &rarr; {number(after['data_loss'], '.4f')}; held-out "
-            f"{escape(score)} {number(before.get(score), '.3f')} &rarr; {number(after.get(score), '.3f')})."]
+            f"<b>{number(plain['gap'], '.3g')} &rarr; {number(chosen['gap'], '.3g')}</b> (held-out data loss "
+            f"{number(before['data_loss'], '.3g')} &rarr; {number(after['data_loss'], '.3g')}; held-out "
+            f"{escape(score)} {number(before.get(score), '.3g')} &rarr; {number(after.get(score), '.3g')})."]
 
 
 def _numbers(record, *keys):
@@ -105,9 +105,12 @@ def _fit_story(metrics) -> list[str]:
     if metrics.get("diverged") or found is None or _numbers(valid, "data_loss") is None:
         return []  # a diverged run's numbers say nothing; its report says so at the top
     data_loss, loss, penalty, sparsity = found
-    share = f"{number(100 * penalty / loss, '.1f')}% of the training loss" if loss else "zero"
-    gap = number(valid["data_loss"] - data_loss, ".4f")
-    return [f"The validation data loss is {gap} above the training one (the gap a penalty narrows); the "
+    share = (f"{number(100 * penalty / loss, '.1f')}% of the training objective (data loss + penalty)"
+             if loss else "zero")
+    gap = valid["data_loss"] - data_loss
+    side = "above" if gap >= 0 else "below"
+    return [f"The validation data loss is {number(abs(gap), '.3g')} {side} the training one (the gap a "
+            "penalty narrows); the "
             f"penalty is {share} and {number(100 * sparsity, '.1f')}% of the kernel weights are exactly "
             "zero. A path (kerasnet path) chooses the strength by cross-validation instead."]
 
@@ -131,14 +134,14 @@ def comparison_section(folder, metrics, figure):
     keys = [k for k in _MODELS if k in runs]
 
     def cv(m):
-        return "not cross-validated" if not m.get("cv") else f"{m['cv'][0]:.4f} ± {m['cv'][1]:.4f}"
+        return "not cross-validated" if not m.get("cv") else f"{m['cv'][0]:.4g} ± {m['cv'][1]:.2g}"
 
     rows = [("lambda", lambda m: number(m["lambda"])), ("CV deviance ± se (training rows)", cv),
-            ("train data loss", lambda m: number(m["train"]["data_loss"], ".4f")),
-            ("held-out data loss", lambda m: number(m["held_out"]["data_loss"], ".4f")),
-            ("gap (held-out - train)", lambda m: number(m["gap"], ".4f")),
-            (f"train {score}", lambda m: number(m["train"].get(score), ".3f")),
-            (f"held-out {score}", lambda m: number(m["held_out"].get(score), ".3f")),
+            ("train data loss", lambda m: number(m["train"]["data_loss"])),
+            ("held-out data loss", lambda m: number(m["held_out"]["data_loss"])),
+            ("gap (held-out - train)", lambda m: number(m["gap"], ".3g")),
+            (f"train {score}", lambda m: number(m["train"].get(score))),
+            (f"held-out {score}", lambda m: number(m["held_out"].get(score))),
             ("exact zeros", lambda m: number(m.get("sparsity"), ".1%")),
             ("weights near zero", lambda m: number(m.get("near_zero"), ".1%"))]
     selected = (metrics.get("path") or {}).get("selected", "1se")
