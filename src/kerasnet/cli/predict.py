@@ -5,11 +5,15 @@ from __future__ import annotations
 import os
 import sys
 import zipfile
+from typing import TYPE_CHECKING
 
 import click
 
-from ..data import InputError, Preprocessor, load_table
+from ..errors import InputError
 from ..runs.folder import check_out_file, write_predictions_file
+
+if TYPE_CHECKING:
+    from ..preprocessing import Preprocessor
 
 
 def load_run(folder, pruned=False):
@@ -23,6 +27,7 @@ def load_run(folder, pruned=False):
     # Registers kerasnet's penalties, proximal step and feature selector for safe-mode loading
     # (model.keras of a --group-lasso fit and every model_pruned.keras use them).
     from .. import penalty, proximal, prune  # noqa: F401
+    from ..data import Preprocessor
 
     pre_path = os.path.join(folder, "preprocessing.json")
     model_path = os.path.join(folder, "model.keras")
@@ -180,6 +185,8 @@ def command(run_dir, data, out, overwrite, pruned):
         check_out_file(out, overwrite, inputs=[data, *run_files(run_dir)])
     model, pre = load_run(run_dir, pruned=pruned)
     offset = recorded_offset(run_dir, pre) if pre.task_ == "poisson" else None
+    from ..data import load_table
+
     table = predict_table(model, pre, load_table(data), offset_column=offset)
     if out is None:
         table.to_csv(sys.stdout, index=False)
