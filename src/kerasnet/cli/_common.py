@@ -314,6 +314,9 @@ def data_options(command):
         ),
         click.option("--drop", type=COLUMNS, default="", help="Comma-separated columns to leave out (ids)."),
     ]
+    from ._columns import early_checks
+
+    command = early_checks(command)  # a missing file or column is answered before the heavy imports
     for decorator in reversed(decorators):
         command = decorator(command)
     return command
