@@ -13,7 +13,9 @@ line's help needs no Keras), so those modules are imported when Keras is:
   registering modules from inside a half-run kerasnet module could ask it for names it has
   not defined yet). After the registration the finder removes itself.
 
-:func:`register` also turns on JAX's persistent compilation cache (:mod:`._compilation_cache`).
+:func:`register` also turns on JAX's persistent compilation cache (:mod:`._compilation_cache`), and
+so does the import of ``jax`` itself (the finder wraps its loader too; at once if JAX is already
+imported): a program compiled before Keras is imported is kept as well.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ __all__ = ["REGISTERING", "install", "register", "registered"]
 #: Modules defining kerasnet's registered Keras objects, relative to the package.
 REGISTERING = ("penalty", "proximal", "prune", "survival", "path.inputs")
 
-_state = {"done": False, "running": False, "pending": False, "depth": 0}
+_state = {"done": False, "running": False, "pending": False, "depth": 0, "cache": False}
 
 
 def registered() -> bool:
@@ -43,14 +45,20 @@ def register() -> None:
     try:
         for name in REGISTERING:
             importlib.import_module(f"{__package__}.{name}")
-        from ._compilation_cache import enable
-
-        enable()
+        _enable_cache()
         _state["done"] = True
         _state["pending"] = False
         _uninstall()
     finally:
         _state["running"] = False
+
+
+def _enable_cache() -> None:
+    if not _state["cache"]:
+        from ._compilation_cache import enable
+
+        enable()
+        _state["cache"] = True
 
 
 def _after_keras() -> None:
@@ -59,19 +67,22 @@ def _after_keras() -> None:
         register()
 
 
-def _wrap(loader, keras: bool) -> bool:
-    """Run :func:`register` after ``loader`` has run its module (see the module's docstring)."""
+def _wrap(loader, name: str) -> bool:
+    """Run :func:`register` (or, for ``jax``, the cache) after ``loader`` has run its module."""
     original = loader.exec_module
+    ours = name not in ("keras", "jax")  # a kerasnet module: counted while it runs
 
     def exec_module(module):
-        if not keras:
+        if ours:
             _state["depth"] += 1
         try:
             original(module)
         finally:
-            if not keras:
+            if ours:
                 _state["depth"] -= 1
-        if keras:
+        if name == "jax":
+            _enable_cache()
+        elif name == "keras":
             _after_keras()
         elif _state["pending"] and _state["depth"] == 0:
             register()
@@ -84,11 +95,10 @@ def _wrap(loader, keras: bool) -> bool:
 
 
 class _Finder(importlib.abc.MetaPathFinder):
-    """Finds ``keras`` and ``kerasnet.*`` with the other finders and wraps their loaders (:func:`_wrap`)."""
+    """Finds ``keras``, ``jax`` and ``kerasnet.*`` with the other finders and wraps their loaders."""
 
     def find_spec(self, name, path=None, target=None):
-        keras = name == "keras"
-        if not keras and not name.startswith(f"{__package__}."):
+        if name not in ("keras", "jax") and not name.startswith(f"{__package__}."):
             return None
         for finder in sys.meta_path:
             if finder is self or not hasattr(finder, "find_spec"):
@@ -99,7 +109,7 @@ class _Finder(importlib.abc.MetaPathFinder):
         else:
             return None
         if spec.loader is not None and hasattr(spec.loader, "exec_module"):
-            _wrap(spec.loader, keras)
+            _wrap(spec.loader, name)
         return spec
 
 
@@ -110,7 +120,10 @@ def install() -> None:
     """Register now if Keras is already imported, else when it is (see the module's docstring)."""
     if "keras" in sys.modules:
         register()
-    elif _FINDER not in sys.meta_path:
+        return
+    if "jax" in sys.modules:
+        _enable_cache()
+    if _FINDER not in sys.meta_path:
         sys.meta_path.insert(0, _FINDER)
 
 
