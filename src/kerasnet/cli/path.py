@@ -222,7 +222,7 @@ def check_feature_flags(feature_selection: bool, **flags) -> None:
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Seed for folds, weights, batches.")
 @click.option("--scheduler", metavar="ADDRESS",
               help="Dask scheduler (tcp://host:8786): train the members on its workers; same results. "
-                   "Needs kerasnet[dask].")
+                   "Needs Dask: pip install 'dask[distributed]'.")
 @sample_options()
 @lambdas_option
 @quiet_option
