@@ -129,3 +129,36 @@ def test_fit_quiet_prints_no_epoch_lines(data, tmp_path):
     assert loud.exit_code == quiet.exit_code == 0, loud.output + quiet.output
     assert "Epoch 2/2" in loud.output
     assert "Epoch" not in quiet.output and "saved" in quiet.output
+
+
+def test_fit_weights_column_reaches_train(data, tmp_path, monkeypatch):
+    import kerasnet.runs
+
+    path, frame = data
+    seen = {}
+
+    def fake(features, y, **kwargs):
+        seen.update(kwargs, features=features)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(kerasnet.runs, "train", fake)
+    result = invoke("fit", path, "--target", "label", "--drop", "fold,site", "--weights-column", "w",
+                    "--out", tmp_path / "run")
+    assert result.exit_code == 130, result.output
+    np.testing.assert_allclose(seen["sample_weight"], frame["w"])
+    assert list(seen["features"].columns) == ["x1", "x2"]
+
+
+def test_train_weights_are_scaled_to_mean_one_and_weigh_the_rows(data):
+    """Equal weights of any size train exactly as no weights (scaled to mean 1); unequal ones do not."""
+    from kerasnet.runs import train
+
+    _, frame = data
+    features, y = frame[["x1", "x2"]], frame["label"]
+    kw = {"hidden": (4,), "epochs": 2, "batch_size": 16, "seed": 0, "verbose": 0}
+    plain = train(features, y, **kw).metrics
+    equal = train(features, y, sample_weight=np.full(len(y), 3.0), **kw).metrics
+    unequal = train(features, y, sample_weight=frame["w"].to_numpy(), **kw).metrics
+    for split in ("train", "validation"):
+        assert equal[split]["data_loss"] == pytest.approx(plain[split]["data_loss"], rel=1e-5)
+    assert unequal["train"]["data_loss"] != pytest.approx(plain["train"]["data_loss"], rel=1e-5)

@@ -36,7 +36,8 @@ def test_help_version_and_usage_errors_import_nothing_heavy(tmp_path):
                      ["path", "missing.csv", "--target", "y", "--out", "o"],
                      ["path", "d.csv", "--target", "yy", "--out", "o"],
                      ["path", "d.csv", "--target", "y", "--weights-column", "w", "--out", "o"],
-                     ["fit", "d.csv", "--target", "y", "--l1", "1e-3", "--drop", "zz", "--out", "o"]):
+                     ["fit", "d.csv", "--target", "y", "--l1", "1e-3", "--drop", "zz", "--out", "o"],
+                     ["predict", "nodir", "missing.csv"], ["predict", "nodir", "d.csv"]):
             try:
                 cli.main(args)
             except SystemExit as exit:
@@ -45,7 +46,7 @@ def test_help_version_and_usage_errors_import_nothing_heavy(tmp_path):
         print(json.dumps({{"codes": codes, "heavy": heavy}}))
     """, cwd=tmp_path)
     report = json.loads(result.stdout.strip().splitlines()[-1])
-    assert report["codes"] == [0, 0, 0, 0, 2, 2, 2, 2, 2]
+    assert report["codes"] == [0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2]
     assert report["heavy"] == []
     errors = result.stderr.strip().splitlines()
     assert errors == [
@@ -56,6 +57,9 @@ def test_help_version_and_usage_errors_import_nothing_heavy(tmp_path):
         "kerasnet: error: --weights-column 'w' is not a column of the data (columns: a, b, y); check the "
         "name.",
         "kerasnet: error: --drop names columns not in the data: zz; check the names.",
+        "kerasnet: error: data file 'missing.csv' does not exist; check the path.",
+        "kerasnet: error: 'nodir' is not a kerasnet fit folder (model.keras is missing); give the --out "
+        "folder of kerasnet fit.",
     ]
     assert not (tmp_path / "o").exists()
 

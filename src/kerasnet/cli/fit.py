@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..runs.folder import check_out_dir
-from ._columns import quiet_option
+from ._columns import quiet_option, sample_options, take_columns
 from ._common import (
     HIDDEN,
     LEARNING_RATE,
@@ -117,6 +117,7 @@ def _sparsity_rows(table, metrics: dict) -> None:
     help="Also save model_pruned.keras: the model without zeroed features and units, same "
     "inputs and predictions (loads after 'import kerasnet'; kerasnet predict --pruned).",
 )
+@sample_options("weights_column")
 @quiet_option
 @out_options
 def command(
@@ -136,6 +137,7 @@ def command(
     proximal,
     group_lasso,
     prune,
+    weights_column,
     quiet,
     out,
     overwrite,
@@ -158,6 +160,8 @@ def command(
         warning_line("--proximal acts on the L1 part and --l1 is 0, so it changes nothing; "
                    "give --l1 too.")
     features, y, source = load_data(data, target, dataset, drop)
+    features, rows = take_columns(features, {str(y.name): "the target (--target)"},
+                                  weights_column=weights_column)
     run = train(
         features,
         y,
@@ -171,7 +175,8 @@ def command(
         validation_split=validation_split,
         seed=seed,
         verbose=0 if quiet else 2,
-        settings={"data": source, "drop": list(drop)},
+        settings={"data": source, "drop": list(drop), "weights_column": weights_column},
+        sample_weight=rows["weights_column"],
         proximal=proximal,
         group_lasso=group_lasso,
         prune=prune,
