@@ -9,12 +9,18 @@ no column from the file and its header alone, before a command imports Keras and
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import importlib
 import math
 import os
+import signal
+import sys
+import threading
 
 import click
 
+from .. import interrupts
 from ..errors import InputError
 
 __all__ = ["LAMBDAS", "early_checks", "lambdas_option", "quiet_option", "sample_options", "take_columns"]
@@ -104,9 +110,41 @@ def early_checks(command):
                          if key.endswith("_column") and isinstance(value, str)}
                 target = None if kwargs.get("task") == "cox" else kwargs.get("target")
                 check_named_columns(columns, target, kwargs.get("drop") or (), flags)
+        with _exit_at_once():
+            for name in HEAVY:
+                importlib.import_module(name)
         return command(*args, **kwargs)
 
     return checked
+
+
+#: What a command that reads data imports when it runs (Keras, JAX, pandas, scikit-learn,
+#: matplotlib), imported by :func:`early_checks` once the checks have passed.
+HEAVY = ("keras", "kerasnet.data", "kerasnet.path.fit", "kerasnet.runs.training", "kerasnet.runs.save")
+
+
+@contextlib.contextmanager
+def _exit_at_once():
+    """While the libraries are imported nothing has been written: a Ctrl-C or SIGTERM exits at once
+    (one line, 130 or 143), as the console script does while it imports the command line, instead of
+    waiting for the first epoch (:mod:`kerasnet.interrupts`)."""
+    interrupts.check()  # a signal recorded before: stop now
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        sys.stderr.write("kerasnet: error: interrupted; nothing was written.\n")
+        sys.stderr.flush()
+        os._exit(128 + signum)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)
+                if signal.getsignal(sig) is not signal.SIG_IGN}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
 
 
 def take_columns(features, taken=None, **columns):
