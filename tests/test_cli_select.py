@@ -180,7 +180,7 @@ def test_select_passes_its_options_to_the_library(data, tmp_path, monkeypatch):
     assert seen == {"hidden": (3, 2), "task": "binary", "n_pairs": 7, "n_lambdas": 5, "lambda_min_ratio": 0.1,
                     "threshold": 0.9, "pfer": 2.0, "epochs": 9, "batch_size": 8, "learning_rate": 0.01,
                     "patience": 4, "hidden_l2": 0.05, "adaptive": True, "seed": 3, "verbose": 1,
-                    "columns": FEATURES}
+                    "lambdas": None, "sample_weight": None, "columns": FEATURES}
     seen.clear()
     invoke("select", data, "--target", "label", "--plain", "--out", tmp_path / "run")
     assert seen["adaptive"] is False

@@ -1,31 +1,52 @@
-"""kerasnet: elastic-net (L1-L2) regularized deep learning on Keras 3."""
+"""kerasnet: elastic-net (L1-L2) regularized deep learning on Keras 3.
+
+``import kerasnet`` is light: the public names below are imported on first use (PEP 562),
+so the command line answers ``--help`` without loading Keras, JAX or scikit-learn. The
+modules defining kerasnet's registered Keras objects are imported as soon as Keras is
+(:mod:`kerasnet._registration`), so ``import kerasnet`` then
+``keras.saving.load_model(f, safe_mode=True)`` finds them, as before.
+"""
+
+import importlib as _importlib
+import sys as _sys
+import types as _types
+from importlib.util import find_spec as _find_spec
 
 from ._backend import choose_default_backend as _choose_default_backend
 
+# Before anything imports Keras: Keras reads its backend once, at import.
 _choose_default_backend()
 
-# Importing every module that defines a registered Keras object (penalties, the proximal
-# step, the pruning selector, the path's initializer) is what lets `keras.saving.load_model`
-# find them after a plain `import kerasnet`.
-from ._compilation_cache import enable as _enable_compilation_cache  # noqa: E402
-from .data import load_survival_dataset  # noqa: E402
-from .displays import PathDisplay  # noqa: E402
-from .models import compile_for, mlp  # noqa: E402
-from .monitor import PenaltyMonitor  # noqa: E402
-from .path import Path, StabilitySelection, fit_path, stability_selection  # noqa: E402
-from .penalize import penalize  # noqa: E402
-from .penalty import ElasticNet, GroupLasso  # noqa: E402
-from .prune import PruneReport, prune, selected_features  # noqa: E402
-from .runs import build_report  # noqa: E402
-from .sklearn import (  # noqa: E402
-    ElasticNetMLPClassifier,
-    ElasticNetMLPClassifierCV,
-    ElasticNetMLPPoissonRegressorCV,
-    ElasticNetMLPRegressor,
-    ElasticNetMLPRegressorCV,
-)
+from ._registration import install as _install_registration  # noqa: E402
 
-_enable_compilation_cache()
+_install_registration()
+
+#: Where each public name is defined (imported from there on first use).
+_API = {
+    "ElasticNet": "penalty",
+    "ElasticNetMLPClassifier": "sklearn",
+    "ElasticNetMLPClassifierCV": "sklearn",
+    "ElasticNetMLPPoissonRegressorCV": "sklearn",
+    "ElasticNetMLPRegressor": "sklearn",
+    "ElasticNetMLPRegressorCV": "sklearn",
+    "GroupLasso": "penalty",
+    "Path": "path",
+    "PathDisplay": "displays",
+    "PenaltyMonitor": "monitor",
+    "PruneReport": "prune",
+    "StabilitySelection": "path",
+    "build_report": "runs",
+    "compile_for": "models",
+    "fit_path": "path",
+    "load_survival_dataset": "data",
+    "mlp": "models",
+    "penalize": "penalize",
+    "prune": "prune",
+    "selected_features": "prune",
+    "stability_selection": "path",
+}
+
+__all__ = sorted([*_API, "__version__"])
 
 
 def _installed_version() -> str:
@@ -38,29 +59,40 @@ def _installed_version() -> str:
         return "unknown"
 
 
-__version__ = _installed_version()
+def __getattr__(name):
+    if name == "__version__":
+        value = _installed_version()
+    elif name in _API:
+        value = getattr(_importlib.import_module(f"{__name__}.{_API[name]}"), name)
+    elif not name.startswith("_") and _find_spec(f"{__name__}.{name}") is not None:
+        value = _importlib.import_module(f"{__name__}.{name}")  # a submodule, as when all were imported
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value  # looked up once
+    return value
 
-__all__ = [
-    "ElasticNet",
-    "ElasticNetMLPClassifier",
-    "ElasticNetMLPClassifierCV",
-    "ElasticNetMLPPoissonRegressorCV",
-    "ElasticNetMLPRegressor",
-    "ElasticNetMLPRegressorCV",
-    "GroupLasso",
-    "Path",
-    "PathDisplay",
-    "PenaltyMonitor",
-    "PruneReport",
-    "StabilitySelection",
-    "__version__",
-    "build_report",
-    "compile_for",
-    "fit_path",
-    "load_survival_dataset",
-    "mlp",
-    "penalize",
-    "prune",
-    "selected_features",
-    "stability_selection",
-]
+
+def __dir__():
+    return sorted({*globals(), *__all__})
+
+
+#: Public functions named like the module defining them (``kerasnet.prune`` is the function).
+_SHADOWED = frozenset(name for name, module in _API.items() if name == module)
+
+
+class _Package(_types.ModuleType):
+    """The package's module type: importing ``kerasnet.prune`` leaves ``kerasnet.prune`` the function.
+
+    The import system binds a submodule on its package once it is imported; with the function
+    imported eagerly, the ``from .prune import prune`` after it rebound the name. Here the
+    binding itself keeps the function.
+    """
+
+    def __setattr__(self, name, value):
+        if (name in _SHADOWED and isinstance(value, _types.ModuleType)
+                and value.__name__ == f"{__name__}.{name}"):
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+_sys.modules[__name__].__class__ = _Package

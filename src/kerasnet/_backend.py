@@ -40,6 +40,16 @@ def choose_default_backend() -> None:
     os.environ["KERAS_BACKEND"] = DEFAULT_BACKEND
 
 
+def backend_in_use() -> str:
+    """Keras's backend without importing Keras: Keras's own, once imported; else the one it will read
+    (``KERAS_BACKEND``, then keras.json, then Keras's default, TensorFlow)."""
+    keras = sys.modules.get("keras")
+    name = getattr(getattr(keras, "backend", None), "backend", None)
+    if callable(name):
+        return name()
+    return os.environ.get("KERAS_BACKEND") or _keras_json_backend() or "tensorflow"
+
+
 def _is_unusable_default(backend: str) -> bool:
     """True for the ``"tensorflow"`` entry Keras writes on its own when TensorFlow is absent.
 

@@ -28,9 +28,10 @@ def default_folder() -> str:
 
 def enable() -> str | None:
     """Turn JAX's persistent compilation cache on (JAX backend only); return its folder or None."""
-    import keras
+    from ._backend import backend_in_use
 
-    if keras.backend.backend() != "jax":
+    # Named without importing Keras: this runs right after JAX is imported, maybe inside Keras's import.
+    if backend_in_use() != "jax":
         return None
     setting = os.environ.get("KERASNET_XLA_CACHE")
     if setting is not None and setting.strip().lower() in OFF:

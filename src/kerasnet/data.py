@@ -22,6 +22,7 @@ from .columns import ID_SHARE as ID_SHARE
 from .columns import PARSE_SHARE as PARSE_SHARE
 from .columns import check_finite, check_unique_names
 from .errors import InputError, listing, plain, short
+from .header import check_data_file, check_named_columns
 from .preprocessing import Preprocessor
 from .tasks import MAX_INTEGER_CLASSES as MAX_INTEGER_CLASSES
 from .tasks import infer_task
@@ -84,14 +85,7 @@ def load_table(source) -> pd.DataFrame:
                 f"data must be a file path or a pandas DataFrame; received {type(source).__name__}."
             )
         path = os.fspath(source)
-        if not os.path.exists(path):
-            raise InputError(f"data file '{path}' does not exist; check the path.")
-        if os.path.isdir(path):
-            raise InputError(f"data file '{path}' is a folder; give a CSV or Parquet file.")
-        if not os.access(path, os.R_OK):
-            raise InputError(f"data file '{path}' is not readable; check its permissions.")
-        if os.path.getsize(path) == 0:
-            raise InputError(f"data file '{path}' is empty; give a file with a header row and data rows.")
+        check_data_file(path)
         frame = _read_file(path)
     check_unique_names(frame.columns, "the data")
     if frame.shape[1] == 0 or frame.shape[0] == 0:
@@ -238,38 +232,13 @@ def split_features_target(frame: pd.DataFrame, target: str, drop=()) -> tuple[pd
     """
     check_unique_names(frame.columns, "the data")
     columns = [str(c) for c in frame.columns]
-    if target not in columns:
-        raise InputError(
-            f"target={target!r} is not a column of the data (columns: {column_names(columns, 8)}); "
-            f"{_spaces_hint([target], columns) or 'give one of the columns.'}"
-        )
-    missing = [c for c in drop if c not in columns]
-    if missing:
-        raise InputError(f"drop= names columns not in the data: {listing(missing)}; "
-                         f"{_spaces_hint(missing, columns) or 'check the names.'}")
+    check_named_columns(columns, target, drop)
     frame = frame.rename(columns=str)
     features = frame.drop(columns=[target, *drop])
     if features.shape[1] == 0:
         raise InputError("no feature columns are left besides the target; give a table with features.")
     check_written_index(features)
     return features, frame[target]
-
-
-def column_names(columns, limit: int = 8) -> str:
-    """Column names for a message; a name with spaces around it (``' a'``) is quoted so they show."""
-    shown = [repr(c) if c != c.strip() or not c else c for c in map(str, columns)]
-    return listing(shown, limit)
-
-
-def _spaces_hint(given, columns) -> str:
-    """The fix when a name given matches a column only once the spaces around the column's name go."""
-    stripped = {c.strip(): c for c in columns if c != c.strip()}
-    for name in given:
-        if name.strip() in stripped:
-            column = stripped[name.strip()]
-            return (f"the data's column {column!r} has spaces around its name: give {column!r} (quoted), or "
-                    "remove the spaces from the header.")
-    return ""
 
 
 def check_written_index(features: pd.DataFrame) -> None:

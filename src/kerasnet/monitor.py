@@ -6,11 +6,12 @@ import keras
 import numpy as np
 
 from .proximal import proximal_penalty
+from .thresholds import NEAR_ZERO
 
 __all__ = ["NEAR_ZERO", "PenaltyMonitor", "kernel_sparsity", "near_zero_fraction", "penalty_value"]
 
-#: The size below which the commands count a weight as near zero (``demo``, ``compare``).
-NEAR_ZERO = 1e-3
+#: NEAR_ZERO (:mod:`.thresholds`, light for the command line): the size below which the commands
+#: count a weight as near zero (``demo``, ``compare``).
 
 
 def _kernels(model):

@@ -1,7 +1,8 @@
 """The ``kerasnet`` console script's entry point, outside the package on purpose.
 
-Importing ``kerasnet`` loads Keras, JAX and scikit-learn, which takes seconds. A Ctrl-C in
-those seconds happens before any code of the command line runs: it would print a
+Importing the command line is light (``kerasnet --help`` and the usage errors need neither Keras
+nor JAX), but a command that trains imports Keras, JAX and scikit-learn, which takes seconds. A
+Ctrl-C in those seconds happens before the command's own handling is ready: it would print a
 KeyboardInterrupt traceback, or land in one of JAX's garbage-collection callbacks, where
 Python swallows it and the command goes on. This module imports nothing heavy, so it can
 handle Ctrl-C (and SIGTERM) itself while the imports run: nothing has been written yet, so

@@ -13,10 +13,10 @@ import warnings
 
 import click
 
+# Only light modules here: every command's --help and usage errors come before Keras, pandas and
+# scikit-learn are imported (the commands import them when they run).
 from .. import interrupts
-from ..data import DATASETS, SURVIVAL_COLUMNS, InputError, load_dataset, load_table, split_features_target
-from ..errors import listing
-from ..penalty import check_strength
+from ..errors import InputError, listing
 
 PROG = "kerasnet"
 DEBUG_ENV = "KERASNET_DEBUG"
@@ -230,9 +230,8 @@ class Strength(click.ParamType):
             number = float(value)
         except (TypeError, ValueError):
             self.fail(f"{value!r} is not a number; give a non-negative number such as 1e-4.", param, ctx)
-        try:
-            number = check_strength(number, param.name if param else "strength")
-        except ValueError:
+        # The library's check_strength, without importing Keras to parse a flag.
+        if not (math.isfinite(number) and number >= 0):
             self.fail(f"{value!r} must be a finite number >= 0, such as 1e-4.", param, ctx)
         if number > MAX_STRENGTH:
             self.fail(f"{value!r} is far too large: any strength above {MAX_STRENGTH:g} drives every weight "
@@ -315,6 +314,9 @@ def data_options(command):
         ),
         click.option("--drop", type=COLUMNS, default="", help="Comma-separated columns to leave out (ids)."),
     ]
+    from ._columns import early_checks
+
+    command = early_checks(command)  # a missing file or column is answered before the heavy imports
     for decorator in reversed(decorators):
         command = decorator(command)
     return command
@@ -342,6 +344,8 @@ def load_data(data, target, dataset, drop=()):
     -------
     (features, y, source) : (pandas.DataFrame, pandas.Series, str)
     """
+    from ..data import DATASETS, load_dataset, load_table, split_features_target
+
     if (data is None) == (dataset is None):
         raise InputError(
             "give either a DATA file with --target COL, or --dataset NAME (not both, not neither)."
@@ -370,6 +374,8 @@ def load_survival(data, target, dataset, drop, time_column, event_column):
     -------
     (features, y, source) : (pandas.DataFrame, pandas.DataFrame, str)
     """
+    from ..data import SURVIVAL_COLUMNS, load_dataset, load_table, split_features_target
+
     if target:
         raise InputError("--task cox takes --time-column and --event-column instead of --target; give "
                          "those two.")

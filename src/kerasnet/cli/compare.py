@@ -135,16 +135,18 @@ def _table(runs, strengths, score, near_zero):
 @click.option("--proximal", is_flag=True,
               help="Apply L1 as a soft-threshold after each step: exact zeros (kerasnet.ElasticNet).")
 @click.option("--hidden", type=HIDDEN, default="64,64", show_default=True, help="Hidden layer sizes.")
-@click.option("--epochs", type=count(1, MAX_EPOCHS), default=100, show_default=True)
-@click.option("--batch-size", type=count(1, MAX_BATCH_SIZE), default=32, show_default=True)
-@click.option("--learning-rate", type=LEARNING_RATE, default=1e-3,
-              show_default=True)
+@click.option("--epochs", type=count(1, MAX_EPOCHS), default=100, show_default=True,
+              help="Epochs of every variant's training (the quick paths of --choose path take at most 50).")
+@click.option("--batch-size", type=count(1, MAX_BATCH_SIZE), default=32, show_default=True,
+              help="Rows per optimizer step.")
+@click.option("--learning-rate", type=LEARNING_RATE, default=1e-3, show_default=True,
+              help="Adam's step size.")
 @click.option("--validation-split", type=FiniteRange(0, 1, min_open=True, max_open=True), default=0.2,
               show_default=True, help="Share of the non-test rows used for validation.")
 @click.option("--test-split", type=FiniteRange(0, 1, min_open=True, max_open=True), default=0.2,
               show_default=True, help="Share of all rows held out for the test score (stratified).")
 @click.option("--task", type=click.Choice(["auto", "binary", "multiclass", "regression"]), default="auto",
-              show_default=True)
+              show_default=True, help="auto: strings/booleans or <= 20 integer values are classes.")
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Seed for splits, weights, shuffling.")
 @out_options
 def command(data, target, dataset, drop, l1, l2, choose, select, proximal, hidden, epochs, batch_size,

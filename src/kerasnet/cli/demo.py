@@ -6,8 +6,8 @@ from __future__ import annotations
 import click
 import numpy as np
 
-from ..monitor import NEAR_ZERO
 from ..runs.folder import check_out_dir
+from ..thresholds import NEAR_ZERO
 from ._common import load_data, stdout_console
 from ._tables import path_table
 

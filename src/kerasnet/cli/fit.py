@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ..runs.folder import check_out_dir
+from ._columns import quiet_option, sample_options, take_columns
 from ._common import (
     HIDDEN,
     LEARNING_RATE,
@@ -77,9 +78,12 @@ def _sparsity_rows(table, metrics: dict) -> None:
 @click.option("--l1", type=STRENGTH, default=0.0, show_default=True, help="L1 strength on every kernel.")
 @click.option("--l2", type=STRENGTH, default=0.0, show_default=True, help="L2 strength on every kernel.")
 @click.option("--hidden", type=HIDDEN, default="64,64", show_default=True, help="Hidden layer sizes.")
-@click.option("--epochs", type=count(1, MAX_EPOCHS), default=100, show_default=True)
-@click.option("--batch-size", type=count(1, MAX_BATCH_SIZE), default=32, show_default=True)
-@click.option("--learning-rate", type=LEARNING_RATE, default=1e-3, show_default=True)
+@click.option("--epochs", type=count(1, MAX_EPOCHS), default=100, show_default=True,
+              help="Epochs of training (no early stopping: the validation rows are only watched).")
+@click.option("--batch-size", type=count(1, MAX_BATCH_SIZE), default=32, show_default=True,
+              help="Rows per optimizer step.")
+@click.option("--learning-rate", type=LEARNING_RATE, default=1e-3, show_default=True,
+              help="Adam's step size.")
 @click.option(
     "--validation-split",
     type=FiniteRange(0, 1, max_open=True),
@@ -116,6 +120,8 @@ def _sparsity_rows(table, metrics: dict) -> None:
     help="Also save model_pruned.keras: the model without zeroed features and units, same "
     "inputs and predictions (loads after 'import kerasnet'; kerasnet predict --pruned).",
 )
+@sample_options("weights_column")
+@quiet_option
 @out_options
 def command(
     data,
@@ -134,6 +140,8 @@ def command(
     proximal,
     group_lasso,
     prune,
+    weights_column,
+    quiet,
     out,
     overwrite,
 ):
@@ -155,6 +163,8 @@ def command(
         warning_line("--proximal acts on the L1 part and --l1 is 0, so it changes nothing; "
                    "give --l1 too.")
     features, y, source = load_data(data, target, dataset, drop)
+    features, rows = take_columns(features, {str(y.name): "the target (--target)"},
+                                  weights_column=weights_column)
     run = train(
         features,
         y,
@@ -167,8 +177,9 @@ def command(
         learning_rate=learning_rate,
         validation_split=validation_split,
         seed=seed,
-        verbose=2,
-        settings={"data": source, "drop": list(drop)},
+        verbose=0 if quiet else 2,
+        settings={"data": source, "drop": list(drop), "weights_column": weights_column},
+        sample_weight=rows["weights_column"],
         proximal=proximal,
         group_lasso=group_lasso,
         prune=prune,

@@ -8,6 +8,7 @@ import numpy as np
 from ..errors import listing
 from ..path.measures import MEASURES, check_measure
 from ..runs.folder import check_out_dir
+from ._columns import lambdas_option, quiet_option, sample_options, take_columns
 from ._common import (
     HIDDEN,
     LEARNING_RATE,
@@ -196,13 +197,16 @@ def check_feature_flags(feature_selection: bool, **flags) -> None:
 @click.option("--exclude", multiple=True, metavar="COLUMN",
               help="Leave an input column out of the model (glmnet's exclude; repeatable).")
 @click.option("--hidden", type=HIDDEN, default="64,64", show_default=True, help="Hidden layer sizes.")
-@click.option("--epochs", type=count(1, MAX_EPOCHS), default=100, show_default=True)
+@click.option("--epochs", type=count(1, MAX_EPOCHS), default=100, show_default=True,
+              help="Most epochs of every member (early stopping, --patience, usually ends them sooner).")
 @click.option("--patience", type=count(1, MAX_COUNT), default=10, show_default=True,
               help="Early stopping: each fold's epoch is the best of the OTHER folds' mean validation "
                    "loss, searched until it went this many epochs without improving (never its own rows).")
 @click.option("--no-early-stopping", is_flag=True, help="Train every member for --epochs.")
-@click.option("--batch-size", type=count(1, MAX_BATCH_SIZE), default=32, show_default=True)
-@click.option("--learning-rate", type=LEARNING_RATE, default=1e-3, show_default=True)
+@click.option("--batch-size", type=count(1, MAX_BATCH_SIZE), default=32, show_default=True,
+              help="Rows per optimizer step.")
+@click.option("--learning-rate", type=LEARNING_RATE, default=1e-3, show_default=True,
+              help="Adam's step size.")
 @click.option("--task", type=click.Choice(["auto", "binary", "multiclass", "regression", "poisson", "cox"]),
               default="auto", show_default=True,
               help="auto: strings/booleans or <= 20 integer values are classes; poisson: counts (log link); "
@@ -218,12 +222,16 @@ def check_feature_flags(feature_selection: bool, **flags) -> None:
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Seed for folds, weights, batches.")
 @click.option("--scheduler", metavar="ADDRESS",
               help="Dask scheduler (tcp://host:8786): train the members on its workers; same results. "
-                   "Needs kerasnet[dask].")
+                   "Needs Dask: pip install 'dask[distributed]'.")
+@sample_options()
+@lambdas_option
+@quiet_option
 @out_options
 def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, cv, select, measure, proximal,
             feature_selection, relax, no_adaptive, hidden_l2, penalty_factor, exclude, hidden, epochs,
             patience, no_early_stopping, batch_size, learning_rate, task, offset_column, time_column,
-            event_column, seed, scheduler, out, overwrite):
+            event_column, seed, scheduler, weights_column, foldid_column, groups_column, lambdas, quiet,
+            out, overwrite):
     """Fit the elastic-net path with CV on DATA (or --dataset) and save the selected model to --out.
 
     Every strength x fold is one member of a single stacked fit; each strength is then refit
@@ -262,9 +270,14 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
     taken = (taken_columns(None, drop, *map(str, y.columns)) if task == "cox"
              else taken_columns(str(y.name), drop))
     features, offset = offset_of(features, offset_column, task, taken)
+    features, rows = take_columns(features, taken, weights_column=weights_column, foldid_column=foldid_column,
+                                  groups_column=groups_column)
     check_finite(features, "features")
     task = infer_task(y) if task == "auto" else task
-    check_fold_count(cv, y, task)  # with the user's own labels in the message
+    if rows["foldid_column"] is None:
+        check_fold_count(cv, y, task)  # with the user's own labels in the message
+    else:
+        cv = len(set(rows["foldid_column"]))  # --foldid-column's folds replace --cv
     try:
         check_measure(measure, task)
     except ValueError as err:
@@ -282,7 +295,9 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
         path = fit_path(named, y_enc, hidden=hidden, task=task, l1_ratio=l1_ratio, n_lambdas=n_lambdas,
                         lambda_min_ratio=lambda_min_ratio, cv=cv, epochs=epochs, batch_size=batch_size,
                         learning_rate=learning_rate, early_stopping=not no_early_stopping,
-                        patience=patience, proximal=proximal, seed=seed, scheduler=scheduler, verbose=1,
+                        patience=patience, proximal=proximal, seed=seed, scheduler=scheduler,
+                        verbose=0 if quiet else 1, lambdas=lambdas, sample_weight=rows["weights_column"],
+                        foldid=rows["foldid_column"], groups=rows["groups_column"],
                         measure=measure, feature_selection=feature_selection, relax=relax,
                         adaptive=not no_adaptive, hidden_l2=hidden_l2, penalty_factor=factors, offset=offset)
     except ConnectionError as err:  # an unreachable --scheduler is bad input, not a crash
@@ -296,6 +311,9 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
     model = path.model(select)
     chosen = path.index(select)
     settings = {"data": source, "drop": list(drop), "offset_column": offset_column,
+                "weights_column": weights_column, "foldid_column": foldid_column,
+                "groups_column": groups_column,
+                "lambdas": None if lambdas is None else list(lambdas),
                      "time_column": pre.target_ if task == "cox" else None, "event_column": pre.event_,
                      "penalty_factor": list(penalty_factor),
                      "exclude": list(exclude), "l1_ratio": l1_ratio, "n_lambdas": n_lambdas,

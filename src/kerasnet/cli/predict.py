@@ -5,11 +5,15 @@ from __future__ import annotations
 import os
 import sys
 import zipfile
+from typing import TYPE_CHECKING
 
 import click
 
-from ..data import InputError, Preprocessor, load_table
+from ..errors import InputError
 from ..runs.folder import check_out_file, write_predictions_file
+
+if TYPE_CHECKING:
+    from ..preprocessing import Preprocessor
 
 
 def load_run(folder, pruned=False):
@@ -18,12 +22,6 @@ def load_run(folder, pruned=False):
     ``pruned`` loads model_pruned.keras (written by ``kerasnet fit --prune``) instead of
     model.keras; it takes the same inputs and gives the same predictions.
     """
-    import keras
-
-    # Registers kerasnet's penalties, proximal step and feature selector for safe-mode loading
-    # (model.keras of a --group-lasso fit and every model_pruned.keras use them).
-    from .. import penalty, proximal, prune  # noqa: F401
-
     pre_path = os.path.join(folder, "preprocessing.json")
     model_path = os.path.join(folder, "model.keras")
     if pruned and os.path.isfile(pre_path) and os.path.isfile(model_path):
@@ -39,6 +37,14 @@ def load_run(folder, pruned=False):
                 f"'{folder}' is not a kerasnet fit folder ({os.path.basename(path)} is missing); "
                 "give the --out folder of kerasnet fit."
             )
+    # After the checks above, which need none of them: a wrong folder is answered at once.
+    import keras
+
+    # Registers kerasnet's penalties, proximal step and feature selector for safe-mode loading
+    # (model.keras of a --group-lasso fit and every model_pruned.keras use them).
+    from .. import penalty, proximal, prune  # noqa: F401
+    from ..data import Preprocessor
+
     pre = Preprocessor.load(pre_path)
     if not zipfile.is_zipfile(model_path):
         raise InputError(
@@ -178,8 +184,13 @@ def command(run_dir, data, out, overwrite, pruned):
     """
     if out is not None:
         check_out_file(out, overwrite, inputs=[data, *run_files(run_dir)])
+    from ..header import check_data_file
+
+    check_data_file(os.fspath(data))  # before loading the model: a missing file is answered at once
     model, pre = load_run(run_dir, pruned=pruned)
     offset = recorded_offset(run_dir, pre) if pre.task_ == "poisson" else None
+    from ..data import load_table
+
     table = predict_table(model, pre, load_table(data), offset_column=offset)
     if out is None:
         table.to_csv(sys.stdout, index=False)

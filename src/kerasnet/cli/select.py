@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ..runs.folder import check_out_dir
+from ._columns import lambdas_option, quiet_option, sample_options, take_columns
 from ._common import (
     HIDDEN,
     LEARNING_RATE,
@@ -105,8 +106,10 @@ def summary_line(stable) -> str:
               show_default=True, help="Smallest strength as a fraction of the largest.")
 @click.option("--epochs", type=count(1, MAX_EPOCHS), default=100, show_default=True,
               help="Epochs of every member (the dense starts stop early, --patience).")
-@click.option("--batch-size", type=count(1, MAX_BATCH_SIZE), default=32, show_default=True)
-@click.option("--learning-rate", type=LEARNING_RATE, default=1e-3, show_default=True)
+@click.option("--batch-size", type=count(1, MAX_BATCH_SIZE), default=32, show_default=True,
+              help="Rows per optimizer step.")
+@click.option("--learning-rate", type=LEARNING_RATE, default=1e-3, show_default=True,
+              help="Adam's step size.")
 @click.option("--patience", type=count(1, MAX_COUNT), default=10, show_default=True,
               help="Early stopping, chosen by the other half-samples' members (never a member's own rows).")
 @click.option("--hidden-l2", type=STRENGTH, default=1e-2, show_default=True,
@@ -116,9 +119,13 @@ def summary_line(stable) -> str:
 @click.option("--task", type=click.Choice(["auto", "binary", "multiclass", "regression"]), default="auto",
               show_default=True, help="auto: strings/booleans or <= 20 integer values are classes.")
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of halves, weights, batches.")
+@sample_options("weights_column")
+@lambdas_option
+@quiet_option
 @out_options
 def command(data, target, dataset, drop, hidden, n_pairs, threshold, pfer, n_lambdas, lambda_min_ratio,
-            epochs, batch_size, learning_rate, patience, hidden_l2, plain, task, seed, out, overwrite):
+            epochs, batch_size, learning_rate, patience, hidden_l2, plain, task, seed, weights_column,
+            lambdas, quiet, out, overwrite):
     """Stability selection of DATA's (or --dataset's) input features; the results go to --out.
 
     Each of --n-pairs random splits of the rows into two halves gives two half-samples; a
@@ -138,6 +145,8 @@ def command(data, target, dataset, drop, hidden, n_pairs, threshold, pfer, n_lam
 
     check_out_dir(out, overwrite, inputs=[data])
     features, y, source = load_data(data, target, dataset, drop)
+    features, rows = take_columns(features, {target: "the target (--target)"} if target else None,
+                                  weights_column=weights_column)
     check_finite(features, "features")
     task = infer_task(y) if task == "auto" else task
     check_halves(y, task)
@@ -151,7 +160,8 @@ def command(data, target, dataset, drop, hidden, n_pairs, threshold, pfer, n_lam
                                      lambda_min_ratio=lambda_min_ratio, threshold=threshold, pfer=pfer,
                                      epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                                      patience=patience, hidden_l2=hidden_l2, adaptive=adaptive, seed=seed,
-                                     verbose=1)
+                                     verbose=0 if quiet else 1, lambdas=lambdas,
+                                     sample_weight=rows["weights_column"])
     metrics = {
         "kind": "select",
         "task": task,
@@ -163,7 +173,8 @@ def command(data, target, dataset, drop, hidden, n_pairs, threshold, pfer, n_lam
                      "threshold": threshold, "pfer": pfer, "n_lambdas": n_lambdas,
                      "lambda_min_ratio": lambda_min_ratio, "epochs": epochs, "batch_size": batch_size,
                      "learning_rate": learning_rate, "patience": patience, "hidden_l2": hidden_l2,
-                     "adaptive": adaptive, "seed": seed},
+                     "adaptive": adaptive, "seed": seed, "weights_column": weights_column,
+                     "lambdas": None if lambdas is None else list(lambdas)},
         "stability": stability_record(stable, n_pairs),
         "data": data_record(y, list(range(len(y))), [], pre),
     }

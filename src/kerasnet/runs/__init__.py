@@ -9,8 +9,27 @@ builds the report from :mod:`.sections` (HTML pieces in :mod:`.html`), reading t
 back through :mod:`.metrics` and :mod:`.reading`. The commands only parse, call and print.
 """
 
-from .metrics import read_metrics, write_metrics
-from .report import REPORT, build_report
-from .training import Run, train
+import importlib as _importlib
+from importlib.util import find_spec as _find_spec
 
-__all__ = ["REPORT", "Run", "build_report", "read_metrics", "train", "write_metrics"]
+#: Where each public name is defined; imported on first use, so that ``runs.folder`` (the
+#: commands' output checks) comes without Keras and pandas.
+_API = {"read_metrics": "metrics", "write_metrics": "metrics", "REPORT": "report", "build_report": "report",
+        "Run": "training", "train": "training"}
+
+__all__ = sorted(_API)
+
+
+def __getattr__(name):
+    if name in _API:
+        value = getattr(_importlib.import_module(f"{__name__}.{_API[name]}"), name)
+    elif not name.startswith("_") and _find_spec(f"{__name__}.{name}") is not None:
+        value = _importlib.import_module(f"{__name__}.{name}")  # a submodule, as when all were imported
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value  # looked up once
+    return value
+
+
+def __dir__():
+    return sorted({*globals(), *__all__})

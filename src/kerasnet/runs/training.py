@@ -43,6 +43,7 @@ def train(
     proximal=False,
     group_lasso=None,
     prune=False,
+    sample_weight=None,
 ) -> Run:
     """Split rows, fit the preprocessing on training rows, train the penalized MLP, evaluate.
 
@@ -56,6 +57,8 @@ def train(
     smaller model (``Run.pruned``) and checks its predictions against the full model.
     With any of the three, ``metrics["features_kept"]`` and ``metrics["prune"]`` (the
     :class:`kerasnet.PruneReport`, plus ``file`` when pruned) say what the zeros removed.
+    ``sample_weight`` (one weight >= 0 per row, scaled to mean 1 on the training rows) weighs
+    each row's loss in training and in the train and validation losses.
     metrics.json records the data (rows, class balance, feature names), the network, the
     environment and, inside a command, the command line (:func:`kerasnet.runs.records.run_record`).
     """
@@ -83,6 +86,13 @@ def train(
         x_valid = pre.transform(features.iloc[valid_idx])
         y_valid = pre.encode_target(y.iloc[valid_idx])
         validation = (x_valid, y_valid)
+    weights = None
+    if sample_weight is not None:
+        # Mean 1 on the training rows: Keras divides a weighted loss by the batch size, so the
+        # weights' scale would otherwise change the step size.
+        weights = np.asarray(sample_weight, dtype="float32") / np.mean(np.asarray(sample_weight)[train_idx])
+        if validation is not None:
+            validation = (*validation, weights[valid_idx])
 
     model = mlp(
         pre.n_features_out,
@@ -97,6 +107,7 @@ def train(
     fitted = model.fit(
         x_train,
         y_train,
+        sample_weight=None if weights is None else weights[train_idx],
         validation_data=validation,
         epochs=epochs,
         batch_size=batch_size,
@@ -116,8 +127,8 @@ def train(
     sparsity = kernel_sparsity(model)
     score = SCORE[task]
 
-    def evaluate(x, y_true):
-        logs = model.evaluate(x, y_true, batch_size=4096, verbose=0, return_dict=True)
+    def evaluate(x, y_true, weight=None):
+        logs = model.evaluate(x, y_true, sample_weight=weight, batch_size=4096, verbose=0, return_dict=True)
         data_loss = float(logs["loss"]) - in_loss
         return {
             "loss": data_loss + penalty,
@@ -148,7 +159,7 @@ def train(
             "seed": seed,
             **(settings or {}),
         },
-        "train": evaluate(x_train, y_train),
+        "train": evaluate(x_train, y_train, None if weights is None else weights[train_idx]),
         "validation": evaluate(*validation) if validation is not None else None,
     }
     if test is not None:
