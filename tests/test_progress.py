@@ -39,7 +39,8 @@ def _data(task, n=48, seed=0):
 def test_each_phase_reports_its_epochs_and_prints_one_line_with_its_time(monkeypatch, capsys):
     seen, _ = _record(monkeypatch)
     X, y = _data("binary")
-    fit_path(X, y, baselines=False, hidden=(4,), lambdas=[0.1, 0.01], cv=2, epochs=6, patience=100, seed=0, verbose=1)
+    fit_path(X, y, baselines=False, hidden=(4,), lambdas=[0.1, 0.01], cv=2, epochs=6, patience=100, seed=0,
+             verbose=1)
     cv = [epoch for label, epoch in seen if label == "CV"]
     refit = [epoch for label, epoch in seen if label == "Refit"]
     assert cv == list(range(6))  # every epoch of the phase, not just its first and last
@@ -57,7 +58,8 @@ def test_the_cv_readout_is_the_table_measure_in_its_units(monkeypatch, task):
     in its own units; Poisson's ``y log y - y`` restored)."""
     _, readouts = _record(monkeypatch)
     X, y = _data(task)
-    path = fit_path(X, y, baselines=False, task=task, hidden=(4,), lambdas=[0.1, 0.01], cv=2, epochs=3, early_stopping=False,
+    path = fit_path(X, y, baselines=False, task=task, hidden=(4,), lambdas=[0.1, 0.01], cv=2, epochs=3,
+                    early_stopping=False,
                     seed=0, verbose=0)
     np.testing.assert_allclose(readouts[-1], path.cv_mean_, rtol=2e-3)
 
