@@ -94,6 +94,7 @@ def run(name, which):
             "min_delta": defaults.stall_tolerance(settings.get("epochs")),
             "ended_by_cap": float((trained >= cap).any(axis=1).mean()),
             "best_near_cap": float((chosen > cap - defaults.PATIENCE).mean()),
+            "member_epochs": int(trained.sum()),  # the training done, whatever the load
             "max_epochs": int(trained.max()), "median_epochs": float(np.median(trained.max(axis=1))),
             "index_min": int(path.index_min_), "index_1se": int(path.index_1se_),
             "min": held_out(path, X_te, y_te, path.lambda_min_),
@@ -120,6 +121,8 @@ def table():
              "max / median epochs | wall s | held-out at lambda_min | held-out at lambda_1se |",
              "|---|---|---|---|---|---|---|---|"]
     for r in rows:
+        if r["config"] == "new" and "min_delta" not in r:  # a first run of the rule, before its tolerance
+            r["config"] = "new, no tolerance"
         lines.append(f"| {r['dataset']} | {r['config']} (cap {r['cap']}) | {r['ended_by_cap']:.0%} | "
                      f"{r['best_near_cap']:.0%} | {r['max_epochs']} / {r['median_epochs']:.0f} | "
                      f"{r['wall_s']} | {_score(r['min'])} | {_score(r['1se'])} |")
