@@ -95,6 +95,7 @@ def run(name, which):
             "ended_by_cap": float((trained >= cap).any(axis=1).mean()),
             "best_near_cap": float((chosen > cap - defaults.PATIENCE).mean()),
             "member_epochs": int(trained.sum()),  # the training done, whatever the load
+            "epochs_per_strength": [int(e) for e in trained.max(axis=1)],
             "max_epochs": int(trained.max()), "median_epochs": float(np.median(trained.max(axis=1))),
             "index_min": int(path.index_min_), "index_1se": int(path.index_1se_),
             "min": held_out(path, X_te, y_te, path.lambda_min_),
