@@ -71,6 +71,8 @@ def test_epoch_budget_rule():
     assert defaults.epoch_budget(None) == defaults.MAX_EPOCHS > defaults.EPOCHS
     assert defaults.epoch_budget(None, early_stopping=False) == defaults.EPOCHS
     assert defaults.epoch_budget(7) == 7 and defaults.epoch_budget(7, early_stopping=False) == 7
+    # An explicit cap keeps Keras's rule (any decrease is progress); only None adds the tolerance.
+    assert defaults.stall_tolerance(7) == 0.0 and defaults.stall_tolerance(None) == defaults.MIN_DELTA > 0
 
 
 def _task():
