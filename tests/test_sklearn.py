@@ -82,8 +82,10 @@ def test_linear_ridge_matches_sklearn(regression_data):
     # mean((y - Xw - b)^2) + l2*|w|^2 is Ridge's objective / n with alpha = n*l2.
     X, y = regression_data
     l2 = 0.05
+    # batch_size="auto": one full batch a step (60 rows), so Adam settles on the exact optimum.
     reg = ElasticNetMLPRegressor(
-        (), l1=0.0, l2=l2, standardize=False, learning_rate_init=0.05, max_iter=300, random_state=0
+        (), l1=0.0, l2=l2, standardize=False, learning_rate_init=0.05, max_iter=300, batch_size="auto",
+        random_state=0,
     ).fit(X, y)
     ref = Ridge(alpha=len(y) * l2).fit(X, y)
     np.testing.assert_allclose(reg.coefs_[0].ravel(), ref.coef_, atol=1e-5)
@@ -95,7 +97,8 @@ def test_logistic_l2_matches_sklearn(binary_data):
     X, y = binary_data
     l2 = 0.02
     clf = ElasticNetMLPClassifier(
-        (), l1=0.0, l2=l2, standardize=False, learning_rate_init=0.05, max_iter=400, random_state=0
+        (), l1=0.0, l2=l2, standardize=False, learning_rate_init=0.05, max_iter=400, batch_size="auto",
+        random_state=0,
     ).fit(X, y)
     ref = LogisticRegression(C=1 / (2 * len(y) * l2), tol=1e-10, max_iter=10_000).fit(X, y)
     np.testing.assert_allclose(clf.coefs_[0].ravel(), ref.coef_.ravel(), atol=1e-4)
@@ -114,6 +117,7 @@ def test_proximal_lasso_matches_sklearn_zeros(regression_data):
         standardize=False,
         learning_rate_init=0.05,
         max_iter=400,
+        batch_size="auto",  # full batches: the exact optimum, zeros included
         random_state=0,
     ).fit(X, y)
     alpha = l1 / 2 + l2

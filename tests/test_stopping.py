@@ -467,3 +467,21 @@ def test_a_frozen_fold_out_of_epochs_stays_frozen():
     assert _stop_epochs(stops) == [-1, 2, 2]  # fold 0 was no longer running
     assert stopper.best_epoch.tolist() == [1, 2, 2]
     assert stopper.chosen_epoch().tolist() == [2, 2, 2]  # all folds: 10/3, 8/3, 8/3 (a tie)
+
+
+def test_min_delta_counts_only_a_real_fall_as_progress():
+    """A curve creeping down by 0.01% an epoch stalls under min_delta=1e-3, not under 0."""
+    creeping = 1.0 * 0.9999 ** np.arange(30)
+
+    def stopped_at(min_delta):
+        stopper = EarlyStopping(np.ones(1, bool), patience=5, min_delta=min_delta)
+        for epoch, value in enumerate(creeping):
+            keep, stop = stopper.update(epoch, np.array([value]), np.ones(1, bool))
+            assert keep[0]  # every epoch is the lowest yet: its weights are the ones kept
+            if stop[0]:
+                return epoch + 1
+        return None
+
+    assert stopped_at(0.0) is None
+    # The first value anchors; 5 epochs without a 0.1% fall end it at epoch 6 (1-based).
+    assert stopped_at(1e-3) == 6

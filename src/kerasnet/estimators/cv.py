@@ -18,7 +18,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight
 
 from ..models import compile_for, mlp
-from ..path import fit_path
+from ..path import defaults, fit_path
 from ..path.measures import MEASURES
 from ..penalty import ElasticNet
 from ..tasks import CLASSIFICATION
@@ -42,7 +42,7 @@ class BaseElasticNetMLPCV(KerasEstimator):
         "standardize": ["boolean"],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left"), None],
         "early_stopping": ["boolean"],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
@@ -54,22 +54,22 @@ class BaseElasticNetMLPCV(KerasEstimator):
 
     def __init__(
         self,
-        hidden_layer_sizes=(100,),
+        hidden_layer_sizes=defaults.HIDDEN,
         *,
-        l1_ratio=0.5,
+        l1_ratio=defaults.L1_RATIO,
         lambdas=None,
-        n_lambdas=32,
-        lambda_min_ratio=1e-3,
-        cv=5,
-        selection="1se",
+        n_lambdas=defaults.N_LAMBDAS,
+        lambda_min_ratio=defaults.LAMBDA_MIN_RATIO,
+        cv=defaults.CV,
+        selection="min",
         measure="deviance",
         proximal=False,
         standardize=True,
-        batch_size="auto",
-        learning_rate_init=1e-3,
-        max_iter=100,
+        batch_size=defaults.BATCH_SIZE,
+        learning_rate_init=defaults.LEARNING_RATE,
+        max_iter=None,
         early_stopping=True,
-        n_iter_no_change=10,
+        n_iter_no_change=defaults.PATIENCE,
         random_state=None,
         scheduler=None,
         verbose=False,
@@ -134,7 +134,7 @@ class BaseElasticNetMLPCV(KerasEstimator):
             targets = (targets - y_mean) / y_scale
         targets = _shaped(targets, task)
         seed = seed_from(self.random_state)
-        cv = 5 if self.cv is None else self.cv
+        cv = defaults.CV if self.cv is None else self.cv
         if not isinstance(cv, Integral):  # lists of (train, test) pairs become a splitter
             cv = check_cv(cv, targets, classifier=task in CLASSIFICATION)
         n = X.shape[0]
@@ -200,7 +200,7 @@ class BaseElasticNetMLPCV(KerasEstimator):
             X.astype(np.float32), targets, model=shaped_builder(self.model, X.shape[1], n_outputs, task),
             task=task, l1_ratio=self.l1_ratio,
             lambdas=self.lambdas, n_lambdas=self.n_lambdas, lambda_min_ratio=self.lambda_min_ratio,
-            cv=5 if self.cv is None else self.cv, epochs=self.max_iter,
+            cv=defaults.CV if self.cv is None else self.cv, epochs=self.max_iter,
             batch_size=min(200, n) if self.batch_size == "auto" else self.batch_size,
             learning_rate=self.learning_rate_init, early_stopping=self.early_stopping,
             patience=self.n_iter_no_change, proximal=self.proximal, seed=seed_from(self.random_state),
@@ -225,9 +225,15 @@ class BaseElasticNetMLPCV(KerasEstimator):
 
 
 _CV_PARAMS_DOC = """
+    Every default is :func:`kerasnet.fit_path`'s (:mod:`kerasnet.path.defaults`), so the
+    estimator and ``fit_path(X, y)`` fit the same path. Until kerasnet 0.1.0 the estimators
+    took scikit-learn's ``MLPClassifier`` defaults instead (hidden (100,), batches of
+    ``min(200, n_samples)``, 100 epochs): 1 to 5 optimizer steps per epoch on a few hundred
+    rows, which left multiclass fits far from converged; pass those values to get them back.
+
     Parameters
     ----------
-    hidden_layer_sizes : int or tuple of int, default (100,)
+    hidden_layer_sizes : int or tuple of int, default (64, 64)
         Units of each hidden (ReLU) layer; ``()`` is the linear (logistic) model.
     l1_ratio : float in [0, 1], default 0.5
         glmnet's alpha: strength ``lambda`` means ``l1 = lambda*l1_ratio``,
@@ -239,9 +245,15 @@ _CV_PARAMS_DOC = """
     lambda_min_ratio : float, default 1e-3
     cv : int, cross-validation generator or iterable, default 5
         An int makes shuffled (stratified, for classifiers) folds seeded by ``random_state``.
-    selection : {"1se", "min"}, default "1se"
-        ``lambda_`` is the largest strength within one standard error of the best CV score
-        (glmnet's ``lambda.1se``), or the best one.
+    selection : {"min", "1se"}, default "min"
+        ``lambda_`` is the strength of the best CV score (glmnet's ``lambda.min``), or the
+        largest strength within one standard error of it (``lambda.1se``, glmnet's choice
+        for a sparser model). The estimators predict, so they take the better predictor:
+        on the bundled classification datasets the ``1se`` refit's held-out log loss was 9%
+        (digits) to 220% (wine) higher than the ``min`` refit's, on diabetes the two tied, and
+        on 7 of 12 larger tables ``1se`` lost too (benchmarks/RESULTS.md);
+        ``path_.lambda_1se_`` is computed either way. Until kerasnet 0.1.0 the default was
+        ``"1se"``.
     model : callable or None, default None
         A function returning a built, uncompiled Keras model on ``(n_features,)`` inputs (its
         output a sigmoid / softmax / value as the task needs) to use instead of the MLP; the
@@ -258,15 +270,18 @@ _CV_PARAMS_DOC = """
     standardize : bool, default True
         Standardize inputs with each fold's training rows (and regression targets); folded
         into ``model_``, which takes raw inputs.
-    batch_size : int or "auto", default "auto"
-        "auto" is ``min(200, n_samples)``.
+    batch_size : int or "auto", default 32
+        "auto" is scikit-learn's ``min(200, n_samples)``.
     learning_rate_init : float, default 1e-3
-    max_iter : int, default 100
-        Epochs of each CV member (with early stopping: at most).
+    max_iter : int or None, default None
+        Epochs of each CV member at most. None: cross-fit early stopping ends training,
+        not a cap (each strength trains until every leave-one-fold-out validation curve has
+        gone ``n_iter_no_change`` epochs without improving, at most 400 epochs; 100 without
+        early stopping): :func:`kerasnet.path.defaults.epoch_budget`.
     early_stopping : bool, default True
-        Each (strength, fold) member stops after ``n_iter_no_change`` epochs without a lower
-        loss on its validation fold and keeps its best weights; each strength is refit on
-        all rows for the mean of its folds' best epochs.
+        Member ``(strength, fold)`` keeps its weights of the best epoch of the other folds'
+        mean validation curve (cross-fit, :func:`kerasnet.fit_path`); each strength is refit
+        on all rows for the optimizer steps of its all-folds best epoch.
     n_iter_no_change : int, default 10
     random_state : int, RandomState instance or None, default None
         Seeds initial weights, folds and batch order.

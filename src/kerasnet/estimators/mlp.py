@@ -19,6 +19,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight
 
 from ..models import compile_for, mlp
+from ..path import defaults
 from ..penalty import ElasticNet
 from .base import ClassifierOutputs, KerasEstimator, RegressorOutputs, hidden_sizes, seed_from
 from .numeric import fold_standardization, weighted_scale
@@ -75,15 +76,15 @@ class BaseElasticNetMLP(KerasEstimator):
 
     def __init__(
         self,
-        hidden_layer_sizes=(100,),
+        hidden_layer_sizes=defaults.HIDDEN,
         activation="relu",
         *,
         l1=1e-4,
         l2=1e-4,
         proximal=False,
         standardize=True,
-        batch_size="auto",
-        learning_rate_init=1e-3,
+        batch_size=defaults.BATCH_SIZE,
+        learning_rate_init=defaults.LEARNING_RATE,
         max_iter=200,
         early_stopping=False,
         validation_fraction=0.1,
@@ -210,8 +211,10 @@ class BaseElasticNetMLP(KerasEstimator):
 _PARAMS_DOC = """
     Parameters
     ----------
-    hidden_layer_sizes : int or tuple of int, default (100,)
-        Units of each hidden layer; ``()`` is the linear (logistic) model.
+    hidden_layer_sizes : int or tuple of int, default (64, 64)
+        Units of each hidden layer; ``()`` is the linear (logistic) model. This and
+        ``batch_size`` are :func:`kerasnet.fit_path`'s defaults (:mod:`kerasnet.path.defaults`);
+        until kerasnet 0.1.0 they were scikit-learn's ``MLPClassifier``'s ((100,) and "auto").
     activation : {"relu", "tanh", "logistic", "identity"}, default "relu"
         Hidden-layer activation (scikit-learn's names).
     l1 : float, default 1e-4
@@ -229,12 +232,15 @@ _PARAMS_DOC = """
         whose mean exceeds ~1e4 standard deviations loses precision; center it first). Set
         False when the inputs are already scaled (for example by a ``StandardScaler`` in a
         ``Pipeline``).
-    batch_size : int or "auto", default "auto"
-        Minibatch size; "auto" is ``min(200, n_samples)``.
+    batch_size : int or "auto", default 32
+        Minibatch size; "auto" is scikit-learn's ``min(200, n_samples)`` (1 to 5 steps an
+        epoch on a few hundred rows, too few for Adam at ``learning_rate_init=1e-3``).
     learning_rate_init : float, default 1e-3
         Adam's learning rate.
     max_iter : int, default 200
-        Number of epochs (passes over the training rows).
+        Number of epochs (passes over the training rows). Not the path's budget rule
+        (``max_iter=None`` of the CV estimators): one network with no cross-fit curves to
+        stop on, it trains ``max_iter`` epochs, or stops on its ``validation_fraction``.
     early_stopping : bool, default False
         Hold out ``validation_fraction`` of the rows (stratified for classifiers), stop when
         the validation loss has not improved for ``n_iter_no_change`` epochs and restore

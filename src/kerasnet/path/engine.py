@@ -172,6 +172,7 @@ def fit_members(
     streams=None,
     early_stopping=False,
     patience=10,
+    min_delta=0.0,
     stop_groups=None,
     callback=None,
     max_epochs=None,
@@ -228,6 +229,8 @@ def fit_members(
     early_stopping : bool; patience : int; stop_groups : int array [K] or None
         Per-member early stopping on the validation objective, cross-fit within groups;
         see :class:`kerasnet.path.stopping.EarlyStopping`. Members keep their best weights.
+    min_delta : float, default 0.0
+        Relative decrease that resets the patience count (0: any decrease, as Keras).
     callback : callable or None
         ``callback(epoch, logs)`` after each epoch with a dict of ``[K]`` arrays (``loss``,
         ``val_loss``, ``val_objective``, ``running``).
@@ -303,7 +306,7 @@ def fit_members(
     validated = val_sets.any(axis=1)[val_of]
     fold_weight = np.array([sw[rows_r].sum() for rows_r in val_sets])[val_of]
     stopper = EarlyStopping(validated, patience, groups=stop_groups, fold_weight=fold_weight,
-                            enabled=early_stopping)
+                            enabled=early_stopping, min_delta=min_delta)
     best = state
     running, diverged = budget > 0, np.zeros(K, bool)
     epochs_trained = np.zeros(K, int)

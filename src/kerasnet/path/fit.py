@@ -14,7 +14,7 @@ import numpy as np
 
 from ..penalty import check_strength
 from ..tasks import LOSS
-from . import grid, measures
+from . import defaults, grid, measures
 from .arguments import check_cv, check_hidden, check_seed, check_settings
 from .baselines import LINEAR_LEARNING_RATE, check_baselines, linear_skip_reason, path_baselines
 from .distributed import fit_members
@@ -44,18 +44,18 @@ def fit_path(
     X,
     y,
     *,
-    hidden=(64, 64),
+    hidden=defaults.HIDDEN,
     task=None,
-    l1_ratio=0.5,
+    l1_ratio=defaults.L1_RATIO,
     lambdas=None,
-    n_lambdas=32,
-    lambda_min_ratio=1e-3,
-    cv=5,
-    epochs=100,
-    batch_size=32,
-    learning_rate=1e-3,
+    n_lambdas=defaults.N_LAMBDAS,
+    lambda_min_ratio=defaults.LAMBDA_MIN_RATIO,
+    cv=defaults.CV,
+    epochs=None,
+    batch_size=defaults.BATCH_SIZE,
+    learning_rate=defaults.LEARNING_RATE,
     early_stopping=True,
-    patience=10,
+    patience=defaults.PATIENCE,
     proximal=False,
     standardize=True,
     seed=None,
@@ -139,8 +139,15 @@ def fit_path(
         seeded by ``seed``; with ``groups``, ``StratifiedGroupKFold`` / ``GroupKFold``. A
         splitter's (or pair's) train and test rows are used exactly as given; rows in
         neither are not used by that split. At least 2 splits.
-    epochs, batch_size, learning_rate : default 100, 32, 1e-3
-        Integers >= 1; the learning rate a finite number > 0.
+    epochs : int or None, default None
+        The most epochs a member trains. None: cross-fit early stopping, not a cap, ends
+        training: each strength trains until every leave-one-fold-out curve has gone
+        ``patience`` epochs without falling by 0.1%, at most 400 epochs (100 without early
+        stopping; :mod:`kerasnet.path.defaults`). An integer is that cap, any decrease
+        an improvement (Keras's rule).
+    batch_size, learning_rate : default 32, 1e-3
+        Integers >= 1; the learning rate a finite number > 0. Every default of this
+        signature is in :mod:`kerasnet.path.defaults`, shared with the CV estimators.
     early_stopping : bool, default True
     patience : int, default 10
     proximal : bool, default False
@@ -247,7 +254,7 @@ def fit_path(
         model of its training rows: nothing is trained) and the linear elastic net
         (``hidden=()``: the same ``l1_ratio``, row weights, offset, penalty factors, seed and
         batch size, its own default grid; a learning rate of at least
-        :data:`~kerasnet.path.baselines.LINEAR_LEARNING_RATE` and all ``epochs`` without early
+        :data:`~kerasnet.path.baselines.LINEAR_LEARNING_RATE` and all ``epochs``, at most 100, without early
         stopping, as glmnet solves each strength to convergence), in ``Path.baselines_``
         (:mod:`kerasnet.path.baselines`). The linear fit is skipped when the path is linear or
         a user's model takes other than a 2-D numeric table. ``print(path)`` then says whether
@@ -267,6 +274,7 @@ def fit_path(
     hidden, seed = check_hidden(hidden), check_seed(seed)  # every setting before the data is read
     given = {"X": X, "y": y, "sample_weight": sample_weight, "offset": offset,
              "baselines": check_baselines(baselines)}  # the linear baseline reads the inputs as given
+    min_delta, epochs = defaults.stall_tolerance(epochs), defaults.epoch_budget(epochs, early_stopping)
     check_cv(cv, foldid)
     counts = {"n_lambdas": n_lambdas, "epochs": epochs, "batch_size": batch_size, "patience": patience}
     l1_ratio, lambda_min_ratio = check_settings(lambda_min_ratio, learning_rate, l1_ratio, lambdas=lambdas,
@@ -310,7 +318,8 @@ def fit_path(
     progress = Progress(verbose)
     common = {"loss": LOSS[task], "penalized": penalized, "sample_weight": weight, "batch_size": batch_size,
               "optimizer": optimizer, "learning_rate": learning_rate, "proximal": proximal, "seed": seed,
-              "callback": progress, "scheduler": scheduler, "penalty_factor": factor, "offset": offset}
+              "callback": progress, "scheduler": scheduler, "penalty_factor": factor, "offset": offset,
+              "min_delta": min_delta}
     user_grid = lambdas
     try:
         starts = None
@@ -435,7 +444,8 @@ def fit_path(
             path, task, y_enc, weight, train_rows, test_rows, offset,
             linear_skip_reason(given["X"], hidden, model) or (lambda pairs: fit_path(
                 given["X"], given["y"], hidden=(), task=task, l1_ratio=l1_ratio, n_lambdas=n_lambdas,
-                lambda_min_ratio=lambda_min_ratio, cv=pairs, epochs=epochs, batch_size=batch_size,
+                lambda_min_ratio=lambda_min_ratio, cv=pairs, epochs=min(epochs, defaults.EPOCHS),
+                batch_size=batch_size,
                 learning_rate=max(learning_rate, LINEAR_LEARNING_RATE), early_stopping=False,
                 proximal=proximal, seed=seed, scheduler=scheduler, verbose=0, measure=measure,
                 sample_weight=given["sample_weight"], optimizer=optimizer, offset=given["offset"],

@@ -15,6 +15,11 @@ Two rules, both watching the validation objective (data loss + penalty, Keras's
   ``f``'s own rows, so the member's score on fold ``f`` at that epoch is an honest
   out-of-sample number. The group trains until every leave-one-out curve has stopped.
   The all-folds mean curve's best epoch (``chosen_epoch``) sets the refit's length.
+
+With ``min_delta`` > 0 a curve must fall by more than ``min_delta`` times its value at its
+last such fall to reset the patience count (a curve still creeping down by a hair counts as
+stalled); the kept weights are still those of its lowest point. ``min_delta=0`` (the
+default, Keras's) counts any decrease.
 """
 
 from __future__ import annotations
@@ -39,9 +44,11 @@ class EarlyStopping:
         weight, as glmnet weighs folds); None weighs folds equally.
     enabled : bool, default True
         False: nothing stops early; best epochs are still recorded.
+    min_delta : float, default 0.0
+        Relative decrease of a curve that counts as progress for the patience count.
     """
 
-    def __init__(self, validated, patience, groups=None, fold_weight=None, enabled=True):
+    def __init__(self, validated, patience, groups=None, fold_weight=None, enabled=True, min_delta=0.0):
         self.validated = np.asarray(validated, bool)
         K = len(self.validated)
         self.patience, self.enabled = int(patience), bool(enabled)
@@ -50,6 +57,8 @@ class EarlyStopping:
         self.fold_weight = np.ones(K) if fold_weight is None else np.asarray(fold_weight, float)
         self.n_groups = int(self.groups.max()) + 1 if self.grouped.any() else 0
         self.best = np.full(K, np.inf)
+        self.min_delta = float(min_delta)
+        self.anchor = np.full(K, np.inf)  # the value at the last fall by more than min_delta
         self.best_epoch = np.zeros(K, int)
         self.wait = np.zeros(K, int)
         self.frozen = np.zeros(K, bool)  # cross-fit members whose leave-one-out curve has stopped
@@ -90,7 +99,12 @@ class EarlyStopping:
         unvalidated = running & ~self.validated
         self.best = np.where(improved, value, self.best)
         self.best_epoch = np.where(improved | unvalidated, epoch + 1, self.best_epoch)
-        self.wait = np.where(improved, 0, self.wait + watching)
+        with np.errstate(invalid="ignore"):  # 0 * inf: no anchor yet, any finite value is progress
+            threshold = np.where(np.isfinite(self.anchor),
+                                 self.anchor - self.min_delta * np.abs(self.anchor), np.inf)
+        progressed = watching & (value < threshold)
+        self.anchor = np.where(progressed, value, self.anchor)
+        self.wait = np.where(progressed, 0, self.wait + watching)
         keep, stop = improved | unvalidated, np.zeros(len(objective), bool)
         if not self.enabled or epoch == 0:
             return keep, stop
