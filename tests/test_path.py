@@ -28,8 +28,10 @@ def cancer():
 @pytest.fixture(scope="module")
 def small_path(cancer):
     X, y = cancer
+    # Keras's subgradient L1 (the path's default is the proximal step): the contrast of
+    # test_proximal_path_has_exact_zeros_growing_with_lambda.
     return fit_path(X, y, hidden=(8,), n_lambdas=5, lambda_min_ratio=1e-3, cv=3, epochs=40,
-                    batch_size=32, learning_rate=1e-2, patience=5, seed=0, verbose=0)
+                    batch_size=32, learning_rate=1e-2, patience=5, proximal=False, seed=0, verbose=0)
 
 
 # ----------------------------------------------------------------------------- pure grid rules
@@ -401,7 +403,7 @@ def proximal_path(cancer):
 
 def test_proximal_path_has_exact_zeros_growing_with_lambda(proximal_path, small_path):
     p = proximal_path
-    assert p.proximal and np.array_equal(p.lambdas_, small_path.lambdas_)
+    assert p.proximal and len(p.lambdas_) >= len(small_path.lambdas_)
     zeros = [np.mean(np.concatenate([k.ravel() for k in w[0::2]]) == 0) for w in p.weights_]
     np.testing.assert_allclose(p.sparsity_, zeros)
     assert p.sparsity_[0] == 1.0 and p.n_features_selected_[0] == 0  # lambda_max: every kernel zero

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..penalty import check_strength
 from ..tasks import LOSS
-from . import grid, measures
+from . import grid, grid_ends, measures
 from .arguments import check_cv, check_hidden, check_seed, check_settings
 from .distributed import fit_members
 from .explained import deviance_explained
@@ -55,7 +55,7 @@ def fit_path(
     learning_rate=1e-3,
     early_stopping=True,
     patience=10,
-    proximal=False,
+    proximal=True,
     standardize=True,
     seed=None,
     scheduler=None,
@@ -141,9 +141,14 @@ def fit_path(
         Integers >= 1; the learning rate a finite number > 0.
     early_stopping : bool, default True
     patience : int, default 10
-    proximal : bool, default False
-        L1 as a soft-threshold after each Adam step (exact zeros), with the threshold rule of
-        :class:`kerasnet.proximal.ProximalStep`.
+    proximal : bool, default True
+        L1 as a soft-threshold after each optimizer step, with the threshold rule of
+        :class:`kerasnet.proximal.ProximalStep`: weights reach exactly zero, so Df (features
+        with a nonzero first-layer row) falls along the path as glmnet's does. It acts
+        whenever ``l1_ratio > 0`` (at 0 there is no L1 part and ``Path.proximal`` is False).
+        ``False`` is Keras's own ``l1_l2`` behaviour (``kernel_regularizer=L1L2`` in
+        ``model.fit``): the L1 subgradient in the gradient step, whose weights shrink towards
+        zero but almost never reach it.
     standardize : bool, default True
         Standardize the features (and a regression target) with each member's own
         training rows; ``Path.model`` undoes it inside the model, so it takes raw ``X``
@@ -253,6 +258,7 @@ def fit_path(
     counts = {"n_lambdas": n_lambdas, "epochs": epochs, "batch_size": batch_size, "patience": patience}
     l1_ratio, lambda_min_ratio = check_settings(lambda_min_ratio, learning_rate, l1_ratio, lambdas=lambdas,
                                                 **counts)
+    proximal = bool(proximal) and l1_ratio > 0  # no L1 part, nothing to threshold
     X, y, names, build, sample_weight = network_and_inputs(X, y, model, hidden, seed, sample_weight,
                                                            scheduler)
     task, y_enc, classes, n_outputs = encode_target(y, task)
@@ -279,6 +285,7 @@ def fit_path(
     rows = list(train_rows) + [everything]
     x_stats = None
     test_sets = np.concatenate([test_rows, np.zeros((1, n), bool)])
+    test_weights = (test_rows * weight).sum(axis=1)
 
     def scaling(member_rows):
         if not standardize:
@@ -294,6 +301,8 @@ def fit_path(
               "optimizer": optimizer, "learning_rate": learning_rate, "proximal": proximal, "seed": seed,
               "callback": progress, "scheduler": scheduler, "penalty_factor": factor, "offset": offset}
     user_grid = lambdas
+    # The default grid of the MLP network gets its top from a probe and its bottom extended.
+    probing = lambdas is None and model is None and not feature_selection and bool(tuple(hidden))
     try:
         starts = None
         if model is None:  # one pass over the rows (in blocks, or a streamed file's chunks) for every split
@@ -315,11 +324,24 @@ def fit_path(
                 lambdas = grid.lambda_grid(top, n_lambdas, lambda_min_ratio)
             lambdas = grid.path_lambdas(lambdas, None, y_enc, task, l1_ratio, n_lambdas, lambda_min_ratio,
                                         weight, linear=not tuple(hidden), gradient=G, factor=factor)
+            if probing:  # the top where the network empties: a short stacked fit on all rows
+                run, _ = grid_ends.probe_runner(
+                    network, X, y_enc, task, common, lambda K: scaling(np.full(K, F)),
+                    lambda K: masks(everything[None], np.zeros(K, int)),
+                    grid_ends.probe_epochs(n, batch_size, learning_rate, epochs),
+                    y_all[1] if task == "regression" else None)
+                lambdas = grid_ends.probed_lambdas(lambdas, l1_ratio, lambda_min_ratio, run)
         else:
             lambdas = grid.path_lambdas(lambdas, X, y_enc, task, l1_ratio, n_lambdas, lambda_min_ratio,
                                         weight, linear=False)
         L = len(lambdas)
         l1, l2 = lambdas * l1_ratio, lambdas * (1 - l1_ratio) / 2
+
+        def minimum_at_end(cv_values, cvfit, refit_diverged):
+            excluded = cvfit.diverged[is_cv].reshape(L, F) | np.asarray(refit_diverged, bool)[:, None]
+            folds = (fold_events(task, y_enc, weight, test_rows) or {}).get(measure, test_weights)
+            mean, _ = grid.cv_summary(cv_values[measure], excluded, folds)
+            return grid.select_min(lambdas, mean, measures.greater_is_better(measure)) == L - 1
         group = None
         if feature_selection:  # the strength is the group lasso; every other kernel a fixed L2
             l1, l2, group = np.zeros(L), np.full(L, hidden_l2), lambdas
@@ -328,11 +350,19 @@ def fit_path(
         # (one per strength, all rows) join the same fit as "split" F: one program, one pass.
         joint = not early_stopping
         per = F + 1 if joint else F
+
+        def members_of(lam):
+            fold = np.tile(np.arange(per), len(lam))
+            return len(lam), lam * l1_ratio, lam * (1 - l1_ratio) / 2, fold, fold < F
+
         member_fold = np.tile(np.arange(per), L)
         is_cv = member_fold < F
+        strengths = L, l1, l2, member_fold, is_cv
 
-        def cv_and_refit(name, group_cv, group_refit):
+        def cv_and_refit(name, group_cv, group_refit, below=None):
             # Every stage starts each member from its split's dense network, if there is one.
+            # ``below``: only these strengths (the grid's extension), as a fit of their own.
+            L, l1, l2, member_fold, is_cv = strengths if below is None else members_of(below)
             start_cv = None if starts is None else (starts, member_fold)
             start_refit = None if starts is None else (starts, np.full(L, F))
             progress.phase(name, epochs, (L, per))
@@ -360,9 +390,17 @@ def fit_path(
                 start=start_refit, **common)
             return cv_weights, cvfit, cv_values, oof, weights, refit, refit_epochs, refit.diverged
 
-        cv_weights, cvfit, cv_values, oof, weights, refit, refit_epochs, refit_diverged = cv_and_refit(
-            "CV   ", None if group is None else scaled_strengths(lambdas, member_fold, factor),
-            None if group is None else scaled_strengths(lambdas, np.full(L, F), factor))
+        fits = cv_and_refit("CV   ",
+                            None if group is None else scaled_strengths(lambdas, member_fold, factor),
+                            None if group is None else scaled_strengths(lambdas, np.full(L, F), factor))
+        for _ in range(grid_ends.MAX_EXTENSIONS if probing else 0):  # the minimum at the bottom: go lower
+            if not minimum_at_end(fits[2], fits[1], fits[7]):
+                break
+            below = grid_ends.extended_lambdas(lambdas, grid_ends.extension_count(n_lambdas))
+            fits = grid_ends.merge_fits(fits, cv_and_refit("Lower", None, None, below))
+            lambdas = np.concatenate([lambdas, below])
+            L, l1, l2, member_fold, is_cv = strengths = members_of(lambdas)
+        cv_weights, cvfit, cv_values, oof, weights, refit, refit_epochs, refit_diverged = fits
         if adaptive is not None:  # a second path: the first path's own norms set each feature's weight
             excluded = cvfit.diverged[is_cv].reshape(L, F) | np.asarray(refit_diverged, bool)[:, None]
             norms = first_layer_norms(cv_weights).reshape(L, per, -1)[:, :F]
