@@ -48,7 +48,10 @@ def test_probe_top_is_the_last_empty_strength_above_a_living_one():
 
 def test_probe_top_edge_cases():
     alive = grid_ends.probe_top(10.0, 1e-3, 1.0, lambda l1, l2: np.zeros(len(l1), bool))
-    assert alive == (10.0, grid_ends.COARSE)  # nothing empties within the ladder: its top
+    # Nothing empties: the ladder is raised (twice), then its top is the grid's.
+    assert alive == (10.0 * grid_ends.RAISE ** grid_ends.RAISES, (1 + grid_ends.RAISES) * grid_ends.COARSE)
+    above, probed = grid_ends.probe_top(10.0, 1e-3, 1.0, lambda l1, l2: l1 >= 40.0)  # empties above 10
+    assert probed == 2 * grid_ends.COARSE + grid_ends.FINE and 40.0 <= above < 40.0 * 1.05
     empty = grid_ends.probe_top(10.0, 1e-3, 1.0, lambda l1, l2: np.ones(len(l1), bool))
     assert empty == (None, grid_ends.COARSE)
     analytic = np.geomspace(1.0, 1e-3, 5)

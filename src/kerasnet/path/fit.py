@@ -327,8 +327,7 @@ def fit_path(
             if probing:  # the top where the network empties: a short stacked fit on all rows
                 run, _ = grid_ends.probe_runner(
                     network, X, y_enc, task, common, lambda K: scaling(np.full(K, F)),
-                    lambda K: masks(everything[None], np.zeros(K, int)),
-                    grid_ends.probe_epochs(n, batch_size, learning_rate, epochs),
+                    lambda K: masks(everything[None], np.zeros(K, int)), epochs,
                     y_all[1] if task == "regression" else None)
                 lambdas = grid_ends.probed_lambdas(lambdas, l1_ratio, lambda_min_ratio, run)
         else:

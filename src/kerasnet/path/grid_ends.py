@@ -5,7 +5,9 @@ its first row has Df 0 and its second does not. For a linear model that strength
 (:func:`kerasnet.path.grid.lambda_max`); for a network it depends on the architecture, the
 optimizer and the training, so :func:`probe_top` measures it: one stacked fit on all rows whose
 members are a geometric ladder of strengths (one member each, the path's optimizer, proximal
-step and batches, a few epochs), then a finer ladder inside the bracket the first one found.
+step, batches and epochs), then a finer ladder inside the bracket the first one found. A
+ridge network near zero can escape it late (zero is a saddle of two layers), so the probe
+trains as many epochs as the path's members may.
 A member is *empty* when its network predicts a constant (:func:`empty_members`).
 
 The bottom: when the best CV strength is the grid's last, :func:`kerasnet.fit_path` trains only
@@ -22,31 +24,15 @@ import numpy as np
 from .distributed import fit_members
 from .engine import member_outputs
 
-__all__ = ["PROBE_STEPS", "probe_epochs", "empty_members", "probe_top", "probe_runner", "probed_lambdas",
+__all__ = ["empty_members", "probe_top", "probe_runner", "probed_lambdas",
            "extended_lambdas", "extension_count", "merge_fits"]
 
-#: Optimizer steps of each probe stage at learning rate 1e-3 (scaled by ``1e-3 / rate``): an
-#: adaptive optimizer moves a weight by about the rate per step, so a few hundred steps take
-#: Glorot-initialised weights (about 0.1-0.3) to zero where the penalty wins.
-PROBE_STEPS = 300
 #: Strengths of the coarse and of the fine probe stage.
 COARSE, FINE = 10, 10
+#: Ladders above the first when its top is alive, each ``RAISE`` times higher.
+RAISES, RAISE = 2, 100.0
 #: An output spread (std over rows, on the link scale) below this is a constant prediction.
 CONSTANT_SPREAD = 1e-3
-
-
-def probe_epochs(n, batch_size, learning_rate, epochs):
-    """Epochs of a probe stage on ``n`` rows: :data:`PROBE_STEPS` steps at rate 1e-3 (scaled by
-    ``1e-3 / learning_rate``), at least 1 epoch and at most the path's ``epochs``.
-
-    Examples
-    --------
-    >>> probe_epochs(569, 32, 1e-3, 100), probe_epochs(120, 32, 1e-2, 100), probe_epochs(60, 32, 1e-4, 50)
-    (17, 8, 50)
-    """
-    steps_per_epoch = -(-int(n) // int(batch_size))
-    wanted = PROBE_STEPS * 1e-3 / float(learning_rate) / steps_per_epoch
-    return int(min(epochs, max(1, np.ceil(wanted))))
 
 
 def _link(outputs, task):
@@ -113,6 +99,9 @@ def probe_top(upper, lower, l1_ratio, run, coarse=COARSE, fine=FINE):
         Strengths of the first ladder (``upper`` .. ``lower``) and of the second, inside the
         bracket the first found (log-spaced, excluding its ends).
 
+    When ``upper`` itself is alive (Adam's ridge can keep a network above the bound), up to
+    :data:`RAISES` ladders :data:`RAISE` times higher are tried first.
+
     Returns
     -------
     (top, probed) : the strength, and the number of members trained.
@@ -120,10 +109,18 @@ def probe_top(upper, lower, l1_ratio, run, coarse=COARSE, fine=FINE):
     """
     ladder = np.geomspace(upper, lower, coarse)
     empty = _stage(ladder, l1_ratio, run)
+    probed = coarse
     if empty.all():
-        return None, coarse
-    if not empty[0]:  # the network survives the bound: start there (the analytic top)
-        return float(ladder[0]), coarse
+        return None, probed
+    for _ in range(RAISES):  # the network survives the bound (Adam's ridge can): look higher
+        if empty[0]:
+            break
+        ladder = np.geomspace(ladder[0] * RAISE, ladder[0], coarse)
+        empty = _stage(ladder, l1_ratio, run)
+        empty[-1] = False  # the previous ladder's top, alive: the bracket is inside this ladder
+        probed += coarse
+    if not empty[0]:  # still alive: start at the highest strength tried
+        return float(ladder[0]), probed
     first_alive = int(np.argmax(~empty))
     hi, lo = ladder[first_alive - 1], ladder[first_alive]
     inner = np.geomspace(hi, lo, fine + 2)[1:-1]
@@ -133,7 +130,7 @@ def probe_top(upper, lower, l1_ratio, run, coarse=COARSE, fine=FINE):
         top = inner[-1]
     else:  # the smallest empty strength above the largest living one
         top = hi if alive[0] == 0 else inner[alive[0] - 1]
-    return float(top), coarse + fine
+    return float(top), probed + fine
 
 
 def probe_runner(network, X, y, task, common, scaling, train_mask, epochs, y_scale=None):
@@ -218,7 +215,7 @@ def probed_lambdas(analytic, l1_ratio, lambda_min_ratio, run):
     no empty strength above a living one."""
     analytic = np.asarray(analytic, float)
     top, _ = probe_top(2.0 * analytic[0], analytic[-1], l1_ratio, run)
-    if top is None or top >= 2.0 * analytic[0]:
+    if top is None:
         return analytic
     bottom = min(lambda_min_ratio * top, analytic[-1])
     return np.geomspace(top, bottom, len(analytic))
