@@ -77,6 +77,10 @@ def test_empty_members_structure_and_spread():
     wobble = 0.1 * rng.normal(size=(1, n, 1))
     assert grid_ends.empty_members([dense], wobble, "regression", y_scale=np.array([1000.0]))[0]
     assert not grid_ends.empty_members([dense], wobble, "regression", y_scale=np.array([1.0]))[0]
+    # Relative to the least penalized member's spread: an optimizer's jitter is not a fit.
+    jitter = 5e-3 * rng.normal(size=(1, n, 1))
+    assert not grid_ends.empty_members([dense], jitter, "regression")[0]
+    assert grid_ends.empty_members([dense], jitter, "regression", reference=2.0)[0]
 
 
 def test_extended_lambdas_continue_the_log_grid():
@@ -161,3 +165,25 @@ def test_bottom_extends_while_the_minimum_sits_at_the_end():
     same = fit_path(X, y, l1_ratio=1.0, lambdas=path.lambdas_, keep=True, **FAST)
     np.testing.assert_allclose(same.cv_mean_, path.cv_mean_, rtol=1e-5)
     np.testing.assert_array_equal(same.refit_epochs_, path.refit_epochs_)
+
+
+def test_cli_path_is_proximal_by_default_and_no_proximal_turns_it_off(tmp_path):
+    import json
+
+    import pandas as pd
+    from click.testing import CliRunner
+
+    from kerasnet.cli.path import command
+
+    X, y = _data("binary")
+    data = tmp_path / "t.csv"
+    pd.DataFrame(X, columns=[f"x{j}" for j in range(X.shape[1])]).assign(label=y).to_csv(data, index=False)
+    args = [str(data), "--target", "label", "--epochs", "30", "--hidden", "4", "--learning-rate", "1e-2",
+            "--n-lambdas", "3", "--cv", "2", "--l1-ratio", "1"]
+    for flag, proximal in (([], True), (["--no-proximal"], False)):
+        out = tmp_path / f"run-{proximal}"
+        result = CliRunner().invoke(command, [*args, *flag, "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        assert json.loads((out / "metrics.json").read_text())["settings"]["proximal"] is proximal
+        frame = pd.read_csv(out / "path.csv")
+        assert (frame["n_features"].iloc[0] == 0) is proximal  # exact zeros only with the proximal step

@@ -125,11 +125,23 @@ def fit_path(
         strength zeroes every weight many times over and only overflows). None:
         ``n_lambdas`` log-spaced strengths from the data
         (:func:`kerasnet.path.grid.default_lambdas`, on all rows, weighted): for ``hidden=()``
-        glmnet's grid from its ``lambda_max`` down to ``lambda_max * lambda_min_ratio``; for a
-        network, from the strength where the constant network is optimal (glmnet's rule for
-        the L1 part, the weight-decay bound ``||X'r||_2 / (1 - l1_ratio)`` for the L2 part,
-        whichever is smaller) down to ``lambda_min_ratio`` times the smaller of that and the
-        lasso scale, so an L2-only path covers the useful range too.
+        glmnet's grid exactly, from its ``lambda_max`` down to ``lambda_max * lambda_min_ratio``.
+        For the MLP network the grid starts where the network empties, as glmnet's does: its
+        first strength is the last one whose network predicts a constant (Df 0), its second
+        keeps a feature. That strength is measured, on all rows (as glmnet's ``lambda_max``
+        uses all rows): a probe trains one member per strength of a log ladder, from twice the
+        analytic bound of :func:`kerasnet.path.grid.default_lambdas` (glmnet's rule for the L1
+        part, the weight-decay bound ``||X'r||_2 / (1 - l1_ratio)`` for the L2 part, whichever is
+        smaller) down to its bottom, then a finer ladder inside the bracket it found, with
+        the path's optimizer, proximal step and batches, for a few hundred optimizer steps
+        (:mod:`kerasnet.path.grid_ends`; about 20 members on all rows, an eighth or less of the
+        CV members). The grid's bottom is ``lambda_min_ratio`` times the smaller of that top
+        and the lasso scale. The bottom is extended: when ``lambda_min_`` is the grid's last
+        strength, a quarter of ``n_lambdas`` more strengths continue the log grid below it (at
+        most twice), trained on their own (CV and refit; strengths are independent, so they
+        are what one fit of the longer grid gives) and appended to the path, until the
+        minimum is interior or the limit is reached. A given ``lambdas``, ``feature_selection``
+        and a model of your own keep their grid as it is (no probe, no extension).
     n_lambdas : int, default 32
     lambda_min_ratio : float, default 1e-3
     cv : int, scikit-learn splitter or iterable of (train, test) pairs, default 5
@@ -327,7 +339,8 @@ def fit_path(
             if probing:  # the top where the network empties: a short stacked fit on all rows
                 run, _ = grid_ends.probe_runner(
                     network, X, y_enc, task, common, lambda K: scaling(np.full(K, F)),
-                    lambda K: masks(everything[None], np.zeros(K, int)), epochs,
+                    lambda K: masks(everything[None], np.zeros(K, int)),
+                    grid_ends.probe_epochs(n, batch_size, learning_rate, epochs),
                     y_all[1] if task == "regression" else None)
                 lambdas = grid_ends.probed_lambdas(lambdas, l1_ratio, lambda_min_ratio, run)
         else:

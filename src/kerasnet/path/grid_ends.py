@@ -5,9 +5,9 @@ its first row has Df 0 and its second does not. For a linear model that strength
 (:func:`kerasnet.path.grid.lambda_max`); for a network it depends on the architecture, the
 optimizer and the training, so :func:`probe_top` measures it: one stacked fit on all rows whose
 members are a geometric ladder of strengths (one member each, the path's optimizer, proximal
-step, batches and epochs), then a finer ladder inside the bracket the first one found. A
-ridge network near zero can escape it late (zero is a saddle of two layers), so the probe
-trains as many epochs as the path's members may.
+step and batches, a few hundred optimizer steps: :func:`probe_epochs`), then a finer ladder
+inside the bracket the first one found; if the first ladder's top is still alive (Adam's
+ridge can keep a network above the analytic bound), ladders higher up first.
 A member is *empty* when its network predicts a constant (:func:`empty_members`).
 
 The bottom: when the best CV strength is the grid's last, :func:`kerasnet.fit_path` trains only
@@ -24,15 +24,34 @@ import numpy as np
 from .distributed import fit_members
 from .engine import member_outputs
 
-__all__ = ["empty_members", "probe_top", "probe_runner", "probed_lambdas",
+__all__ = ["PROBE_STEPS", "probe_epochs", "empty_members", "probe_top", "probe_runner", "probed_lambdas",
            "extended_lambdas", "extension_count", "merge_fits"]
 
+#: Optimizer steps of each probe stage at learning rate 1e-3 (scaled by ``1e-3 / rate``): an
+#: adaptive optimizer moves a weight by about the rate per step, so a few hundred steps take
+#: Glorot-initialised weights (about 0.1-0.3) to zero where the penalty wins.
+PROBE_STEPS = 300
 #: Strengths of the coarse and of the fine probe stage.
 COARSE, FINE = 10, 10
 #: Ladders above the first when its top is alive, each ``RAISE`` times higher.
 RAISES, RAISE = 2, 100.0
-#: An output spread (std over rows, on the link scale) below this is a constant prediction.
-CONSTANT_SPREAD = 1e-3
+#: An output spread (std over rows, on the link scale) below this is a constant prediction,
+#: and so is one below this share of the least penalized member's spread.
+CONSTANT_SPREAD, RELATIVE_SPREAD = 1e-3, 1e-2
+
+
+def probe_epochs(n, batch_size, learning_rate, epochs):
+    """Epochs of a probe stage on ``n`` rows: :data:`PROBE_STEPS` steps at rate 1e-3 (scaled by
+    ``1e-3 / learning_rate``), at least 1 epoch and at most the path's ``epochs``.
+
+    Examples
+    --------
+    >>> probe_epochs(569, 32, 1e-3, 100), probe_epochs(120, 32, 1e-2, 100), probe_epochs(60, 32, 1e-4, 50)
+    (17, 8, 50)
+    """
+    steps_per_epoch = -(-int(n) // int(batch_size))
+    wanted = PROBE_STEPS * 1e-3 / float(learning_rate) / steps_per_epoch
+    return int(min(epochs, max(1, np.ceil(wanted))))
 
 
 def _link(outputs, task):
@@ -49,15 +68,17 @@ def _link(outputs, task):
     return out
 
 
-def empty_members(weights, outputs, task, y_scale=None):
+def empty_members(weights, outputs, task, y_scale=None, reference=None):
     """Which members' networks are empty: a constant prediction on every row.
 
     Member ``k`` is empty when its first kernel has no nonzero row (no feature reaches the
     network: Df 0), when any later kernel is all zero (no path from the features to the
     output), or when its outputs on the link scale (logits, centred log-probabilities, log
     rate, eta, the standardized regression output) vary by less than
-    :data:`CONSTANT_SPREAD` (standard deviation over rows): the ridge part alone shrinks
-    weights towards zero without reaching it.
+    :data:`CONSTANT_SPREAD` (standard deviation over rows), or by less than
+    :data:`RELATIVE_SPREAD` times ``reference`` (the spread of the least penalized member
+    probed): the ridge part alone, or the L1 subgradient, shrinks weights towards zero without
+    reaching it, and an adaptive optimizer leaves them jittering at about its step size.
 
     Parameters
     ----------
@@ -71,11 +92,17 @@ def empty_members(weights, outputs, task, y_scale=None):
     """
     structural = np.array([not (np.abs(w[0]).sum(axis=1) > 0).any()
                            or any(not np.any(k) for k in w[2::2]) for w in weights])
-    link = _link(outputs, task).reshape(len(weights), np.shape(outputs)[1], -1)
+    spread = member_spread(outputs, task, y_scale)
+    floor = CONSTANT_SPREAD if reference is None else max(CONSTANT_SPREAD, RELATIVE_SPREAD * reference)
+    return structural | ~(spread >= floor)
+
+
+def member_spread(outputs, task, y_scale=None):
+    """Each member's largest standard deviation over rows of its outputs on the link scale."""
+    link = _link(outputs, task).reshape(np.shape(outputs)[0], np.shape(outputs)[1], -1)
     if task == "regression" and y_scale is not None:
         link = link / np.asarray(y_scale, "float64").reshape(1, 1, -1)
-    spread = np.nanmax(link.std(axis=1), axis=-1)
-    return structural | ~(spread >= CONSTANT_SPREAD)
+    return np.nanmax(link.std(axis=1), axis=-1)
 
 
 def _stage(lambdas, l1_ratio, run):
@@ -143,9 +170,11 @@ def probe_runner(network, X, y, task, common, scaling, train_mask, epochs, y_sca
         weights, _ = fit_members(network, X, y, l1=l1, l2=l2, train_mask=train_mask(K), scaling=scaling(K),
                                  epochs=epochs, streams=np.zeros(K, int), **settings)
         outputs = member_outputs(network, X, y, weights, loss=common["loss"], scaling=scaling(K))
+        if "reference" not in cost:  # the first ladder ends at the grid's bottom: its least penalized
+            cost["reference"] = float(member_spread(outputs[-1:], task, y_scale)[0])
         cost["members"] += K
         cost["member_epochs"] += K * epochs
-        return empty_members(weights, outputs, task, y_scale)
+        return empty_members(weights, outputs, task, y_scale, cost["reference"])
 
     return run, cost
 
