@@ -56,6 +56,26 @@ def null_top(mean, rel=1e-3):
     return int(np.argmin(same)) if not same.all() else len(mean)
 
 
+def _time_probe():
+    """Time the grid's probe (where the network empties) inside fit_path, where there is one."""
+    timing = {}
+    try:
+        from kerasnet.path import grid_ends
+    except ImportError:  # a kerasnet without the probe
+        return timing
+    probed = grid_ends.probed_lambdas
+
+    def timed(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return probed(*args, **kwargs)
+        finally:
+            timing["seconds"] = timing.get("seconds", 0.0) + time.perf_counter() - start
+
+    grid_ends.probed_lambdas = timed
+    return timing
+
+
 def run(args):
     import kerasnet  # noqa: F401  (chooses the Keras backend)
     from kerasnet import fit_path
@@ -72,6 +92,7 @@ def run(args):
     if args.lambdas:
         kwargs["lambdas"] = np.geomspace(*[float(v) for v in args.lambdas.split(":")[:2]],
                                          int(args.lambdas.split(":")[2]))
+    probe = _time_probe()
     start = time.perf_counter()
     path = fit_path(X, y, **kwargs)
     wall = time.perf_counter() - start
@@ -83,7 +104,7 @@ def run(args):
         "proximal": bool(path.proximal), "n_lambdas": len(path.lambdas_),
         "lambdas": path.lambdas_.tolist(), "cv_mean": mean.tolist(), "cv_se": se.tolist(),
         "df": df.tolist(), "index_min": int(path.index_min_), "index_1se": int(path.index_1se_),
-        "null_top": null_top(mean), "wall_s": wall,
+        "null_top": null_top(mean), "wall_s": wall, "probe_s": probe.get("seconds"),
         "cv_accuracy": (1 - path.cv_summary("class")[0]).tolist() if "class" in path.cv_measures_ else None,
     }
     os.makedirs(args.out, exist_ok=True)
@@ -100,13 +121,16 @@ def table(args):
     order = {name: i for i, name in enumerate(DATASETS)}
     records.sort(key=lambda r: (order.get(r["dataset"], 99), r["label"]))
     print("| dataset | run | proximal | strengths | null at top | Df row 1, 2 | lambda_min: row, Df "
-          "| lambda_1se: row, Df | best CV measure +- SE | wall (s) |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "| lambda_1se: row, Df | best CV measure +- SE | best CV accuracy | wall (s) | probe (s) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in records:
         i, j, df = r["index_min"], r["index_1se"], r["df"]
+        accuracy = f"{max(r['cv_accuracy']):.3f}" if r.get("cv_accuracy") else ""
+        probe = "" if r.get("probe_s") is None else f"{r['probe_s']:.0f}"
         print(f"| {r['dataset']} | {r['label']} | {'on' if r['proximal'] else 'off'} | {r['n_lambdas']} "
               f"| {r['null_top']} | {df[0]}, {df[1]} | {i + 1}, {df[i]} | {j + 1}, {df[j]} "
-              f"| {r['measure']} {r['cv_mean'][i]:.4g} +- {r['cv_se'][i]:.2g} | {r['wall_s']:.0f} |")
+              f"| {r['measure']} {r['cv_mean'][i]:.4g} +- {r['cv_se'][i]:.2g} | {accuracy} "
+              f"| {r['wall_s']:.0f} | {probe} |")
 
 
 def main(argv=None):

@@ -340,7 +340,7 @@ def fit_path(
                 run, _ = grid_ends.probe_runner(
                     network, X, y_enc, task, common, lambda K: scaling(np.full(K, F)),
                     lambda K: masks(everything[None], np.zeros(K, int)),
-                    grid_ends.probe_epochs(n, batch_size, learning_rate, epochs),
+                    grid_ends.probe_epochs(n, batch_size, learning_rate, epochs) if proximal else epochs,
                     y_all[1] if task == "regression" else None)
                 lambdas = grid_ends.probed_lambdas(lambdas, l1_ratio, lambda_min_ratio, run)
         else:

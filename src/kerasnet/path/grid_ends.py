@@ -161,7 +161,14 @@ def probe_top(upper, lower, l1_ratio, run, coarse=COARSE, fine=FINE):
 
 
 def probe_runner(network, X, y, task, common, scaling, train_mask, epochs, y_scale=None):
-    """The ``run`` of :func:`probe_top`: members on all rows, ``epochs`` epochs, their emptiness."""
+    """The ``run`` of :func:`probe_top`: members on all rows, ``epochs`` epochs, their emptiness.
+
+    With the proximal step an empty network is exactly zero and stays so (zero kernels get no
+    gradient), so a short probe (:func:`probe_epochs`) tells. Without it (ridge, or
+    ``proximal=False``) nothing reaches zero and a network near zero can still escape late
+    (zero is a saddle of two layers): the probe trains all ``epochs`` and a member is also
+    empty when its spread is under :data:`RELATIVE_SPREAD` of the least penalized member's.
+    """
     settings = {key: value for key, value in common.items() if key != "callback"}
     cost = {"members": 0, "member_epochs": 0}
 
@@ -171,7 +178,8 @@ def probe_runner(network, X, y, task, common, scaling, train_mask, epochs, y_sca
                                  epochs=epochs, streams=np.zeros(K, int), **settings)
         outputs = member_outputs(network, X, y, weights, loss=common["loss"], scaling=scaling(K))
         if "reference" not in cost:  # the first ladder ends at the grid's bottom: its least penalized
-            cost["reference"] = float(member_spread(outputs[-1:], task, y_scale)[0])
+            cost["reference"] = None if common["proximal"] else float(member_spread(outputs[-1:], task,
+                                                                                     y_scale)[0])
         cost["members"] += K
         cost["member_epochs"] += K * epochs
         return empty_members(weights, outputs, task, y_scale, cost["reference"])
