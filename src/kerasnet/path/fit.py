@@ -126,22 +126,23 @@ def fit_path(
         ``n_lambdas`` log-spaced strengths from the data
         (:func:`kerasnet.path.grid.default_lambdas`, on all rows, weighted): for ``hidden=()``
         glmnet's grid exactly, from its ``lambda_max`` down to ``lambda_max * lambda_min_ratio``.
-        For the MLP network the grid starts where the network empties, as glmnet's does: its
-        first strength is the last one whose network predicts a constant (Df 0), its second
-        keeps a feature. That strength is measured, on all rows (as glmnet's ``lambda_max``
-        uses all rows): a probe trains one member per strength of a log ladder, from twice the
-        analytic bound of :func:`kerasnet.path.grid.default_lambdas` (glmnet's rule for the L1
-        part, the weight-decay bound ``||X'r||_2 / (1 - l1_ratio)`` for the L2 part, whichever is
-        smaller) down to its bottom, then a finer ladder inside the bracket it found, with
-        the path's optimizer, proximal step and batches, for a few hundred optimizer steps
-        (:mod:`kerasnet.path.grid_ends`; about 20 members on all rows, an eighth or less of the
-        CV members). The grid's bottom is ``lambda_min_ratio`` times the smaller of that top
-        and the lasso scale. The bottom is extended: when ``lambda_min_`` is the grid's last
-        strength, a quarter of ``n_lambdas`` more strengths continue the log grid below it (at
-        most twice), trained on their own (CV and refit; strengths are independent, so they
-        are what one fit of the longer grid gives) and appended to the path, until the
-        minimum is interior or the limit is reached. A given ``lambdas``, ``feature_selection``
-        and a model of your own keep their grid as it is (no probe, no extension).
+        For the MLP network the grid starts where the network empties, as glmnet's does: its first
+        strength is the last one whose network predicts a constant (Df 0), its second keeps a
+        feature. That strength is measured, on all rows (as glmnet's ``lambda_max`` uses all rows):
+        a probe trains one member per strength of a log ladder, from twice the analytic bound of
+        :func:`kerasnet.path.grid.default_lambdas` (glmnet's rule for the L1 part, the weight-decay
+        bound ``||X'r||_2 / (1 - l1_ratio)`` for the L2 part, whichever is smaller) down to its
+        bottom, then a finer ladder inside the bracket it found, with the path's optimizer, proximal
+        step and batches, for a few hundred optimizer steps (all ``epochs`` without the proximal
+        step, whose networks never reach zero; :mod:`kerasnet.path.grid_ends`: about 20 members on
+        all rows, an eighth of the CV members of the default path or less). The grid's bottom is
+        ``lambda_min_ratio`` times the smaller of that top and the lasso scale. The bottom is
+        extended: when ``lambda_min_`` is the grid's last strength, a quarter of ``n_lambdas`` more
+        strengths continue the log grid below it (at most twice), trained on their own (CV and
+        refit; strengths are independent, so they are what one fit of the longer grid gives) and
+        appended to the path, until the minimum is interior or the limit is reached. A given
+        ``lambdas``, ``feature_selection`` and a model of your own keep their grid as it is (no
+        probe, no extension).
     n_lambdas : int, default 32
     lambda_min_ratio : float, default 1e-3
     cv : int, scikit-learn splitter or iterable of (train, test) pairs, default 5
