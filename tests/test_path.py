@@ -28,8 +28,10 @@ def cancer():
 @pytest.fixture(scope="module")
 def small_path(cancer):
     X, y = cancer
+    # Keras's subgradient L1 (the path's default is the proximal step): the contrast of
+    # test_proximal_path_has_exact_zeros_growing_with_lambda.
     return fit_path(X, y, hidden=(8,), n_lambdas=5, lambda_min_ratio=1e-3, cv=3, epochs=40,
-                    batch_size=32, learning_rate=1e-2, patience=5, seed=0, verbose=0)
+                    batch_size=32, learning_rate=1e-2, patience=5, proximal=False, seed=0, verbose=0)
 
 
 # ----------------------------------------------------------------------------- pure grid rules
@@ -112,8 +114,10 @@ def test_selection_rules():
 def test_path_attributes_and_selection(small_path, cancer):
     p = small_path
     assert isinstance(p, Path) and p.task == "binary"
-    assert np.all(np.diff(p.lambdas_) < 0) and len(p.lambdas_) == 5
-    assert p.cv_scores_.shape == (5, 3) and p.best_epoch_.shape == (5, 3)
+    # 5 strengths, extended below by a quarter (2) at most twice while the minimum is the last.
+    assert np.all(np.diff(p.lambdas_) < 0) and len(p.lambdas_) in (5, 7, 9)
+    L = len(p.lambdas_)
+    assert p.cv_scores_.shape == (L, 3) and p.best_epoch_.shape == (L, 3)
     assert p.measure == "deviance" and not p.greater_is_better  # glmnet's default measure
     np.testing.assert_allclose(p.cv_mean_, np.average(p.cv_scores_, axis=1, weights=p.fold_weights_))
     assert p.lambda_min_ == p.lambdas_[np.nanargmin(p.cv_mean_)]
@@ -124,7 +128,7 @@ def test_path_attributes_and_selection(small_path, cancer):
     frame = p.to_frame()
     assert list(frame["lambda"]) == list(p.lambdas_)
     assert set(frame["selected"]) >= {"min"} or "min,1se" in set(frame["selected"])
-    assert p.n_features_selected_.shape == (5,) and not p.diverged_.any()
+    assert p.n_features_selected_.shape == (L,) and not p.diverged_.any()
 
 
 def test_largest_strength_gives_almost_constant_model(small_path, cancer):
@@ -402,7 +406,7 @@ def proximal_path(cancer):
 
 def test_proximal_path_has_exact_zeros_growing_with_lambda(proximal_path, small_path):
     p = proximal_path
-    assert p.proximal and np.array_equal(p.lambdas_, small_path.lambdas_)
+    assert p.proximal and len(p.lambdas_) >= len(small_path.lambdas_)
     zeros = [np.mean(np.concatenate([k.ravel() for k in w[0::2]]) == 0) for w in p.weights_]
     np.testing.assert_allclose(p.sparsity_, zeros)
     assert p.sparsity_[0] == 1.0 and p.n_features_selected_[0] == 0  # lambda_max: every kernel zero

@@ -132,8 +132,9 @@ def _table(runs, strengths, score, near_zero):
 )
 @click.option("--select", type=click.Choice(["1se", "min"]), default="1se", show_default=True,
               help="Rule of the quick path: lambda_1se or lambda_min.")
-@click.option("--proximal", is_flag=True,
-              help="Apply L1 as a soft-threshold after each step: exact zeros (kerasnet.ElasticNet).")
+@click.option("--proximal/--no-proximal", default=True, show_default=True,
+              help="Apply L1 as a soft-threshold after each step, in the quick paths and the fits: exact "
+                   "zeros (kerasnet.ElasticNet). --no-proximal: Keras's own l1_l2 (the L1 subgradient).")
 @click.option("--hidden", type=HIDDEN, default="64,64", show_default=True, help="Hidden layer sizes.")
 @click.option("--epochs", type=count(1, MAX_EPOCHS), default=100, show_default=True,
               help="Epochs of every variant's training (the quick paths of --choose path take at most 50).")

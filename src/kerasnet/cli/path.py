@@ -179,7 +179,10 @@ def check_feature_flags(feature_selection: bool, **flags) -> None:
 @click.option("--measure", type=click.Choice(list(MEASURES)), default="deviance", show_default=True,
               help="CV measure that chooses the strength (glmnet's type.measure): deviance (twice the log "
                    "loss, or squared error), class (misclassification), auc (binary), mse, mae, r2.")
-@click.option("--proximal", is_flag=True, help="L1 as a soft-threshold after each step (exact zeros).")
+@click.option("--proximal/--no-proximal", default=True, show_default=True,
+              help="L1 as a soft-threshold after each step: exact zeros, so whole features drop out along "
+                   "the path. --no-proximal: Keras's own l1_l2 (the L1 subgradient; weights shrink but do "
+                   "not reach zero).")
 @click.option("--feature-selection", is_flag=True,
               help="The strength as a group lasso on the input features (whole features drop out); every "
                    "other kernel keeps the fixed --hidden-l2. The adaptive group lasso unless --no-adaptive.")
@@ -318,7 +321,7 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
                      "penalty_factor": list(penalty_factor),
                      "exclude": list(exclude), "l1_ratio": l1_ratio, "n_lambdas": n_lambdas,
                      "lambda_min_ratio": lambda_min_ratio, "cv": cv, "select": select, "measure": measure,
-                     "proximal": bool(proximal), "hidden": list(hidden), "epochs": epochs,
+                     "proximal": bool(path.proximal), "hidden": list(hidden), "epochs": epochs,
                      "patience": patience, "early_stopping": not no_early_stopping,
                      "batch_size": batch_size, "learning_rate": learning_rate, "seed": seed,
                      "scheduler": scheduler, "feature_selection": bool(feature_selection),

@@ -63,7 +63,7 @@ class BaseElasticNetMLPCV(KerasEstimator):
         cv=defaults.CV,
         selection="min",
         measure="deviance",
-        proximal=False,
+        proximal=True,
         standardize=True,
         batch_size=defaults.BATCH_SIZE,
         learning_rate_init=defaults.LEARNING_RATE,
@@ -265,8 +265,11 @@ _CV_PARAMS_DOC = """
     measure : {"deviance", "class", "auc", "mse", "mae", "r2"}, default "deviance"
         The CV measure that chooses ``lambda_`` (glmnet's ``type.measure``; ``class`` and
         ``auc`` for classifiers, ``r2`` for regressors): ``cv_mean_`` and ``cv_se_`` are in it.
-    proximal : bool, default False
-        L1 as a soft-threshold after each step (exact zeros).
+    proximal : bool, default True
+        L1 as a soft-threshold after each step, so weights and whole features reach exactly
+        zero along the path (with ``l1_ratio > 0``; at 0 there is no L1 part); False is
+        Keras's own ``l1_l2`` behaviour, the L1 subgradient in the gradient step (weights
+        shrink towards zero but do not reach it), as :func:`kerasnet.fit_path`'s ``proximal``.
     standardize : bool, default True
         Standardize inputs with each fold's training rows (and regression targets); folded
         into ``model_``, which takes raw inputs.

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..penalty import check_strength
 from ..tasks import LOSS
-from . import defaults, grid, measures
+from . import defaults, grid, grid_ends, measures
 from .arguments import check_cv, check_hidden, check_seed, check_settings
 from .baselines import LINEAR_LEARNING_RATE, check_baselines, linear_skip_reason, path_baselines
 from .distributed import fit_members
@@ -56,7 +56,7 @@ def fit_path(
     learning_rate=defaults.LEARNING_RATE,
     early_stopping=True,
     patience=defaults.PATIENCE,
-    proximal=False,
+    proximal=True,
     standardize=True,
     seed=None,
     scheduler=None,
@@ -127,11 +127,24 @@ def fit_path(
         strength zeroes every weight many times over and only overflows). None:
         ``n_lambdas`` log-spaced strengths from the data
         (:func:`kerasnet.path.grid.default_lambdas`, on all rows, weighted): for ``hidden=()``
-        glmnet's grid from its ``lambda_max`` down to ``lambda_max * lambda_min_ratio``; for a
-        network, from the strength where the constant network is optimal (glmnet's rule for
-        the L1 part, the weight-decay bound ``||X'r||_2 / (1 - l1_ratio)`` for the L2 part,
-        whichever is smaller) down to ``lambda_min_ratio`` times the smaller of that and the
-        lasso scale, so an L2-only path covers the useful range too.
+        glmnet's grid exactly, from its ``lambda_max`` down to ``lambda_max * lambda_min_ratio``.
+        For the MLP network the grid starts where the network empties, as glmnet's does: its first
+        strength is the last one whose network predicts a constant (Df 0), its second keeps a
+        feature. That strength is measured, on all rows (as glmnet's ``lambda_max`` uses all rows):
+        a probe trains one member per strength of a log ladder, from twice the analytic bound of
+        :func:`kerasnet.path.grid.default_lambdas` (glmnet's rule for the L1 part, the weight-decay
+        bound ``||X'r||_2 / (1 - l1_ratio)`` for the L2 part, whichever is smaller) down to its
+        bottom, then a finer ladder inside the bracket it found, with the path's optimizer, proximal
+        step and batches, for a few hundred optimizer steps (all ``epochs`` without the proximal
+        step, whose networks never reach zero; :mod:`kerasnet.path.grid_ends`: about 20 members on
+        all rows, an eighth of the CV members of the default path or less). The grid's bottom is
+        ``lambda_min_ratio`` times the smaller of that top and the lasso scale. The bottom is
+        extended: when ``lambda_min_`` is the grid's last strength, a quarter of ``n_lambdas`` more
+        strengths continue the log grid below it (at most twice), trained on their own (CV and
+        refit; strengths are independent, so they are what one fit of the longer grid gives) and
+        appended to the path, until the minimum is interior or the limit is reached. A given
+        ``lambdas``, ``feature_selection`` and a model of your own keep their grid as it is (no
+        probe, no extension).
     n_lambdas : int, default 32
     lambda_min_ratio : float, default 1e-3
     cv : int, scikit-learn splitter or iterable of (train, test) pairs, default 5
@@ -150,9 +163,14 @@ def fit_path(
         signature is in :mod:`kerasnet.path.defaults`, shared with the CV estimators.
     early_stopping : bool, default True
     patience : int, default 10
-    proximal : bool, default False
-        L1 as a soft-threshold after each Adam step (exact zeros), with the threshold rule of
-        :class:`kerasnet.proximal.ProximalStep`.
+    proximal : bool, default True
+        L1 as a soft-threshold after each optimizer step, with the threshold rule of
+        :class:`kerasnet.proximal.ProximalStep`: weights reach exactly zero, so Df (features
+        with a nonzero first-layer row) falls along the path as glmnet's does. It acts
+        whenever ``l1_ratio > 0`` (at 0 there is no L1 part and ``Path.proximal`` is False).
+        ``False`` is Keras's own ``l1_l2`` behaviour (``kernel_regularizer=L1L2`` in
+        ``model.fit``): the L1 subgradient in the gradient step, whose weights shrink towards
+        zero but almost never reach it.
     standardize : bool, default True
         Standardize the features (and a regression target) with each member's own
         training rows; ``Path.model`` undoes it inside the model, so it takes raw ``X``
@@ -279,6 +297,7 @@ def fit_path(
     counts = {"n_lambdas": n_lambdas, "epochs": epochs, "batch_size": batch_size, "patience": patience}
     l1_ratio, lambda_min_ratio = check_settings(lambda_min_ratio, learning_rate, l1_ratio, lambdas=lambdas,
                                                 **counts)
+    proximal = bool(proximal) and l1_ratio > 0  # no L1 part, nothing to threshold
     X, y, names, build, sample_weight = network_and_inputs(X, y, model, hidden, seed, sample_weight,
                                                            scheduler)
     task, y_enc, classes, n_outputs = encode_target(y, task)
@@ -305,6 +324,7 @@ def fit_path(
     rows = list(train_rows) + [everything]
     x_stats = None
     test_sets = np.concatenate([test_rows, np.zeros((1, n), bool)])
+    test_weights = (test_rows * weight).sum(axis=1)
 
     def scaling(member_rows):
         if not standardize:
@@ -321,6 +341,8 @@ def fit_path(
               "callback": progress, "scheduler": scheduler, "penalty_factor": factor, "offset": offset,
               "min_delta": min_delta}
     user_grid = lambdas
+    # The default grid of the MLP network gets its top from a probe and its bottom extended.
+    probing = lambdas is None and model is None and not feature_selection and bool(tuple(hidden))
     try:
         starts = None
         if model is None:  # one pass over the rows (in blocks, or a streamed file's chunks) for every split
@@ -342,11 +364,24 @@ def fit_path(
                 lambdas = grid.lambda_grid(top, n_lambdas, lambda_min_ratio)
             lambdas = grid.path_lambdas(lambdas, None, y_enc, task, l1_ratio, n_lambdas, lambda_min_ratio,
                                         weight, linear=not tuple(hidden), gradient=G, factor=factor)
+            if probing:  # the top where the network empties: a short stacked fit on all rows
+                run, _ = grid_ends.probe_runner(
+                    network, X, y_enc, task, common, lambda K: scaling(np.full(K, F)),
+                    lambda K: masks(everything[None], np.zeros(K, int)),
+                    grid_ends.probe_epochs(n, batch_size, learning_rate, epochs) if proximal else epochs,
+                    y_all[1] if task == "regression" else None)
+                lambdas = grid_ends.probed_lambdas(lambdas, l1_ratio, lambda_min_ratio, run)
         else:
             lambdas = grid.path_lambdas(lambdas, X, y_enc, task, l1_ratio, n_lambdas, lambda_min_ratio,
                                         weight, linear=False)
         L = len(lambdas)
         l1, l2 = lambdas * l1_ratio, lambdas * (1 - l1_ratio) / 2
+
+        def minimum_at_end(cv_values, cvfit, refit_diverged):
+            excluded = cvfit.diverged[is_cv].reshape(L, F) | np.asarray(refit_diverged, bool)[:, None]
+            folds = (fold_events(task, y_enc, weight, test_rows) or {}).get(measure, test_weights)
+            mean, _ = grid.cv_summary(cv_values[measure], excluded, folds)
+            return grid.select_min(lambdas, mean, measures.greater_is_better(measure)) == L - 1
         group = None
         if feature_selection:  # the strength is the group lasso; every other kernel a fixed L2
             l1, l2, group = np.zeros(L), np.full(L, hidden_l2), lambdas
@@ -355,11 +390,19 @@ def fit_path(
         # (one per strength, all rows) join the same fit as "split" F: one program, one pass.
         joint = not early_stopping
         per = F + 1 if joint else F
+
+        def members_of(lam):
+            fold = np.tile(np.arange(per), len(lam))
+            return len(lam), lam * l1_ratio, lam * (1 - l1_ratio) / 2, fold, fold < F
+
         member_fold = np.tile(np.arange(per), L)
         is_cv = member_fold < F
+        strengths = L, l1, l2, member_fold, is_cv
 
-        def cv_and_refit(name, group_cv, group_refit):
+        def cv_and_refit(name, group_cv, group_refit, below=None):
             # Every stage starts each member from its split's dense network, if there is one.
+            # ``below``: only these strengths (the grid's extension), as a fit of their own.
+            L, l1, l2, member_fold, is_cv = strengths if below is None else members_of(below)
             start_cv = None if starts is None else (starts, member_fold)
             start_refit = None if starts is None else (starts, np.full(L, F))
             progress.phase(name, epochs, (L, per), measure_readout(task, measure, y_enc, weight, test_sets,
@@ -388,9 +431,17 @@ def fit_path(
                 start=start_refit, **common)
             return cv_weights, cvfit, cv_values, oof, weights, refit, refit_epochs, refit.diverged
 
-        cv_weights, cvfit, cv_values, oof, weights, refit, refit_epochs, refit_diverged = cv_and_refit(
-            "CV   ", None if group is None else scaled_strengths(lambdas, member_fold, factor),
-            None if group is None else scaled_strengths(lambdas, np.full(L, F), factor))
+        fits = cv_and_refit("CV   ",
+                            None if group is None else scaled_strengths(lambdas, member_fold, factor),
+                            None if group is None else scaled_strengths(lambdas, np.full(L, F), factor))
+        for _ in range(grid_ends.MAX_EXTENSIONS if probing else 0):  # the minimum at the bottom: go lower
+            if not minimum_at_end(fits[2], fits[1], fits[7]):
+                break
+            below = grid_ends.extended_lambdas(lambdas, grid_ends.extension_count(n_lambdas))
+            fits = grid_ends.merge_fits(fits, cv_and_refit("Lower", None, None, below))
+            lambdas = np.concatenate([lambdas, below])
+            L, l1, l2, member_fold, is_cv = strengths = members_of(lambdas)
+        cv_weights, cvfit, cv_values, oof, weights, refit, refit_epochs, refit_diverged = fits
         if adaptive is not None:  # a second path: the first path's own norms set each feature's weight
             excluded = cvfit.diverged[is_cv].reshape(L, F) | np.asarray(refit_diverged, bool)[:, None]
             norms = first_layer_norms(cv_weights).reshape(L, per, -1)[:, :F]

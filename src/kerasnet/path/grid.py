@@ -169,6 +169,13 @@ def default_lambdas(X, y, task, l1_ratio, n_lambdas=32, lambda_min_ratio=1e-3, s
       (glmnet's rule); networks, whose L1 on two layers is not convex in the function,
       stayed constant down to a quarter or a third of it.
 
+    These are bounds. :func:`kerasnet.fit_path` measures where its network actually
+    empties and starts the grid there (the last strength whose network predicts a
+    constant: Df 0 at the top, a feature at the second; :mod:`kerasnet.path.grid_ends`,
+    a probe of one member per strength on all rows, as glmnet's ``lambda_max`` uses all
+    rows), from twice this top down to this bottom; it extends the bottom while the best
+    CV strength is the last. ``linear=True`` is glmnet's grid and is used as computed here.
+
     glmnet's ``s1 / 1e-3`` for ridge is ``1000 s1``, far above ``||G||_2 <= sqrt(d*k) s1``,
     and wastes the whole default grid on constant networks. The bottom,
     ``lambda_min_ratio`` times the lasso scale (glmnet's own for ``a = 1``), is where the

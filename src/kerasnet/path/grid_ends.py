@@ -1,0 +1,263 @@
+"""The ends of a network's default grid: the top where the network empties, the bottom extended.
+
+glmnet's grid starts at ``lambda_max``, the smallest strength whose fit is the null model, so
+its first row has Df 0 and its second does not. For a linear model that strength has a formula
+(:func:`kerasnet.path.grid.lambda_max`); for a network it depends on the architecture, the
+optimizer and the training, so :func:`probe_top` measures it: one stacked fit on all rows whose
+members are a geometric ladder of strengths (one member each, the path's optimizer, proximal
+step and batches, a few hundred optimizer steps: :func:`probe_epochs`), then a finer ladder
+inside the bracket the first one found; if the first ladder's top is still alive (Adam's
+ridge can keep a network above the analytic bound), ladders higher up first.
+A member is *empty* when its network predicts a constant (:func:`empty_members`).
+
+The bottom: when the best CV strength is the grid's last, :func:`kerasnet.fit_path` trains only
+the strengths that continue the log grid below it (:func:`extended_lambdas`; members are
+independent, the cross-fit early stopping is per strength, and a fold's members share their
+batches, so a strength's members are what they would be in one fit of the longer grid) and
+appends them (:func:`merge_fits`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .distributed import fit_members
+from .engine import member_outputs
+
+__all__ = ["PROBE_STEPS", "probe_epochs", "empty_members", "probe_top", "probe_runner", "probed_lambdas",
+           "extended_lambdas", "extension_count", "merge_fits"]
+
+#: Optimizer steps of each probe stage at learning rate 1e-3 (scaled by ``1e-3 / rate``): an
+#: adaptive optimizer moves a weight by about the rate per step, so a few hundred steps take
+#: Glorot-initialised weights (about 0.1-0.3) to zero where the penalty wins.
+PROBE_STEPS = 300
+#: Strengths of the coarse and of the fine probe stage.
+COARSE, FINE = 10, 10
+#: Ladders above the first when its top is alive, each ``RAISE`` times higher.
+RAISES, RAISE = 2, 100.0
+#: An output spread (std over rows, on the link scale) below this is a constant prediction,
+#: and so is one below this share of the least penalized member's spread.
+CONSTANT_SPREAD, RELATIVE_SPREAD = 1e-3, 1e-2
+
+
+def probe_epochs(n, batch_size, learning_rate, epochs):
+    """Epochs of a probe stage on ``n`` rows: :data:`PROBE_STEPS` steps at rate 1e-3 (scaled by
+    ``1e-3 / learning_rate``), at least 1 epoch and at most the path's ``epochs``.
+
+    Examples
+    --------
+    >>> probe_epochs(569, 32, 1e-3, 100), probe_epochs(120, 32, 1e-2, 100), probe_epochs(60, 32, 1e-4, 50)
+    (17, 8, 50)
+    """
+    steps_per_epoch = -(-int(n) // int(batch_size))
+    wanted = PROBE_STEPS * 1e-3 / float(learning_rate) / steps_per_epoch
+    return int(min(epochs, max(1, np.ceil(wanted))))
+
+
+def _link(outputs, task):
+    """Outputs on the scale the network's last layer computes (logits, log rate, eta)."""
+    out = np.asarray(outputs, "float64")
+    if task == "binary":
+        p = np.clip(out, 1e-7, 1 - 1e-7)
+        return np.log(p) - np.log1p(-p)
+    if task == "multiclass":
+        logp = np.log(np.clip(out, 1e-7, 1.0))
+        return logp - logp.mean(axis=-1, keepdims=True)
+    if task == "poisson":
+        return np.log(np.clip(out, 1e-12, None))
+    return out
+
+
+def empty_members(weights, outputs, task, y_scale=None, reference=None):
+    """Which members' networks are empty: a constant prediction on every row.
+
+    Member ``k`` is empty when its first kernel has no nonzero row (no feature reaches the
+    network: Df 0), when any later kernel is all zero (no path from the features to the
+    output), or when its outputs on the link scale (logits, centred log-probabilities, log
+    rate, eta, the standardized regression output) vary by less than
+    :data:`CONSTANT_SPREAD` (standard deviation over rows), or by less than
+    :data:`RELATIVE_SPREAD` times ``reference`` (the spread of the least penalized member
+    probed): the ridge part alone, or the L1 subgradient, shrinks weights towards zero without
+    reaching it, and an adaptive optimizer leaves them jittering at about its step size.
+
+    Parameters
+    ----------
+    weights : list of weight lists
+        Each member's weights (kernels at even positions: an MLP's ``Dense`` layers).
+    outputs : array [K, n, ...]
+        Each member's outputs on the rows, in the target's units.
+    task : str
+    y_scale : array or None
+        A regression target's standard deviation (the spread is in its units).
+    """
+    structural = np.array([not (np.abs(w[0]).sum(axis=1) > 0).any()
+                           or any(not np.any(k) for k in w[2::2]) for w in weights])
+    spread = member_spread(outputs, task, y_scale)
+    floor = CONSTANT_SPREAD if reference is None else max(CONSTANT_SPREAD, RELATIVE_SPREAD * reference)
+    return structural | ~(spread >= floor)
+
+
+def member_spread(outputs, task, y_scale=None):
+    """Each member's largest standard deviation over rows of its outputs on the link scale."""
+    link = _link(outputs, task).reshape(np.shape(outputs)[0], np.shape(outputs)[1], -1)
+    if task == "regression" and y_scale is not None:
+        link = link / np.asarray(y_scale, "float64").reshape(1, 1, -1)
+    return np.nanmax(link.std(axis=1), axis=-1)
+
+
+def _stage(lambdas, l1_ratio, run):
+    """Emptiness of each strength of ``lambdas`` (descending) from one stacked fit."""
+    return np.asarray(run(lambdas * l1_ratio, lambdas * (1 - l1_ratio) / 2), bool)
+
+
+def probe_top(upper, lower, l1_ratio, run, coarse=COARSE, fine=FINE):
+    """The smallest probed strength whose network is empty, just above the largest that is not.
+
+    Parameters
+    ----------
+    upper, lower : float
+        The ladder's ends: ``upper`` above any strength the network could survive (the
+        analytic bound of :func:`kerasnet.path.grid.default_lambdas`, doubled), ``lower`` the
+        grid's bottom.
+    l1_ratio : float
+    run : callable ``(l1 [K], l2 [K]) -> bool [K]``
+        Trains one member per strength (all rows) and says which are empty.
+    coarse, fine : int
+        Strengths of the first ladder (``upper`` .. ``lower``) and of the second, inside the
+        bracket the first found (log-spaced, excluding its ends).
+
+    When ``upper`` itself is alive (Adam's ridge can keep a network above the bound), up to
+    :data:`RAISES` ladders :data:`RAISE` times higher are tried first.
+
+    Returns
+    -------
+    (top, probed) : the strength, and the number of members trained.
+    None as ``top`` when even ``lower`` is empty (no strength of this range learns anything).
+    """
+    ladder = np.geomspace(upper, lower, coarse)
+    empty = _stage(ladder, l1_ratio, run)
+    probed = coarse
+    if empty.all():
+        return None, probed
+    for _ in range(RAISES):  # the network survives the bound (Adam's ridge can): look higher
+        if empty[0]:
+            break
+        ladder = np.geomspace(ladder[0] * RAISE, ladder[0], coarse)
+        empty = _stage(ladder, l1_ratio, run)
+        empty[-1] = False  # the previous ladder's top, alive: the bracket is inside this ladder
+        probed += coarse
+    if not empty[0]:  # still alive: start at the highest strength tried
+        return float(ladder[0]), probed
+    first_alive = int(np.argmax(~empty))
+    hi, lo = ladder[first_alive - 1], ladder[first_alive]
+    inner = np.geomspace(hi, lo, fine + 2)[1:-1]
+    empty_inner = _stage(inner, l1_ratio, run)
+    alive = np.flatnonzero(~empty_inner)
+    if not alive.size:  # every inner strength empty: the last one, just above the living ``lo``
+        top = inner[-1]
+    else:  # the smallest empty strength above the largest living one
+        top = hi if alive[0] == 0 else inner[alive[0] - 1]
+    return float(top), probed + fine
+
+
+def probe_runner(network, X, y, task, common, scaling, train_mask, epochs, y_scale=None):
+    """The ``run`` of :func:`probe_top`: members on all rows, ``epochs`` epochs, their emptiness.
+
+    With the proximal step an empty network is exactly zero and stays so (zero kernels get no
+    gradient), so a short probe (:func:`probe_epochs`) tells. Without it (ridge, or
+    ``proximal=False``) nothing reaches zero and a network near zero can still escape late
+    (zero is a saddle of two layers): the probe trains all ``epochs`` and a member is also
+    empty when its spread is under :data:`RELATIVE_SPREAD` of the least penalized member's.
+    """
+    settings = {key: value for key, value in common.items() if key != "callback"}
+    cost = {"members": 0, "member_epochs": 0}
+
+    def run(l1, l2):
+        K = len(l1)
+        weights, _ = fit_members(network, X, y, l1=l1, l2=l2, train_mask=train_mask(K), scaling=scaling(K),
+                                 epochs=epochs, streams=np.zeros(K, int), **settings)
+        outputs = member_outputs(network, X, y, weights, loss=common["loss"], scaling=scaling(K))
+        if "reference" not in cost:  # the first ladder ends at the grid's bottom: its least penalized
+            cost["reference"] = None if common["proximal"] else float(member_spread(outputs[-1:], task,
+                                                                                     y_scale)[0])
+        cost["members"] += K
+        cost["member_epochs"] += K * epochs
+        return empty_members(weights, outputs, task, y_scale, cost["reference"])
+
+    return run, cost
+
+
+def extended_lambdas(lambdas, count):
+    """``count`` strengths continuing the descending log grid ``lambdas`` below its end.
+
+    Examples
+    --------
+    >>> extended_lambdas(np.array([1.0, 0.1]), 2).tolist()
+    [0.01, 0.001]
+    """
+    lambdas = np.asarray(lambdas, float)
+    ratio = lambdas[-1] / lambdas[-2] if len(lambdas) > 1 else 0.1
+    return lambdas[-1] * ratio ** np.arange(1, count + 1)
+
+
+def _members(a, b, axis=0):
+    """Two arrays of members (or None) one after the other along ``axis``; an epoch history
+    (``axis=1`` members, epochs first) is padded with NaN to the longer run."""
+    if a is None or b is None:
+        return None
+    a, b = np.asarray(a), np.asarray(b)
+    if axis == 1 and a.shape[0] != b.shape[0]:
+        longer = max(a.shape[0], b.shape[0])
+        a, b = (np.concatenate([v, np.full((longer - v.shape[0],) + v.shape[1:], np.nan)]) for v in (a, b))
+    if a.shape[:axis] + a.shape[axis + 1:] != b.shape[:axis] + b.shape[axis + 1:]:
+        return None
+    return np.concatenate([a, b], axis=axis)
+
+
+def merge_member_fits(a, b):
+    """One :class:`kerasnet.path.engine.MemberFit` of ``a``'s members followed by ``b``'s."""
+    if a is None or b is None:
+        return None
+    fields = {name: _members(getattr(a, name), getattr(b, name), axis=1)
+              for name in ("loss", "val_loss", "val_objective")}
+    for name in ("best_epoch", "best_val_loss", "epochs_trained", "diverged", "chosen_epoch"):
+        fields[name] = _members(getattr(a, name), getattr(b, name))
+    outputs = None
+    if a.val_outputs is not None and b.val_outputs is not None:
+        parts = [_members(x, y) for x, y in zip(a.val_outputs, b.val_outputs, strict=True)]
+        outputs = None if any(p is None for p in parts) else tuple(parts)
+    return type(a)(**fields, val_outputs=outputs)
+
+
+def merge_fits(a, b):
+    """``fit_path``'s stage results ``(cv_weights, cvfit, cv_values, oof, weights, refit,
+    refit_epochs, refit_diverged)`` of a grid followed by those of the strengths below it."""
+    cv_weights, cvfit, cv_values, oof, weights, refit, refit_epochs, refit_diverged = a
+    more = b
+    return (list(cv_weights) + list(more[0]), merge_member_fits(cvfit, more[1]),
+            {m: np.concatenate([v, more[2][m]]) for m, v in cv_values.items()}, _members(oof, more[3]),
+            list(weights) + list(more[4]), merge_member_fits(refit, more[5]),
+            np.concatenate([refit_epochs, more[6]]), np.concatenate([refit_diverged, more[7]]))
+
+
+#: Extensions of the bottom at most, each a quarter of ``n_lambdas`` more strengths.
+MAX_EXTENSIONS, EXTENSION_SHARE = 2, 0.25
+
+
+def probed_lambdas(analytic, l1_ratio, lambda_min_ratio, run):
+    """The default network grid: :func:`probe_top`'s top over the analytic grid ``analytic``
+    (:func:`kerasnet.path.grid.default_lambdas`, whose top bounds the probe's ladder, doubled),
+    down to ``lambda_min_ratio`` times the smaller of that top and the lasso scale (the
+    analytic grid's bottom rule), as many strengths. The analytic grid when the probe finds
+    no empty strength above a living one."""
+    analytic = np.asarray(analytic, float)
+    top, _ = probe_top(2.0 * analytic[0], analytic[-1], l1_ratio, run)
+    if top is None:
+        return analytic
+    bottom = min(lambda_min_ratio * top, analytic[-1])
+    return np.geomspace(top, bottom, len(analytic))
+
+
+def extension_count(n_lambdas):
+    """Strengths added by one extension of the bottom: a quarter of the grid, at least 1."""
+    return max(1, int(np.ceil(EXTENSION_SHARE * n_lambdas)))
