@@ -142,7 +142,9 @@ def path_record(path, select: str) -> dict:
     """The ``"path"`` entry of metrics.json: both choices and the selected strength's numbers.
 
     ``cv_mean_min`` / ``cv_se_min`` and ``cv_mean_1se`` / ``cv_se_1se`` are both choices' CV
-    numbers, ``cv_measures`` every measure's ``[mean, se]`` at the selected strength;
+    numbers, ``n_features_min`` / ``_1se`` and ``sparsity_min`` / ``_1se`` the features each
+    refit keeps and its share of exactly-zero kernel weights, ``cv_measures`` every measure's
+    ``[mean, se]`` at the selected strength;
     ``baselines`` the null and linear models' on the same folds
     (:meth:`kerasnet.path.baselines.Baselines.to_record`). A feature-selection path adds the
     features the saved model keeps (``selected_features``)
@@ -167,6 +169,11 @@ def path_record(path, select: str) -> dict:
         "cv_se_min": float(path.cv_se_[path.index_min_]),
         "cv_mean_1se": float(path.cv_mean_[path.index_1se_]),
         "cv_se_1se": float(path.cv_se_[path.index_1se_]),
+        # What "simpler" means, at both choices: the features a refit keeps and its exact zeros.
+        "n_features_min": int(path.n_features_selected_[path.index_min_]),
+        "n_features_1se": int(path.n_features_selected_[path.index_1se_]),
+        "sparsity_min": float(path.sparsity_[path.index_min_]),
+        "sparsity_1se": float(path.sparsity_[path.index_1se_]),
         "cv_measures": {m: [float(v[chosen]) for v in path.cv_summary(m)] for m in path.cv_measures_},
     }
     baselines = getattr(path, "baselines_", None)

@@ -33,12 +33,10 @@ def _path_story(metrics) -> list[str]:
              f"{number(info.get('cv_se'), '.3g')} ({better} is better)."]
     if rule == "1se" and info.get("lambda_min") is not None and info["lambda_min"] != info["lambda_selected"]:
         lines.append(f"It is the strongest penalty within one standard error of the best mean (lambda_min = "
-                     f"{number(info['lambda_min'])}): a simpler network at a CV cost within the noise of "
-                     "the folds.")
-    elif rule == "min":
-        lines.append("It is the best mean CV score (lambda_min); lambda_1se = "
-                     f"{number(info.get('lambda_1se'))} would give a simpler network within one standard "
-                     "error.")
+                     f"{number(info['lambda_min'])}): {_simpler(info, '1se', 'min')}")
+    elif rule == "min" and info.get("lambda_1se") not in (None, info.get("lambda_selected")):
+        lines.append(f"It is the best mean CV score; lambda_1se = {number(info.get('lambda_1se'))}, within "
+                     f"one standard error of it, would give {_simpler(info, '1se', 'min')}")
     lines += _measures_story(info) + _baseline_story(info)
     kept = info.get("n_selected_features", info.get("n_features_selected"))
     total = metrics.get("n_features") or (metrics.get("data") or {}).get("n_features")
@@ -50,6 +48,21 @@ def _path_story(metrics) -> list[str]:
         lines.append(f"Refit on all rows it explains {number(100 * info['dev_ratio'], '.1f')}% of the null "
                      "deviance on them (glmnet's %Dev; an optimistic number, on its own rows).")
     return lines
+
+
+def _simpler(info, strong, weak) -> str:
+    """Whether the strength ``strong`` gives a simpler network than ``weak``, said from the features
+    its refit keeps and its exact zeros (metrics.json's ``n_features_*`` / ``sparsity_*``)."""
+    f_s, f_w = info.get(f"n_features_{strong}"), info.get(f"n_features_{weak}")
+    z_s, z_w = info.get(f"sparsity_{strong}"), info.get(f"sparsity_{weak}")
+    if None in (f_s, f_w, z_s, z_w):
+        return "a network at a CV cost within the noise of the folds."
+    counts = (f"{f_s} input features and {number(100 * z_s, '.1f')}% of its kernel weights exactly zero, "
+              f"against {f_w} and {number(100 * z_w, '.1f')}% at lambda_{weak}")
+    if f_s < f_w or z_s > z_w:
+        return f"a simpler network ({counts}) at a CV cost within the noise of the folds."
+    return (f"a network no simpler ({counts}); the stronger penalty only shrinks the weights, at a CV cost "
+            "within the noise of the folds.")
 
 
 def _measures_story(info) -> list[str]:
