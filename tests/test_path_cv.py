@@ -172,7 +172,7 @@ def test_foldid_equals_the_same_predefined_split(cancer):
     a = fit_path(X, y, n_lambdas=3, foldid=foldid, **FAST)
     b = fit_path(X, y, n_lambdas=3, cv=PredefinedSplit(foldid), **FAST)
     np.testing.assert_array_equal(a.cv_scores_, b.cv_scores_)
-    assert a.cv_scores_.shape == (3, 4)
+    assert a.cv_scores_.shape == (len(a.lambdas_), 4)  # 3, or more where the bottom was extended
 
 
 def test_groups_never_straddle_train_and_test(cancer):
@@ -198,7 +198,7 @@ def test_a_single_split_is_refused(cancer):
 def test_out_of_fold_predictions_cover_every_row_once(cancer):
     X, y = cancer
     path = fit_path(X, y, n_lambdas=3, cv=4, keep=True, **FAST)
-    assert path.oof_predictions_.shape == (3, len(y), 1)
+    assert path.oof_predictions_.shape == (len(path.lambdas_), len(y), 1)  # the grid, extended or not
     assert np.isfinite(path.oof_predictions_).all()
     assert ((path.oof_predictions_ > 0) & (path.oof_predictions_ < 1)).all()
     assert fit_path(X, y, n_lambdas=3, cv=4, **FAST).oof_predictions_ is None
@@ -229,7 +229,7 @@ def test_integer_weights_equal_repeated_rows():
 def test_refit_trains_the_steps_the_folds_chose(cancer):
     X, y = cancer
     path = fit_path(X, y, n_lambdas=3, cv=3, batch_size=16, **FAST)
-    chosen = path.history_["cv"].chosen_epoch.reshape(3, 3)[:, 0]
+    chosen = path.history_["cv"].chosen_epoch.reshape(len(path.lambdas_), 3)[:, 0]
     fold_steps = np.mean([np.ceil(((np.arange(len(y)) >= 0).sum() - len(t)) / 16) for t in
                           np.array_split(np.arange(len(y)), 3)])
     expected = np.maximum(1, np.round(chosen * fold_steps / np.ceil(len(y) / 16)))

@@ -89,6 +89,13 @@ def test_streamed_engine_equals_arrays_in_memory():
 KW = dict(hidden=(8,), n_lambdas=3, cv=3, epochs=8, batch_size=64, seed=0, verbose=0, early_stopping=False)
 
 
+def _same_grid_shape(streamed, memory):
+    """The same log grid (same span and spacing), its top within the probe's resolution."""
+    assert len(streamed) == len(memory)
+    np.testing.assert_allclose(streamed / streamed[0], memory / memory[0], rtol=1e-5)
+    assert 0.5 < streamed[0] / memory[0] < 2.0
+
+
 def test_parquet_in_one_row_group_is_the_in_memory_path(tmp_path):
     frame = _frame()
     path = _parquet(frame, tmp_path / "d.parquet", row_group_size=10**6)
@@ -105,8 +112,9 @@ def test_parquet_in_row_groups_matches_the_data_and_dask_gives_the_same(tmp_path
     path = _parquet(frame, tmp_path / "d.parquet", row_group_size=700)  # 5 chunks, the last of 200
     streamed = kerasnet.fit_path(path, "label", **KW)
     memory = kerasnet.fit_path(frame.drop(columns="label"), frame["label"], **KW)
-    # The statistics and grid come from one pass over the chunks: the in-memory ones.
-    np.testing.assert_allclose(streamed.lambdas_, memory.lambdas_, rtol=1e-5)
+    # The statistics come from one pass over the chunks: the in-memory ones. The grid's top is where
+    # a short probe's network empties: batches shuffled within chunks move it a little, not its shape.
+    _same_grid_shape(streamed.lambdas_, memory.lambdas_)
     np.testing.assert_allclose(streamed.mean_, memory.mean_, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(streamed.scale_, memory.scale_, rtol=1e-5)
     # Batches differ (shuffled within chunks), the fit is as good: deviance well under the null's.
@@ -133,7 +141,7 @@ def test_weights_column_and_regression(tmp_path):
     memory = kerasnet.fit_path(frame.drop(columns=["label", "w"]), frame["label"], sample_weight=frame["w"],
                                **KW)
     assert "w" not in streamed.feature_names_
-    np.testing.assert_allclose(streamed.lambdas_, memory.lambdas_, rtol=1e-5)
+    _same_grid_shape(streamed.lambdas_, memory.lambdas_)
     np.testing.assert_allclose(streamed.y_mean_, memory.y_mean_, rtol=1e-6)
 
 
@@ -183,7 +191,7 @@ _MEMORY_CHILD = textwrap.dedent("""
     write(path, rows)
     write(small, 2 * group)
     kw = dict(hidden=(8,), n_lambdas=2, cv=2, epochs=1, batch_size=1024, seed=0, verbose=0,
-              early_stopping=False, lambdas=[1e-2, 1e-3])
+              early_stopping=False, lambdas=[1e-2, 1e-3], baselines=False)  # the network path's own streaming
     kerasnet.fit_path(small, "label", **kw)  # compiles the programs of these chunk shapes
     gc.collect()
 
