@@ -497,7 +497,7 @@ def fit_path(
                 given["X"], given["y"], hidden=(), task=task, l1_ratio=l1_ratio, n_lambdas=n_lambdas,
                 lambda_min_ratio=lambda_min_ratio, cv=pairs, epochs=min(epochs, defaults.EPOCHS),
                 batch_size=batch_size,
-                learning_rate=max(learning_rate, LINEAR_LEARNING_RATE), early_stopping=False,
+                learning_rate=max(learning_rate or 0.0, LINEAR_LEARNING_RATE), early_stopping=False,
                 proximal=proximal, seed=seed, scheduler=scheduler, verbose=0, measure=measure,
                 sample_weight=given["sample_weight"], optimizer=optimizer, offset=given["offset"],
                 penalty_factor=penalty_factor if ours else None, exclude=exclude if ours else None,

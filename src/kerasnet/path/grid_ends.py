@@ -42,7 +42,7 @@ CONSTANT_SPREAD, RELATIVE_SPREAD = 1e-3, 1e-2
 
 def probe_epochs(n, batch_size, learning_rate, epochs):
     """Epochs of a probe stage on ``n`` rows: :data:`PROBE_STEPS` steps at rate 1e-3 (scaled by
-    ``1e-3 / learning_rate``), at least 1 epoch and at most the path's ``epochs``.
+    ``1e-3 / learning_rate``; None counts as 1e-3), at least 1 epoch and at most the path's ``epochs``.
 
     Examples
     --------
@@ -50,7 +50,8 @@ def probe_epochs(n, batch_size, learning_rate, epochs):
     (17, 8, 50)
     """
     steps_per_epoch = -(-int(n) // int(batch_size))
-    wanted = PROBE_STEPS * 1e-3 / float(learning_rate) / steps_per_epoch
+    rate = 1e-3 if learning_rate is None else float(learning_rate)  # None: the optimizer's own (Adam's 1e-3)
+    wanted = PROBE_STEPS * 1e-3 / rate / steps_per_epoch
     return int(min(epochs, max(1, np.ceil(wanted))))
 
 
