@@ -7,12 +7,11 @@ modules defining kerasnet's registered Keras objects are imported as soon as Ker
 ``keras.saving.load_model(f, safe_mode=True)`` finds them, as before.
 """
 
-import importlib as _importlib
 import sys as _sys
 import types as _types
-from importlib.util import find_spec as _find_spec
 
 from ._backend import choose_default_backend as _choose_default_backend
+from ._lazy import lookup as _lookup
 
 # Before anything imports Keras: Keras reads its backend once, at import.
 _choose_default_backend()
@@ -61,15 +60,9 @@ def _installed_version() -> str:
 
 def __getattr__(name):
     if name == "__version__":
-        value = _installed_version()
-    elif name in _API:
-        value = getattr(_importlib.import_module(f"{__name__}.{_API[name]}"), name)
-    elif not name.startswith("_") and _find_spec(f"{__name__}.{name}") is not None:
-        value = _importlib.import_module(f"{__name__}.{name}")  # a submodule, as when all were imported
-    else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    globals()[name] = value  # looked up once
-    return value
+        globals()[name] = version = _installed_version()
+        return version
+    return _lookup(__name__, _API, globals(), name)
 
 
 def __dir__():

@@ -8,8 +8,7 @@ early stopping; ``distributed``: the members split across a Dask cluster), then 
 strengths of the feature-selection path in one fit.
 """
 
-import importlib as _importlib
-from importlib.util import find_spec as _find_spec
+from .._lazy import lookup as _lookup
 
 #: Where each public name is defined; imported on first use, so that the light modules of the
 #: package (``measures``, ``grid``, ``arguments``) come without Keras (the command line's help).
@@ -20,14 +19,7 @@ __all__ = sorted(_API)
 
 
 def __getattr__(name):
-    if name in _API:
-        value = getattr(_importlib.import_module(f"{__name__}.{_API[name]}"), name)
-    elif not name.startswith("_") and _find_spec(f"{__name__}.{name}") is not None:
-        value = _importlib.import_module(f"{__name__}.{name}")  # a submodule, as when all were imported
-    else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    globals()[name] = value  # looked up once (and a test's monkeypatch replaces it here)
-    return value
+    return _lookup(__name__, _API, globals(), name)
 
 
 def __dir__():

@@ -9,8 +9,7 @@ builds the report from :mod:`.sections` (HTML pieces in :mod:`.html`), reading t
 back through :mod:`.metrics` and :mod:`.reading`. The commands only parse, call and print.
 """
 
-import importlib as _importlib
-from importlib.util import find_spec as _find_spec
+from .._lazy import lookup as _lookup
 
 #: Where each public name is defined; imported on first use, so that ``runs.folder`` (the
 #: commands' output checks) comes without Keras and pandas.
@@ -21,14 +20,7 @@ __all__ = sorted(_API)
 
 
 def __getattr__(name):
-    if name in _API:
-        value = getattr(_importlib.import_module(f"{__name__}.{_API[name]}"), name)
-    elif not name.startswith("_") and _find_spec(f"{__name__}.{name}") is not None:
-        value = _importlib.import_module(f"{__name__}.{name}")  # a submodule, as when all were imported
-    else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    globals()[name] = value  # looked up once
-    return value
+    return _lookup(__name__, _API, globals(), name)
 
 
 def __dir__():
