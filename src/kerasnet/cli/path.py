@@ -6,6 +6,7 @@ import click
 import numpy as np
 
 from ..errors import listing
+from ..path import defaults
 from ..path.measures import MEASURES, check_measure
 from ..runs.folder import check_out_dir
 from ._columns import lambdas_option, quiet_option, sample_options, take_columns
@@ -200,8 +201,12 @@ def check_feature_flags(feature_selection: bool, **flags) -> None:
 @click.option("--exclude", multiple=True, metavar="COLUMN",
               help="Leave an input column out of the model (glmnet's exclude; repeatable).")
 @click.option("--hidden", type=HIDDEN, default="64,64", show_default=True, help="Hidden layer sizes.")
-@click.option("--epochs", type=count(1, MAX_EPOCHS), default=100, show_default=True,
-              help="Most epochs of every member (early stopping, --patience, usually ends them sooner).")
+@click.option("--epochs", type=count(1, MAX_EPOCHS), default=None,
+              help="A fixed budget: at most this many epochs of every member (early stopping, --patience, "
+                   "usually ends them sooner). Default: fit_path's rule, each strength trains until its "
+                   "folds' validation data loss stops improving (--patience epochs without a "
+                   f"{defaults.MIN_DELTA:.1%} fall, after {defaults.WARMUP_STEPS} warm-up steps), at most "
+                   f"{defaults.MAX_EPOCHS} epochs; {defaults.EPOCHS} with --no-early-stopping.")
 @click.option("--patience", type=count(1, MAX_COUNT), default=10, show_default=True,
               help="Early stopping: each fold's epoch is the best of the OTHER folds' mean validation "
                    "loss, searched until it went this many epochs without improving (never its own rows).")

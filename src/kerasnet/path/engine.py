@@ -57,9 +57,9 @@ class MemberFit:
         Validation data loss (weighted mean, penalty excluded) after each epoch.
     val_objective : ndarray [epochs_run, K] or None
         ``val_loss`` + the member's penalty: Keras's own ``val_loss``, which early
-        stopping monitors.
+        stopping monitors by default (``monitor``).
     best_epoch : ndarray [K] int
-        Epoch (1-based) of the kept weights: lowest ``val_objective`` (cross-fit within
+        Epoch (1-based) of the kept weights: lowest monitored curve (cross-fit within
         ``stop_groups``), or the last epoch trained without early stopping.
     best_val_loss : ndarray [K]
     epochs_trained : ndarray [K] int
@@ -67,7 +67,7 @@ class MemberFit:
         True when the member's loss became NaN or infinite; it stopped training there.
     chosen_epoch : ndarray [K] int
         With ``stop_groups``: the best epoch of the member's group's all-folds mean
-        validation objective (what a refit on all rows should train for); else
+        monitored curve (what a refit on all rows should train for); else
         ``best_epoch``.
     val_outputs : tuple or None
         With ``outputs=True``: ``(index [K, V], outputs [K, V, ...], valid [K, V])``, each
@@ -173,6 +173,8 @@ def fit_members(
     early_stopping=False,
     patience=10,
     min_delta=0.0,
+    monitor="val_objective",
+    warmup=0,
     stop_groups=None,
     callback=None,
     max_epochs=None,
@@ -231,6 +233,13 @@ def fit_members(
         see :class:`kerasnet.path.stopping.EarlyStopping`. Members keep their best weights.
     min_delta : float, default 0.0
         Relative decrease that resets the patience count (0: any decrease, as Keras).
+    monitor : {"val_objective", "val_loss"}, default "val_objective"
+        The curve early stopping watches: the validation objective (data loss + penalty,
+        Keras's ``val_loss``) or the validation data loss alone (what a CV measure scores;
+        :func:`kerasnet.fit_path`'s default budget watches it).
+    warmup : int, default 0
+        Early stopping watches the curves from this epoch on (earlier epochs are never kept,
+        no member stops before it).
     callback : callable or None
         ``callback(epoch, logs)`` after each epoch with a dict of ``[K]`` arrays (``loss``,
         ``val_loss``, ``val_objective``, ``running``).
@@ -266,6 +275,8 @@ def fit_members(
         Each member's weights in ``model.get_weights()`` order (``model.set_weights(w)``).
     fit : MemberFit
     """
+    if monitor not in ("val_objective", "val_loss"):
+        raise ValueError(f"monitor must be 'val_objective' or 'val_loss'; received {monitor!r}.")
     if keras.backend.backend() not in ("jax", "torch"):
         raise NotImplementedError(
             f"fit_members supports the jax and torch backends, not {keras.backend.backend()!r}."
@@ -306,7 +317,8 @@ def fit_members(
     validated = val_sets.any(axis=1)[val_of]
     fold_weight = np.array([sw[rows_r].sum() for rows_r in val_sets])[val_of]
     stopper = EarlyStopping(validated, patience, groups=stop_groups, fold_weight=fold_weight,
-                            enabled=early_stopping, min_delta=min_delta)
+                            enabled=early_stopping, min_delta=min_delta,
+                            warmup=min(int(warmup), int(epochs)))
     best = state
     running, diverged = budget > 0, np.zeros(K, bool)
     epochs_trained = np.zeros(K, int)
@@ -342,7 +354,9 @@ def fit_members(
         bad |= running & validated & ~np.isfinite(val_loss)
         diverged |= bad
         objective = np.where(validated & ~diverged, val_loss + penalty, np.nan)
-        keep, stop = stopper.update(epoch, np.where(diverged, np.inf, objective), running & ~bad)
+        watched = objective if monitor == "val_objective" else \
+            np.where(validated & ~diverged, val_loss, np.nan)
+        keep, stop = stopper.update(epoch, np.where(diverged, np.inf, watched), running & ~bad)
         # Without early stopping a member's weights are its latest.
         keep = (keep if early_stopping else running) & ~diverged
         # Everyone keeping their latest weights (no early stopping) needs no per-member select.

@@ -89,11 +89,19 @@ def fit_path(
     Which rows each choice sees:
 
     - *Epochs (early stopping)*, cross-fit: member ``(lambda, f)`` keeps its weights of the
-      epoch where the mean validation objective (data loss + penalty, Keras's ``val_loss``)
-      of the *other* folds of ``lambda`` was best, searched until that leave-``f``-out curve
-      went ``patience`` epochs without improving (:mod:`kerasnet.path.stopping`). Fold ``f``'s
-      rows never choose member ``f``'s epoch, so its score there is out of sample. Without
-      ``early_stopping`` every member trains ``epochs`` epochs.
+      epoch where the mean validation curve of the *other* folds of ``lambda`` was best,
+      searched until that leave-``f``-out curve went ``patience`` epochs without improving
+      (:mod:`kerasnet.path.stopping`). Fold ``f``'s rows never choose member ``f``'s epoch,
+      so its score there is out of sample. With ``epochs=None`` (the default) the curve is
+      the validation *data loss* (what the CV measure scores), a fall counts when it is more
+      than 0.1% (``MIN_DELTA``), and it is watched from the epoch of 300 optimizer steps on (a
+      fold's training rows, Adam at 1e-3; the grid probe's count): before that the weights
+      still show their random start, which at the top of the grid gives a better data loss
+      than the emptied network the strength stands for. A strength trains until all its
+      folds' curves have stalled, at most 400 epochs (:mod:`kerasnet.path.defaults`). With an
+      integer ``epochs`` the curve is Keras's ``val_loss`` (data loss + penalty), any fall
+      counts, from the first epoch. Without ``early_stopping`` every member trains ``epochs``
+      epochs (100 for None).
     - *The strength*: ``lambda_min_`` / ``lambda_1se_`` from the CV measure (glmnet's rules);
       every fold's number comes from rows its member never trained or stopped on.
     - *The refit* of each strength on all rows trains for the same number of optimizer steps
@@ -154,10 +162,11 @@ def fit_path(
         neither are not used by that split. At least 2 splits.
     epochs : int or None, default None
         The most epochs a member trains. None: cross-fit early stopping, not a cap, ends
-        training: each strength trains until every leave-one-fold-out curve has gone
-        ``patience`` epochs without falling by 0.1%, at most 400 epochs (100 without early
-        stopping; :mod:`kerasnet.path.defaults`). An integer is that cap, any decrease
-        an improvement (Keras's rule).
+        training: each strength trains until every leave-one-fold-out curve of the
+        validation data loss has gone ``patience`` epochs without falling by 0.1%, watched
+        after a warm-up of 300 optimizer steps, at most 400 epochs (100 without early
+        stopping; :mod:`kerasnet.path.defaults`). An integer is that cap, on Keras's rule
+        (the validation objective, data loss + penalty, any decrease an improvement).
     batch_size, learning_rate : default 32, 1e-3
         Integers >= 1; the learning rate a finite number > 0. Every default of this
         signature is in :mod:`kerasnet.path.defaults`, shared with the CV estimators.
@@ -292,7 +301,7 @@ def fit_path(
     hidden, seed = check_hidden(hidden), check_seed(seed)  # every setting before the data is read
     given = {"X": X, "y": y, "sample_weight": sample_weight, "offset": offset,
              "baselines": check_baselines(baselines)}  # the linear baseline reads the inputs as given
-    min_delta, epochs = defaults.stall_tolerance(epochs), defaults.epoch_budget(epochs, early_stopping)
+    given_epochs, epochs = epochs, defaults.epoch_budget(epochs, early_stopping)
     check_cv(cv, foldid)
     counts = {"n_lambdas": n_lambdas, "epochs": epochs, "batch_size": batch_size, "patience": patience}
     l1_ratio, lambda_min_ratio = check_settings(lambda_min_ratio, learning_rate, l1_ratio, lambdas=lambdas,
@@ -339,7 +348,8 @@ def fit_path(
     common = {"loss": LOSS[task], "penalized": penalized, "sample_weight": weight, "batch_size": batch_size,
               "optimizer": optimizer, "learning_rate": learning_rate, "proximal": proximal, "seed": seed,
               "callback": progress, "scheduler": scheduler, "penalty_factor": factor, "offset": offset,
-              "min_delta": min_delta}
+              **defaults.stopping_rule(given_epochs, np.asarray(train_rows).sum(axis=1).mean(), batch_size,
+                                       learning_rate)}
     user_grid = lambdas
     # The default grid of the MLP network gets its top from a probe and its bottom extended.
     probing = lambdas is None and model is None and not feature_selection and bool(tuple(hidden))

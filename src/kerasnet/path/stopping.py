@@ -1,7 +1,8 @@
 """Per-member early stopping for stacked fits, vectorized over members (pure numpy).
 
-Two rules, both watching the validation objective (data loss + penalty, Keras's
-``val_loss``) after every epoch:
+Two rules, both watching one validation curve per member after every epoch (the engine
+passes the validation objective, data loss + penalty as Keras's ``val_loss``, or the data
+loss alone: :func:`kerasnet.path.engine.fit_members`'s ``monitor``):
 
 * **own** (no groups): a member stops after ``patience`` epochs without improving its own
   validation objective and keeps its best weights, as Keras's ``EarlyStopping`` with
@@ -20,6 +21,11 @@ With ``min_delta`` > 0 a curve must fall by more than ``min_delta`` times its va
 last such fall to reset the patience count (a curve still creeping down by a hair counts as
 stalled); the kept weights are still those of its lowest point. ``min_delta=0`` (the
 default, Keras's) counts any decrease.
+
+With ``warmup`` > 0 the first ``warmup`` epochs are neither candidates nor counted: every
+member keeps its latest weights and none stops until epoch ``warmup``, from which the rules
+above start (that epoch is every curve's first best). A fixed number, so no fold's rows
+choose it.
 """
 
 from __future__ import annotations
@@ -46,9 +52,13 @@ class EarlyStopping:
         False: nothing stops early; best epochs are still recorded.
     min_delta : float, default 0.0
         Relative decrease of a curve that counts as progress for the patience count.
+    warmup : int, default 0
+        Epochs (1-based count) before the curves are watched: epochs ``1 .. warmup - 1``
+        are never best and never stop a member.
     """
 
-    def __init__(self, validated, patience, groups=None, fold_weight=None, enabled=True, min_delta=0.0):
+    def __init__(self, validated, patience, groups=None, fold_weight=None, enabled=True, min_delta=0.0,
+                 warmup=0):
         self.validated = np.asarray(validated, bool)
         K = len(self.validated)
         self.patience, self.enabled = int(patience), bool(enabled)
@@ -58,6 +68,7 @@ class EarlyStopping:
         self.n_groups = int(self.groups.max()) + 1 if self.grouped.any() else 0
         self.best = np.full(K, np.inf)
         self.min_delta = float(min_delta)
+        self.warmup = int(warmup) if enabled else 0
         self.anchor = np.full(K, np.inf)  # the value at the last fall by more than min_delta
         self.best_epoch = np.zeros(K, int)
         self.wait = np.zeros(K, int)
@@ -84,6 +95,10 @@ class EarlyStopping:
         that must stop training now.
         """
         objective = np.asarray(objective, float)
+        if epoch + 1 < self.warmup:  # the start's weights still show: nothing is chosen or stopped yet
+            keep = running.copy()
+            self.best_epoch = np.where(keep, epoch + 1, self.best_epoch)
+            return keep, np.zeros(len(objective), bool)
         value, watching = objective, running & self.validated & ~self.grouped
         if self.n_groups:
             loo, full = self._curves(objective)
@@ -106,7 +121,7 @@ class EarlyStopping:
         self.anchor = np.where(progressed, value, self.anchor)
         self.wait = np.where(progressed, 0, self.wait + watching)
         keep, stop = improved | unvalidated, np.zeros(len(objective), bool)
-        if not self.enabled or epoch == 0:
+        if not self.enabled or epoch == 0 or epoch + 1 == self.warmup:
             return keep, stop
         stop |= running & self.validated & ~self.grouped & (self.wait >= self.patience)
         if self.n_groups:
