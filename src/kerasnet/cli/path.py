@@ -210,7 +210,8 @@ def check_feature_flags(feature_selection: bool, **flags) -> None:
 @click.option("--patience", type=count(1, MAX_COUNT), default=10, show_default=True,
               help="Early stopping: each fold's epoch is the best of the OTHER folds' mean validation "
                    "loss, searched until it went this many epochs without improving (never its own rows).")
-@click.option("--no-early-stopping", is_flag=True, help="Train every member for --epochs.")
+@click.option("--no-early-stopping", is_flag=True,
+              help=f"Train every member for --epochs ({defaults.EPOCHS} when not given).")
 @click.option("--batch-size", type=count(1, MAX_BATCH_SIZE), default=32, show_default=True,
               help="Rows per optimizer step.")
 @click.option("--learning-rate", type=LEARNING_RATE, default=1e-3, show_default=True,
