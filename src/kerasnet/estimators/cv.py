@@ -278,9 +278,10 @@ _CV_PARAMS_DOC = """
     learning_rate_init : float, default 1e-3
     max_iter : int or None, default None
         Epochs of each CV member at most. None: cross-fit early stopping ends training,
-        not a cap (each strength trains until every leave-one-fold-out validation curve has
-        gone ``n_iter_no_change`` epochs without improving, at most 400 epochs; 100 without
-        early stopping): :func:`kerasnet.path.defaults.epoch_budget`.
+        not a cap (each strength trains until every leave-one-fold-out curve of the
+        validation data loss has gone ``n_iter_no_change`` epochs without improving by 0.1%,
+        watched after a warm-up of 300 optimizer steps, at most 400 epochs; 100 without early
+        stopping): :func:`kerasnet.path.defaults.epoch_budget` and ``stopping_rule``.
     early_stopping : bool, default True
         Member ``(strength, fold)`` keeps its weights of the best epoch of the other folds'
         mean validation curve (cross-fit, :func:`kerasnet.fit_path`); each strength is refit
