@@ -32,7 +32,8 @@ def mlp_regression():
     X, y = load_diabetes(return_X_y=True)
     X, y = X[:150].astype("float32"), y[:150]
     path = kerasnet.fit_path(X, y, hidden=(5,), lambdas=[0.3, 0.1, 0.03, 0.01], cv=3, epochs=30,
-                             patience=2, learning_rate=2e-2, batch_size=32, seed=1, verbose=0, baselines=False)
+                             patience=2, learning_rate=2e-2, batch_size=32, seed=1, verbose=0,
+                             baselines=False)
     return path, X[:6]
 
 
@@ -77,7 +78,8 @@ def _counts(n=150, d=4, seed=4):
 def poisson_offset():
     X, y, t = _counts()
     path = kerasnet.fit_path(X, y, task="poisson", hidden=(4,), offset=np.log(t), lambdas=[0.1, 0.03, 0.01],
-                             cv=3, epochs=25, patience=2, learning_rate=2e-2, seed=5, verbose=0, baselines=False)
+                             cv=3, epochs=25, patience=2, learning_rate=2e-2, seed=5, verbose=0,
+                             baselines=False)
     return path, X[:6]
 
 
@@ -88,7 +90,8 @@ def cox():
     censor = rng.exponential(1.5, size=150)
     y = np.column_stack([np.minimum(time, censor), (time <= censor).astype(float)])
     path = kerasnet.fit_path(X, y, task="cox", hidden=(4,), lambdas=[0.1, 0.03, 0.01], cv=3, epochs=20,
-                             patience=2, batch_size=50, learning_rate=2e-2, seed=7, verbose=0, baselines=False)
+                             patience=2, batch_size=50, learning_rate=2e-2, seed=7, verbose=0,
+                             baselines=False)
     return path, X[:6]
 
 
