@@ -45,10 +45,12 @@ cases = _load_cases()
 
 @pytest.fixture(scope="module")
 def golden():
-    file = GOLDEN / f"{keras.backend.backend()}.json"
+    file = GOLDEN / cases.golden_name()
+    command = f"KERAS_BACKEND={keras.backend.backend()} python tests/golden/make.py"
     if not file.exists():
-        pytest.fail(f"no golden numbers for the {keras.backend.backend()} backend: "
-                    f"KERAS_BACKEND={keras.backend.backend()} python tests/golden/make.py")
+        if "-" in file.stem:  # an accelerator: its numbers are recorded only when someone chose to
+            pytest.skip(f"no golden numbers on this device ({file.name}): {command}")
+        pytest.fail(f"no golden numbers for the {keras.backend.backend()} backend: {command}")
     return json.loads(file.read_text())
 
 
@@ -76,7 +78,10 @@ def test_path_reproduces_its_golden_numbers(name, golden):
         pytest.importorskip(cases.NEEDS[name], reason=f"the {name} case needs {cases.NEEDS[name]}")
     assert name in golden, f"no golden numbers for {name}: python tests/golden/make.py {name}"
     path, rows = cases.CASES[name]()
-    assert_matches(cases.record(path, rows), golden[name], name)
+    try:
+        assert_matches(cases.record(path, rows), golden[name], name)
+    except AssertionError as err:  # an upgraded library may move the last digits: say which were used
+        raise AssertionError(f"{err}\n(recorded with {golden.get('_recorded_with')})") from None
 
 
 def test_the_comparison_catches_a_changed_epoch_and_a_float_beyond_tolerance(golden):

@@ -107,6 +107,23 @@ def dask_split():
     return path, X[:6]
 
 
+def golden_name():
+    """The golden file's name for this backend and device: ``jax.json`` / ``torch.json`` on a CPU,
+    ``jax-gpu.json`` / ``torch-gpu.json`` on an accelerator (its kernels round otherwise)."""
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        device = jax.default_backend()
+    else:
+        import torch
+
+        device = "gpu" if torch.cuda.is_available() else "cpu"  # Keras's torch backend takes CUDA then
+    return f"{backend}.json" if device == "cpu" else f"{backend}-{device}.json"
+
+
 CASES = {f.__name__: f for f in (mlp_binary_defaults, mlp_regression, user_cnn, feature_selection_relax,
                                   poisson_offset, cox, dask_split)}
 NEEDS = {"dask_split": "dask.distributed"}  # a case's optional module; its test skips without it

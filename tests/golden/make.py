@@ -2,6 +2,7 @@
 
     python tests/golden/make.py                       # JAX: tests/golden/jax.json
     KERAS_BACKEND=torch python tests/golden/make.py   # torch: tests/golden/torch.json
+    (on a GPU: jax-gpu.json, torch-gpu.json; the tests skip there when that file is absent)
     python tests/golden/make.py cox user_cnn          # only these cases (the others are kept)
 
 Run it only when a change of the numbers is intended and understood (a new default, a fixed
@@ -20,15 +21,26 @@ sys.path.insert(0, str(HERE))
 import cases  # noqa: E402  (kerasnet first: it picks the backend before keras is imported)
 import keras  # noqa: E402
 
+VERSIONS = "_recorded_with"
 
-def golden_file(backend=None):
-    """The golden file of ``backend`` (default: Keras's current one)."""
-    return HERE / f"{backend or keras.backend.backend()}.json"
+
+def golden_file():
+    """The golden file of Keras's current backend on this machine's device."""
+    return HERE / cases.golden_name()
+
+
+def versions():
+    """The libraries the numbers were recorded with (a mismatch after an upgrade says why)."""
+    import importlib.metadata as metadata
+
+    names = ["keras", "numpy", "jax" if keras.backend.backend() == "jax" else "torch"]
+    return {name: metadata.version(name) for name in names}
 
 
 def main(names):
     target = golden_file()
     golden = json.loads(target.read_text()) if target.exists() else {}
+    golden[VERSIONS] = versions()
     for name in names or list(cases.CASES):
         path, rows = cases.CASES[name]()
         golden[name] = cases.record(path, rows)
