@@ -128,3 +128,23 @@ def test_other_elementwise_optimizers_match_loop(name):
     torch_w, _, runner = fit("torch", make(), proximal=name in ("RMSprop", "Nadam"))
     assert runner.fallback is None and runner.stacked
     assert_same(loop, torch_w)
+
+
+def test_the_stacked_optimizer_skips_weight_decay_where_the_models_skips_it():
+    # The shadow optimizer on [k, ...] variables is a fresh copy: it must skip weight decay on the
+    # variables the model's optimizer skips (here by name pattern), and on those only.
+    import collections
+    import types
+
+    from kerasnet.path.torch_runner import TorchRunner
+
+    model = mlp()
+    optimizer = keras.optimizers.AdamW(learning_rate=1e-2, weight_decay=0.5)
+    optimizer.exclude_from_weight_decay(var_names=["bias"])
+    optimizer.build(model.trainable_variables)
+    fake = types.SimpleNamespace(_shadows=collections.OrderedDict(),
+                                 step=types.SimpleNamespace(optimizer=optimizer, model=model))
+    shadow, variables = TorchRunner._shadow(fake, 3)
+    assert [v.shape for v in variables] == [(3,) + tuple(v.shape) for v in model.trainable_variables]
+    assert [shadow._use_weight_decay(s) for s in variables] == [
+        "bias" not in v.name for v in model.trainable_variables] == [True, False, True, False]

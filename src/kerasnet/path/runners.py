@@ -26,57 +26,13 @@ import collections
 import json
 
 import keras
-import numpy as np
-from keras import ops
 
-from .step import MemberState, Step, penalized_indices
+from .loop_runner import LoopRunner
+from .stacked import member, put, select, take
+from .step import Step, penalized_indices
+from .torch_runner import TorchRunner
 
 __all__ = ["JaxRunner", "LoopRunner", "member", "put", "runner_for", "select", "take"]
-
-
-def member(tree, k):
-    """Member ``k`` of a stacked nest (None fields stay None)."""
-    if tree is None:
-        return None
-    if isinstance(tree, tuple) and hasattr(tree, "_fields"):
-        return type(tree)(*[member(part, k) for part in tree])
-    if isinstance(tree, (list, tuple)):
-        return type(tree)(member(part, k) for part in tree)
-    return tree[k]
-
-
-def _stack(parts):
-    """The inverse of :func:`member`: stack a list of per-member nests on a new axis 0."""
-    first = parts[0]
-    if first is None:
-        return None
-    if isinstance(first, tuple) and hasattr(first, "_fields"):
-        return type(first)(*[_stack([p[i] for p in parts]) for i in range(len(first))])
-    if isinstance(first, (list, tuple)):
-        return type(first)(_stack([p[i] for p in parts]) for i in range(len(first)))
-    return ops.stack(parts)
-
-
-def select(mask, new, old):
-    """Per member: ``new`` where ``mask [K]`` else ``old`` (e.g. the kept best weights)."""
-
-    def pick(a, b):
-        return ops.where(ops.reshape(mask, (-1,) + (1,) * (len(a.shape) - 1)), a, b)
-
-    return MemberState(*[[pick(a, b) for a, b in zip(pn, po, strict=True)]
-                         for pn, po in zip(new, old, strict=True)])
-
-
-def take(state, index):
-    """Members ``index [W]`` of a stacked state, as a stack of ``W``."""
-    return MemberState(*[[ops.take(v, index, axis=0) for v in part] for part in state])
-
-
-def put(state, index, sub):
-    """``state`` with members ``index [W]`` replaced by the first ``W`` of the stack ``sub``."""
-    rows = ops.expand_dims(index, 1)
-    return MemberState(*[[ops.scatter_update(v, rows, s[: index.shape[0]]) for v, s in zip(p, q, strict=True)]
-                         for p, q in zip(state, sub, strict=True)])
 
 
 class JaxRunner:
@@ -100,33 +56,6 @@ class JaxRunner:
         self.validate = jax.jit(jax.vmap(step.validate, in_axes=(0, None, 0, 0, 0)))
         self.select = jax.jit(select)
         self.take, self.put = jax.jit(take), jax.jit(put)
-
-
-class LoopRunner:
-    """The per-member fallback: the same step, one member and one batch at a time."""
-
-    def __init__(self, step):
-        self.step = step
-        self.select, self.take, self.put = select, take, put
-
-    def epoch(self, state, data, idx, pad, active, settings, group):
-        S, K = active.shape
-        members, totals = [], np.full((S, K), np.nan, dtype="float32")
-        on = np.asarray(ops.convert_to_numpy(active)) > 0
-        group = np.asarray(ops.convert_to_numpy(group))
-        for k in range(K):
-            s_k, set_k, g = member(state, k), member(settings, k), int(group[k])
-            for s in range(S):
-                if on[s, k]:  # a skipped step is the identity: do not run it
-                    s_k, total = self.step(s_k, data, idx[s, g], pad[s, g], active[s, k], set_k)
-                    totals[s, k] = float(ops.convert_to_numpy(total))
-            members.append(s_k)
-        return _stack(members), totals
-
-    def validate(self, state, data, idx, pad, settings):
-        parts = [self.step.validate(member(state, k), data, idx[k], pad[k], member(settings, k))
-                 for k in range(len(idx))]
-        return tuple(ops.stack([p[j] for p in parts]) for j in range(3))
 
 
 def _structure(config):
@@ -191,8 +120,6 @@ def runner_for(model, optimizer, loss, penalized, proximal, grouped=False, facto
     step = Step(model, optimizer, loss, indices, proximal, grouped=indices[0] if grouped else None,
                 factored=factored)
     backend = keras.backend.backend()
-    from .torch_runner import TorchRunner  # here: torch_runner imports this module
-
     runner = JaxRunner(step) if backend == "jax" else TorchRunner(step)
     _CACHE[key] = runner, step
     while len(_CACHE) > _CACHE_SIZE:

@@ -1,6 +1,6 @@
 """The torch runner: members' gradients in one ``torch.func.vmap``, their update on the stack.
 
-:class:`TorchRunner` runs the same member step as :class:`kerasnet.path.runners.LoopRunner`
+:class:`TorchRunner` runs the same member step as :class:`kerasnet.path.loop_runner.LoopRunner`
 (same numbers to float tolerance, tested) but vectorized over members:
 
 * gradients: ``torch.func.vmap(torch.func.grad_and_value(step.objective))`` over the
@@ -29,7 +29,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from .runners import LoopRunner, member, put, select, take
+from .loop_runner import LoopRunner
+from .stacked import member, put, select, take
 from .step import MemberState
 
 __all__ = ["TorchRunner", "elementwise"]
@@ -172,12 +173,11 @@ class TorchRunner:
         variables = [keras.Variable(np.zeros((k,) + tuple(v.shape), dtype=v.dtype), dtype=v.dtype,
                                     trainable=True, name=v.name) for v in model_variables]
         shadow = type(original).from_config(original.get_config())
+        # Weight decay skips the same variables as on the model (by pattern or by variable): named
+        # one by one, which also clears any name pattern (Keras's public setter, before build).
+        shadow.exclude_from_weight_decay(var_list=[
+            s for s, v in zip(variables, model_variables, strict=True) if not original._use_weight_decay(v)])
         shadow.build(variables)
-        # Weight decay skips the same variables as on the model (by pattern or by variable).
-        shadow._exclude_from_weight_decay = {
-            shadow._var_key(s) for s, v in zip(variables, model_variables, strict=True)
-            if not original._use_weight_decay(v)}
-        shadow._exclude_from_weight_decay_pattern = None
         self._shadows[k] = shadow, variables
         while len(self._shadows) > _SHADOWS:
             self._shadows.popitem(last=False)
