@@ -381,3 +381,21 @@ def test_c_index_counts_pairs_in_blocks_of_bounded_memory():
         tracemalloc.stop()
     assert peak < 5 * 2**22 * 8
     assert 0.45 < value < 0.55  # eta unrelated to time (the blocks' sums: the scikit-survival test above)
+
+
+def test_cox_deviance_leaves_zero_weight_rows_out_however_large_their_eta():
+    # A zero-weight row is in no risk set: with eta = 1000 its w exp(eta) would be exp(309) if it
+    # entered as a tiny weight (log 1e-300) instead of not at all.
+    y, eta, w = _table(20, 9)
+    w[[2, 5]] = 0.0
+    eta[[2, 5]] = 1000.0
+    expected = -2 * _log_partial_likelihood(y, eta, w) / w.sum()
+    assert cox_deviance(y, eta, w) == pytest.approx(expected, rel=1e-12)
+
+
+def test_check_survival_target_reads_numbers_held_as_objects():
+    # pandas keeps numbers in object columns (a column once holding text, an object Series): they are
+    # read as the same float32 table as numeric columns.
+    frame = pd.DataFrame({"t": T, "e": D}).astype(object)
+    np.testing.assert_array_equal(check_survival_target(frame), Y.astype("float32"))
+    np.testing.assert_array_equal(check_survival_target(Y.astype(object)), Y.astype("float32"))
