@@ -291,3 +291,82 @@ def test_fold_values_of_counts_and_values_need_no_classes():
         for measure, metric in (("mse", metrics.mean_squared_error), ("mae", metrics.mean_absolute_error)):
             values = fold_values(measure, task, y, index, outputs, valid)
             assert values[0] == pytest.approx(metric(y, outputs[0, :, 0])), (task, measure)
+
+
+# --------------------------------------------------------------------------- shared work and precision
+
+
+def _shared_fold(task, seed):
+    """Six members on three row sets: members 0-2 share rows A, 3-4 rows B (as long as A), member 5
+    rows C (shorter); member 1 diverged. Outputs are probabilities of ``task``."""
+    rng = np.random.default_rng(seed)
+    n, V = 11, 4
+    C = 2 if task == "binary" else 3
+    y = np.arange(n) % C
+    index = np.array([[0, 2, 4, 6]] * 3 + [[1, 3, 5, 7]] * 2 + [[8, 9, 10, 0]])
+    valid = np.ones((6, V), bool)
+    valid[5, 3] = False
+    P = rng.dirichlet(np.ones(C), size=(6, V))
+    outputs = P[:, :, 1:] if task == "binary" else P
+    outputs[1, 2] = np.nan
+    return y, index, outputs, valid, rng.uniform(0.5, 2.0, size=n)
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass"])
+@pytest.mark.parametrize("measure", ["mse", "mae", "deviance", "class"])
+def test_members_sharing_rows_share_one_one_hot_of_their_classes(monkeypatch, task, measure):
+    # fold_values' contract: members with the same validation rows (a fold's strengths) share the
+    # rows' targets; the one-hot classes (mse, mae) are made once per row set, never per member, and
+    # not at all for the measures that read only the true class.
+    y, index, outputs, valid, w = _shared_fold(task, seed=19)
+    made = []
+
+    def one_hot(labels, n_classes):
+        made.append(tuple(np.asarray(labels)))
+        return np.eye(n_classes)[np.asarray(labels)]
+
+    monkeypatch.setattr(measures, "_one_hot", one_hot)
+    values = fold_values(measure, task, y, index, outputs, valid, w)
+    if measure in ("mse", "mae"):
+        assert made == [tuple(y[[0, 2, 4, 6]]), tuple(y[[1, 3, 5, 7]]), tuple(y[[8, 9, 10]])]
+    else:
+        assert made == []
+    assert np.isnan(values[1])
+    for k in (0, 2, 3, 4, 5):  # each member its own outputs on its own rows, by hand
+        rows, out = index[k][valid[k]], outputs[k][valid[k]]
+        P = np.column_stack([1 - out[:, 0], out[:, 0]]) if task == "binary" else out
+        onehot = np.eye(P.shape[1])[y[rows]]
+        per = {"mse": np.square(onehot - P).sum(1), "mae": np.abs(onehot - P).sum(1),
+               "deviance": -2 * np.log(np.clip(P[np.arange(len(rows)), y[rows]], 1e-5, 1 - 1e-5)),
+               "class": (P.argmax(1) != y[rows]).astype(float)}[measure]
+        assert values[k] == pytest.approx(np.average(per, weights=w[rows]), rel=1e-12), k
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass"])
+def test_float32_outputs_are_scored_at_float64_precision(task):
+    # A network's outputs are float32; the measures are computed on their exact float64 values, as
+    # scikit-learn computes them (a float32 log would be off by about 1e-8).
+    rng = np.random.default_rng(21)
+    C = 2 if task == "binary" else 3
+    y = np.arange(50) % C
+    P = rng.dirichlet(np.ones(C), size=50).astype(np.float32)
+    out = P[:, 1:] if task == "binary" else P
+    w = _weights(50, 22)
+    P64 = P.astype(float)
+    if task == "binary":
+        p = P64[:, 1]
+        expected = 2 * metrics.log_loss(y, np.clip(p, 1e-5, 1 - 1e-5), sample_weight=w)
+    else:  # log_loss renormalizes float32 rows; the deviance reads the true class as given
+        expected = np.average(-2 * np.log(np.clip(P64[np.arange(50), y], 1e-5, 1 - 1e-5)), weights=w)
+    assert fold_value("deviance", task, y, out, w) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.filterwarnings("error")
+def test_a_poisson_rate_that_underflowed_in_float32_gets_the_clamped_deviance():
+    # exp(eta) of a float32 network underflows to 0 below eta = -104: the deviance of such a rate is
+    # the one of the float64 rate 0, clamped at mu = 1e-300 (large, finite), not inf.
+    y = np.array([2.0, 0.0, 1.0])
+    mu32 = np.array([[0.0], [0.0], [1.5]], dtype=np.float32)
+    by_hand = 2 * np.array([2 * np.log(2 / 1e-300) - 2, 0.0, np.log(1 / 1.5) + 0.5])
+    np.testing.assert_allclose(per_row("deviance", "poisson", y, mu32), by_hand, rtol=1e-12)
+    assert np.isfinite(fold_value("deviance", "poisson", y, mu32))

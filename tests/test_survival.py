@@ -2,6 +2,8 @@
 here, against by-hand loops, numbers from R's glmnet 4.1.6 / survival 3.5.3, and scikit-survival:
 ties in time and in eta, unequal and zero weights, censoring. None of them needs R."""
 
+import tracemalloc
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -337,3 +339,63 @@ def test_cox_terms_leave_zero_weight_rows_out_of_every_risk_set():
     by_hand = [-event[i] * (eta[i] - np.log(np.sum(np.exp(eta[kept & (time >= time[i])]))))
                for i in range(4)]
     np.testing.assert_allclose(terms, by_hand, rtol=1e-5, atol=1e-6)
+
+
+# --------------------------------------------------------------------------- integer inputs
+
+
+def test_c_index_of_small_integer_weights_is_the_float_one():
+    # Frequency weights stored as int8 (a compact file): a pair weighs w_i w_j, 12 * 11 = 132, beyond
+    # int8; the C-index is the one of the same weights as floats, by the double loop.
+    y, eta, _ = _table(30, 5)
+    w = np.random.default_rng(6).integers(8, 13, size=30).astype(np.int8)
+    expected = _harrell(y, eta, w.astype(float))
+    assert c_index(y, eta, w) == pytest.approx(expected, rel=1e-12)
+    assert c_index(y, eta, w) == pytest.approx(c_index(y, eta, w.astype(float)), rel=1e-12)
+
+
+def test_cox_deviance_of_an_unsigned_integer_table_is_the_float_one():
+    # Times and events read as uint8 (a compact file): negating an unsigned event would wrap
+    # (-1 is 255); the deviance is Breslow's of the same table as floats.
+    y, eta, w = _table(30, 7)
+    y8 = y.astype(np.uint8)
+    expected = -2 * _log_partial_likelihood(y, eta, w) / w.sum()
+    assert cox_deviance(y8, eta, w) == pytest.approx(expected, rel=1e-12)
+    assert glmnet_cox_deviance(y8, eta, w) == pytest.approx(_coxnet_deviance(y, eta, w), rel=1e-12)
+
+
+def test_c_index_counts_pairs_in_blocks_of_bounded_memory():
+    # The pairs are counted 2**22 at a time (a float array of one block: 32 MiB), so the memory
+    # c_index takes is bounded whatever the fold's size. Here all 2048 x 4096 pairs at once would
+    # need 64 MiB per array; blocked, the peak stays below five arrays of one block.
+    rng = np.random.default_rng(8)
+    n = 4096  # rows, half of them events: blocks of 1024 events
+    event = np.zeros(n)
+    event[rng.choice(n, 2048, replace=False)] = 1.0
+    y, eta, w = np.column_stack([rng.uniform(1, 100, n), event]), rng.normal(size=n), rng.uniform(0.5, 2, n)
+    tracemalloc.start()
+    try:
+        value = c_index(y, eta, w)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 5 * 2**22 * 8
+    assert 0.45 < value < 0.55  # eta unrelated to time (the blocks' sums: the scikit-survival test above)
+
+
+def test_cox_deviance_leaves_zero_weight_rows_out_however_large_their_eta():
+    # A zero-weight row is in no risk set: with eta = 1000 its w exp(eta) would be exp(309) if it
+    # entered as a tiny weight (log 1e-300) instead of not at all.
+    y, eta, w = _table(20, 9)
+    w[[2, 5]] = 0.0
+    eta[[2, 5]] = 1000.0
+    expected = -2 * _log_partial_likelihood(y, eta, w) / w.sum()
+    assert cox_deviance(y, eta, w) == pytest.approx(expected, rel=1e-12)
+
+
+def test_check_survival_target_reads_numbers_held_as_objects():
+    # pandas keeps numbers in object columns (a column once holding text, an object Series): they are
+    # read as the same float32 table as numeric columns.
+    frame = pd.DataFrame({"t": T, "e": D}).astype(object)
+    np.testing.assert_array_equal(check_survival_target(frame), Y.astype("float32"))
+    np.testing.assert_array_equal(check_survival_target(Y.astype(object)), Y.astype("float32"))

@@ -77,7 +77,7 @@ def _probabilities(task, outputs):
     return outputs
 
 
-def _one_hot(task, y, n_classes):
+def _one_hot(y, n_classes):
     return np.eye(n_classes)[np.asarray(y).astype(int).ravel()]
 
 
@@ -104,7 +104,7 @@ def per_row(measure, task, y, outputs, onehot=None):
     if measure == "deviance":  # only the true class's probability counts
         truth = np.take_along_axis(prob, np.asarray(y).astype(int).reshape(-1, 1), axis=1)[:, 0]
         return -2.0 * np.log(np.clip(truth, PROB_CLIP, 1.0 - PROB_CLIP))
-    onehot = _one_hot(task, y, prob.shape[1]) if onehot is None else onehot
+    onehot = _one_hot(y, prob.shape[1]) if onehot is None else onehot
     if measure == "mse":
         return np.square(onehot - prob).sum(axis=1)
     return np.abs(onehot - prob).sum(axis=1)  # mae
@@ -186,7 +186,7 @@ def fold_values(measure, task, y, index, outputs, valid, weight=None):
             if not np.all(np.isfinite(out)):
                 continue
             if onehot is None and task in ("binary", "multiclass") and measure in ("mse", "mae"):
-                onehot = _one_hot(task, y_rows, _probabilities(task, out[:1]).shape[1])
+                onehot = _one_hot(y_rows, _probabilities(task, out[:1]).shape[1])
             values[k] = fold_value(measure, task, y_rows, out, w_rows, onehot)
     return values
 
