@@ -16,7 +16,13 @@ from ..penalty import check_strength
 from ..tasks import LOSS
 from . import defaults, grid, grid_ends, measures
 from .arguments import check_cv, check_hidden, check_seed, check_settings
-from .baselines import LINEAR_LEARNING_RATE, check_baselines, linear_skip_reason, path_baselines
+from .baselines import (
+    LINEAR_LEARNING_RATE,
+    check_baselines,
+    linear_skip_reason,
+    null_measures,
+    path_baselines,
+)
 from .distributed import fit_members
 from .explained import deviance_explained
 from .features import (
@@ -377,11 +383,23 @@ def fit_path(
         L = len(lambdas)
         l1, l2 = lambdas * l1_ratio, lambdas * (1 - l1_ratio) / 2
 
-        def minimum_at_end(cv_values, cvfit, refit_diverged):
+        def cv_mean(cv_values, cvfit, refit_diverged):
             excluded = cvfit.diverged[is_cv].reshape(L, F) | np.asarray(refit_diverged, bool)[:, None]
             folds = (fold_events(task, y_enc, weight, test_rows) or {}).get(measure, test_weights)
-            mean, _ = grid.cv_summary(cv_values[measure], excluded, folds)
+            return grid.cv_summary(cv_values[measure], excluded, folds)[0]
+
+        def minimum_at_end(cv_values, cvfit, refit_diverged):
+            mean = cv_mean(cv_values, cvfit, refit_diverged)
             return grid.select_min(lambdas, mean, measures.greater_is_better(measure)) == L - 1
+
+        def null_top(fits):  # leading strengths of the fitted path that give the null model
+            null = null_measures(task, y_enc, weight, train_rows, test_rows, offset, test_weights,
+                                 fold_events(task, y_enc, weight, test_rows))[measure][0]
+            empty = grid_ends.refit_empty(network, X, y_enc, fits[4], task, LOSS[task],
+                                          scaling(np.full(len(fits[4]), F)), proximal,
+                                          y_all[1] if task == "regression" else None)
+            return grid_ends.null_top(cv_mean(fits[2], fits[1], fits[7]), null,
+                                      measures.greater_is_better(measure), empty), empty[0]
         group = None
         if feature_selection:  # the strength is the group lasso; every other kernel a fixed L2
             l1, l2, group = np.zeros(L), np.full(L, hidden_l2), lambdas
@@ -434,6 +452,18 @@ def fit_path(
         fits = cv_and_refit("CV   ",
                             None if group is None else scaled_strengths(lambdas, member_fold, factor),
                             None if group is None else scaled_strengths(lambdas, np.full(L, F), factor))
+        for _ in range(grid_ends.MAX_RAISES if probing else 0):  # the top's refit is not empty: go higher
+            if null_top(fits)[1]:
+                break
+            above = grid_ends.raised_lambdas(lambdas)
+            fits = grid_ends.merge_fits(cv_and_refit("Upper", None, None, above), fits)
+            lambdas = np.concatenate([above, lambdas])
+            L, l1, l2, member_fold, is_cv = strengths = members_of(lambdas)
+        drop = null_top(fits)[0] - 1 if probing else 0
+        if 0 < drop < L - 1:  # one strength at the top gives the null model, not more (nor all of them)
+            fits = grid_ends.drop_leading(fits, drop, per)
+            lambdas = lambdas[drop:]
+            L, l1, l2, member_fold, is_cv = strengths = members_of(lambdas)
         for _ in range(grid_ends.MAX_EXTENSIONS if probing else 0):  # the minimum at the bottom: go lower
             if not minimum_at_end(fits[2], fits[1], fits[7]):
                 break
