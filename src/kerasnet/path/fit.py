@@ -144,7 +144,17 @@ def fit_path(
         step and batches, for a few hundred optimizer steps (all ``epochs`` without the proximal
         step, whose networks never reach zero; :mod:`kerasnet.path.grid_ends`: about 20 members on
         all rows, an eighth of the CV members of the default path or less). The grid's bottom is
-        ``lambda_min_ratio`` times the smaller of that top and the lasso scale. The bottom is
+        ``lambda_min_ratio`` times the smaller of that top and the lasso scale. The probe trains a
+        fixed number of steps, the path's members the epochs their CV curves choose, so the top is
+        then read from the fitted path: while the first strength's refit is not empty (exact zeros;
+        without the proximal step, outputs varying by under 1% of the least penalized refit's), up
+        to two strengths continuing the log grid above it are trained; then, of the leading
+        strengths that give the null model (an empty refit, or a CV measure no better than the null
+        model's on the same folds, within 0.1%), all but the last are dropped, so at most one
+        strength at the top is the null model and the grid may have fewer than ``n_lambdas``
+        strengths (as glmnet's can). With ``l1_ratio`` 0 nothing is exactly zero (glmnet's ridge
+        grid, too, starts where its coefficients are small, not zero: at its ``lambda_max`` for
+        ``alpha`` 1e-3). The bottom is
         extended: when ``lambda_min_`` is the grid's last strength, a quarter of ``n_lambdas`` more
         strengths continue the log grid below it (at most twice), trained on their own (CV and
         refit; strengths are independent, so they are what one fit of the longer grid gives) and
