@@ -15,9 +15,10 @@ its sources). ``--lambdas`` replaces the grid (the wide-grid check).
 
 The table's columns: null strengths at the top (leading strengths whose CV mean is within 1e-3,
 relative, of the first strength's: the intercept-only model's fit), the null model's CV mean on
-the same folds and the leading strengths no better than it (within 1e-3, relative), Df (features with a nonzero
-first-layer row of the refit) at rows 1 and 2 and at ``lambda_min`` / ``lambda_1se`` (with their
-row numbers), the best CV mean +- its SE, and the wall time of the whole ``fit_path`` call.
+the same folds and the leading strengths no better than it (within 1e-3, relative), Df
+(features with a nonzero first-layer row of the refit) at rows 1 and 2 and at ``lambda_min`` /
+``lambda_1se`` (with their row numbers), the best CV mean +- its SE, and the wall time of the
+whole ``fit_path`` call.
 """
 
 from __future__ import annotations
