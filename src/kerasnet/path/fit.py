@@ -146,11 +146,12 @@ def fit_path(
         all rows, an eighth of the CV members of the default path or less). The grid's bottom is
         ``lambda_min_ratio`` times the smaller of that top and the lasso scale. The probe trains a
         fixed number of steps, the path's members the epochs their CV curves choose, so the top is
-        then read from the fitted path: while the first strength's refit is not empty (exact zeros;
-        without the proximal step, outputs varying by under 1% of the least penalized refit's), up
-        to two strengths continuing the log grid above it are trained; then, of the leading
-        strengths that give the null model (an empty refit, or a CV measure no better than the null
-        model's on the same folds, within 0.1%), all but the last are dropped, so at most one
+        then read from the fitted path. A strength gives the null model when its refit is empty
+        (exact zeros; without the proximal step, outputs varying by under 1% of the least
+        penalized refit's) or its CV measure is no better than the null model's on the same folds
+        (within 0.1%). While the first strength does not, up to two strengths continuing the log
+        grid above it are trained (none above 1e6); then, of the leading strengths that give the
+        null model, all but the last are dropped, so at most one
         strength at the top is the null model and the grid may have fewer than ``n_lambdas``
         strengths (as glmnet's can). With ``l1_ratio`` 0 nothing is exactly zero (glmnet's ridge
         grid, too, starts where its coefficients are small, not zero: at its ``lambda_max`` for
@@ -409,7 +410,7 @@ def fit_path(
                                           scaling(np.full(len(fits[4]), F)), proximal,
                                           y_all[1] if task == "regression" else None)
             return grid_ends.null_top(cv_mean(fits[2], fits[1], fits[7]), null,
-                                      measures.greater_is_better(measure), empty), empty[0]
+                                      measures.greater_is_better(measure), empty)
         group = None
         if feature_selection:  # the strength is the group lasso; every other kernel a fixed L2
             l1, l2, group = np.zeros(L), np.full(L, hidden_l2), lambdas
@@ -462,14 +463,14 @@ def fit_path(
         fits = cv_and_refit("CV   ",
                             None if group is None else scaled_strengths(lambdas, member_fold, factor),
                             None if group is None else scaled_strengths(lambdas, np.full(L, F), factor))
-        for _ in range(grid_ends.MAX_RAISES if probing else 0):  # the top's refit is not empty: go higher
-            if null_top(fits)[1]:
-                break
+        for _ in range(grid_ends.MAX_RAISES if probing else 0):  # the top learns: go higher
             above = grid_ends.raised_lambdas(lambdas)
+            if null_top(fits) or not len(above):
+                break
             fits = grid_ends.merge_fits(cv_and_refit("Upper", None, None, above), fits)
             lambdas = np.concatenate([above, lambdas])
             L, l1, l2, member_fold, is_cv = strengths = members_of(lambdas)
-        drop = null_top(fits)[0] - 1 if probing else 0
+        drop = null_top(fits) - 1 if probing else 0
         if 0 < drop < L - 1:  # one strength at the top gives the null model, not more (nor all of them)
             fits = grid_ends.drop_leading(fits, drop, per)
             lambdas = lambdas[drop:]

@@ -19,8 +19,9 @@ zeros) or its CV measure is no better than the null model's on the same folds (w
 no model). When several leading strengths give the null model, all but the last are dropped
 (:func:`drop_leading`), so the grid starts at the last of them and its second strength learns;
 the grid then has fewer strengths than ``n_lambdas``, as glmnet's can. When the first strength
-does not give the null model, strengths continuing the log grid above it are fitted
-(:func:`raised_lambdas`, at most :data:`MAX_RAISES`) until one does.
+does not give the null model (the top learns: the grid starts too low), strengths continuing
+the log grid above it are fitted (:func:`raised_lambdas`, at most :data:`MAX_RAISES`, none above
+:data:`kerasnet.path.arguments.MAX_STRENGTH`) until one does.
 
 At ``l1_ratio`` 0 (ridge) nothing reaches an exact zero, in glmnet's linear fits as in a network:
 glmnet's ridge grid starts at ``lambda_max`` computed as if ``alpha`` were 1e-3 (1000 times the
@@ -38,6 +39,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .arguments import MAX_STRENGTH
 from .distributed import fit_members
 from .engine import member_outputs
 
@@ -355,13 +357,17 @@ def _member_slice(fit, start):
 
 
 def raised_lambdas(lambdas, count=1):
-    """``count`` strengths continuing the descending log grid ``lambdas`` above its top, descending.
+    """``count`` strengths continuing the descending log grid ``lambdas`` above its top, descending;
+    those above :data:`kerasnet.path.arguments.MAX_STRENGTH` left out.
 
     Examples
     --------
     >>> raised_lambdas(np.array([1.0, 0.1]), 2).tolist()
     [100.0, 10.0]
+    >>> raised_lambdas(np.array([1e5, 1.0]), 2).tolist()
+    []
     """
     lambdas = np.asarray(lambdas, float)
     ratio = lambdas[0] / lambdas[1] if len(lambdas) > 1 else 10.0
-    return lambdas[0] * ratio ** np.arange(count, 0, -1)
+    above = lambdas[0] * ratio ** np.arange(count, 0, -1)
+    return above[above <= MAX_STRENGTH]  # fit_path's bound on any strength
