@@ -14,9 +14,11 @@ default leaves it out, so an older kerasnet's default is measured by running thi
 its sources). ``--lambdas`` replaces the grid (the wide-grid check).
 
 The table's columns: null strengths at the top (leading strengths whose CV mean is within 1e-3,
-relative, of the first strength's: the intercept-only model's fit), Df (features with a nonzero
-first-layer row of the refit) at rows 1 and 2 and at ``lambda_min`` / ``lambda_1se`` (with their
-row numbers), the best CV mean +- its SE, and the wall time of the whole ``fit_path`` call.
+relative, of the first strength's: the intercept-only model's fit), the null model's CV mean on
+the same folds and the leading strengths no better than it (within 1e-3, relative), Df
+(features with a nonzero first-layer row of the refit) at rows 1 and 2 and at ``lambda_min`` /
+``lambda_1se`` (with their row numbers), the best CV mean +- its SE, and the wall time of the
+whole ``fit_path`` call.
 """
 
 from __future__ import annotations
@@ -53,6 +55,15 @@ def null_top(mean, rel=1e-3):
     """Leading strengths whose CV mean is within ``rel`` (relative) of the first strength's."""
     mean = np.asarray(mean, float)
     same = np.abs(mean - mean[0]) <= rel * max(abs(mean[0]), 1e-12)
+    return int(np.argmin(same)) if not same.all() else len(mean)
+
+
+def null_rows(mean, null, greater_is_better, rel=1e-3):
+    """Leading strengths whose CV mean is no better than the null model's (``null``, on the same
+    folds) by more than ``rel`` (relative): the strengths that give the null model."""
+    mean = np.asarray(mean, float)
+    sign = -1.0 if greater_is_better else 1.0
+    same = sign * (mean - null) >= -rel * abs(null)
     return int(np.argmin(same)) if not same.all() else len(mean)
 
 
@@ -104,7 +115,10 @@ def run(args):
         "proximal": bool(path.proximal), "n_lambdas": len(path.lambdas_),
         "lambdas": path.lambdas_.tolist(), "cv_mean": mean.tolist(), "cv_se": se.tolist(),
         "df": df.tolist(), "index_min": int(path.index_min_), "index_1se": int(path.index_1se_),
-        "null_top": null_top(mean), "wall_s": wall, "probe_s": probe.get("seconds"),
+        "null_top": null_top(mean), "wall_s": wall,
+        "null_model": None if getattr(path, "baselines_", None) is None else path.baselines_.null_mean,
+        "null_rows": None if getattr(path, "baselines_", None) is None else null_rows(
+            mean, path.baselines_.null_mean, path.greater_is_better), "probe_s": probe.get("seconds"),
         "cv_accuracy": (1 - path.cv_summary("class")[0]).tolist() if "class" in path.cv_measures_ else None,
     }
     os.makedirs(args.out, exist_ok=True)
@@ -120,15 +134,17 @@ def table(args):
             records.append(json.load(f))
     order = {name: i for i, name in enumerate(DATASETS)}
     records.sort(key=lambda r: (order.get(r["dataset"], 99), r["label"]))
-    print("| dataset | run | proximal | strengths | null at top | Df row 1, 2 | lambda_min: row, Df "
-          "| lambda_1se: row, Df | best CV measure +- SE | best CV accuracy | wall (s) | probe (s) |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| dataset | run | proximal | strengths | null at top | null model's CV: value, rows | Df row 1, 2 "
+          "| lambda_min: row, Df | lambda_1se: row, Df | best CV measure +- SE | best CV accuracy | wall (s) "
+          "| probe (s) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in records:
         i, j, df = r["index_min"], r["index_1se"], r["df"]
         accuracy = f"{max(r['cv_accuracy']):.3f}" if r.get("cv_accuracy") else ""
         probe = "" if r.get("probe_s") is None else f"{r['probe_s']:.0f}"
+        null = "" if r.get("null_model") is None else f"{r['null_model']:.4g}, {r['null_rows']}"
         print(f"| {r['dataset']} | {r['label']} | {'on' if r['proximal'] else 'off'} | {r['n_lambdas']} "
-              f"| {r['null_top']} | {df[0]}, {df[1]} | {i + 1}, {df[i]} | {j + 1}, {df[j]} "
+              f"| {r['null_top']} | {null} | {df[0]}, {df[1]} | {i + 1}, {df[i]} | {j + 1}, {df[j]} "
               f"| {r['measure']} {r['cv_mean'][i]:.4g} +- {r['cv_se'][i]:.2g} | {accuracy} "
               f"| {r['wall_s']:.0f} | {probe} |")
 

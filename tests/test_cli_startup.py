@@ -1,7 +1,8 @@
 """The command line answers without the heavy imports; saved Keras objects load after ``import kerasnet``.
 
 Functional checks in fresh processes (no timing): parsing ``--help``, ``--version``, a command's
-help and the usage errors leaves Keras, JAX, scikit-learn, torch and pandas unimported; and the
+help and the usage errors leaves Keras, JAX, scikit-learn, torch, pandas, numpy and rich
+unimported (numpy alone was most of what such an answer cost once Keras was off it); and the
 lazy ``import kerasnet`` still registers kerasnet's Keras objects as soon as Keras is imported,
 so ``keras.saving.load_model(..., safe_mode=True)`` finds them.
 """
@@ -15,6 +16,10 @@ import textwrap
 import pytest
 
 HEAVY = ("keras", "jax", "sklearn", "torch", "pandas", "matplotlib", "scipy")
+#: What the command line's quick answers must not import either (``import kerasnet`` may: the
+#: library's public API is numpy's).
+HEAVY_FOR_THE_CLI = (*HEAVY, "numpy", "rich")
+COMMANDS = ("compare", "demo", "fit", "path", "predict", "report", "select")
 SRC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
 
 
@@ -42,7 +47,7 @@ def test_help_version_and_usage_errors_import_nothing_heavy(tmp_path):
                 cli.main(args)
             except SystemExit as exit:
                 codes.append(exit.code)
-        heavy = sorted({{m.split(".")[0] for m in sys.modules}} & set({HEAVY!r}))
+        heavy = sorted({{m.split(".")[0] for m in sys.modules}} & set({HEAVY_FOR_THE_CLI!r}))
         print(json.dumps({{"codes": codes, "heavy": heavy}}))
     """, cwd=tmp_path)
     report = json.loads(result.stdout.strip().splitlines()[-1])
@@ -62,6 +67,43 @@ def test_help_version_and_usage_errors_import_nothing_heavy(tmp_path):
         "folder of kerasnet fit.",
     ]
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["nope"], ["--nope"], ["pth", "--help"],
+                                  *([command, "--help"] for command in COMMANDS)],
+                         ids=lambda args: " ".join(args))
+def test_each_quick_answer_alone_through_the_console_entry_point_imports_no_numpy(args):
+    """Each answer in its own fresh process, through ``kerasnet_launcher.main`` (what the console
+    script runs), so no earlier answer's imports can hide one that pulls numpy in."""
+    result = _python(f"""
+        import json, sys
+        from kerasnet_launcher import main
+        try:
+            code = main({args!r})
+        except SystemExit as exit:
+            code = exit.code
+        heavy = sorted({{m.split(".")[0] for m in sys.modules}} & set({HEAVY_FOR_THE_CLI!r}))
+        print(json.dumps({{"code": code, "heavy": heavy}}))
+    """)
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["code"] == (2 if args[0] in ("nope", "--nope", "pth") else 0)
+    assert report["heavy"] == []
+    if args == ["--version"]:
+        assert "kerasnet" in result.stdout and any(ch.isdigit() for ch in result.stdout)
+    elif report["code"] == 0:
+        assert "Usage:" in result.stdout and "--help" in result.stdout
+    else:
+        assert "kerasnet: error:" in result.stderr
+
+
+def test_the_measure_names_match_the_measures_module():
+    """The command line's numpy-free table of measures is the one the library computes with."""
+    from kerasnet.path import measure_names, measures
+
+    assert measures.MEASURES is measure_names.MEASURES
+    assert measures.check_measure is measure_names.check_measure
+    with pytest.raises(ValueError, match="does not apply to task 'regression'"):
+        measures.check_measure("auc", "regression")
 
 
 def test_import_kerasnet_is_light_and_keeps_the_public_api():

@@ -8,7 +8,7 @@ exit code 2. :func:`short`, :func:`listing` and :func:`plain` put values into su
 
 from __future__ import annotations
 
-import numpy as np
+import sys
 
 __all__ = ["InputError", "listing", "plain", "short"]
 
@@ -36,6 +36,9 @@ def listing(values, limit: int = 5, quote: bool = False, width: int | None = 40)
 
 def plain(value):
     """A JSON-native copy of a label (numpy scalars become Python numbers)."""
-    if isinstance(value, np.generic):
+    # Looked up, not imported: numpy is heavy next to a usage error, and a value can only be a
+    # numpy scalar once numpy has been imported.
+    np = sys.modules.get("numpy")
+    if np is not None and isinstance(value, np.generic):
         return value.item()
     return value

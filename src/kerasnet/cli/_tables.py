@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import numpy as np
+import math
 
 __all__ = ["path_table", "selected_line"]
 
@@ -40,7 +40,7 @@ def path_table(path, select: str, title: str = "kerasnet path", around: int | No
             "diverged" if diverged else f"{row[score]:.4f}",
             "" if diverged else f"{row[score + '_se']:.4f}",
             *(["" if diverged else f"{row[other]:.4f}"] if other else []),
-            "" if np.isnan(row["dev_ratio"]) else f"{100 * row['dev_ratio']:.1f}",
+            "" if math.isnan(row["dev_ratio"]) else f"{100 * row['dev_ratio']:.1f}",
             f"{row['sparsity']:.1%}",
             str(int(row["n_features"])),
             str(int(row["refit_epochs"])),

@@ -4,7 +4,6 @@ against the same network without a penalty, on rows neither has seen."""
 from __future__ import annotations
 
 import click
-import numpy as np
 
 from ..runs.folder import check_out_dir
 from ..thresholds import NEAR_ZERO
@@ -24,6 +23,8 @@ COLUMNS = {"plain": "no penalty (plain Keras)", "min": "lambda_min", "1se": "lam
 
 def _scores(model, x, y) -> dict:
     """Data loss (binary cross-entropy, no penalty) and accuracy of ``model`` on ``(x, y)``."""
+    import numpy as np
+
     p = np.clip(model.predict(x, batch_size=4096, verbose=0)[:, 0].astype(float), 1e-7, 1 - 1e-7)
     loss = -np.mean(y * np.log(p) + (1 - y) * np.log1p(-p))
     return {"data_loss": float(loss), "accuracy": float(np.mean((p > 0.5) == y)), "n_rows": int(len(y))}
@@ -36,6 +37,7 @@ def _plain_model(x, y, epochs: int, held_out):
     number of epochs is fixed beforehand, so they choose nothing.
     """
     import keras
+    import numpy as np
     import pandas as pd
 
     from ..models import compile_for, mlp

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import click
-import numpy as np
 
 from ..errors import listing
 from ..path import defaults
-from ..path.measures import MEASURES, check_measure
+from ..path.measure_names import MEASURES, check_measure
 from ..runs.folder import check_out_dir
 from ._columns import lambdas_option, quiet_option, sample_options, take_columns
 from ._common import (
@@ -57,6 +58,7 @@ def offset_of(features, column, task, taken=None):
         raise InputError("--offset-column is the log exposure of --task poisson; add --task poisson.")
     if column not in features.columns:
         raise InputError(not_a_column("--offset-column", column, list(map(str, features.columns)), taken))
+    import numpy as np
     import pandas as pd
 
     offset = pd.to_numeric(features[column], errors="coerce").to_numpy(dtype=float)
@@ -112,6 +114,8 @@ def feature_factors(pre, penalty_factor, exclude, feature_selection, taken=None)
 
 def check_varying(pre, X) -> None:
     """Refuse features that are all constant, as the library does (no gradient, so no strengths)."""
+    import numpy as np
+
     from ..data import InputError
 
     if X.shape[1] and np.ptp(X, axis=0).max() > 0:
@@ -144,7 +148,7 @@ def worse_than_constant(path, chosen, learning_rate):
     reach of every network: zero kernels)."""
     from ..runs.training import BLOWN_UP
 
-    ratio = np.nan if path.dev_ratio_ is None else float(path.dev_ratio_[chosen])
+    ratio = math.nan if path.dev_ratio_ is None else float(path.dev_ratio_[chosen])
     if not ratio < 1 - BLOWN_UP:
         return None
     return (f"the selected model's deviance on its own rows is {1 - ratio:.3g} times the constant model's, "

@@ -16,7 +16,13 @@ from ..penalty import check_strength
 from ..tasks import LOSS
 from . import defaults, grid, grid_ends, measures
 from .arguments import check_cv, check_hidden, check_seed, check_settings
-from .baselines import LINEAR_LEARNING_RATE, check_baselines, linear_skip_reason, path_baselines
+from .baselines import (
+    LINEAR_LEARNING_RATE,
+    check_baselines,
+    linear_skip_reason,
+    null_measures,
+    path_baselines,
+)
 from .distributed import fit_members
 from .explained import deviance_explained
 from .features import (
@@ -146,7 +152,18 @@ def fit_path(
         step and batches, for a few hundred optimizer steps (all ``epochs`` without the proximal
         step, whose networks never reach zero; :mod:`kerasnet.path.grid_ends`: about 20 members on
         all rows, an eighth of the CV members of the default path or less). The grid's bottom is
-        ``lambda_min_ratio`` times the smaller of that top and the lasso scale. The bottom is
+        ``lambda_min_ratio`` times the smaller of that top and the lasso scale. The probe trains a
+        fixed number of steps, the path's members the epochs their CV curves choose, so the top is
+        then read from the fitted path. A strength gives the null model when its refit is empty
+        (exact zeros; without the proximal step, outputs varying by under 1% of the least
+        penalized refit's) or its CV measure is no better than the null model's on the same folds
+        (within 0.1%). While the first strength does not, up to two strengths continuing the log
+        grid above it are trained (none above 1e6); then, of the leading strengths that give the
+        null model, all but the last are dropped, so at most one
+        strength at the top is the null model and the grid may have fewer than ``n_lambdas``
+        strengths (as glmnet's can). With ``l1_ratio`` 0 nothing is exactly zero (glmnet's ridge
+        grid, too, starts where its coefficients are small, not zero: at its ``lambda_max`` for
+        ``alpha`` 1e-3). The bottom is
         extended: when ``lambda_min_`` is the grid's last strength, a quarter of ``n_lambdas`` more
         strengths continue the log grid below it (at most twice), trained on their own (CV and
         refit; strengths are independent, so they are what one fit of the longer grid gives) and
@@ -387,11 +404,23 @@ def fit_path(
         L = len(lambdas)
         l1, l2 = lambdas * l1_ratio, lambdas * (1 - l1_ratio) / 2
 
-        def minimum_at_end(cv_values, cvfit, refit_diverged):
+        def cv_mean(cv_values, cvfit, refit_diverged):
             excluded = cvfit.diverged[is_cv].reshape(L, F) | np.asarray(refit_diverged, bool)[:, None]
             folds = (fold_events(task, y_enc, weight, test_rows) or {}).get(measure, test_weights)
-            mean, _ = grid.cv_summary(cv_values[measure], excluded, folds)
+            return grid.cv_summary(cv_values[measure], excluded, folds)[0]
+
+        def minimum_at_end(cv_values, cvfit, refit_diverged):
+            mean = cv_mean(cv_values, cvfit, refit_diverged)
             return grid.select_min(lambdas, mean, measures.greater_is_better(measure)) == L - 1
+
+        def null_top(fits):  # leading strengths of the fitted path that give the null model
+            null = null_measures(task, y_enc, weight, train_rows, test_rows, offset, test_weights,
+                                 fold_events(task, y_enc, weight, test_rows))[measure][0]
+            empty = grid_ends.refit_empty(network, X, y_enc, fits[4], task, LOSS[task],
+                                          scaling(np.full(len(fits[4]), F)), proximal,
+                                          y_all[1] if task == "regression" else None)
+            return grid_ends.null_top(cv_mean(fits[2], fits[1], fits[7]), null,
+                                      measures.greater_is_better(measure), empty)
         group = None
         if feature_selection:  # the strength is the group lasso; every other kernel a fixed L2
             l1, l2, group = np.zeros(L), np.full(L, hidden_l2), lambdas
@@ -444,6 +473,18 @@ def fit_path(
         fits = cv_and_refit("CV   ",
                             None if group is None else scaled_strengths(lambdas, member_fold, factor),
                             None if group is None else scaled_strengths(lambdas, np.full(L, F), factor))
+        for _ in range(grid_ends.MAX_RAISES if probing else 0):  # the top learns: go higher
+            above = grid_ends.raised_lambdas(lambdas)
+            if null_top(fits) or not len(above):
+                break
+            fits = grid_ends.merge_fits(cv_and_refit("Upper", None, None, above), fits)
+            lambdas = np.concatenate([above, lambdas])
+            L, l1, l2, member_fold, is_cv = strengths = members_of(lambdas)
+        drop = null_top(fits) - 1 if probing else 0
+        if 0 < drop < L - 1:  # one strength at the top gives the null model, not more (nor all of them)
+            fits = grid_ends.drop_leading(fits, drop, per)
+            lambdas = lambdas[drop:]
+            L, l1, l2, member_fold, is_cv = strengths = members_of(lambdas)
         for _ in range(grid_ends.MAX_EXTENSIONS if probing else 0):  # the minimum at the bottom: go lower
             if not minimum_at_end(fits[2], fits[1], fits[7]):
                 break

@@ -10,6 +10,24 @@ inside the bracket the first one found; if the first ladder's top is still alive
 ridge can keep a network above the analytic bound), ladders higher up first.
 A member is *empty* when its network predicts a constant (:func:`empty_members`).
 
+The probe trains a fixed number of steps on all rows; the path's members train the epochs their
+cross-fit curves choose, so the fitted path can disagree with the probe at the top. After the
+fit, :func:`kerasnet.fit_path` reads the top of the fitted path (:func:`null_top`): a strength
+*gives the null model* when its refit is empty (no feature or no unit reaches the output: exact
+zeros) or its CV measure is no better than the null model's on the same folds (within
+:data:`NULL_TOLERANCE`, relative; worse counts too: a network the penalty keeps from learning is
+no model). When several leading strengths give the null model, all but the last are dropped
+(:func:`drop_leading`), so the grid starts at the last of them and its second strength learns;
+the grid then has fewer strengths than ``n_lambdas``, as glmnet's can. When the first strength
+does not give the null model (the top learns: the grid starts too low), strengths continuing
+the log grid above it are fitted (:func:`raised_lambdas`, at most :data:`MAX_RAISES`, none above
+:data:`kerasnet.path.arguments.MAX_STRENGTH`) until one does.
+
+At ``l1_ratio`` 0 (ridge) nothing reaches an exact zero, in glmnet's linear fits as in a network:
+glmnet's ridge grid starts at ``lambda_max`` computed as if ``alpha`` were 1e-3 (1000 times the
+lasso's), where the coefficients are small but not zero. Here a ridge strength gives the null
+model by its CV measure alone (equal to the null's within :data:`NULL_TOLERANCE`, or worse).
+
 The bottom: when the best CV strength is the grid's last, :func:`kerasnet.fit_path` trains only
 the strengths that continue the log grid below it (:func:`extended_lambdas`; members are
 independent, the cross-fit early stopping is per strength, and a fold's members share their
@@ -21,11 +39,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from .arguments import MAX_STRENGTH
 from .distributed import fit_members
 from .engine import member_outputs
 
 __all__ = ["PROBE_STEPS", "probe_epochs", "empty_members", "probe_top", "probe_runner", "probed_lambdas",
-           "extended_lambdas", "extension_count", "merge_fits"]
+           "extended_lambdas", "extension_count", "merge_fits", "null_top", "drop_leading", "raised_lambdas"]
 
 #: Optimizer steps of each probe stage at learning rate 1e-3 (scaled by ``1e-3 / rate``): an
 #: adaptive optimizer moves a weight by about the rate per step, so a few hundred steps take
@@ -91,11 +110,17 @@ def empty_members(weights, outputs, task, y_scale=None, reference=None):
     y_scale : array or None
         A regression target's standard deviation (the spread is in its units).
     """
-    structural = np.array([not (np.abs(w[0]).sum(axis=1) > 0).any()
-                           or any(not np.any(k) for k in w[2::2]) for w in weights])
+    structural = structurally_empty(weights)
     spread = member_spread(outputs, task, y_scale)
     floor = CONSTANT_SPREAD if reference is None else max(CONSTANT_SPREAD, RELATIVE_SPREAD * reference)
     return structural | ~(spread >= floor)
+
+
+def structurally_empty(weights):
+    """Per member: no nonzero row in its first kernel (Df 0), or a later kernel all zero (no unit
+    reaches the output). Only exact zeros count: the proximal step's."""
+    return np.array([not (np.abs(w[0]).sum(axis=1) > 0).any() or any(not np.any(k) for k in w[2::2])
+                     for w in weights], bool)
 
 
 def member_spread(outputs, task, y_scale=None):
@@ -193,7 +218,7 @@ def extended_lambdas(lambdas, count):
 
     Examples
     --------
-    >>> extended_lambdas(np.array([1.0, 0.1]), 2).tolist()
+    >>> np.round(extended_lambdas(np.array([1.0, 0.1]), 2), 12).tolist()
     [0.01, 0.001]
     """
     lambdas = np.asarray(lambdas, float)
@@ -262,3 +287,87 @@ def probed_lambdas(analytic, l1_ratio, lambda_min_ratio, run):
 def extension_count(n_lambdas):
     """Strengths added by one extension of the bottom: a quarter of the grid, at least 1."""
     return max(1, int(np.ceil(EXTENSION_SHARE * n_lambdas)))
+
+
+#: A CV measure within this share (relative) of the null model's, or worse, is the null model's.
+NULL_TOLERANCE = 1e-3
+#: Strengths fitted above the grid's top, one at a time, while its first strength learns.
+MAX_RAISES = 2
+
+
+def refit_empty(network, X, y, weights, task, loss, scaling, proximal, y_scale=None):
+    """Which refits of a fitted path are empty (:func:`empty_members`, the probe's rule).
+
+    With the proximal step only exact zeros count (:func:`structurally_empty`; no pass over the
+    rows). Without it (ridge, or ``proximal=False``) nothing is exactly zero: a refit is empty
+    when its outputs on all rows vary by less than :data:`RELATIVE_SPREAD` of the least penalized
+    refit's (the last strength's), as in the probe.
+    """
+    if proximal:
+        return structurally_empty(weights)
+    outputs = member_outputs(network, X, y, weights, loss=loss, scaling=scaling)
+    reference = float(member_spread(outputs[-1:], task, y_scale)[0])
+    return empty_members(weights, outputs, task, y_scale, reference)
+
+
+def null_top(cv_mean, null_mean, greater_is_better, empty, tolerance=NULL_TOLERANCE):
+    """How many leading strengths of a fitted path give the null model.
+
+    Strength ``i`` gives the null model when its refit is ``empty`` (:func:`refit_empty`) or its
+    CV mean is no better than ``null_mean`` by more than ``tolerance * |null_mean|``. A
+    diverged strength (NaN mean, nonempty refit) does not.
+
+    Examples
+    --------
+    >>> null_top([2.2, 2.1975, 1.9, 2.3], 2.197, False, [False] * 4)  # worse, equal, better
+    2
+    >>> null_top([1.5, 1.9], 2.197, False, [True, False])  # an empty refit, whatever its CV says
+    1
+    """
+    mean = np.asarray(cv_mean, float)
+    sign = 1.0 if greater_is_better else -1.0
+    margin = tolerance * max(abs(float(null_mean)), 1e-12)
+    with np.errstate(invalid="ignore"):
+        no_better = sign * (mean - float(null_mean)) <= margin  # NaN: False
+    null = np.asarray(empty, bool) | no_better
+    return int(np.argmin(null)) if not null.all() else len(null)
+
+
+def drop_leading(fits, count, per):
+    """``fit_path``'s stage results (as :func:`merge_fits` takes them) without the first ``count``
+    strengths (``per`` members each in the CV fit: member ``k = i * per + f``)."""
+    cv_weights, cvfit, cv_values, oof, weights, refit, refit_epochs, refit_diverged = fits
+    return (list(cv_weights)[count * per:], _member_slice(cvfit, count * per),
+            {m: np.asarray(v)[count:] for m, v in cv_values.items()},
+            None if oof is None else np.asarray(oof)[count:], list(weights)[count:],
+            _member_slice(refit, count), np.asarray(refit_epochs)[count:], np.asarray(refit_diverged)[count:])
+
+
+def _member_slice(fit, start):
+    """A :class:`kerasnet.path.engine.MemberFit` without its first ``start`` members."""
+    if fit is None:
+        return None
+    fields = {name: None if getattr(fit, name) is None else np.asarray(getattr(fit, name))[:, start:]
+              for name in ("loss", "val_loss", "val_objective")}
+    for name in ("best_epoch", "best_val_loss", "epochs_trained", "diverged", "chosen_epoch"):
+        value = getattr(fit, name)
+        fields[name] = None if value is None else np.asarray(value)[start:]
+    outputs = None if fit.val_outputs is None else tuple(np.asarray(part)[start:] for part in fit.val_outputs)
+    return type(fit)(**fields, val_outputs=outputs)
+
+
+def raised_lambdas(lambdas, count=1):
+    """``count`` strengths continuing the descending log grid ``lambdas`` above its top, descending;
+    those above :data:`kerasnet.path.arguments.MAX_STRENGTH` left out.
+
+    Examples
+    --------
+    >>> raised_lambdas(np.array([1.0, 0.1]), 2).tolist()
+    [100.0, 10.0]
+    >>> raised_lambdas(np.array([1e5, 1.0]), 2).tolist()
+    []
+    """
+    lambdas = np.asarray(lambdas, float)
+    ratio = lambdas[0] / lambdas[1] if len(lambdas) > 1 else 10.0
+    above = lambdas[0] * ratio ** np.arange(count, 0, -1)
+    return above[above <= MAX_STRENGTH]  # fit_path's bound on any strength

@@ -19,10 +19,8 @@ import os
 import shutil
 import tempfile
 
-import numpy as np
-
 from .. import interrupts
-from ..errors import InputError, short
+from ..errors import InputError, plain, short
 from .atomic import umask, write_file_atomic
 from .marker import (
     RUN_MARKER,
@@ -245,8 +243,7 @@ def json_safe(value):
         return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [json_safe(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
+    value = plain(value)  # numpy scalars to Python numbers, without importing numpy
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
