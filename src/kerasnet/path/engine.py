@@ -96,10 +96,18 @@ def _settings(l1, l2, scaling, group=None, factor=None):
     return MemberSettings(*[None if p is None else to_device(np.asarray(p, "float32")) for p in parts])
 
 
-def _optimizer(optimizer, learning_rate):
-    """A fresh optimizer: a copy of an instance (never modified) or one built from its name."""
+def _optimizer(optimizer, learning_rate, model=None):
+    """A fresh optimizer: a copy of an instance (never modified) or one built from its name.
+
+    A copy keeps the instance's ``exclude_from_weight_decay`` choice for ``model``'s variables,
+    which its config does not carry.
+    """
     if isinstance(optimizer, keras.optimizers.Optimizer):
-        optimizer = optimizer.__class__.from_config(optimizer.get_config())
+        original = optimizer
+        optimizer = original.__class__.from_config(original.get_config())
+        if model is not None and original.weight_decay:
+            optimizer.exclude_from_weight_decay(var_list=[
+                v for v in model.trainable_variables if not original._use_weight_decay(v)])
     else:
         optimizer = keras.optimizers.get(optimizer)
     if learning_rate is not None:
@@ -303,7 +311,7 @@ def fit_members(
         budget = np.minimum(np.asarray(max_epochs, int), int(epochs))
     seed0 = 0 if seed is None else seed
 
-    runner, step = runner_for(model, _optimizer(optimizer, learning_rate), loss, penalized, proximal,
+    runner, step = runner_for(model, _optimizer(optimizer, learning_rate, model), loss, penalized, proximal,
                               grouped=group_l1 is not None, factored=penalty_factor is not None)
     state = _initial_state(model, step, K, streams, seed, start)
     group = None

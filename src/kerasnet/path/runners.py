@@ -98,8 +98,8 @@ def runner_for(model, optimizer, loss, penalized, proximal, grouped=False, facto
     ``factored``: they carry per-feature penalty factors (glmnet's ``penalty.factor``).
 
     ``optimizer`` is a fresh Keras optimizer (it is built here on the model's variables).
-    The cache key is the model's and the optimizer's configuration, the loss, the penalized
-    kernels and ``proximal``: a new model object of the same architecture reuses the
+    The cache key is the model's and the optimizer's configuration (with the variables its weight
+    decay skips), the loss, the penalized kernels and ``proximal``: a new model object of the same architecture reuses the
     compiled epoch (weights are passed to it, never read from the model).
 
     Returns
@@ -111,7 +111,10 @@ def runner_for(model, optimizer, loss, penalized, proximal, grouped=False, facto
     if grouped and not indices:
         raise ValueError("a group lasso on input features needs a penalized kernel (a Dense layer); "
                          "the model has none among the penalized layers.")
-    key = (keras.backend.backend(), _model_key(model), type(optimizer).__name__, optimizer_key,
+    # Which variables weight decay skips is not in the optimizer's config (exclude_from_weight_decay).
+    decayed = tuple(bool(optimizer._use_weight_decay(v)) for v in model.trainable_variables) \
+        if getattr(optimizer, "weight_decay", None) else ()
+    key = (keras.backend.backend(), _model_key(model), type(optimizer).__name__, optimizer_key, decayed,
            _loss_key(loss), indices, bool(proximal), bool(grouped), bool(factored))
     if key in _CACHE:
         _CACHE.move_to_end(key)
