@@ -99,8 +99,8 @@ def runner_for(model, optimizer, loss, penalized, proximal, grouped=False, facto
 
     ``optimizer`` is a fresh Keras optimizer (it is built here on the model's variables).
     The cache key is the model's and the optimizer's configuration (with the variables its weight
-    decay skips), the loss, the penalized kernels and ``proximal``: a new model object of the same architecture reuses the
-    compiled epoch (weights are passed to it, never read from the model).
+    decay skips), the loss, the penalized kernels and ``proximal``: a new model object of the
+    same architecture reuses the compiled epoch (weights are passed to it, never read from the model).
 
     Returns
     -------
