@@ -64,7 +64,12 @@ def any_data_builder(n_features, n_outputs, task):
     ],
     expected_failed_checks=expected_failed_checks,
 )
-def test_sklearn_estimator_checks(estimator, check):
+def test_sklearn_estimator_checks(estimator, check, request):
+    # A known failure (expected_failed_checks: a non-strict xfail, which no outcome fails) is
+    # reported without running it: its fits took up to 45 s and could not fail the suite.
+    known = request.node.get_closest_marker("xfail")
+    if known is not None:
+        pytest.xfail(known.kwargs.get("reason", "expected to fail"))
     check(estimator)
 
 
