@@ -90,7 +90,10 @@ def test_scheduler_gives_the_local_path(tmp_path):
     args = [str(data), "--target", "label", *FAST, "--n-lambdas", "3", "--cv", "2", "--epochs", "8"]
     local = CliRunner().invoke(command, [*args, "--out", str(tmp_path / "local")])
     assert local.exit_code == 0, local.output
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+    # An in-process cluster: this test is about the command line's --scheduler (the address reaches
+    # fit_path and metrics.json, the same path comes back); the members sent to separate worker
+    # processes are tests/test_distributed.py's (a LocalCluster with processes=True).
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
                                   dashboard_address=None) as cluster:
         remote = CliRunner().invoke(command, [*args, "--scheduler", cluster.scheduler_address,
                                               "--out", str(tmp_path / "remote")])

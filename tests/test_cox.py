@@ -97,8 +97,9 @@ def test_cox_network_path_target_forms_and_bad_input(tmp_path):
     import keras
 
     X, y = _survival(seed=2)
+    # baselines=False: the network's path (the Cox baselines run in tests/test_cli_cox.py's commands)
     path = kerasnet.fit_path(X, y, task="cox", hidden=(8,), n_lambdas=4, cv=3, epochs=40, batch_size=64,
-                             learning_rate=1e-2, seed=0, verbose=0)
+                             learning_rate=1e-2, seed=0, verbose=0, baselines=False)
     assert set(path.cv_measures_) == {"deviance", "cindex"}
     assert path.cv_summary("cindex")[0][path.index_min_] > 0.65
     # scikit-survival's structured form (event first) and a DataFrame give the same target.

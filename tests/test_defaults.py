@@ -82,7 +82,9 @@ def _task():
     return X, np.sin(X[:, 0]) + 0.5 * X[:, 1] + 0.1 * rng.normal(size=64)
 
 
-FIT = dict(hidden=(4,), lambdas=[1e-2, 1e-4], cv=2, learning_rate=0.01, batch_size=8, seed=0, verbose=0)
+# baselines=False: the network path's own epoch budget (the linear baseline trains a fixed count).
+FIT = dict(hidden=(4,), lambdas=[1e-2, 1e-4], cv=2, learning_rate=0.01, batch_size=8, seed=0, verbose=0,
+           baselines=False)
 
 
 def test_auto_budget_trains_past_the_base_and_early_stopping_ends_it(monkeypatch):

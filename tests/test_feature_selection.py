@@ -77,7 +77,8 @@ def test_feature_selection_path_runs_from_no_features_to_all():
     X, y = _interactions(600)
     path = kerasnet.fit_path(X, y, hidden=(16,), feature_selection=True, relax=True, adaptive=False,
                              n_lambdas=12, lambda_min_ratio=3e-2, cv=3, epochs=100, batch_size=64,
-                             learning_rate=1e-2, patience=20, seed=0, verbose=0)
+                             learning_rate=1e-2, patience=20, seed=0, verbose=0,
+                             baselines=False)  # the selection path alone (tests/test_baselines.py)
     assert path.feature_selection and path.feature_path_.shape == (12, 20)
     kept = (path.feature_path_ > 0).sum(axis=1)
     assert kept[0] == 0 and kept[-1] >= 15  # lambda_max keeps nothing; the weakest strength nearly all
@@ -105,10 +106,10 @@ def test_adaptive_path_keeps_the_true_features_and_drops_the_noise():
     X, y = _interactions(600)
     path = kerasnet.fit_path(X, y, hidden=(16,), feature_selection=True, n_lambdas=12, lambda_min_ratio=3e-2,
                              cv=3, epochs=100, batch_size=64, learning_rate=1e-2, patience=10, seed=0,
-                             verbose=0)
+                             verbose=0, baselines=False)
     plain = kerasnet.fit_path(X, y, hidden=(16,), feature_selection=True, adaptive=False, n_lambdas=12,
                               lambda_min_ratio=3e-2, cv=3, epochs=100, batch_size=64, learning_rate=1e-2,
-                              patience=10, seed=0, verbose=0)
+                              patience=10, seed=0, verbose=0, baselines=False)
     indices, _ = path.selected_features("1se")
     assert set(indices.tolist()) == set(range(5))
     assert len(plain.selected_features("1se")[0]) > 5  # the plain group lasso keeps noise with them

@@ -162,7 +162,7 @@ def _coverage(name, ratio, *, hidden, n_lambdas, cv, epochs, learning_rate, n_wi
              "old": _grid.lambda_grid(_grid.lambda_max(Xs, target, task, ratio), n_lambdas)}
     lambdas = np.unique(np.concatenate(list(grids.values())))[::-1]
     path = fit_path(X, y, hidden=hidden, task=task, l1_ratio=ratio, lambdas=lambdas, cv=cv, epochs=epochs,
-                    learning_rate=learning_rate, seed=0, verbose=0)
+                    learning_rate=learning_rate, seed=0, verbose=0, baselines=False)
     score = _accuracy_or_r2(path, task)
     log_lambdas = np.log(path.lambdas_)
     at = {key: score[np.abs(log_lambdas - np.log(grid)[:, None]).argmin(axis=1)]

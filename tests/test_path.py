@@ -31,7 +31,8 @@ def small_path(cancer):
     # Keras's subgradient L1 (the path's default is the proximal step): the contrast of
     # test_proximal_path_has_exact_zeros_growing_with_lambda.
     return fit_path(X, y, hidden=(8,), n_lambdas=5, lambda_min_ratio=1e-3, cv=3, epochs=40,
-                    batch_size=32, learning_rate=1e-2, patience=5, proximal=False, seed=0, verbose=0)
+                    batch_size=32, learning_rate=1e-2, patience=5, proximal=False, seed=0, verbose=0,
+                    baselines=False)  # the network's path alone (tests/test_baselines.py: the baselines)
 
 
 # ----------------------------------------------------------------------------- pure grid rules
@@ -202,7 +203,7 @@ def test_each_member_standardizes_with_its_own_training_rows(cancer, monkeypatch
     folds = list(StratifiedKFold(3, shuffle=True, random_state=4).split(X, y))
     canary = X.copy()
     canary[folds[1][1], 0] = 1e6  # plant in fold 1's validation rows
-    fit_path(canary, y, hidden=(4,), lambdas=[0.1, 0.01], cv=3, epochs=2, seed=4, verbose=0)
+    fit_path(canary, y, hidden=(4,), lambdas=[0.1, 0.01], cv=3, epochs=2, seed=4, verbose=0, baselines=False)
     cv = {name: _member_masks(value) for name, value in seen[0].items()}
     for k in range(6):
         f = k % 3
@@ -220,13 +221,15 @@ def test_one_diverging_strength_is_excluded(cancer, monkeypatch):
     X, y = cancer
     # fit_path refuses strengths beyond 1e6 up front; lifted here to make one strength diverge.
     monkeypatch.setattr("kerasnet.path.arguments.MAX_STRENGTH", np.inf)
-    p = fit_path(X, y, hidden=(4,), lambdas=[1e38, 1e-2, 1e-3], cv=3, epochs=5, seed=0, verbose=0)
+    p = fit_path(X, y, hidden=(4,), lambdas=[1e38, 1e-2, 1e-3], cv=3, epochs=5, seed=0, verbose=0,
+                 baselines=False)
     assert p.diverged_.tolist() == [True, False, False]
     assert np.isnan(p.cv_mean_[0]) and np.isfinite(p.cv_mean_[1:]).all()
     assert p.lambda_min_ != 1e38 and p.lambda_1se_ != 1e38
     with pytest.raises(ValueError, match="diverged"):
         p.model(1e38)
-    ref = fit_path(X, y, hidden=(4,), lambdas=[1e-2, 1e-3], cv=3, epochs=5, seed=0, verbose=0)
+    ref = fit_path(X, y, hidden=(4,), lambdas=[1e-2, 1e-3], cv=3, epochs=5, seed=0, verbose=0,
+                   baselines=False)
     np.testing.assert_allclose(p.cv_scores_[1:], ref.cv_scores_, atol=1e-6)
 
 
@@ -234,7 +237,7 @@ def test_multiclass_and_task_inference():
     X, y = load_iris(return_X_y=True)
     labels = np.array(["setosa", "versicolor", "virginica"])[y]
     p = fit_path(X, labels, hidden=(8,), n_lambdas=3, cv=3, epochs=30, learning_rate=1e-2, seed=0,
-                 verbose=0)
+                 verbose=0, baselines=False)
     assert p.task == "multiclass" and list(p.classes_) == list(labels[[0, 50, 100]])
     assert 1 - np.nanmin(p.cv_summary("class")[0]) > 0.8  # accuracy
     assert set(p.predict(X, "min")) <= set(labels)
@@ -280,7 +283,7 @@ def test_bad_arguments(kwargs, match):
 def test_dask_scheduler_gives_the_local_path(cancer):
     distributed = pytest.importorskip("dask.distributed")
     X, y = cancer
-    kw = dict(hidden=(4,), lambdas=[0.1, 0.01, 1e-3], cv=3, epochs=6, seed=0, verbose=0)
+    kw = dict(hidden=(4,), lambdas=[0.1, 0.01, 1e-3], cv=3, epochs=6, seed=0, verbose=0, baselines=False)
     local = fit_path(X, y, **kw)
     with distributed.Client(processes=False, n_workers=1, threads_per_worker=2,
                             dashboard_address=None) as client:
@@ -401,7 +404,8 @@ def test_path_plot_draws_the_cv_curve_and_both_choices():
 def proximal_path(cancer):
     X, y = cancer
     return fit_path(X, y, hidden=(8,), n_lambdas=5, lambda_min_ratio=1e-3, cv=3, epochs=40,
-                    batch_size=32, learning_rate=1e-2, patience=5, proximal=True, seed=0, verbose=0)
+                    batch_size=32, learning_rate=1e-2, patience=5, proximal=True, seed=0, verbose=0,
+                    baselines=False)
 
 
 def test_proximal_path_has_exact_zeros_growing_with_lambda(proximal_path, small_path):

@@ -10,7 +10,8 @@ from sklearn.model_selection import GroupKFold, PredefinedSplit
 from kerasnet import fit_path
 from kerasnet.path.stopping import EarlyStopping
 
-FAST = {"hidden": (8,), "epochs": 15, "verbose": 0, "seed": 0}
+# baselines=False: no test here reads Path.baselines_ (tests/test_baselines.py covers them).
+FAST = {"hidden": (8,), "epochs": 15, "verbose": 0, "seed": 0, "baselines": False}
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +68,7 @@ def test_cv_estimate_on_pure_noise_is_not_better_than_chance(measure):
         rng = np.random.default_rng(seed)
         X, y = rng.normal(size=(200, 10)), rng.integers(0, 2, 200)
         path = fit_path(X, y, hidden=(64, 64), lambdas=[1e-4], epochs=100, seed=seed, verbose=0,
-                        measure=measure)
+                        measure=measure, baselines=False)  # the network's own CV estimate only
         q = y.mean()
         if measure == "class":  # accuracy above the majority rate
             gains.append((1 - path.cv_mean_[0]) - max(q, 1 - q))
@@ -216,7 +217,7 @@ def test_integer_weights_equal_repeated_rows():
     foldid = np.arange(60) % 3
     repeat = np.repeat(np.arange(60), weight)
     common = {"hidden": (4,), "n_lambdas": 4, "epochs": 25, "batch_size": 1000, "learning_rate": 1e-2,
-              "seed": 0, "verbose": 0}
+              "seed": 0, "verbose": 0, "baselines": False}
     a = fit_path(X, y, sample_weight=weight, foldid=foldid, **common)
     b = fit_path(X[repeat], y[repeat], foldid=foldid[repeat], **common)
     np.testing.assert_allclose(a.lambdas_, b.lambdas_, rtol=1e-6)

@@ -30,7 +30,8 @@ def _data(n=40, d=5, seed=0):
 @pytest.fixture(scope="module")
 def path():
     X, y = _data()
-    return fit_path(X, y, hidden=(4,), n_lambdas=4, epochs=3, cv=2, verbose=0, seed=0)
+    # baselines=False: the surface of the network's path (tests/test_baselines.py: the baselines)
+    return fit_path(X, y, hidden=(4,), n_lambdas=4, epochs=3, cv=2, verbose=0, seed=0, baselines=False)
 
 
 @pytest.fixture(autouse=True)
@@ -183,7 +184,7 @@ def test_df_of_a_users_functional_model_counts_its_features():
     inputs = keras.Input((5,))
     outputs = keras.layers.Dense(1, activation="sigmoid")(keras.layers.Dense(3, activation="relu")(inputs))
     path = fit_path(X, y, model=keras.Model(inputs, outputs), n_lambdas=3, epochs=3, cv=2, verbose=0, seed=0,
-                    proximal=True)
+                    proximal=True, baselines=False)
     first = path.model("min").layers[1].kernel.numpy()  # the Dense on the inputs, (5, 3)
     assert path.df_name_ == "features"
     assert path.df_[path.index_min_] == int((np.abs(first).sum(axis=1) > 0).sum())

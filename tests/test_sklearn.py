@@ -30,28 +30,43 @@ from kerasnet.sklearn import (
 # learning_rate_init=0.01 reaches the accuracy check_classifiers_train demands honestly.
 SMALL = dict(hidden_layer_sizes=(8,), max_iter=20, learning_rate_init=0.01, random_state=0)
 SMALL_CV = dict(SMALL, n_lambdas=3, cv=3)
+# A given grid: no probe of where the network empties and no extension of the grid's bottom (more
+# programs to compile for every shape sklearn's checks feed: 2-3 times a check's time). The checks
+# are about the estimators' API; the probe of each task is tests/test_grid_ends.py's, the CV
+# estimators on their default grid tests/test_sklearn_cv.py's.
+GIVEN_GRID = dict(SMALL_CV, lambdas=(0.1, 0.01, 0.001))
 
 
-def any_data_builder(n_features, n_outputs, task):
+class _AnyDataBuilder:
     """A user's own model for any data: the estimator passes the shape and the task."""
-    from kerasnet.tasks import OUTPUT_ACTIVATION
 
-    return keras.Sequential([
-        keras.Input((n_features,)),
-        keras.layers.Normalization(axis=-1, mean=0.0, variance=1.0),
-        keras.layers.Dense(8, activation="tanh"),
-        keras.layers.Dense(n_outputs, activation=OUTPUT_ACTIVATION[task]),
-    ])
+    def __call__(self, n_features, n_outputs, task):
+        from kerasnet.tasks import OUTPUT_ACTIVATION
+
+        return keras.Sequential([
+            keras.Input((n_features,)),
+            keras.layers.Normalization(axis=-1, mean=0.0, variance=1.0),
+            keras.layers.Dense(8, activation="tanh"),
+            keras.layers.Dense(n_outputs, activation=OUTPUT_ACTIVATION[task]),
+        ])
+
+    def __repr__(self):
+        # The estimator's repr is its check's test id, which every pytest-xdist worker must
+        # collect the same: a function's repr holds its address, different in each process.
+        return "any_data_builder"
+
+
+any_data_builder = _AnyDataBuilder()
 
 
 @parametrize_with_checks(
     [
         ElasticNetMLPClassifier(**SMALL),
         ElasticNetMLPRegressor(**SMALL),
-        ElasticNetMLPClassifierCV(**SMALL_CV),
-        ElasticNetMLPRegressorCV(**SMALL_CV),
+        ElasticNetMLPClassifierCV(**GIVEN_GRID),
+        ElasticNetMLPRegressorCV(**GIVEN_GRID),
         # Counts from a linear target through a log link: one batch a step, 60 steps to fit it.
-        ElasticNetMLPPoissonRegressorCV(**dict(SMALL_CV, max_iter=60)),
+        ElasticNetMLPPoissonRegressorCV(**dict(GIVEN_GRID, max_iter=60)),
         ElasticNetMLPClassifierCV(model=any_data_builder, **SMALL_CV),
         # The target is fit in its own units (no standardization of a user's model): more steps.
         ElasticNetMLPRegressorCV(model=any_data_builder,
@@ -59,7 +74,12 @@ def any_data_builder(n_features, n_outputs, task):
     ],
     expected_failed_checks=expected_failed_checks,
 )
-def test_sklearn_estimator_checks(estimator, check):
+def test_sklearn_estimator_checks(estimator, check, request):
+    # A known failure (expected_failed_checks: a non-strict xfail, which no outcome fails) is
+    # reported without running it: its fits took up to 45 s and could not fail the suite.
+    known = request.node.get_closest_marker("xfail")
+    if known is not None:
+        pytest.xfail(known.kwargs.get("reason", "expected to fail"))
     check(estimator)
 
 

@@ -42,7 +42,8 @@ def test_sample_weight_and_groups_reach_the_path(cancer):
     clf = ElasticNetMLPClassifierCV(**{**FAST, "cv": GroupKFold(3)}).fit(X, y, sample_weight=weight,
                                                                           groups=groups)
     path = fit_path(X, y, hidden=(8,), n_lambdas=4, cv=GroupKFold(3), groups=groups, sample_weight=weight,
-                    epochs=15, seed=seed_from(0), verbose=0)  # the estimator's batch_size is fit_path's
+                    epochs=15, seed=seed_from(0), verbose=0,  # the estimator's batch_size is fit_path's
+                    baselines=False)  # as the estimator's own path
     np.testing.assert_allclose(clf.cv_mean_, path.cv_mean_, rtol=1e-5)
     unweighted = ElasticNetMLPClassifierCV(**{**FAST, "cv": GroupKFold(3)}).fit(X, y, groups=groups)
     assert not np.allclose(unweighted.cv_mean_, clf.cv_mean_)

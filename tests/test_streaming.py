@@ -86,7 +86,9 @@ def test_streamed_engine_equals_arrays_in_memory():
         np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
 
 
-KW = dict(hidden=(8,), n_lambdas=3, cv=3, epochs=8, batch_size=64, seed=0, verbose=0, early_stopping=False)
+# baselines=False but in the first test (the linear baseline streamed from the file as well).
+KW = dict(hidden=(8,), n_lambdas=3, cv=3, epochs=8, batch_size=64, seed=0, verbose=0, early_stopping=False,
+          baselines=False)
 
 
 def _same_grid_shape(streamed, memory):
@@ -99,11 +101,16 @@ def _same_grid_shape(streamed, memory):
 def test_parquet_in_one_row_group_is_the_in_memory_path(tmp_path):
     frame = _frame()
     path = _parquet(frame, tmp_path / "d.parquet", row_group_size=10**6)
-    streamed = kerasnet.fit_path(path, "label", **KW)
-    memory = kerasnet.fit_path(frame.drop(columns="label"), frame["label"], **KW)
+    streamed = kerasnet.fit_path(path, "label", **{**KW, "baselines": True})
+    memory = kerasnet.fit_path(frame.drop(columns="label"), frame["label"], **{**KW, "baselines": True})
     np.testing.assert_allclose(streamed.cv_mean_, memory.cv_mean_, rtol=1e-6)
     np.testing.assert_allclose(streamed.weights_[0][0], memory.weights_[0][0], rtol=1e-5, atol=1e-7)
     assert streamed.feature_names_ == [f"f{j}" for j in range(5)]
+    # The baselines read the file as the path does: the in-memory ones.
+    a, b = streamed.baselines_, memory.baselines_
+    assert a.linear_mean is not None and a.linear_lambda == pytest.approx(b.linear_lambda, rel=1e-6)
+    assert a.linear_mean == pytest.approx(b.linear_mean, rel=1e-5)
+    assert a.null_mean == pytest.approx(b.null_mean)
 
 
 def test_parquet_in_row_groups_matches_the_data_and_dask_gives_the_same(tmp_path):
