@@ -3,6 +3,6 @@
 Dask is an optional extra: ``pip install 'kerasnet[dask]'``.
 """
 
-from .path.distributed import fit_members, get_client
+from .path.distributed import fit_members_on_cluster, get_client
 
-__all__ = ["fit_members", "get_client"]
+__all__ = ["fit_members_on_cluster", "get_client"]

@@ -2,7 +2,7 @@
 
 :func:`fit_path` (``fit``) chooses the grid (``grid``), the folds, and trains every strength
 and fold at once in one vectorized fit (``engine``: the epoch loop; ``step``: one member's
-step; ``runners``: vectorized over members per backend; ``batches``; ``stopping``: cross-fit
+step; ``members``: what each member has of its own and what all share; ``runners``: vectorized over members per backend; ``batches``; ``stopping``: cross-fit
 early stopping; ``distributed``: the members split across a Dask cluster), then returns a
 :class:`Path` (``result``). :func:`stability_selection` (``stability``) trains half-samples x
 strengths of the feature-selection path in one fit.
@@ -13,6 +13,8 @@ from .._lazy import lookup as _lookup
 #: Where each public name is defined; imported on first use, so that the light modules of the
 #: package (``measures``, ``grid``, ``arguments``) come without Keras (the command line's help).
 _API = {"MemberFit": "engine", "fit_members": "engine", "fit_path": "fit", "check_fold_count": "folds",
+        "MemberSpec": "members", "Scaling": "members", "Training": "members", "StoppingRule": "stopping",
+        "Rows": "rows", "MemberGrid": "plan",
         "Path": "result", "StabilitySelection": "stability", "stability_selection": "stability"}
 
 __all__ = sorted(_API)

@@ -120,7 +120,7 @@ def warmup_epochs(fold_rows, batch_size, learning_rate):
     return max(1, int(-(-WARMUP_STEPS * 1e-3 / rate // steps_per_epoch)))
 
 
-def stopping_rule(epochs, fold_rows, batch_size, learning_rate):
+def stopping_rule(epochs, fold_rows, batch_size, learning_rate, patience=PATIENCE):
     """What early stopping watches, for ``fit_path(epochs=...)`` as given (before :func:`epoch_budget`).
 
     ``epochs=None``: the validation data loss (the quantity the CV measure scores), with the
@@ -129,10 +129,12 @@ def stopping_rule(epochs, fold_rows, batch_size, learning_rate):
 
     Returns
     -------
-    dict
-        ``min_delta``, ``monitor`` and ``warmup`` for :func:`kerasnet.path.engine.fit_members`.
+    kerasnet.path.stopping.StoppingRule
+        For :func:`kerasnet.path.engine.fit_members`.
     """
+    from .stopping import StoppingRule  # numpy: not on the command line's quick answers
+
     if epochs is None:
-        return {"min_delta": MIN_DELTA, "monitor": "val_loss",
-                "warmup": min(warmup_epochs(fold_rows, batch_size, learning_rate), MAX_EPOCHS)}
-    return {"min_delta": 0.0, "monitor": "val_objective", "warmup": 0}
+        return StoppingRule(patience, MIN_DELTA, "val_loss",
+                            min(warmup_epochs(fold_rows, batch_size, learning_rate), MAX_EPOCHS))
+    return StoppingRule(patience)

@@ -26,6 +26,7 @@ Limits
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import keras
@@ -33,15 +34,14 @@ import numpy as np
 from keras import ops
 
 from . import segments
-from .batches import distinct_rows, epoch_batches, shuffle_orders
+from .batches import epoch_batches, shuffle_orders
 from .device import to_device
-from .rows import Rows, validation_losses, validation_outputs
+from .rows import validation_losses, validation_outputs
 from .runners import runner_for
-from .sources import Chunks
 from .step import MemberSettings, MemberState
-from .stopping import EarlyStopping
+from .stopping import EarlyStopping, StoppingRule
 
-__all__ = ["MemberFit", "fit_members", "member_losses"]
+__all__ = ["MemberFit", "fit_members", "member_losses", "member_outputs"]
 
 
 @dataclass
@@ -84,6 +84,58 @@ class MemberFit:
     chosen_epoch: np.ndarray
     val_outputs: tuple | None = None
 
+    def take(self, index):
+        """The members ``index`` (an int array), in that order."""
+        fields = {}
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if value is None:
+                fields[field.name] = None
+            elif field.name == "val_outputs":
+                fields[field.name] = tuple(np.asarray(part)[index] for part in value)
+            else:
+                value = np.asarray(value)
+                fields[field.name] = value[:, index] if value.ndim == 2 else value[index]
+        return MemberFit(**fields)
+
+    @staticmethod
+    def concat(fits):
+        """One fit of ``fits``' members one after the other (None when any is None).
+
+        Epoch histories ``[epochs, K]`` of shorter fits are padded with NaN (as a stopped
+        member reads), validation outputs to the widest (padding is not ``valid``); a field
+        any fit did not record is None.
+        """
+        if any(f is None for f in fits):
+            return None
+        epochs = max(f.loss.shape[0] for f in fits)
+        merged = {}
+        for field in dataclasses.fields(MemberFit):
+            parts = [getattr(f, field.name) for f in fits]
+            if any(p is None for p in parts):
+                merged[field.name] = None
+            elif field.name == "val_outputs":
+                width = max(p[0].shape[1] for p in parts)
+                fills = ((0, 0), (1, np.nan), (2, False))
+                merged[field.name] = tuple(np.concatenate([_pad(p[j], width, 1, fill) for p in parts])
+                                           for j, fill in fills)
+            elif np.asarray(parts[0]).ndim == 2:
+                merged[field.name] = np.concatenate([_pad(np.asarray(p, float), epochs, 0, np.nan) for p in parts],
+                                                    axis=1)
+            else:
+                merged[field.name] = np.concatenate([np.asarray(p) for p in parts])
+        return MemberFit(**merged)
+
+
+def _pad(a, width, axis, fill):
+    """``a`` padded with ``fill`` to ``width`` along ``axis``."""
+    extra = width - a.shape[axis]
+    if extra <= 0:
+        return a
+    shape = list(a.shape)
+    shape[axis] = extra
+    return np.concatenate([a, np.full(shape, fill, dtype=a.dtype)], axis=axis)
+
 
 def _stacked(values, K):
     values = [np.asarray(ops.convert_to_numpy(v)) for v in values]
@@ -91,8 +143,8 @@ def _stacked(values, K):
 
 
 def _settings(l1, l2, scaling, group=None, factor=None):
-    """Per-member constants; ``scaling`` is (x_mean, x_scale, y_mean, y_scale) or None."""
-    parts = [l1, l2] + (list(scaling) if scaling is not None else [None] * 4) + [group, factor]
+    """Per-member constants; ``scaling`` a :class:`~kerasnet.path.members.Scaling` or None."""
+    parts = [l1, l2] + (list(scaling.parts()) if scaling is not None else [None] * 4) + [group, factor]
     return MemberSettings(*[None if p is None else to_device(np.asarray(p, "float32")) for p in parts])
 
 
@@ -157,125 +209,44 @@ def _member_weights(model, state, K):
     return [[values[id(v)][k] for v in model.weights] for k in range(K)]
 
 
-def fit_members(
-    model,
-    X,
-    y,
-    *,
-    loss,
-    l1,
-    l2=None,
-    penalized=None,
-    train_mask=None,
-    val_mask=None,
-    sample_weight=None,
-    scaling=None,
-    epochs=10,
-    batch_size=32,
-    optimizer="adam",
-    learning_rate=None,
-    proximal=False,
-    seed=None,
-    shuffle=True,
-    streams=None,
-    early_stopping=False,
-    patience=10,
-    min_delta=0.0,
-    monitor="val_objective",
-    warmup=0,
-    stop_groups=None,
-    callback=None,
-    max_epochs=None,
-    outputs=False,
-    group_l1=None,
-    start=None,
-    penalty_factor=None,
-    offset=None,
-):
-    """Train ``K = len(l1)`` elastic-net penalized copies of a Keras model at once.
+def fit_members(model, rows, members, training, stopping=None, callback=None):
+    """Train ``K = members.K`` elastic-net penalized copies of a Keras model at once.
 
     Member ``k`` minimizes ``data loss on its rows + l1[k] * sum|W| + l2[k] * sum W**2`` (W:
-    the penalized kernels) from the model's current weights, as ``model.fit`` would with
+    the penalized kernels) from its start, as ``model.fit`` would with
     ``kernel_regularizer=L1L2(l1[k], l2[k])`` on those kernels (or ``ElasticNet(...,
-    proximal=True)`` with ``proximal=True``), on batches of its rows.
+    proximal=True)`` with ``training.proximal``), on batches of its rows.
 
     Parameters
     ----------
     model : keras.Model or callable returning one
         Built and uncompiled; Sequential, Functional or subclassed. Its weights are every
-        member's initial weights; the model itself is not modified.
-    X : array [n, ...], list of arrays (multi-input), or :class:`kerasnet.path.sources.Chunks`
-        Streamed chunks (a Parquet file, a Dask DataFrame) are read one at a time for each
-        pass; each epoch visits them in a shuffled order and shuffles rows within a chunk,
-        so a member's batches never span two chunks.
-    y : array [n, ...]
-    loss : str, keras loss function or keras.losses.Loss
-    l1, l2 : array [K]
-        Per-member strengths (``l2`` default zeros).
-    penalized : None, layer names/classes, or predicate, default None
-        Layers whose ``kernel``/``embeddings`` are penalized (None: all, as ``penalize``).
-    train_mask, val_mask : bool array [K, n], ``(sets [R, n], of [K])`` or None
-        Each member's training rows (default all) and validation rows (default none); or
-        the distinct row sets and each member's set (no members x rows array).
-    sample_weight : array [n] or None
-        Row weights: a member's data loss is the weighted mean over its rows in a batch, its
-        validation loss the weighted mean over its validation rows.
-    scaling : tuple (x_mean, x_scale, y_mean, y_scale) of arrays [K, ...] or None
-        Per-member standardization: member ``k`` sees ``(X - x_mean[k]) / x_scale[k]`` and
-        fits ``(y - y_mean[k]) / y_scale[k]`` (``y_mean`` None: the target as given); its
-        losses are in those units and its ``val_outputs`` in ``y``'s. Single-array ``X`` only.
-    epochs, batch_size : int
-    optimizer : str or keras.optimizers.Optimizer, default "adam"
-        A name or an instance (copied through its config, never modified).
-    learning_rate : float or None
-        Overrides the optimizer's learning rate when given.
-    proximal : bool, default False
-        L1 by soft-thresholding after each update (exact zeros) instead of in the gradient.
-    seed : int or None
-        Shuffling and dropout seed. shuffle : bool, default True (False: rows in order, as
-        ``model.fit(shuffle=False)``).
-    streams : int array [K] or None
-        Members of one stream share batches and dropout masks (default: all stream 0).
-    early_stopping : bool; patience : int; stop_groups : int array [K] or None
-        Per-member early stopping on the validation objective, cross-fit within groups;
-        see :class:`kerasnet.path.stopping.EarlyStopping`. Members keep their best weights.
-    min_delta : float, default 0.0
-        Relative decrease that resets the patience count (0: any decrease, as Keras).
-    monitor : {"val_objective", "val_loss"}, default "val_objective"
-        The curve early stopping watches: the validation objective (data loss + penalty,
-        Keras's ``val_loss``) or the validation data loss alone (what a CV measure scores;
-        :func:`kerasnet.fit_path`'s default budget watches it).
-    warmup : int, default 0
-        Early stopping watches the curves from this epoch on (earlier epochs are never kept,
-        no member stops before it).
+        member's initial weights unless ``members.starts`` are given; the model itself is not
+        modified. Penalties it already carries are added as ``model.fit`` adds them.
+    rows : kerasnet.path.rows.Rows
+        The table, prepared once (:meth:`~kerasnet.path.rows.Rows.prepare`): features (an
+        array, a list for several inputs, or streamed chunks: each epoch visits them in a
+        shuffled order, so a member's batches never span two chunks), target, row weights
+        (a member's data loss is the weighted mean over its rows in a batch) and offset
+        (Poisson's log exposure multiplies the output before the loss).
+    members : kerasnet.path.members.MemberSpec
+        Each member's strengths, training and validation rows, stream, stopping group,
+        epoch budget, group-lasso strengths, standardization and start. Member ``k`` sees
+        ``(X - x_mean[k]) / x_scale[k]`` and fits ``(y - y_mean[k]) / y_scale[k]`` (its losses
+        in those units, its validation outputs in ``y``'s). With ``group`` the first penalized
+        kernel carries the group lasso ``group[k] * sum_j ||W[j]||_2`` (or a strength per
+        feature; :data:`~kerasnet.path.members.HELD` holds a row at zero) by its exact
+        proximal step, in place of ``l1`` / ``l2``, which apply to the other kernels.
+    training : kerasnet.path.members.Training
+        What all members share: loss, epochs, batch size, optimizer, proximal step, seed,
+        glmnet's ``penalty_factor`` on the first kernel's rows, whether to return outputs.
+    stopping : kerasnet.path.stopping.StoppingRule or None
+        Per-member early stopping on the validation curves, cross-fit within
+        ``members.stop_groups`` (:class:`kerasnet.path.stopping.EarlyStopping`); members keep
+        their best weights. None: every member trains its budget and keeps its last weights.
     callback : callable or None
         ``callback(epoch, logs)`` after each epoch with a dict of ``[K]`` arrays (``loss``,
         ``val_loss``, ``val_objective``, ``running``).
-    max_epochs : int array [K] or None
-        Per-member epoch budget (refits), at most ``epochs``.
-    outputs : bool, default False
-        Also return each member's outputs on its validation rows (``MemberFit.val_outputs``).
-    group_l1 : array [K], array [K, d] or None
-        Per-member strength of a group lasso on the rows of the first penalized kernel
-        (a Dense layer's rows are its input features): ``group_l1[k] * sum_j ||W[j]||_2``,
-        or one strength per feature ``sum_j group_l1[k, j] ||W[j]||_2`` (a strength of
-        1e20 or more holds a feature's row at zero: a fit on selected features),
-        applied after each update by its exact proximal step in the optimizer's metric
-        (:func:`kerasnet.proximal.group_soft_threshold`), so whole features reach exactly
-        zero. That kernel carries the group lasso in place of ``l1``/``l2``, which apply to
-        the other penalized kernels (``kerasnet.mlp(..., input_penalty=GroupLasso(...))``).
-    penalty_factor : array [d] or None
-        glmnet's ``penalty.factor`` for every member: the elastic net of row ``j`` (input
-        feature ``j``) of the first penalized kernel is multiplied by ``penalty_factor[j]``
-        (0: unpenalized); a factor of 1e20 or more holds the row at zero (glmnet's
-        ``exclude``). Not with ``group_l1`` (scale its per-feature strengths instead).
-    offset : array [n] or None
-        Each row's offset on the log scale (Poisson's log exposure): the model's output is
-        multiplied by ``exp(offset)`` before the loss and in the validation outputs.
-    start : ``(weights, of)`` or None
-        Each member's own initial trainable weights: ``weights`` a list of weight lists
-        (``model.get_weights()`` order) and ``of [K]`` the one member ``k`` starts from
-        (warm starts). None: every member starts from the model's weights.
 
     Returns
     -------
@@ -283,8 +254,18 @@ def fit_members(
         Each member's weights in ``model.get_weights()`` order (``model.set_weights(w)``).
     fit : MemberFit
     """
-    if monitor not in ("val_objective", "val_loss"):
-        raise ValueError(f"monitor must be 'val_objective' or 'val_loss'; received {monitor!r}.")
+    model = _built(model)
+    loop = _Loop(model, rows, members, training, stopping)
+    for epoch in range(int(training.epochs)):
+        if not loop.running.any():
+            break
+        loop.epoch(epoch)
+        if callback is not None:
+            callback(epoch, {**{k: v[-1] for k, v in loop.history.items()}, "running": loop.running.copy()})
+    return _member_weights(model, loop.best, members.K), loop.result()
+
+
+def _built(model):
     if keras.backend.backend() not in ("jax", "torch"):
         raise NotImplementedError(
             f"fit_members supports the jax and torch backends, not {keras.backend.backend()!r}."
@@ -294,131 +275,143 @@ def fit_members(
         raise ValueError(
             f"model must be a built keras.Model or a function returning one; received {model!r}."
         )
-    l1 = np.atleast_1d(np.asarray(l1, "float32"))
-    K = len(l1)
-    l2 = np.zeros(K, "float32") if l2 is None else np.broadcast_to(np.asarray(l2, "float32"), (K,))
-    if not isinstance(X, Chunks):
-        X = Chunks.of([np.asarray(a) for a in X] if isinstance(X, (list, tuple)) else np.asarray(X))
-    n = X.n
-    train_sets, train_of = (np.ones((1, n), bool), np.zeros(K, int)) if train_mask is None \
-        else distinct_rows(train_mask)
-    val_sets, val_of = (np.zeros((1, n), bool), np.zeros(K, int)) if val_mask is None \
-        else distinct_rows(val_mask)
-    streams = np.zeros(K, int) if streams is None else np.asarray(streams, int)
-    sw = np.ones(n, "float32") if sample_weight is None else np.asarray(sample_weight, "float32")
-    budget = np.full(K, int(epochs))
-    if max_epochs is not None:
-        budget = np.minimum(np.asarray(max_epochs, int), int(epochs))
-    seed0 = 0 if seed is None else seed
+    return model
 
-    runner, step = runner_for(model, _optimizer(optimizer, learning_rate, model), loss, penalized, proximal,
-                              grouped=group_l1 is not None, factored=penalty_factor is not None)
-    state = _initial_state(model, step, K, streams, seed, start)
-    group = None
-    if group_l1 is not None:
-        group = np.asarray(group_l1, "float32")
-        group = np.broadcast_to(group, (K,) + group.shape[1:] if group.ndim == 2 else (K,))
-    factor = None if penalty_factor is None else np.broadcast_to(
-        np.asarray(penalty_factor, "float32"), (K, len(penalty_factor)))
-    settings = _settings(l1, l2, scaling, group, factor)
-    rows = Rows(X, y, sw, None if offset is None else np.exp(np.asarray(offset, "float64")))
-    validated = val_sets.any(axis=1)[val_of]
-    fold_weight = np.array([sw[rows_r].sum() for rows_r in val_sets])[val_of]
-    stopper = EarlyStopping(validated, patience, groups=stop_groups, fold_weight=fold_weight,
-                            enabled=early_stopping, min_delta=min_delta,
-                            warmup=min(int(warmup), int(epochs)))
-    best = state
-    running, diverged = budget > 0, np.zeros(K, bool)
-    epochs_trained = np.zeros(K, int)
-    history = {"loss": [], "val_loss": [], "val_objective": []}
-    group, first = _row_groups(streams, train_of)
-    group_sets = train_sets[train_of[first]]
-    steps = rows.steps(group_sets, batch_size)
-    weights_count = sum(int(np.prod(v.shape)) for v in model.trainable_variables)
-    work = segments.Work(6.0 * batch_size * weights_count, group)
-    for epoch in range(int(epochs)):
-        if not running.any():
-            break
-        trained_now = running.copy()  # a stopped member's numbers are not recorded (NaN), as on a cluster
+
+class _Loop:
+    """The epoch loop's state: members' weights, best weights, stopping and history."""
+
+    def __init__(self, model, rows, members, training, stopping):
+        K, n = members.K, rows.n
+        self.rows, self.training, self.stopping, self.K = rows, training, stopping, K
+        self.train_sets, self.train_of = members.train_rows(n)
+        self.val_sets, self.val_of = members.val_rows(n)
+        self.streams = members.streams
+        self.budget = np.full(K, int(training.epochs))
+        if members.max_epochs is not None:
+            self.budget = np.minimum(np.asarray(members.max_epochs, int), int(training.epochs))
+        self.seed0 = 0 if training.seed is None else training.seed
+        self.runner, step = runner_for(
+            model, _optimizer(training.optimizer, training.learning_rate, model), training.loss,
+            training.penalized, training.proximal, grouped=members.group is not None,
+            factored=training.penalty_factor is not None)
+        start = None if members.starts is None else (members.starts, members.start_of)
+        self.state = _initial_state(model, step, K, self.streams, training.seed, start)
+        factor = None if training.penalty_factor is None else np.broadcast_to(
+            np.asarray(training.penalty_factor, "float32"), (K, len(training.penalty_factor)))
+        self.settings = _settings(members.l1, members.l2, members.scaling, members.group, factor)
+        self.validated = self.val_sets.any(axis=1)[self.val_of]
+        fold_weight = np.array([rows.sw[r].sum() for r in self.val_sets])[self.val_of]
+        rule = stopping or StoppingRule()
+        self.stopper = EarlyStopping(self.validated, rule.patience, groups=members.stop_groups,
+                                     fold_weight=fold_weight, enabled=stopping is not None,
+                                     min_delta=rule.min_delta, warmup=min(int(rule.warmup), int(training.epochs)))
+        self.grouped = members.stop_groups is not None
+        self.best = self.state
+        self.running, self.diverged = self.budget > 0, np.zeros(K, bool)
+        self.epochs_trained = np.zeros(K, int)
+        self.history = {"loss": [], "val_loss": [], "val_objective": []}
+        self.group, first = _row_groups(self.streams, self.train_of)
+        self.group_sets = self.train_sets[self.train_of[first]]
+        self.first = first
+        self.steps = rows.steps(self.group_sets, training.batch_size)
+        weights_count = sum(int(np.prod(v.shape)) for v in model.trainable_variables)
+        self.work = segments.Work(6.0 * training.batch_size * weights_count, self.group)
+
+    def _passes(self, epoch):
+        """Every chunk's steps of this epoch: ``(active [S, K], objective per step [S, K])``."""
+        rows, training = self.rows, self.training
         passes = []
-        for c in rows.order(seed0, epoch, shuffle):
-            a, b = X.bounds[c]
+        for c in rows.order(self.seed0, epoch, training.shuffle):
+            a, b = rows.chunks.bounds[c]
             chunk = None if rows.resident else c
-            order = shuffle_orders(b - a, streams[first], seed0, epoch, shuffle, chunk=chunk)
-            idx, pad = epoch_batches(order, group_sets[:, a:b], batch_size, steps)  # [S, G, B]: one per group
-            active = (pad.sum(axis=2) > 0)[:, group] & running[None, :]
-            repeats = (int(epochs) - epoch) * X.count
-            state, totals = segments.run_pass(runner, state, rows.data(c), idx, pad, active, settings, group,
-                                              work, repeats)
+            order = shuffle_orders(b - a, self.streams[self.first], self.seed0, epoch, training.shuffle,
+                                   chunk=chunk)
+            idx, pad = epoch_batches(order, self.group_sets[:, a:b], training.batch_size, self.steps)
+            active = (pad.sum(axis=2) > 0)[:, self.group] & self.running[None, :]
+            repeats = (int(training.epochs) - epoch) * rows.chunks.count
+            self.state, totals = segments.run_pass(self.runner, self.state, rows.data(c), idx, pad, active,
+                                                   self.settings, self.group, self.work, repeats)
             passes.append((active, totals))
         active = np.concatenate([p[0] for p in passes])
-        totals = np.where(active, np.concatenate([p[1] for p in passes]), np.nan)
+        return active, np.where(active, np.concatenate([p[1] for p in passes]), np.nan)
+
+    def epoch(self, epoch):
+        """Train one epoch, validate, stop, keep the best weights and record the curves."""
+        trained_now = self.running.copy()  # a stopped member's numbers are not recorded (NaN), as on a cluster
+        active, totals = self._passes(epoch)
         steps_run = active.sum(axis=0)
         summed = np.where(active, totals, 0.0).sum(axis=0)
         mean_loss = np.where(steps_run > 0, summed / np.maximum(steps_run, 1), np.nan)
-        epochs_trained += running
-        bad = running & ~np.isfinite(np.where(active, totals, 0.0)).all(axis=0)
-        val_loss, penalty = validation_losses(rows, val_sets, val_of, runner, state, settings)
-        bad |= running & validated & ~np.isfinite(val_loss)
-        diverged |= bad
-        objective = np.where(validated & ~diverged, val_loss + penalty, np.nan)
-        watched = objective if monitor == "val_objective" else \
-            np.where(validated & ~diverged, val_loss, np.nan)
-        keep, stop = stopper.update(epoch, np.where(diverged, np.inf, watched), running & ~bad)
+        self.epochs_trained += self.running
+        bad = self.running & ~np.isfinite(np.where(active, totals, 0.0)).all(axis=0)
+        val_loss, penalty = validation_losses(self.rows, self.val_sets, self.val_of, self.runner, self.state,
+                                              self.settings)
+        validated = self.validated
+        bad |= self.running & validated & ~np.isfinite(val_loss)
+        self.diverged |= bad
+        objective = np.where(validated & ~self.diverged, val_loss + penalty, np.nan)
+        monitor = "val_objective" if self.stopping is None else self.stopping.monitor
+        watched = objective if monitor == "val_objective" else np.where(validated & ~self.diverged, val_loss,
+                                                                        np.nan)
+        keep, stop = self.stopper.update(epoch, np.where(self.diverged, np.inf, watched), self.running & ~bad)
         # Without early stopping a member's weights are its latest.
-        keep = (keep if early_stopping else running) & ~diverged
+        keep = (keep if self.stopping is not None else self.running) & ~self.diverged
         # Everyone keeping their latest weights (no early stopping) needs no per-member select.
-        best = state if keep.all() else runner.select(to_device(keep), state, best)
-        running &= ~(stop | bad) & (epochs_trained < budget)
-        history["loss"].append(np.where(epochs_trained > 0, mean_loss, np.nan))
-        history["val_loss"].append(np.where(validated & ~diverged & trained_now, val_loss, np.nan))
-        history["val_objective"].append(np.where(trained_now, objective, np.nan))
-        if callback is not None:
-            callback(epoch, {**{k: v[-1] for k, v in history.items()}, "running": running.copy()})
-    val_hist = np.array(history["val_loss"]).reshape(-1, K)
-    best_epoch = stopper.best_epoch if early_stopping else epochs_trained.copy()
-    pick = np.clip(best_epoch - 1, 0, max(len(val_hist) - 1, 0))
-    fit = MemberFit(
-        loss=np.array(history["loss"]).reshape(-1, K),
-        val_loss=val_hist if validated.any() else None,
-        val_objective=np.array(history["val_objective"]).reshape(-1, K) if validated.any() else None,
-        best_epoch=best_epoch,
-        best_val_loss=val_hist[pick, np.arange(K)] if len(val_hist) else np.full(K, np.nan),
-        epochs_trained=epochs_trained,
-        diverged=diverged,
-        chosen_epoch=stopper.chosen_epoch() if stop_groups is not None and early_stopping else best_epoch,
-        val_outputs=validation_outputs(rows, val_sets, val_of, runner, best, settings) if outputs else None,
-    )
-    return _member_weights(model, best, K), fit
+        self.best = self.state if keep.all() else self.runner.select(to_device(keep), self.state, self.best)
+        self.running &= ~(stop | bad) & (self.epochs_trained < self.budget)
+        self.history["loss"].append(np.where(self.epochs_trained > 0, mean_loss, np.nan))
+        self.history["val_loss"].append(np.where(validated & ~self.diverged & trained_now, val_loss, np.nan))
+        self.history["val_objective"].append(np.where(trained_now, objective, np.nan))
+
+    def result(self):
+        """The :class:`MemberFit` of the epochs run."""
+        K, early = self.K, self.stopping is not None
+        val_hist = np.array(self.history["val_loss"]).reshape(-1, K)
+        best_epoch = self.stopper.best_epoch if early else self.epochs_trained.copy()
+        pick = np.clip(best_epoch - 1, 0, max(len(val_hist) - 1, 0))
+        validated = self.validated.any()
+        outputs = None
+        if self.training.outputs:
+            outputs = validation_outputs(self.rows, self.val_sets, self.val_of, self.runner, self.best,
+                                         self.settings)
+        return MemberFit(
+            loss=np.array(self.history["loss"]).reshape(-1, K),
+            val_loss=val_hist if validated else None,
+            val_objective=np.array(self.history["val_objective"]).reshape(-1, K) if validated else None,
+            best_epoch=best_epoch,
+            best_val_loss=val_hist[pick, np.arange(K)] if len(val_hist) else np.full(K, np.nan),
+            epochs_trained=self.epochs_trained,
+            diverged=self.diverged,
+            chosen_epoch=self.stopper.chosen_epoch() if self.grouped and early else best_epoch,
+            val_outputs=outputs,
+        )
 
 
-def _inference(model, X, y, weights, loss, scaling, sample_weight, offset):
+def _inference(model, rows, weights, loss, scaling):
     K = len(weights)
-    if not isinstance(X, Chunks):
-        X = Chunks.of([np.asarray(a) for a in X] if isinstance(X, (list, tuple)) else np.asarray(X))
-    sw = np.ones(X.n, "float32") if sample_weight is None else np.asarray(sample_weight, "float32")
     runner, step = runner_for(model, _optimizer("adam", None), loss, None, False)
     state = _initial_state(model, step, K, np.zeros(K, int), 0, start=(weights, np.arange(K)))
     settings = _settings(np.zeros(K, "float32"), np.zeros(K, "float32"), scaling)
-    exposure = None if offset is None else np.exp(np.asarray(offset, "float64"))
-    return Rows(X, y, sw, exposure), np.ones((1, X.n), bool), np.zeros(K, int), runner, state, settings
+    return rows, np.ones((1, rows.n), bool), np.zeros(K, int), runner, state, settings
 
 
-def member_losses(model, X, y, weights, *, loss, scaling=None, sample_weight=None, offset=None):
-    """Each member's weighted mean data loss on all rows at its weights (no training).
+def member_losses(model, rows, weights, loss, scaling=None):
+    """Each member's weighted mean data loss on all ``rows`` at its weights (no training).
 
     ``weights`` are K weight lists in ``model.get_weights()`` order (what :func:`fit_members`
-    returns); ``scaling`` as there. The path's deviance explained on its training rows
-    (glmnet's ``dev.ratio``) comes from here: one inference pass, chunk by chunk.
+    returns); ``scaling`` a :class:`~kerasnet.path.members.Scaling` or None. The path's
+    deviance explained on its training rows (glmnet's ``dev.ratio``) comes from here: one
+    inference pass over the prepared rows, chunk by chunk.
     """
-    losses, _ = validation_losses(*_inference(model, X, y, weights, loss, scaling, sample_weight, offset))
+    losses, _ = validation_losses(*_inference(model, rows, weights, loss, scaling))
     return np.asarray(losses, float)
 
 
-def member_outputs(model, X, y, weights, *, loss, scaling=None):
-    """Each member's outputs ``[K, n, ...]`` on all rows, in row order: for measures a mean loss
-    cannot give (the Cox deviance's risk sets span all rows)."""
-    index, outputs, _ = validation_outputs(*_inference(model, X, y, weights, loss, scaling, None, None))
+def member_outputs(model, rows, weights, loss, scaling=None):
+    """Each member's outputs ``[K, n, ...]`` on all ``rows``, in row order: for measures a mean
+    loss cannot give (the Cox deviance's risk sets span all rows)."""
+    index, outputs, _ = validation_outputs(*_inference(model, rows, weights, loss, scaling))
     ordered = np.empty_like(outputs)
     np.put_along_axis(ordered, index.reshape(index.shape + (1,) * (outputs.ndim - 2)), outputs, axis=1)
     return ordered

@@ -28,32 +28,26 @@ from keras import ops
 
 from . import grid
 from .autodiff import value_and_grad
-from .distributed import fit_members
-from .folds import refit_epochs_for
+from .members import HELD, HOLD
 from .step import per_sample_loss
 
-__all__ = ["adaptive_factors", "adaptive_gamma", "dense_starts", "first_layer_norms", "group_lambda_max",
-           "held_out"]
-
-_HOLD = 1e30  # a per-feature strength this large holds the feature's row at zero (engine: >= 1e20)
+__all__ = ["adaptive_factors", "adaptive_gamma", "first_layer_norms", "group_lambda_max", "held_out",
+           "scaled_strengths"]
 
 
-def group_lambda_max(network, chunks, y, loss, weight, mean, scale, y_scale=None, linear_gradient=None,
-                     sample=8192, seed=0, factors=None, from_empty=False):
+def group_lambda_max(network, rows, loss, mean, scale, y_scale=None, linear_gradient=None, sample=8192, seed=0,
+                     factors=None, from_empty=False):
     """The strength at which the group lasso keeps no input feature (see the module doc).
 
     Parameters
     ----------
     network : keras.Model
         The MLP at its starting weights (first trainable variable: the first kernel).
-    chunks : kerasnet.path.sources.Chunks
-        All rows' features (raw; standardized here with ``mean`` / ``scale``).
-    y : array [n]
-        The target as the network fits it (class codes; a regression target raw, with
-        ``y_scale = (y_mean, y_sd)`` to standardize it).
+    rows : kerasnet.path.rows.Rows
+        All rows, prepared once: features (raw; standardized here with ``mean`` / ``scale``),
+        the target as the network fits it (class codes; a regression target raw, with
+        ``y_scale = (y_mean, y_sd)`` to standardize it) and row weights.
     loss : str or keras loss
-    weight : array [n]
-        Row weights.
     linear_gradient : array [d, k] or None
         For ``hidden=()``: the null gradient ``G``; the rule is then ``max_j ||G_j||_2``.
     sample : int, default 8192
@@ -61,7 +55,7 @@ def group_lambda_max(network, chunks, y, loss, weight, mean, scale, y_scale=None
         with ``seed``).
     factors : array [d] or [S, d], or None
         Per-feature penalty factors (feature ``j``'s strength is ``lambda * factors[j]``;
-        ``>= 1e20`` holds it at zero): the rule becomes ``max_j g_j / factors[j]`` over the
+        :data:`~kerasnet.path.members.HELD` holds it at zero): the rule becomes ``max_j g_j / factors[j]`` over the
         penalized features not held (0 when there is none); with one row of factors per split,
         one such strength per split.
     from_empty : bool, default False
@@ -78,7 +72,7 @@ def group_lambda_max(network, chunks, y, loss, weight, mean, scale, y_scale=None
         set to zero: the strength above which no feature, removed, would re-enter (the
         group lasso's condition for a zero row), one feature at a time.
     """
-    free = None if factors is None else np.asarray(factors) < 1e20
+    free = None if factors is None else np.asarray(factors) < HELD
 
     def largest(g):
         if factors is None:
@@ -90,8 +84,8 @@ def group_lambda_max(network, chunks, y, loss, weight, mean, scale, y_scale=None
 
     if linear_gradient is not None:
         return largest(np.sqrt(np.square(linear_gradient).sum(axis=1)))
-    x, target, w = _rows(chunks, y, weight, sample, seed)
-    x = ops.convert_to_tensor(((x - mean) / scale).astype("float32"))
+    x, target, w = _rows(rows, sample, seed)
+    x = (x - ops.convert_to_tensor(np.asarray(mean, "float32"))) / ops.convert_to_tensor(np.asarray(scale, "float32"))
     if y_scale is not None:
         target = ((target.reshape(len(target), -1) - y_scale[0]) / y_scale[1]).astype("float32")
     target, w = ops.convert_to_tensor(target), ops.convert_to_tensor((w / w.sum()).astype("float32"))
@@ -129,62 +123,32 @@ def group_lambda_max(network, chunks, y, loss, weight, mean, scale, y_scale=None
     return largest(norms)
 
 
-def _rows(chunks, y, weight, sample, seed):
-    """``(x, y, weight)`` of all rows, or of ``sample`` rows drawn with ``seed``, chunk by chunk."""
-    n = chunks.n
-    if n <= sample:
-        rows = np.arange(n)
-    else:
-        rows = np.sort(np.random.default_rng(seed).choice(n, sample, replace=False))
+def _rows(rows, sample, seed):
+    """``(x, y, weight)`` of all rows (x the device copy of arrays in memory), or of ``sample``
+    rows drawn with ``seed``, chunk by chunk."""
+    n = rows.n
+    if n <= sample and rows.resident:  # the rows already on the device: nothing sent again
+        return ops.cast(rows.data(0).X, "float32"), rows.y, rows.weight
+    index = np.arange(n) if n <= sample else np.sort(np.random.default_rng(seed).choice(n, sample, replace=False))
     parts = []
-    for i, (a, b) in enumerate(chunks.bounds):
-        inside = rows[(rows >= a) & (rows < b)]
+    for i, (a, b) in enumerate(rows.chunks.bounds):
+        inside = index[(index >= a) & (index < b)]
         if len(inside):
-            parts.append(np.asarray(chunks.read(i))[inside - a])
-    return np.concatenate(parts).astype("float64"), np.asarray(y)[rows], np.asarray(weight, "float64")[rows]
-
-
-def dense_starts(network, X, y, rows, test_sets, F, scaling, masks, epochs, early_stopping, patience,
-                  hidden_l2, train_rows, batch_size, progress, common):
-    """Feature selection's warm starts: the unpenalized-input network of every split.
-
-    Split ``f``'s network trains on its training rows (early stopping cross-fit on the
-    other splits' validation rows, as every member of the path); the all-rows network for
-    as many steps as the splits' chosen epoch. Returns ``F + 1`` weight lists (the last on
-    all rows): each member of the path starts from its split's, as LassoNet's path starts
-    from its dense model, so features the network uses are in before the penalty decides.
-    """
-    n = len(y)
-    progress.phase("Dense", epochs, (1, F))
-    folds = np.arange(F)
-    zero = np.zeros(F)
-    factor = common.get("penalty_factor")  # excluded features (1e30) stay out of the dense starts too
-    held = [0.0] if factor is None else np.where(np.asarray(factor)[None] >= 1e20, _HOLD, 0.0)
-    starts, dense = fit_members(
-        network, X, y, l1=zero, l2=np.full(F, hidden_l2),
-        group_l1=np.broadcast_to(held, (F, *np.shape(held)[1:])),
-        train_mask=masks(np.stack(rows), folds), val_mask=masks(test_sets, folds), scaling=scaling(folds),
-        epochs=epochs, early_stopping=early_stopping, patience=patience, streams=folds,
-        stop_groups=np.zeros(F, int), **common)
-    chosen = dense.chosen_epoch[:1] if early_stopping else np.array([epochs])
-    refit_epochs = refit_epochs_for(chosen, train_rows, batch_size, n) if early_stopping else chosen
-    progress.phase("Dense", int(refit_epochs[0]), (1, 1))
-    everything, _ = fit_members(
-        network, X, y, l1=[0.0], l2=[hidden_l2], group_l1=held, train_mask=masks(np.ones((1, n), bool), [0]),
-        scaling=scaling(np.array([F])), epochs=int(refit_epochs[0]), streams=np.zeros(1, int), **common)
-    return list(starts) + list(everything)
+            parts.append(np.asarray(rows.chunks.read(i))[inside - a])
+    x = ops.convert_to_tensor(np.concatenate(parts).astype("float32"))
+    return x, rows.y[index], rows.weight[index]
 
 
 def scaled_strengths(lambdas, of, factors=None):
     """Each member's group strength: ``lambdas[k // per]`` (``per = len(of) / len(lambdas)``
     members a strength), times its split's per-feature ``factors`` (``[S, d]``, row ``of[k]``,
-    or one ``[d]`` for all) when given: then ``[K, d]``, a held feature at 1e30."""
+    or one ``[d]`` for all) when given: then ``[K, d]``, a held feature at :data:`~kerasnet.path.members.HOLD`."""
     lam = np.repeat(np.asarray(lambdas, float), len(of) // len(lambdas))
     if factors is None:
         return lam
     factors = np.asarray(factors, float)
     rows = factors[np.asarray(of)] if factors.ndim == 2 else factors[None, :]
-    return np.minimum(lam[:, None] * rows, 1e30).astype("float32")
+    return np.minimum(lam[:, None] * rows, HOLD).astype("float32")
 
 
 def adaptive_gamma(adaptive):
@@ -248,10 +212,10 @@ def adaptive_factors(norms, values, excluded, fold_weights, lambdas, greater_is_
     strongest = chosen.max(axis=1, keepdims=True)
     with np.errstate(divide="ignore", invalid="ignore"):
         factors = (strongest / chosen) ** float(gamma)
-    return np.where(chosen > 0, factors, _HOLD)
+    return np.where(chosen > 0, factors, HOLD)
 
 
 def held_out(weights):
     """Per-feature group strengths ``[K, d]`` that keep each member's own features free and
     hold the others at zero (a relaxed refit: the selected features, no feature penalty)."""
-    return np.stack([np.where(np.abs(w[0]).sum(axis=1) > 0, 0.0, _HOLD) for w in weights]).astype("float32")
+    return np.stack([np.where(np.abs(w[0]).sum(axis=1) > 0, 0.0, HOLD) for w in weights]).astype("float32")

@@ -10,6 +10,8 @@ all rows, so any point of the path is a standalone Keras model.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..penalty import check_strength
@@ -23,25 +25,27 @@ from .baselines import (
     null_measures,
     path_baselines,
 )
-from .distributed import fit_members
 from .explained import deviance_explained
 from .features import (
     adaptive_factors,
     adaptive_gamma,
-    dense_starts,
     first_layer_norms,
     group_lambda_max,
     held_out,
     scaled_strengths,
 )
-from .folds import normalized_weights, refit_epochs_for, splits
+from .folds import normalized_weights, splits
 from .inputs import encode_target, network_and_inputs, penalty_factors, poisson_offset
-from .progress import Progress, measure_readout
+from .members import Training
+from .plan import MemberGrid, Plan, Statistics
+from .progress import Progress
 from .result import Path
+from .rows import Rows
 from .sources import Chunks
-from .standardize import member_scaling, path_statistics
+from .stages import Strengths, cv_and_refit, dense_starts
+from .standardize import path_statistics
 from .step import kernel_positions
-from .survival_cv import check_fold_events, fold_events, grouped_deviance
+from .survival_cv import check_fold_events, fold_events
 
 __all__ = ["fit_path"]
 
@@ -328,218 +332,49 @@ def fit_path(
                                                            scheduler)
     task, y_enc, classes, n_outputs = encode_target(y, task)
     measure = measures.check_measure(measure, task)
-    standardize = bool(standardize) and model is None  # a user's model gets its inputs as given
     if feature_selection and model is not None:
         raise ValueError("feature_selection=True selects the input features of the MLP (model=None); "
                          "a model of your own has no first layer of features to group.")
     hidden_l2 = check_strength(hidden_l2, "hidden_l2")
     explicit = adaptive is not True and adaptive is not None and adaptive is not False  # a gamma
-    adaptive = adaptive_gamma(adaptive) if feature_selection else None
+    selection = _Selection(bool(feature_selection), hidden_l2, adaptive_gamma(adaptive) if feature_selection
+                           else None, bool(relax))
     if (relax or explicit) and not feature_selection:
         raise ValueError("relax= and adaptive= act on the selected input features; they need "
                          "feature_selection=True.")
     network = build(n_outputs, task)
     factor = penalty_factors(penalty_factor, exclude, names, network, model is None)
-    n = len(y_enc)
-    weight = normalized_weights(sample_weight, n)
+    weight = normalized_weights(sample_weight, len(y_enc))
     offset = poisson_offset(offset, y_enc, weight, task, feature_selection, None if model else network)
     train_rows, test_rows = splits(cv, y_enc, task, seed, foldid=foldid, groups=groups)
     check_fold_events(task, y_enc, weight, test_rows)  # before training: the Cox deviance needs them
-    F = len(train_rows)
-    everything = np.ones(n, bool)
-    rows = list(train_rows) + [everything]
-    x_stats = None
-    test_sets = np.concatenate([test_rows, np.zeros((1, n), bool)])
-    test_weights = (test_rows * weight).sum(axis=1)
-
-    def scaling(member_rows):
-        if not standardize:
-            return None
-        return member_scaling(y_enc, rows, member_rows, task, weight, x_stats)
-
-    def masks(sets, of):
-        # Row sets and each member's: no members x rows array (a cluster takes the full masks).
-        return (sets, of) if scheduler is None else sets[of]
-
+    training = Training(LOSS[task], epochs, batch_size, optimizer, learning_rate, proximal, penalized, seed,
+                        penalty_factor=factor)
+    stopping = defaults.stopping_rule(given_epochs, train_rows.sum(axis=1).mean(), batch_size, learning_rate,
+                                      patience) if early_stopping else None
+    stats = None if model is not None else _statistics(X, y_enc, task, train_rows, weight, standardize, offset,
+                                                       factor)
+    plan = Plan(task, measure, y_enc, weight, train_rows, test_rows, offset, factor, stats,
+                bool(standardize) and model is None, training, stopping, scheduler, keep)
+    rows = Rows.prepare(X, y_enc, weight, offset)  # the rows on the device, once, for every stage
+    ends = _GridEnds(lambdas, n_lambdas, lambda_min_ratio, l1_ratio,
+                     lambdas is None and model is None and not feature_selection and bool(hidden))
     progress = Progress(verbose)
-    common = {"loss": LOSS[task], "penalized": penalized, "sample_weight": weight, "batch_size": batch_size,
-              "optimizer": optimizer, "learning_rate": learning_rate, "proximal": proximal, "seed": seed,
-              "callback": progress, "scheduler": scheduler, "penalty_factor": factor, "offset": offset,
-              **defaults.stopping_rule(given_epochs, np.asarray(train_rows).sum(axis=1).mean(), batch_size,
-                                       learning_rate)}
-    user_grid = lambdas
-    # The default grid of the MLP network gets its top from a probe and its bottom extended.
-    probing = lambdas is None and model is None and not feature_selection and bool(tuple(hidden))
     try:
-        starts = None
-        if model is None:  # one pass over the rows (in blocks, or a streamed file's chunks) for every split
-            chunks = X if isinstance(X, Chunks) else Chunks.blocks(X)
-            free = None if factor is None or isinstance(X, Chunks) else np.asarray(X)[:, factor == 0]
-            x_stats, y_all, G = path_statistics(chunks, y_enc, task, np.stack(rows), weight, standardize,
-                                                None if offset is None else np.exp(offset), free)
-            m_all, s_all = x_stats[0][-1], x_stats[1][-1]
-            if feature_selection and tuple(hidden):
-                starts = dense_starts(network, X, y_enc, rows, test_sets, F, scaling, masks, epochs,
-                                       early_stopping, patience, hidden_l2, train_rows, batch_size, progress,
-                                       common)
-                network.set_weights(starts[F])  # the network on all rows: where the grid starts
-            if feature_selection and lambdas is None:
-                top = group_lambda_max(network, chunks, y_enc, LOSS[task], weight, m_all, s_all,
-                                       y_scale=y_all if task == "regression" else None,
-                                       linear_gradient=G if not tuple(hidden) else None, seed=seed or 0,
-                                       factors=factor)
-                lambdas = grid.lambda_grid(top, n_lambdas, lambda_min_ratio)
-            lambdas = grid.path_lambdas(lambdas, None, y_enc, task, l1_ratio, n_lambdas, lambda_min_ratio,
-                                        weight, linear=not tuple(hidden), gradient=G, factor=factor)
-            if probing:  # the top where the network empties: a short stacked fit on all rows
-                run, _ = grid_ends.probe_runner(
-                    network, X, y_enc, task, common, lambda K: scaling(np.full(K, F)),
-                    lambda K: masks(everything[None], np.zeros(K, int)),
-                    grid_ends.probe_epochs(n, batch_size, learning_rate, epochs) if proximal else epochs,
-                    y_all[1] if task == "regression" else None)
-                lambdas = grid_ends.probed_lambdas(lambdas, l1_ratio, lambda_min_ratio, run)
-        else:
-            lambdas = grid.path_lambdas(lambdas, X, y_enc, task, l1_ratio, n_lambdas, lambda_min_ratio,
-                                        weight, linear=False)
-        L = len(lambdas)
-        l1, l2 = lambdas * l1_ratio, lambdas * (1 - l1_ratio) / 2
-
-        def cv_mean(cv_values, cvfit, refit_diverged):
-            excluded = cvfit.diverged[is_cv].reshape(L, F) | np.asarray(refit_diverged, bool)[:, None]
-            folds = (fold_events(task, y_enc, weight, test_rows) or {}).get(measure, test_weights)
-            return grid.cv_summary(cv_values[measure], excluded, folds)[0]
-
-        def minimum_at_end(cv_values, cvfit, refit_diverged):
-            mean = cv_mean(cv_values, cvfit, refit_diverged)
-            return grid.select_min(lambdas, mean, measures.greater_is_better(measure)) == L - 1
-
-        def null_top(fits):  # leading strengths of the fitted path that give the null model
-            null = null_measures(task, y_enc, weight, train_rows, test_rows, offset, test_weights,
-                                 fold_events(task, y_enc, weight, test_rows))[measure][0]
-            empty = grid_ends.refit_empty(network, X, y_enc, fits[4], task, LOSS[task],
-                                          scaling(np.full(len(fits[4]), F)), proximal,
-                                          y_all[1] if task == "regression" else None)
-            return grid_ends.null_top(cv_mean(fits[2], fits[1], fits[7]), null,
-                                      measures.greater_is_better(measure), empty)
-        group = None
-        if feature_selection:  # the strength is the group lasso; every other kernel a fixed L2
-            l1, l2, group = np.zeros(L), np.full(L, hidden_l2), lambdas
-
-        # Members: k = i * groups + f (strength i, split f). Without early stopping the refits
-        # (one per strength, all rows) join the same fit as "split" F: one program, one pass.
-        joint = not early_stopping
-        per = F + 1 if joint else F
-
-        def members_of(lam):
-            fold = np.tile(np.arange(per), len(lam))
-            return len(lam), lam * l1_ratio, lam * (1 - l1_ratio) / 2, fold, fold < F
-
-        member_fold = np.tile(np.arange(per), L)
-        is_cv = member_fold < F
-        strengths = L, l1, l2, member_fold, is_cv
-
-        def cv_and_refit(name, group_cv, group_refit, below=None):
-            # Every stage starts each member from its split's dense network, if there is one.
-            # ``below``: only these strengths (the grid's extension), as a fit of their own.
-            L, l1, l2, member_fold, is_cv = strengths if below is None else members_of(below)
-            start_cv = None if starts is None else (starts, member_fold)
-            start_refit = None if starts is None else (starts, np.full(L, F))
-            progress.phase(name, epochs, (L, per), measure_readout(task, measure, y_enc, weight, test_sets,
-                                                                   member_fold, scaling(member_fold)))
-            cv_weights, cvfit = fit_members(
-                network, X, y_enc, l1=np.repeat(l1, per), l2=np.repeat(l2, per), group_l1=group_cv,
-                train_mask=masks(np.stack(rows), member_fold), val_mask=masks(test_sets, member_fold),
-                scaling=scaling(member_fold), epochs=epochs, early_stopping=early_stopping, patience=patience,
-                streams=member_fold, stop_groups=np.where(is_cv, np.repeat(np.arange(L), per), -1),
-                outputs=True, start=start_cv, **common)
-            cv_values, oof = measures.cross_validated(cvfit.val_outputs, is_cv, y_enc, task, weight, L, F,
-                                                      keep)
-            if task == "cox":  # cv.glmnet's default: the grouped deviance, from outputs on all rows
-                cv_values["deviance"] = grouped_deviance(network, X, y_enc, cv_weights,
-                                                         scaling(member_fold), test_rows, weight, L, F)
-            if joint:
-                return (cv_weights, cvfit, cv_values, oof, [cv_weights[k] for k in np.flatnonzero(~is_cv)],
-                        None, np.full(L, epochs), cvfit.diverged[~is_cv])
-            chosen = cvfit.chosen_epoch[is_cv].reshape(L, F)[:, 0]
-            refit_epochs = refit_epochs_for(chosen, train_rows, batch_size, n)
-            progress.phase("Refit", int(refit_epochs.max()), (L, 1))
-            weights, refit = fit_members(
-                network, X, y_enc, l1=l1, l2=l2, group_l1=group_refit, scaling=scaling(np.full(L, F)),
-                train_mask=masks(everything[None], np.zeros(L, int)),
-                epochs=int(refit_epochs.max()), max_epochs=refit_epochs, streams=np.zeros(L, int),
-                start=start_refit, **common)
-            return cv_weights, cvfit, cv_values, oof, weights, refit, refit_epochs, refit.diverged
-
-        fits = cv_and_refit("CV   ",
-                            None if group is None else scaled_strengths(lambdas, member_fold, factor),
-                            None if group is None else scaled_strengths(lambdas, np.full(L, F), factor))
-        for _ in range(grid_ends.MAX_RAISES if probing else 0):  # the top learns: go higher
-            above = grid_ends.raised_lambdas(lambdas)
-            if null_top(fits) or not len(above):
-                break
-            fits = grid_ends.merge_fits(cv_and_refit("Upper", None, None, above), fits)
-            lambdas = np.concatenate([above, lambdas])
-            L, l1, l2, member_fold, is_cv = strengths = members_of(lambdas)
-        drop = null_top(fits) - 1 if probing else 0
-        if 0 < drop < L - 1:  # one strength at the top gives the null model, not more (nor all of them)
-            fits = grid_ends.drop_leading(fits, drop, per)
-            lambdas = lambdas[drop:]
-            L, l1, l2, member_fold, is_cv = strengths = members_of(lambdas)
-        for _ in range(grid_ends.MAX_EXTENSIONS if probing else 0):  # the minimum at the bottom: go lower
-            if not minimum_at_end(fits[2], fits[1], fits[7]):
-                break
-            below = grid_ends.extended_lambdas(lambdas, grid_ends.extension_count(n_lambdas))
-            fits = grid_ends.merge_fits(fits, cv_and_refit("Lower", None, None, below))
-            lambdas = np.concatenate([lambdas, below])
-            L, l1, l2, member_fold, is_cv = strengths = members_of(lambdas)
-        cv_weights, cvfit, cv_values, oof, weights, refit, refit_epochs, refit_diverged = fits
-        if adaptive is not None:  # a second path: the first path's own norms set each feature's weight
-            excluded = cvfit.diverged[is_cv].reshape(L, F) | np.asarray(refit_diverged, bool)[:, None]
-            norms = first_layer_norms(cv_weights).reshape(L, per, -1)[:, :F]
-            norms = np.concatenate([norms, first_layer_norms(weights)[:, None]], axis=1)
-            factors = adaptive_factors(norms, cv_values[measure], excluded, (test_rows * weight).sum(axis=1),
-                                       lambdas, measures.greater_is_better(measure), adaptive)
-            factors = factors if factor is None else factors * factor  # glmnet's factors times the adaptive
-            top = user_grid is None and group_lambda_max(
-                network, chunks, y_enc, LOSS[task], weight, m_all, s_all,
-                y_scale=y_all if task == "regression" else None,
-                linear_gradient=G if not tuple(hidden) else None, seed=seed or 0, factors=factors[F])
-            if top:  # else the given grid, or no feature left on all rows: the first grid
-                lambdas = grid.lambda_grid(top, n_lambdas, lambda_min_ratio)
-
-            cv_weights, cvfit, cv_values, oof, weights, refit, refit_epochs, refit_diverged = cv_and_refit(
-                "Adapt", scaled_strengths(lambdas, member_fold, factors),
-                scaled_strengths(lambdas, np.full(L, F), factors))
-        relaxed = None
-        if relax:  # every point again on exactly its own features, without the feature penalty
-            # From the split's dense network (the path's own start), its other features held at zero.
-            relaxed = cv_and_refit("Relax", held_out(cv_weights), held_out(weights))
+        fits, relaxed = _stages(plan, rows, network, ends, selection, tuple(hidden), progress)
     except BaseException:
         progress.close(finished=False)  # no line for a phase an error or a Ctrl-C cut short
         raise
     progress.close()
-    mlp_only = {} if model is not None else {
-        "mean": m_all, "scale": s_all, "y_mean": y_all[0], "y_scale": y_all[1], "hidden": tuple(hidden)}
-    user_only = {} if model is None else {
-        "architecture": model, "penalized": penalized, "kernels": kernel_positions(network, penalized)}
-    shared = dict(lambdas=lambdas, l1_ratio=l1_ratio, task=task, classes=classes, feature_names=names,
-                  measure=measure, fold_weights=(test_rows * weight).sum(axis=1), n_outputs=n_outputs,
-                  measure_weights=fold_events(task, y_enc, weight, test_rows), proximal=proximal,
-                  feature_selection=feature_selection, hidden_l2=hidden_l2 if feature_selection else 0.0,
-                  penalty_factor=factor, **mlp_only, **user_only)
-
-    def result(fits, **extra):
-        _, cvfit, cv_values, oof, weights, refit, refit_epochs, refit_diverged = fits
-        # glmnet's dev.ratio: the refits on their own rows
-        extra["dev_ratio"] = deviance_explained(network, X, y_enc, weights, task, weight,
-                                                scaling(np.full(L, F)), offset)
-        return Path(cv_values=cv_values, member_diverged=cvfit.diverged[is_cv].reshape(L, F),
-                    best_epoch=cvfit.best_epoch[is_cv].reshape(L, F), refit_epochs=refit_epochs,
-                    refit_diverged=refit_diverged, weights=weights, history={"cv": cvfit, "refit": refit},
-                    oof_predictions=oof, **shared, **extra)
-
-    path = result((cv_weights, cvfit, cv_values, oof, weights, refit, refit_epochs, refit_diverged),
-                  relaxed=None if relaxed is None else result(relaxed))
+    shared = dict(l1_ratio=l1_ratio, classes=classes, feature_names=names, n_outputs=n_outputs,
+                  feature_selection=selection.active, hidden_l2=hidden_l2 if selection.active else 0.0)
+    if model is None:
+        shared.update(mean=stats.x[0][-1], scale=stats.x[1][-1], y_mean=stats.y[0], y_scale=stats.y[1],
+                      hidden=tuple(hidden))
+    else:
+        shared.update(architecture=model, penalized=penalized, kernels=kernel_positions(network, penalized))
+    path = _path(plan, rows, network, fits, shared,
+                 relaxed=None if relaxed is None else _path(plan, rows, network, relaxed, shared))
     if given["baselines"]:  # the null model and the linear path on the same splits
         ours = model is None
         path.baselines_ = path_baselines(
@@ -554,3 +389,183 @@ def fit_path(
                 penalty_factor=penalty_factor if ours else None, exclude=exclude if ours else None,
                 baselines=False)))
     return path
+
+
+@dataclass(frozen=True)
+class _Selection:
+    """Feature selection's settings: the group lasso on the inputs, its adaptive ``gamma``
+    (None: no adaptive stage) and relaxed refits."""
+
+    active: bool
+    hidden_l2: float
+    adaptive: float | None
+    relax: bool
+
+
+@dataclass(frozen=True, eq=False)
+class _GridEnds:
+    """The grid as asked for: given ``lambdas`` (None: from the data) and, for the default MLP
+    grid (``probing``), its top from a probe and read from the fitted path, its bottom extended."""
+
+    lambdas: object
+    n_lambdas: int
+    lambda_min_ratio: float
+    l1_ratio: float
+    probing: bool
+
+
+def _statistics(X, y, task, train_rows, weight, standardize, offset, factor):
+    """The MLP path's one pass over the rows (blocks, or a streamed file's chunks): every row
+    set's feature moments, the target's, and the null gradient."""
+    chunks = X if isinstance(X, Chunks) else Chunks.blocks(X)
+    free = None if factor is None or isinstance(X, Chunks) else np.asarray(X)[:, factor == 0]
+    sets = np.concatenate([train_rows, np.ones((1, len(y)), bool)])
+    x_stats, y_all, G = path_statistics(chunks, y, task, sets, weight, standardize,
+                                        None if offset is None else np.exp(offset), free)
+    return Statistics(x_stats, y_all, G)
+
+
+@dataclass(frozen=True, eq=False)
+class _Penalty:
+    """How a stage's strengths become its members' penalties."""
+
+    l1_ratio: float
+    factor: np.ndarray | None
+
+    def of(self, grid_, selection, factors=None):
+        """The penalties over ``grid_``: the elastic net, or with feature selection the group lasso
+        (times the per-split ``factors`` when given, else glmnet's ``penalty.factor``) with a fixed
+        L2 on every other kernel."""
+        if not selection.active:
+            return Strengths.elastic_net(grid_.lambdas, self.l1_ratio)
+        L, F = grid_.L, grid_.n_splits
+        factors = self.factor if factors is None else factors
+        return Strengths(np.zeros(L), np.full(L, selection.hidden_l2),
+                         scaled_strengths(grid_.lambdas, grid_.split, factors),
+                         scaled_strengths(grid_.lambdas, np.full(L, F), factors))
+
+
+def _group_top(plan, rows, network, hidden, factors):
+    """The group lasso's ``lambda_max`` with per-feature ``factors`` (feature selection)."""
+    stats = plan.stats
+    return group_lambda_max(network, rows, plan.training.loss, stats.x[0][-1], stats.x[1][-1],
+                            y_scale=stats.y if plan.task == "regression" else None,
+                            linear_gradient=stats.gradient if not hidden else None,
+                            seed=plan.training.seed or 0, factors=factors)
+
+
+def _lambdas(plan, rows, network, ends, selection, hidden, starts):
+    """The path's first grid: given, glmnet's from the data, the group lasso's top, or the MLP's
+    probed top (:mod:`kerasnet.path.grid_ends`)."""
+    lambdas = ends.lambdas
+    if plan.stats is None:  # a user's model: the grid from its inputs flattened
+        return grid.path_lambdas(lambdas, rows.chunks.read(0), plan.y, plan.task, ends.l1_ratio, ends.n_lambdas,
+                                 ends.lambda_min_ratio, plan.weight, linear=False)
+    if selection.active and lambdas is None:
+        lambdas = grid.lambda_grid(_group_top(plan, rows, network, hidden, plan.factor), ends.n_lambdas,
+                                   ends.lambda_min_ratio)
+    lambdas = grid.path_lambdas(lambdas, None, plan.y, plan.task, ends.l1_ratio, ends.n_lambdas,
+                                ends.lambda_min_ratio, plan.weight, linear=not hidden,
+                                gradient=plan.stats.gradient, factor=plan.factor)
+    if ends.probing:  # the top where the network empties: a short stacked fit on all rows
+        training = plan.training
+        epochs = grid_ends.probe_epochs(plan.n, training.batch_size, training.learning_rate, training.epochs) \
+            if training.proximal else training.epochs
+        run, _ = grid_ends.probe_runner(plan, rows, network, epochs)
+        lambdas = grid_ends.probed_lambdas(lambdas, ends.l1_ratio, ends.lambda_min_ratio, run)
+    return lambdas
+
+
+def _stages(plan, rows, network, ends, selection, hidden, progress):
+    """Every training stage in order; returns the path's :class:`~kerasnet.path.stages.Fits`
+    and the relaxed ones (None without ``relax``)."""
+    starts = None
+    if selection.active and hidden:
+        starts = dense_starts(plan, rows, network, selection.hidden_l2, progress)
+        network.set_weights(starts[plan.F])  # the network on all rows: where the grid starts
+    lambdas = _lambdas(plan, rows, network, ends, selection, hidden, starts)
+    grid_ = MemberGrid.of(lambdas, plan.F, refits_joined=plan.stopping is None)
+    penalty = _Penalty(ends.l1_ratio, plan.factor)
+    fits = cv_and_refit(plan, rows, network, grid_, penalty.of(grid_, selection), starts, progress, "CV   ")
+    if ends.probing:
+        fits = _grid_ends(plan, rows, network, fits, ends, progress)
+    if selection.adaptive is not None:  # a second path: the first path's own norms weigh each feature
+        fits = _adaptive(plan, rows, network, fits, ends, selection, hidden, starts, progress)
+    relaxed = None
+    if selection.relax:  # every point again on exactly its own features, without the feature penalty
+        # From the split's dense network (the path's own start), its other features held at zero.
+        strengths = penalty.of(fits.grid, selection)
+        strengths = Strengths(strengths.l1, strengths.l2, held_out(fits.cv.weights), held_out(fits.refit.weights))
+        relaxed = cv_and_refit(plan, rows, network, fits.grid, strengths, starts, progress, "Relax")
+    return fits, relaxed
+
+
+def _null_top(plan, rows, network, fits):
+    """How many leading strengths of ``fits`` give the null model (:func:`grid_ends.null_top`)."""
+    null = null_measures(plan.task, plan.y, plan.weight, plan.train_rows, plan.test_rows, plan.offset,
+                         plan.fold_weights, fold_events(plan.task, plan.y, plan.weight, plan.test_rows))
+    empty = grid_ends.refit_empty(plan, rows, network, fits.refit.weights)
+    return grid_ends.null_top(fits.cv_mean(plan), null[plan.measure][0], measures.greater_is_better(plan.measure),
+                              empty)
+
+
+def _grid_ends(plan, rows, network, fits, ends, progress):
+    """The default MLP grid's ends read from the fitted path: strengths above its top while the
+    top learns, all but one leading null-model strength dropped, strengths below its bottom while
+    the minimum is there (:mod:`kerasnet.path.grid_ends`). Strengths are independent, so each
+    addition is a fit of its own, joined to the path."""
+    def stage(lambdas, name):
+        more = fits.grid.with_lambdas(lambdas)
+        return cv_and_refit(plan, rows, network, more, Strengths.elastic_net(lambdas, ends.l1_ratio), None,
+                            progress, name)
+
+    for _ in range(grid_ends.MAX_RAISES):  # the top learns: go higher
+        above = grid_ends.raised_lambdas(fits.grid.lambdas)
+        if _null_top(plan, rows, network, fits) or not len(above):
+            break
+        fits = stage(above, "Upper").then(fits)
+    drop = _null_top(plan, rows, network, fits) - 1
+    if 0 < drop < fits.grid.L - 1:  # one strength at the top gives the null model, not more (nor all of them)
+        fits = fits.without_leading(drop)
+    greater = measures.greater_is_better(plan.measure)
+    for _ in range(grid_ends.MAX_EXTENSIONS):  # the minimum at the bottom: go lower
+        if grid.select_min(fits.grid.lambdas, fits.cv_mean(plan), greater) != fits.grid.L - 1:
+            break
+        fits = fits.then(stage(grid_ends.extended_lambdas(fits.grid.lambdas, grid_ends.extension_count(ends.n_lambdas)),
+                               "Lower"))
+    return fits
+
+
+def _adaptive(plan, rows, network, fits, ends, selection, hidden, starts, progress):
+    """The adaptive group lasso: a second path whose features are weighed by the first path's
+    norms, each split's from its own member at the strength chosen without its test rows
+    (:func:`kerasnet.path.features.adaptive_factors`), on its own grid unless one was given."""
+    first = fits.grid
+    norms = first_layer_norms(fits.cv.weights).reshape(first.L, first.per, -1)[:, :first.n_splits]
+    norms = np.concatenate([norms, first_layer_norms(fits.refit.weights)[:, None]], axis=1)
+    factors = adaptive_factors(norms, fits.cv.values[plan.measure], fits.excluded(), plan.fold_weights,
+                               first.lambdas, measures.greater_is_better(plan.measure), selection.adaptive)
+    factors = factors if plan.factor is None else factors * plan.factor  # glmnet's factors times the adaptive
+    lambdas = first.lambdas
+    top = ends.lambdas is None and _group_top(plan, rows, network, hidden, factors[plan.F])
+    if top:  # else the given grid, or no feature left on all rows: the first grid
+        lambdas = grid.lambda_grid(top, ends.n_lambdas, ends.lambda_min_ratio)
+    second = first.with_lambdas(lambdas)
+    strengths = _Penalty(ends.l1_ratio, plan.factor).of(second, selection, factors)
+    return cv_and_refit(plan, rows, network, second, strengths, starts, progress, "Adapt")
+
+
+def _path(plan, rows, network, fits, shared, relaxed=None):
+    """The :class:`~kerasnet.path.result.Path` of ``fits``, with glmnet's ``dev.ratio`` of its refits
+    on their own rows."""
+    members = fits.grid
+    dev_ratio = deviance_explained(network, rows, fits.refit.weights, plan.task, plan.refit_scaling(members.L))
+    return Path(lambdas=members.lambdas, task=plan.task, measure=plan.measure, cv_values=fits.cv.values,
+                member_diverged=members.cv_matrix(fits.cv.fit.diverged),
+                best_epoch=members.cv_matrix(fits.cv.fit.best_epoch), refit_epochs=fits.refit.epochs,
+                refit_diverged=fits.refit.diverged, weights=fits.refit.weights,
+                history={"cv": fits.cv.fit, "refit": fits.refit.fit}, oof_predictions=fits.cv.oof,
+                fold_weights=plan.fold_weights, measure_weights=fold_events(plan.task, plan.y, plan.weight,
+                                                                            plan.test_rows),
+                proximal=plan.training.proximal, penalty_factor=plan.factor, dev_ratio=dev_ratio, relaxed=relaxed,
+                members=members, **shared)

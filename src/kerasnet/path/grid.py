@@ -6,6 +6,7 @@ import numpy as np
 
 from ..penalty import check_strength
 from .inputs import flat_inputs
+from .members import held
 
 __all__ = ["gradient_factor", "null_residual", "null_gradient", "lambdas_from_gradient", "lambda_max",
            "lambda_grid", "default_lambdas", "deviance_ratio", "null_loss", "path_lambdas", "cv_summary",
@@ -216,7 +217,7 @@ def lambdas_from_gradient(G, l1_ratio, n_lambdas=32, lambda_min_ratio=1e-3, line
     """:func:`default_lambdas` from the null model's gradient ``G [d, k]`` (for features
     streamed in chunks, where ``G`` is summed chunk by chunk).
 
-    With penalty ``factor [d]`` (glmnet's ``penalty.factor``, excluded features ``>= 1e20``)
+    With penalty ``factor [d]`` (glmnet's ``penalty.factor``, excluded features held: :data:`~kerasnet.path.members.HELD`)
     row ``j`` of ``G`` is divided by ``factor[j]`` for the lasso scale (glmnet's
     ``max_j |g_j| / vp_j``) and by its square root for the ridge scale; unpenalized and
     excluded features are left out of both. As glmnet, ``G`` is then the gradient at the fit
@@ -224,7 +225,7 @@ def lambdas_from_gradient(G, l1_ratio, n_lambdas=32, lambda_min_ratio=1e-3, line
     model)."""
     if factor is not None:
         f = np.asarray(factor, float)[:, None]
-        counted = (f > 0) & (f < 1e20)
+        counted = (f > 0) & ~held(f)
         with np.errstate(divide="ignore", invalid="ignore"):
             lasso_g, ridge_g = np.where(counted, G / f, 0.0), np.where(counted, G / np.sqrt(f), 0.0)
         return _lambdas(lasso_g, ridge_g, l1_ratio, n_lambdas, lambda_min_ratio, linear)

@@ -17,7 +17,7 @@ fit, :func:`kerasnet.fit_path` reads the top of the fitted path (:func:`null_top
 zeros) or its CV measure is no better than the null model's on the same folds (within
 :data:`NULL_TOLERANCE`, relative; worse counts too: a network the penalty keeps from learning is
 no model). When several leading strengths give the null model, all but the last are dropped
-(:func:`drop_leading`), so the grid starts at the last of them and its second strength learns;
+(:meth:`kerasnet.path.stages.Fits.without_leading`), so the grid starts at the last of them and its second strength learns;
 the grid then has fewer strengths than ``n_lambdas``, as glmnet's can. When the first strength
 does not give the null model (the top learns: the grid starts too low), strengths continuing
 the log grid above it are fitted (:func:`raised_lambdas`, at most :data:`MAX_RAISES`, none above
@@ -32,7 +32,7 @@ The bottom: when the best CV strength is the grid's last, :func:`kerasnet.fit_pa
 the strengths that continue the log grid below it (:func:`extended_lambdas`; members are
 independent, the cross-fit early stopping is per strength, and a fold's members share their
 batches, so a strength's members are what they would be in one fit of the longer grid) and
-appends them (:func:`merge_fits`).
+appends them (:meth:`kerasnet.path.stages.Fits.then`).
 """
 
 from __future__ import annotations
@@ -40,11 +40,12 @@ from __future__ import annotations
 import numpy as np
 
 from .arguments import MAX_STRENGTH
-from .distributed import fit_members
 from .engine import member_outputs
+from .members import MemberSpec
+from .stages import train
 
 __all__ = ["PROBE_STEPS", "probe_epochs", "empty_members", "probe_top", "probe_runner", "probed_lambdas",
-           "extended_lambdas", "extension_count", "merge_fits", "null_top", "drop_leading", "raised_lambdas"]
+           "extended_lambdas", "extension_count", "null_top", "raised_lambdas", "refit_empty"]
 
 #: Optimizer steps of each probe stage at learning rate 1e-3 (scaled by ``1e-3 / rate``): an
 #: adaptive optimizer moves a weight by about the rate per step, so a few hundred steps take
@@ -186,7 +187,7 @@ def probe_top(upper, lower, l1_ratio, run, coarse=COARSE, fine=FINE):
     return float(top), probed + fine
 
 
-def probe_runner(network, X, y, task, common, scaling, train_mask, epochs, y_scale=None):
+def probe_runner(plan, rows, network, epochs):
     """The ``run`` of :func:`probe_top`: members on all rows, ``epochs`` epochs, their emptiness.
 
     With the proximal step an empty network is exactly zero and stays so (zero kernels get no
@@ -195,20 +196,21 @@ def probe_runner(network, X, y, task, common, scaling, train_mask, epochs, y_sca
     (zero is a saddle of two layers): the probe trains all ``epochs`` and a member is also
     empty when its spread is under :data:`RELATIVE_SPREAD` of the least penalized member's.
     """
-    settings = {key: value for key, value in common.items() if key != "callback"}
+    training = plan.training.replace(epochs=epochs)
     cost = {"members": 0, "member_epochs": 0}
 
     def run(l1, l2):
         K = len(l1)
-        weights, _ = fit_members(network, X, y, l1=l1, l2=l2, train_mask=train_mask(K), scaling=scaling(K),
-                                 epochs=epochs, streams=np.zeros(K, int), **settings)
-        outputs = member_outputs(network, X, y, weights, loss=common["loss"], scaling=scaling(K))
+        everything = np.full(K, plan.everything)
+        members = MemberSpec.of(l1, l2, train=(plan.row_sets, everything), scaling=plan.scaling(everything))
+        weights, _ = train(plan, network, rows, members, training)
+        outputs = member_outputs(network, rows, weights, training.loss, members.scaling)
         if "reference" not in cost:  # the first ladder ends at the grid's bottom: its least penalized
-            cost["reference"] = None if common["proximal"] else float(member_spread(outputs[-1:], task,
-                                                                                     y_scale)[0])
+            cost["reference"] = None if training.proximal else float(member_spread(outputs[-1:], plan.task,
+                                                                                     plan.y_scale)[0])
         cost["members"] += K
         cost["member_epochs"] += K * epochs
-        return empty_members(weights, outputs, task, y_scale, cost["reference"])
+        return empty_members(weights, outputs, plan.task, plan.y_scale, cost["reference"])
 
     return run, cost
 
@@ -224,46 +226,6 @@ def extended_lambdas(lambdas, count):
     lambdas = np.asarray(lambdas, float)
     ratio = lambdas[-1] / lambdas[-2] if len(lambdas) > 1 else 0.1
     return lambdas[-1] * ratio ** np.arange(1, count + 1)
-
-
-def _members(a, b, axis=0):
-    """Two arrays of members (or None) one after the other along ``axis``; an epoch history
-    (``axis=1`` members, epochs first) is padded with NaN to the longer run."""
-    if a is None or b is None:
-        return None
-    a, b = np.asarray(a), np.asarray(b)
-    if axis == 1 and a.shape[0] != b.shape[0]:
-        longer = max(a.shape[0], b.shape[0])
-        a, b = (np.concatenate([v, np.full((longer - v.shape[0],) + v.shape[1:], np.nan)]) for v in (a, b))
-    if a.shape[:axis] + a.shape[axis + 1:] != b.shape[:axis] + b.shape[axis + 1:]:
-        return None
-    return np.concatenate([a, b], axis=axis)
-
-
-def merge_member_fits(a, b):
-    """One :class:`kerasnet.path.engine.MemberFit` of ``a``'s members followed by ``b``'s."""
-    if a is None or b is None:
-        return None
-    fields = {name: _members(getattr(a, name), getattr(b, name), axis=1)
-              for name in ("loss", "val_loss", "val_objective")}
-    for name in ("best_epoch", "best_val_loss", "epochs_trained", "diverged", "chosen_epoch"):
-        fields[name] = _members(getattr(a, name), getattr(b, name))
-    outputs = None
-    if a.val_outputs is not None and b.val_outputs is not None:
-        parts = [_members(x, y) for x, y in zip(a.val_outputs, b.val_outputs, strict=True)]
-        outputs = None if any(p is None for p in parts) else tuple(parts)
-    return type(a)(**fields, val_outputs=outputs)
-
-
-def merge_fits(a, b):
-    """``fit_path``'s stage results ``(cv_weights, cvfit, cv_values, oof, weights, refit,
-    refit_epochs, refit_diverged)`` of a grid followed by those of the strengths below it."""
-    cv_weights, cvfit, cv_values, oof, weights, refit, refit_epochs, refit_diverged = a
-    more = b
-    return (list(cv_weights) + list(more[0]), merge_member_fits(cvfit, more[1]),
-            {m: np.concatenate([v, more[2][m]]) for m, v in cv_values.items()}, _members(oof, more[3]),
-            list(weights) + list(more[4]), merge_member_fits(refit, more[5]),
-            np.concatenate([refit_epochs, more[6]]), np.concatenate([refit_diverged, more[7]]))
 
 
 #: Extensions of the bottom at most, each a quarter of ``n_lambdas`` more strengths.
@@ -295,7 +257,7 @@ NULL_TOLERANCE = 1e-3
 MAX_RAISES = 2
 
 
-def refit_empty(network, X, y, weights, task, loss, scaling, proximal, y_scale=None):
+def refit_empty(plan, rows, network, weights):
     """Which refits of a fitted path are empty (:func:`empty_members`, the probe's rule).
 
     With the proximal step only exact zeros count (:func:`structurally_empty`; no pass over the
@@ -303,11 +265,11 @@ def refit_empty(network, X, y, weights, task, loss, scaling, proximal, y_scale=N
     when its outputs on all rows vary by less than :data:`RELATIVE_SPREAD` of the least penalized
     refit's (the last strength's), as in the probe.
     """
-    if proximal:
+    if plan.training.proximal:
         return structurally_empty(weights)
-    outputs = member_outputs(network, X, y, weights, loss=loss, scaling=scaling)
-    reference = float(member_spread(outputs[-1:], task, y_scale)[0])
-    return empty_members(weights, outputs, task, y_scale, reference)
+    outputs = member_outputs(network, rows, weights, plan.training.loss, plan.refit_scaling(len(weights)))
+    reference = float(member_spread(outputs[-1:], plan.task, plan.y_scale)[0])
+    return empty_members(weights, outputs, plan.task, plan.y_scale, reference)
 
 
 def null_top(cv_mean, null_mean, greater_is_better, empty, tolerance=NULL_TOLERANCE):
@@ -331,29 +293,6 @@ def null_top(cv_mean, null_mean, greater_is_better, empty, tolerance=NULL_TOLERA
         no_better = sign * (mean - float(null_mean)) <= margin  # NaN: False
     null = np.asarray(empty, bool) | no_better
     return int(np.argmin(null)) if not null.all() else len(null)
-
-
-def drop_leading(fits, count, per):
-    """``fit_path``'s stage results (as :func:`merge_fits` takes them) without the first ``count``
-    strengths (``per`` members each in the CV fit: member ``k = i * per + f``)."""
-    cv_weights, cvfit, cv_values, oof, weights, refit, refit_epochs, refit_diverged = fits
-    return (list(cv_weights)[count * per:], _member_slice(cvfit, count * per),
-            {m: np.asarray(v)[count:] for m, v in cv_values.items()},
-            None if oof is None else np.asarray(oof)[count:], list(weights)[count:],
-            _member_slice(refit, count), np.asarray(refit_epochs)[count:], np.asarray(refit_diverged)[count:])
-
-
-def _member_slice(fit, start):
-    """A :class:`kerasnet.path.engine.MemberFit` without its first ``start`` members."""
-    if fit is None:
-        return None
-    fields = {name: None if getattr(fit, name) is None else np.asarray(getattr(fit, name))[:, start:]
-              for name in ("loss", "val_loss", "val_objective")}
-    for name in ("best_epoch", "best_val_loss", "epochs_trained", "diverged", "chosen_epoch"):
-        value = getattr(fit, name)
-        fields[name] = None if value is None else np.asarray(value)[start:]
-    outputs = None if fit.val_outputs is None else tuple(np.asarray(part)[start:] for part in fit.val_outputs)
-    return type(fit)(**fields, val_outputs=outputs)
 
 
 def raised_lambdas(lambdas, count=1):

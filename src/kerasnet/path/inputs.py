@@ -13,6 +13,7 @@ from ..errors import InputError
 from ..models import mlp
 from ..tasks import check_task
 from .arguments import check_hidden, check_int, check_settings, shown
+from .members import HOLD
 from .sources import is_streamed, open_streamed
 
 __all__ = ["NumpyGlorotUniform", "build_model", "check_features", "check_int", "check_settings",
@@ -331,7 +332,7 @@ def penalty_factors(penalty_factor, exclude, names, network=None, applies=True):
     As glmnet: an infinite factor excludes its feature too; excluded features count with a
     factor of 1 while the factors are rescaled to sum to the number of features ``d`` (so
     excluding one does not move the others' strengths), then hold their rows at zero
-    (1e30). ``exclude`` takes indices or feature names. ``network``'s first kernel gets the
+    (:data:`~kerasnet.path.members.HOLD`). ``exclude`` takes indices or feature names. ``network``'s first kernel gets the
     excluded rows set to zero (they start, and stay, there); ``applies`` False refuses both.
     """
     if penalty_factor is None and exclude is None:
@@ -367,7 +368,7 @@ def penalty_factors(penalty_factor, exclude, names, network=None, applies=True):
     if not factor.max() > 0:
         raise ValueError("every penalty factor is 0: nothing is penalized, so there is no path; give "
                          "some feature a positive factor.")
-    factor = np.where(held, 1e30, factor * d / factor.sum())
+    factor = np.where(held, HOLD, factor * d / factor.sum())
     if network is not None:
         first, *rest = network.get_weights()
         network.set_weights([np.where(held[:, None], 0.0, first), *rest])

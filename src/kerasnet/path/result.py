@@ -11,6 +11,7 @@ from ..models import compile_for, mlp
 from ..penalty import lambda_to_l1_l2
 from . import grid, measures
 from .df import rows_are_features
+from .plan import MemberGrid
 
 __all__ = ["Path"]
 
@@ -65,7 +66,7 @@ class Path:
         glmnet's ``dev.ratio``: the fraction of the null deviance each refit explains on its
         own (all) rows, ``1 - loss / loss of the constant model``; :meth:`summary`.
     penalty_factor_ : ndarray [d] or None
-        The rescaled penalty factors the path used (excluded features 1e30).
+        The rescaled penalty factors the path used (excluded features :data:`~kerasnet.path.members.HOLD`).
     relaxed_ : Path or None
         With ``fit_path(..., relax=True)``: the relaxed path, every point trained again on
         exactly its selected features without the feature penalty (its own CV curve,
@@ -88,7 +89,7 @@ class Path:
                  weights, n_outputs, proximal, fold_weights=None, history=None, oof_predictions=None,
                  hidden=None, mean=None, scale=None, y_mean=None, y_scale=None, architecture=None,
                  kernels=None, penalized=None, feature_selection=False, hidden_l2=0.0, relaxed=None,
-                 dev_ratio=None, penalty_factor=None, measure_weights=None):
+                 dev_ratio=None, penalty_factor=None, measure_weights=None, members=None):
         self.lambdas_ = np.asarray(lambdas, float)
         self.l1_ratio, self.task, self.hidden, self.proximal = l1_ratio, task, hidden, proximal
         self.classes_, self.feature_names_ = classes, list(feature_names)
@@ -103,6 +104,8 @@ class Path:
         # A measure whose folds weigh otherwise (Cox's grouped deviance: by their events).
         self.measure_weights_ = {m: np.asarray(v, float) for m, v in (measure_weights or {}).items()}
         self.member_diverged_ = member_diverged
+        #: Who each member of the CV fit was (:class:`kerasnet.path.plan.MemberGrid`).
+        self.members_ = members if members is not None else MemberGrid.of(self.lambdas_, member_diverged.shape[1])
         self.diverged_ = member_diverged.any(axis=1) | np.asarray(refit_diverged, bool)
         self._excluded = member_diverged | np.asarray(refit_diverged, bool)[:, None]
         self.cv_mean_, self.cv_se_ = self.cv_summary(measure)
@@ -297,7 +300,7 @@ class Path:
                      "val_objective"]
             return pd.DataFrame(columns=names)
         i, F = self.index(lam), self.member_diverged_.shape[1]
-        members = i * (cv.loss.shape[1] // len(self.lambdas_)) + np.arange(F)  # member k = i * per + f
+        members = [self.members_.member(i, f) for f in range(F)]
         with np.errstate(invalid="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # epochs after every fold stopped: NaN
             penalty = np.nanmean(cv.val_objective[:, members] - cv.val_loss[:, members], axis=1)

@@ -11,6 +11,7 @@ import keras
 import numpy as np
 
 from .device import to_device
+from .sources import Chunks
 from .step import Data
 from .validation import CHUNK, Validation
 
@@ -28,27 +29,55 @@ def _padded(values, rows):
 class Rows:
     """The rows every member draws from, as the runner takes them, chunk by chunk.
 
-    Arrays in memory are one chunk, sent to the device once. A streamed source
-    (:class:`kerasnet.path.sources.Chunks` of a Parquet file or a Dask DataFrame) is read
-    again for every pass, each chunk padded to the largest so every pass runs one compiled
-    program; only one chunk is held at a time.
+    Prepared once (:meth:`prepare`) and passed to every fit and inference pass over the same
+    table. Arrays in memory are one chunk, sent to the device once, when this object is made.
+    A streamed source (:class:`kerasnet.path.sources.Chunks` of a Parquet file or a Dask
+    DataFrame) is read again for every pass, each chunk padded to the largest so every pass
+    runs one compiled program; only one chunk is held at a time. Pickled (to a Dask worker),
+    the host arrays travel and the device copy is made again there.
     """
 
-    def __init__(self, chunks, y, sample_weight, exposure=None):
-        self.chunks, self.y, self.sw = chunks, np.asarray(y), sample_weight
-        self.exposure = None if exposure is None else np.asarray(exposure, "float32")
+    def __init__(self, chunks, y, sample_weight=None, offset=None):
+        self.chunks, self.y = chunks, np.asarray(y)
+        #: Row weights at float64 (the measures') and as the device takes them.
+        self.weight = np.ones(chunks.n) if sample_weight is None else np.asarray(sample_weight, "float64")
+        self.sw = self.weight.astype("float32")
+        self.offset = None if offset is None else np.asarray(offset, "float64")
+        #: Each row's ``exp(offset)`` (Poisson's exposure), float64; None without an offset.
+        self.exposure = None if offset is None else np.exp(self.offset)
         self.resident = chunks.count == 1
+        self._validation = None
         if self.resident:
             inputs = keras.tree.map_structure(to_device, chunks.read(0))
             self._data = Data(inputs, to_device(self.y), to_device(self.sw),
-                              None if self.exposure is None else to_device(self.exposure))
+                              None if offset is None else to_device(self.exposure.astype("float32")))
+
+    @classmethod
+    def prepare(cls, X, y, sample_weight=None, offset=None):
+        """The rows of ``X`` (an array, a list of arrays for several inputs, or
+        :class:`~kerasnet.path.sources.Chunks`) with target ``y``, row weights (None: ones) and
+        Poisson's log ``offset`` (None: none)."""
+        if not isinstance(X, Chunks):
+            X = Chunks.of([np.asarray(a) for a in X] if isinstance(X, (list, tuple)) else np.asarray(X))
+        return cls(X, y, sample_weight, offset)
+
+    @property
+    def n(self):
+        """The number of rows."""
+        return self.chunks.n
+
+    def __getstate__(self):
+        return {"chunks": self.chunks, "y": self.y, "weight": self.weight, "offset": self.offset}
+
+    def __setstate__(self, state):
+        self.__init__(state["chunks"], state["y"], state["weight"], state["offset"])
 
     def data(self, c):
         if self.resident:
             return self._data
         a, b = self.chunks.bounds[c]
         size = self.chunks.largest
-        exposure = None if self.exposure is None else to_device(_padded(self.exposure[a:b], size))
+        exposure = None if self.exposure is None else to_device(_padded(self.exposure[a:b].astype("float32"), size))
         return Data(to_device(_padded(self.chunks.read(c), size)), to_device(_padded(self.y[a:b], size)),
                     to_device(_padded(self.sw[a:b], size)), exposure)
 
@@ -68,9 +97,11 @@ class Rows:
     def validations(self, sets, of):
         """One :class:`Validation` per chunk, built as needed (in memory: built once)."""
         if self.resident:
-            if getattr(self, "_validation", None) is None:
-                self._validation = Validation((sets, of), self.sw, to_device)
-            yield self._validation, self._data
+            # One fit validates its members every epoch on the same sets: built once per fit.
+            cached = self._validation
+            if cached is None or cached[0] is not sets or not np.array_equal(cached[1], of):
+                self._validation = cached = (sets, np.array(of), Validation((sets, of), self.sw, to_device))
+            yield cached[2], self._data
             return
         size = min(CHUNK, max(1, max(int(sets[:, a:b].sum(axis=1).max()) for a, b in self.chunks.bounds)))
         for c, (a, b) in enumerate(self.chunks.bounds):

@@ -26,13 +26,17 @@ from ..penalty import check_strength
 from ..tasks import CLASSIFICATION, LOSS
 from . import grid
 from .arguments import check_hidden, check_seed, check_settings
-from .distributed import fit_members
-from .features import adaptive_factors, adaptive_gamma, dense_starts, first_layer_norms, group_lambda_max
+from .features import adaptive_factors, adaptive_gamma, first_layer_norms, group_lambda_max
 from .folds import normalized_weights, splits
 from .inputs import NumpyGlorotUniform, check_xy, encode_target
 from .progress import Progress
 from .sources import Chunks
-from .standardize import member_scaling, path_statistics
+from .members import HOLD, MemberSpec, Training
+from .plan import Plan, Statistics
+from .rows import Rows
+from .stages import dense_starts, train
+from .standardize import path_statistics
+from .stopping import StoppingRule
 
 __all__ = ["StabilitySelection", "stability_selection"]
 
@@ -239,67 +243,70 @@ def stability_selection(X, y, *, hidden=(32,), task=None, n_pairs=25, lambdas=No
     weight = normalized_weights(sample_weight, n)
     halves = _half_samples(n_pairs, y_enc, task, seed)
     S = len(halves)
-    rows = np.concatenate([halves, np.ones((1, n), bool)])
-    complement = np.concatenate([~rows[:S], np.zeros((1, n), bool)])
     network = mlp(X.shape[1], n_outputs, hidden, task, seed=seed, kernel_initializer=NumpyGlorotUniform(seed))
-    chunks = Chunks.blocks(X)
-    x_stats, y_all, G = path_statistics(chunks, y_enc, task, rows, weight, True)
-
-    def scaling(member_rows):
-        return member_scaling(y_enc, list(rows), member_rows, task, weight, x_stats)
-
-    def masks(sets, of):
-        return sets, of
-
+    sets = np.concatenate([halves, np.ones((1, n), bool)])
+    plan = Plan(task, "deviance", y_enc, weight, halves, ~halves, None, None,
+                Statistics(*path_statistics(Chunks.blocks(X), y_enc, task, sets, weight, True)), True,
+                Training(LOSS[task], epochs, batch_size, "adam", learning_rate, seed=seed), StoppingRule(patience))
+    rows = Rows.prepare(X, y_enc, weight)  # the rows on the device, once
     progress = Progress(verbose)
-    common = {"loss": LOSS[task], "penalized": None, "sample_weight": weight, "batch_size": batch_size,
-              "optimizer": "adam", "learning_rate": learning_rate, "proximal": False, "seed": seed,
-              "callback": progress, "scheduler": None}
     try:
-        starts = None
-        if hidden:
-            starts = dense_starts(network, X, y_enc, list(rows), complement, S, scaling, masks, epochs, True,
-                                  patience, hidden_l2, list(rows[:S]), batch_size, progress, common)
-            network.set_weights(starts[S])
-        top = None
-        if lambdas is None:
-            top = group_lambda_max(network, chunks, y_enc, LOSS[task], weight, x_stats[0][-1], x_stats[1][-1],
-                                   y_scale=y_all if task == "regression" else None,
-                                   linear_gradient=None if hidden else G, seed=seed or 0, from_empty=True)
-            lambdas = grid.lambda_grid(top, n_lambdas, lambda_min_ratio)
-        lambdas = np.sort(np.asarray(lambdas, float).ravel())[::-1]
-        for value in lambdas:
-            check_strength(float(value), "each of lambdas")
-        L = len(lambdas)
-        of = np.tile(np.arange(S), L)
-
-        def halves_fit(name, group):
-            progress.phase(name, epochs, (L, S))
-            return fit_members(
-                network, X, y_enc, l1=np.zeros(L * S), l2=np.full(L * S, hidden_l2), group_l1=group,
-                train_mask=masks(rows, of), val_mask=masks(complement, of), scaling=scaling(of),
-                epochs=epochs, early_stopping=False, streams=of,
-                start=None if starts is None else (starts, of), **common)
-
-        weights, fit = halves_fit("Pairs", np.repeat(lambdas, S))
-        if adaptive is not None:  # the adaptive group lasso on each half, weighed by its own first fit
-            k = np.arange(L * S)
-            held = fit.val_loss[fit.best_epoch - 1, k].reshape(L, S)
-            factors = adaptive_factors(first_layer_norms(weights).reshape(L, S, -1), held,
-                                       fit.diverged.reshape(L, S), np.ones(S), lambdas, False, adaptive)
-            if top is not None:
-                tops = group_lambda_max(
-                    network, chunks, y_enc, LOSS[task], weight, x_stats[0][-1], x_stats[1][-1],
-                    y_scale=y_all if task == "regression" else None, linear_gradient=None if hidden else G,
-                    seed=seed or 0, factors=factors, from_empty=True)
-                # Each half's top differs with its factors: start where no half keeps a feature.
-                lambdas = grid.lambda_grid(float(tops.max()) if (tops > 0).any() else top, n_lambdas,
-                                           lambda_min_ratio)
-            scaled = np.repeat(lambdas, S)[:, None] * factors[of]
-            weights, _ = halves_fit("Adapt", np.minimum(scaled, 1e30).astype("float32"))
+        lambdas, weights = _halves_path(plan, rows, network, hidden, lambdas, (n_lambdas, lambda_min_ratio),
+                                        hidden_l2, adaptive, progress)
     except BaseException:
         progress.close(finished=False)  # no line for a phase an error or a Ctrl-C cut short
         raise
     progress.close()
+    L = len(lambdas)
     kept = np.stack([np.abs(np.asarray(w[0])).sum(axis=1) > 0 for w in weights]).reshape(L, S, -1)
     return StabilitySelection(lambdas, kept, names, threshold, pfer)
+
+
+def _halves_path(plan, rows, network, hidden, lambdas, grid_size, hidden_l2, adaptive, progress):
+    """The group-lasso path of every half (and the adaptive one): ``(lambdas, weights [L * S])``.
+
+    Each half's network starts from its dense network (trained without the feature penalty,
+    early stopping on its complement), as the feature-selection path's members do.
+    """
+    S, stats = plan.F, plan.stats
+    starts = None
+    if hidden:
+        starts = dense_starts(plan, rows, network, hidden_l2, progress)
+        network.set_weights(starts[S])
+
+    def top(factors=None):
+        return group_lambda_max(network, rows, plan.training.loss, stats.x[0][-1], stats.x[1][-1],
+                                y_scale=stats.y if plan.task == "regression" else None,
+                                linear_gradient=None if hidden else stats.gradient, seed=plan.training.seed or 0,
+                                factors=factors, from_empty=True)
+
+    first_top = None
+    if lambdas is None:
+        first_top = top()
+        lambdas = grid.lambda_grid(first_top, *grid_size)
+    lambdas = np.sort(np.asarray(lambdas, float).ravel())[::-1]
+    for value in lambdas:
+        check_strength(float(value), "each of lambdas")
+    L = len(lambdas)
+    of = np.tile(np.arange(S), L)
+
+    def halves_fit(name, group):
+        progress.phase(name, plan.training.epochs, (L, S))
+        members = MemberSpec.of(np.zeros(L * S), np.full(L * S, hidden_l2), train=(plan.row_sets, of),
+                                val=(plan.test_sets, of), streams=of, group=group, scaling=plan.scaling(of),
+                                start=None if starts is None else (starts, of))
+        return train(plan, network, rows, members, plan.training, None, progress)
+
+    weights, fit = halves_fit("Pairs", np.repeat(lambdas, S))
+    if adaptive is not None:  # the adaptive group lasso on each half, weighed by its own first fit
+        k = np.arange(L * S)
+        held = fit.val_loss[fit.best_epoch - 1, k].reshape(L, S)
+        factors = adaptive_factors(first_layer_norms(weights).reshape(L, S, -1), held,
+                                   fit.diverged.reshape(L, S), np.ones(S), lambdas, False, adaptive)
+        if first_top is not None:
+            tops = top(factors)
+            # Each half's top differs with its factors: start where no half keeps a feature.
+            lambdas = grid.lambda_grid(float(tops.max()) if (tops > 0).any() else first_top, *grid_size)
+        scaled = np.repeat(lambdas, S)[:, None] * factors[of]
+        weights, _ = halves_fit("Adapt", np.minimum(scaled, HOLD).astype("float32"))
+    return lambdas, weights

@@ -35,14 +35,10 @@ from ..penalty import elastic_net
 from ..proximal import effective_step, group_soft_threshold, soft_threshold
 from ..survival import cox_terms
 from .autodiff import value_and_grad
+from .members import HELD
 
 __all__ = ["Data", "MemberSettings", "MemberState", "Step", "kernel_positions", "penalized_indices",
            "per_sample_loss", "row_norms"]
-
-
-#: A per-feature strength at least this large holds the feature's row at zero (not counted in
-#: the penalty): how a refit on selected features leaves the others out.
-_HOLD = 1e20
 
 
 def _rows_of(factor, kernel, stacked):
@@ -72,7 +68,7 @@ class MemberSettings(NamedTuple):
     ``y_mean``/``y_scale`` the target, each with the member's own training rows; None
     (for all members) leaves them as given. ``group`` is the strength of the group lasso
     on the grouped kernel's rows (None: no group lasso); ``factor`` glmnet's per-feature
-    penalty factors ``[d]`` on the first penalized kernel's rows (``>= 1e20``: held at zero).
+    penalty factors ``[d]`` on the first penalized kernel's rows (:data:`~kerasnet.path.members.HELD` or more: held at zero).
     """
 
     l1: object
@@ -155,7 +151,7 @@ class Step:
     factored : bool
         The first penalized kernel's rows (input features) carry per-feature penalty
         factors (``MemberSettings.factor``): row ``j``'s elastic net is multiplied by
-        ``factor[j]``, and a factor ``>= 1e20`` holds the row at zero after every update.
+        ``factor[j]``, and a factor of :data:`~kerasnet.path.members.HELD` or more holds the row at zero after every update.
     """
 
     def __init__(self, model, optimizer, loss, penalized, proximal, grouped=None, factored=False):
@@ -177,13 +173,13 @@ class Step:
         for i in self.elastic:
             if self.factored and i == self.first and factor is not None:
                 w = trainable[i]
-                f = _rows_of(ops.where(factor >= _HOLD, 0.0, factor), w, stacked=False)
+                f = _rows_of(ops.where(factor >= HELD, 0.0, factor), w, stacked=False)
                 total = total + ops.sum(l1 * f * ops.absolute(w)) + ops.sum(l2 * f * ops.square(w))
                 continue
             total = total + elastic_net(trainable[i], l1, l2)
         if self.grouped is not None and group is not None:
             # group: one strength, or one per feature (row); a huge one holds a row at zero.
-            total = total + ops.sum(ops.minimum(group, _HOLD) * row_norms(trainable[self.grouped]))
+            total = total + ops.sum(ops.minimum(group, HELD) * row_norms(trainable[self.grouped]))
         return total
 
     def inputs(self, data, idx, member):
@@ -291,11 +287,11 @@ class Step:
             for i in self.elastic if self.proximal else ():
                 l1_i = ops.reshape(l1, (-1,) + (1,) * (len(trainable[i].shape) - 1)) if stacked else l1
                 if self.factored and i == self.first and factor is not None:
-                    l1_i = l1_i * _rows_of(ops.minimum(factor, _HOLD), trainable[i], stacked)
+                    l1_i = l1_i * _rows_of(ops.minimum(factor, HELD), trainable[i], stacked)
                 trainable[i] = soft_threshold(trainable[i], l1_i * effective_step(optimizer, variables[i]))
             if self.factored and factor is not None:  # excluded features stay out
                 i = self.first
-                held = _rows_of(ops.cast(factor < _HOLD, trainable[i].dtype), trainable[i], stacked)
+                held = _rows_of(ops.cast(factor < HELD, trainable[i].dtype), trainable[i], stacked)
                 trainable[i] = trainable[i] * held
             if self.grouped is not None:
                 i, w = self.grouped, trainable[self.grouped]

@@ -30,7 +30,39 @@ choose it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+
+__all__ = ["EarlyStopping", "StoppingRule"]
+
+
+@dataclass(frozen=True)
+class StoppingRule:
+    """How a stacked fit stops its members early (None in its place: every member trains its
+    budget and keeps its last weights).
+
+    Attributes
+    ----------
+    patience : int
+        Epochs without progress before a curve stops.
+    min_delta : float
+        Relative decrease that counts as progress (0: any decrease, as Keras).
+    monitor : {"val_objective", "val_loss"}
+        The curve watched: the validation objective (data loss + penalty, Keras's
+        ``val_loss``) or the validation data loss alone (what a CV measure scores).
+    warmup : int
+        The curves are watched from this epoch on (earlier epochs are never kept).
+    """
+
+    patience: int = 10
+    min_delta: float = 0.0
+    monitor: str = "val_objective"
+    warmup: int = 0
+
+    def __post_init__(self):
+        if self.monitor not in ("val_objective", "val_loss"):
+            raise ValueError(f"monitor must be 'val_objective' or 'val_loss'; received {self.monitor!r}.")
 
 
 class EarlyStopping:

@@ -11,19 +11,18 @@ from .engine import member_outputs
 __all__ = ["check_fold_events", "fold_events", "grouped_deviance"]
 
 
-def grouped_deviance(network, X, y_enc, weights, scaling, test_rows, weight, L, F):
+def grouped_deviance(network, rows, weights, scaling, test_rows, grid):
     """``[L, F]``: each CV member's grouped deviance (:func:`kerasnet.survival.grouped_cox_deviance`).
 
-    ``weights`` are the members' weights, strength-major (member ``i * per + f`` is strength
-    ``i``'s member for split ``f``, ``per >= F`` when the refits share the fit), ``scaling``
-    their standardizations; one inference pass gives every member's ``eta`` on all rows.
+    ``weights`` are the members' weights in the order of ``grid``
+    (:class:`kerasnet.path.plan.MemberGrid`), ``scaling`` their standardizations; one
+    inference pass over the prepared ``rows`` gives every member's ``eta`` on all rows.
     """
-    etas = member_outputs(network, X, y_enc, weights, loss=LOSS["cox"], scaling=scaling)
-    etas = etas.reshape(len(weights), -1)
-    per = len(weights) // L
-    values = np.empty((L, F))
-    for f in range(F):
-        values[:, f] = grouped_cox_deviance(y_enc, etas[np.arange(L) * per + f], weight, test_rows[f])
+    etas = member_outputs(network, rows, weights, LOSS["cox"], scaling).reshape(len(weights), -1)
+    values = np.empty((grid.L, grid.n_splits))
+    for f in range(grid.n_splits):
+        members = [grid.member(i, f) for i in range(grid.L)]
+        values[:, f] = grouped_cox_deviance(rows.y, etas[members], rows.weight, test_rows[f])
     return values
 
 
