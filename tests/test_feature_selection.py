@@ -8,6 +8,8 @@ from sklearn.linear_model import LogisticRegression
 import kerasnet
 from kerasnet.models import compile_for, mlp
 from kerasnet.path.engine import fit_members
+from kerasnet.path.members import MemberSpec, Training
+from kerasnet.path.rows import Rows
 from kerasnet.penalty import ElasticNet, GroupLasso
 
 
@@ -36,9 +38,9 @@ def test_group_lasso_member_equals_keras_group_lasso_every_epoch(optimizer):
             {"class_name": optimizer, "config": {"learning_rate": lr}})))
     removed = 0
     for epochs in (1, 2, 3):
-        weights, _ = fit_members(network, X, y, loss="binary_crossentropy", l1=[0.0, 0.0], l2=l2,
-                                 group_l1=group, epochs=epochs, batch_size=16, learning_rate=lr,
-                                 optimizer=optimizer, shuffle=False)
+        weights, _ = fit_members(network, Rows.prepare(X, y), MemberSpec.of([0.0, 0.0], l2, group=group),
+                                 Training("binary_crossentropy", epochs=epochs, batch_size=16, learning_rate=lr,
+                                          optimizer=optimizer, shuffle=False))
         for k, model in enumerate(alone):
             model.fit(X, y, batch_size=16, epochs=1, shuffle=False, verbose=0)
             for got, ref in zip(weights[k], model.get_weights(), strict=True):
@@ -56,8 +58,9 @@ def test_linear_group_lasso_of_single_weights_is_sklearns_l1_logistic():
     y = (X[:, 0] - 0.5 * X[:, 1] + 0.5 * rng.normal(size=200) > 0).astype("float32")
     lam = 0.04
     network = mlp(6, 1, (), "binary", seed=0)
-    weights, _ = fit_members(network, X, y, loss="binary_crossentropy", l1=[0.0], group_l1=[lam], epochs=3000,
-                             batch_size=200, learning_rate=0.5, optimizer="sgd", shuffle=False)
+    weights, _ = fit_members(network, Rows.prepare(X, y), MemberSpec.of([0.0], group=[lam]),
+                             Training("binary_crossentropy", epochs=3000, batch_size=200, learning_rate=0.5,
+                                      optimizer="sgd", shuffle=False))
     ref = LogisticRegression(l1_ratio=1.0, C=1 / (lam * 200), solver="saga", tol=1e-10, max_iter=100_000)
     ref.fit(X, y)
     np.testing.assert_allclose(weights[0][0][:, 0], ref.coef_[0], atol=2e-3)

@@ -6,6 +6,8 @@ import pytest
 
 from kerasnet.path import fit_path, grid_ends
 from kerasnet.path.engine import MemberFit
+from kerasnet.path.plan import MemberGrid
+from kerasnet.path.stages import CVStage, Fits, RefitStage
 
 FAST = dict(hidden=(4,), cv=2, epochs=30, batch_size=32, learning_rate=1e-2, patience=5, seed=0, verbose=0)
 
@@ -91,14 +93,14 @@ def test_extended_lambdas_continue_the_log_grid():
     assert grid_ends.extension_count(32) == 8 and grid_ends.extension_count(3) == 1
 
 
-def test_merge_member_fits_pads_the_shorter_history():
+def test_member_fit_concat_pads_the_shorter_history():
     def fit(K, E, value):
         h = np.full((E, K), value)
         return MemberFit(loss=h, val_loss=h, val_objective=h, best_epoch=np.full(K, E),
                          best_val_loss=np.full(K, value), epochs_trained=np.full(K, E),
                          diverged=np.zeros(K, bool), chosen_epoch=np.full(K, E))
 
-    merged = grid_ends.merge_member_fits(fit(2, 3, 1.0), fit(1, 5, 2.0))
+    merged = MemberFit.concat([fit(2, 3, 1.0), fit(1, 5, 2.0)])
     assert merged.loss.shape == (5, 3) and np.isnan(merged.loss[3:, :2]).all()
     assert merged.loss[:, 2].tolist() == [2.0] * 5 and merged.best_epoch.tolist() == [3, 3, 5]
 
@@ -114,22 +116,41 @@ def test_null_top_counts_empty_refits_and_cv_no_better_than_the_null():
     assert grid_ends.null_top([2.5, 2.5], 2.0, False, [False, False]) == 2  # all of them
 
 
-def test_drop_leading_keeps_the_members_of_the_later_strengths():
-    L, per, E = 4, 3, 5
+def _fits(L, per, E, lambdas=None):
     K = L * per
     history = np.arange(E * K, dtype=float).reshape(E, K)
     cvfit = MemberFit(loss=history, val_loss=history, val_objective=None, best_epoch=np.arange(K),
                       best_val_loss=np.arange(K, dtype=float), epochs_trained=np.full(K, E),
                       diverged=np.zeros(K, bool), chosen_epoch=np.arange(K),
                       val_outputs=(np.arange(K)[:, None], np.arange(K)[:, None, None], np.ones((K, 1), bool)))
-    fits = (list(range(K)), cvfit, {"deviance": np.arange(L * 2.0).reshape(L, 2)}, np.arange(L)[:, None],
-            list("abcd"), None, np.arange(L), np.zeros(L, bool))
-    cv_weights, cut, values, oof, weights, refit, epochs, diverged = grid_ends.drop_leading(fits, 2, per)
-    assert cv_weights == list(range(6, 12)) and cut.best_epoch.tolist() == list(range(6, 12))
-    np.testing.assert_array_equal(cut.loss, history[:, 6:])
-    assert cut.val_objective is None and cut.val_outputs[0][:, 0].tolist() == list(range(6, 12))
-    assert values["deviance"].tolist() == [[4.0, 5.0], [6.0, 7.0]] and oof[:, 0].tolist() == [2, 3]
-    assert weights == ["c", "d"] and refit is None and epochs.tolist() == [2, 3] and len(diverged) == 2
+    cv = CVStage(list(range(K)), cvfit, {"deviance": np.arange(L * 2.0).reshape(L, 2)}, np.arange(L)[:, None])
+    refit = RefitStage(list("abcdefgh"[:L]), None, np.arange(L), np.zeros(L, bool))
+    grid = MemberGrid.of(np.geomspace(1, 1e-3, L) if lambdas is None else lambdas, 2, refits_joined=per == 3)
+    return Fits(grid, cv, refit), history
+
+
+def test_without_leading_keeps_the_members_of_the_later_strengths():
+    fits, history = _fits(4, 3, 5)
+    cut = fits.without_leading(2)
+    assert cut.cv.weights == list(range(6, 12)) and cut.cv.fit.best_epoch.tolist() == list(range(6, 12))
+    np.testing.assert_array_equal(cut.cv.fit.loss, history[:, 6:])
+    assert cut.cv.fit.val_objective is None and cut.cv.fit.val_outputs[0][:, 0].tolist() == list(range(6, 12))
+    assert cut.cv.values["deviance"].tolist() == [[4.0, 5.0], [6.0, 7.0]] and cut.cv.oof[:, 0].tolist() == [2, 3]
+    assert cut.refit.weights == ["c", "d"] and cut.refit.fit is None and cut.refit.epochs.tolist() == [2, 3]
+    assert len(cut.refit.diverged) == 2
+    np.testing.assert_array_equal(cut.grid.lambdas, fits.grid.lambdas[2:])
+    assert cut.grid.per == 3 and cut.grid.K == 6
+
+
+def test_then_puts_the_second_fits_strengths_after_the_first():
+    first, _ = _fits(2, 2, 3, lambdas=[1.0, 0.1])
+    second, _ = _fits(1, 2, 5, lambdas=[0.01])
+    both = first.then(second)
+    np.testing.assert_array_equal(both.grid.lambdas, [1.0, 0.1, 0.01])
+    assert both.cv.weights == [0, 1, 2, 3, 0, 1] and both.refit.weights == ["a", "b", "a"]
+    assert both.cv.fit.loss.shape == (5, 6) and np.isnan(both.cv.fit.loss[3:, :4]).all()
+    assert both.cv.values["deviance"].tolist() == [[0.0, 1.0], [2.0, 3.0], [0.0, 1.0]]
+    assert both.refit.epochs.tolist() == [0, 1, 0] and both.grid.cv_matrix(both.cv.fit.best_epoch).shape == (3, 2)
 
 
 def test_raised_lambdas_continue_the_log_grid_upwards():

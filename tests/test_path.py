@@ -13,7 +13,7 @@ from sklearn.metrics import r2_score
 from sklearn.model_selection import StratifiedKFold
 from sklearn.preprocessing import StandardScaler
 
-import kerasnet.path.fit as path_module
+import kerasnet.path.stages as stages_module
 from kerasnet.path import Path, fit_path
 from kerasnet.path import grid as _grid
 
@@ -182,29 +182,29 @@ def test_path_plot_and_predict(small_path, cancer):
         small_path.model(123.0)
 
 
-def _member_masks(value):
-    """A mask argument of the engine as members x rows (fit_path passes row sets and each member's)."""
-    if isinstance(value, tuple) and len(value) == 2:
-        return np.asarray(value[0])[np.asarray(value[1])]
-    return value
+def _member_masks(members):
+    """What the engine was given for each member (:class:`MemberSpec`): its training and validation
+    rows as members x rows masks (fit_path passes row sets and each member's), and its scaling."""
+    return {"train_mask": members.train_sets[members.train_of], "val_mask": members.val_sets[members.val_of],
+            "scaling": members.scaling}
 
 
 def test_each_member_standardizes_with_its_own_training_rows(cancer, monkeypatch):
     """Canary: values planted in a validation fold must not reach that fold's members' statistics."""
     X, y = cancer
     seen = []
-    real = path_module.fit_members
+    real = stages_module.fit_members
 
-    def spy(*args, **kw):
-        seen.append(kw)
-        return real(*args, **kw)
+    def spy(model, rows, members, *args):
+        seen.append(members)
+        return real(model, rows, members, *args)
 
-    monkeypatch.setattr(path_module, "fit_members", spy)
+    monkeypatch.setattr(stages_module, "fit_members", spy)
     folds = list(StratifiedKFold(3, shuffle=True, random_state=4).split(X, y))
     canary = X.copy()
     canary[folds[1][1], 0] = 1e6  # plant in fold 1's validation rows
     fit_path(canary, y, hidden=(4,), lambdas=[0.1, 0.01], cv=3, epochs=2, seed=4, verbose=0, baselines=False)
-    cv = {name: _member_masks(value) for name, value in seen[0].items()}
+    cv = _member_masks(seen[0])
     for k in range(6):
         f = k % 3
         train_rows = folds[f][0]
@@ -298,10 +298,10 @@ def test_regression_target_is_standardized_with_training_rows_only(monkeypatch):
     X = rng.normal(size=(60, 2))
     y = X[:, 0] + 0.1 * rng.normal(size=60)
     seen = []
-    real = path_module.fit_members
-    monkeypatch.setattr(path_module, "fit_members", lambda *a, **kw: seen.append(kw) or real(*a, **kw))
+    real = stages_module.fit_members
+    monkeypatch.setattr(stages_module, "fit_members", lambda *a: seen.append(a[2]) or real(*a))
     fit_path(X, y, hidden=(), lambdas=[0.1], cv=3, epochs=2, seed=1, verbose=0)
-    cv = {name: _member_masks(value) for name, value in seen[0].items()}
+    cv = _member_masks(seen[0])
     for k in range(3):
         rows = cv["train_mask"][k]
         np.testing.assert_allclose(cv["scaling"][2][k], y[rows].mean(), rtol=1e-5)

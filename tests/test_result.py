@@ -10,6 +10,7 @@ import types
 import numpy as np
 import pytest
 
+from kerasnet.path.plan import MemberGrid
 from kerasnet.path.result import Path
 
 LAMBDAS = np.array([1.0, 0.5, 0.25, 0.125])
@@ -245,7 +246,8 @@ COLUMNS = ["epoch", "loss", "objective", "data_loss", "penalty", "val_data_loss"
 
 @pytest.mark.parametrize("per", [3, 4])  # members of a strength: the folds (and its refit, when joint)
 def test_curves_average_the_folds_of_the_chosen_strength(per):
-    p = _path(history=_history(4, per))
+    # The path's member grid says who member k is (with the refits joined: F + 1 per strength).
+    p = _path(history=_history(4, per), members=MemberGrid.of(LAMBDAS, 3, refits_joined=per == 4))
     frame = p.curves("min")  # strength 1: members per + 0, 1, 2
     members = per + np.arange(3)
     assert list(frame.columns) == COLUMNS

@@ -10,6 +10,7 @@ all rows, so any point of the path is a standalone Keras model.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,7 +36,8 @@ from .features import (
     scaled_strengths,
 )
 from .folds import normalized_weights, splits
-from .inputs import encode_target, network_and_inputs, penalty_factors, poisson_offset
+from ..models import mlp
+from .inputs import NumpyGlorotUniform, encode_target, network_and_inputs, penalty_factors, poisson_offset
 from .members import Training
 from .plan import MemberGrid, Plan, Statistics
 from .progress import Progress
@@ -376,18 +378,17 @@ def fit_path(
     path = _path(plan, rows, network, fits, shared,
                  relaxed=None if relaxed is None else _path(plan, rows, network, relaxed, shared))
     if given["baselines"]:  # the null model and the linear path on the same splits
-        ours = model is None
-        path.baselines_ = path_baselines(
-            path, task, y_enc, weight, train_rows, test_rows, offset,
-            linear_skip_reason(given["X"], hidden, model) or (lambda pairs: fit_path(
+        if model is None:  # the same plan and rows, the linear network
+            linear = _linear_baseline(plan, rows, ends, shared, penalty_factor, exclude)
+        else:
+            linear = linear_skip_reason(given["X"], hidden, model) or (lambda pairs: fit_path(
                 given["X"], given["y"], hidden=(), task=task, l1_ratio=l1_ratio, n_lambdas=n_lambdas,
                 lambda_min_ratio=lambda_min_ratio, cv=pairs, epochs=min(epochs, defaults.EPOCHS),
-                batch_size=batch_size,
-                learning_rate=max(learning_rate or 0.0, LINEAR_LEARNING_RATE), early_stopping=False,
-                proximal=proximal, seed=seed, scheduler=scheduler, verbose=0, measure=measure,
-                sample_weight=given["sample_weight"], optimizer=optimizer, offset=given["offset"],
-                penalty_factor=penalty_factor if ours else None, exclude=exclude if ours else None,
-                baselines=False)))
+                batch_size=batch_size, learning_rate=max(learning_rate or 0.0, LINEAR_LEARNING_RATE),
+                early_stopping=False, proximal=proximal, seed=seed, scheduler=scheduler, verbose=0,
+                measure=measure, sample_weight=given["sample_weight"], optimizer=optimizer,
+                offset=given["offset"], baselines=False))
+        path.baselines_ = path_baselines(path, task, y_enc, weight, train_rows, test_rows, offset, linear)
     return path
 
 
@@ -569,3 +570,30 @@ def _path(plan, rows, network, fits, shared, relaxed=None):
                                                                             plan.test_rows),
                 proximal=plan.training.proximal, penalty_factor=plan.factor, dev_ratio=dev_ratio, relaxed=relaxed,
                 members=members, **shared)
+
+
+def _linear_baseline(plan, rows, ends, shared, penalty_factor, exclude):
+    """The linear baseline of an MLP path (:mod:`kerasnet.path.baselines`): ``fit_path(hidden=())``
+    on the same splits, rows, weights, offset and penalty factors, its own default grid, a learning
+    rate of at least :data:`~kerasnet.path.baselines.LINEAR_LEARNING_RATE` and all ``epochs`` (at
+    most 100) without early stopping; or why it is skipped (the path is linear)."""
+    reason = linear_skip_reason(None, shared["hidden"], None)
+    if reason:
+        return reason
+    names, seed = shared["feature_names"], plan.training.seed
+
+    def linear_path(pairs):  # pairs: the plan's own splits, which it already holds
+        network = mlp(len(names), shared["n_outputs"], (), plan.task, seed=seed,
+                      kernel_initializer=NumpyGlorotUniform(seed))
+        factor = penalty_factors(penalty_factor, exclude, names, network)
+        poisson_offset(plan.offset, plan.y, plan.weight, plan.task, False, network)  # its output bias
+        training = plan.training.replace(
+            epochs=min(plan.training.epochs, defaults.EPOCHS), penalty_factor=factor,
+            learning_rate=max(plan.training.learning_rate or 0.0, LINEAR_LEARNING_RATE))
+        linear = dataclasses.replace(plan, training=training, stopping=None, keep=False, factor=factor)
+        fits, _ = _stages(linear, rows, network, dataclasses.replace(ends, lambdas=None, probing=False),
+                          _Selection(False, 0.0, None, False), (), Progress(0))
+        return _path(linear, rows, network, fits, {**shared, "hidden": (), "feature_selection": False,
+                                                   "hidden_l2": 0.0})
+
+    return linear_path
