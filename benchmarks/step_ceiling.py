@@ -6,7 +6,8 @@ The shapes of ``benchmarks/scale.py``: 96 members (16 strengths x 6 row sets), M
 batch 256, Adam, binary cross-entropy. Milliseconds per step of all 96 members, steady state
 (compilation excluded, best of 3 runs of 100 steps):
 
-* ``engine``: ``fit_members`` (the path's engine), one epoch of 100 steps per member.
+* ``engine``: ``fit_members`` (the path's engine), one epoch of 100 steps per member, on rows
+  prepared once (``Rows.prepare``, outside the timing, as a path prepares them).
 * ``vmap, hand-written``: the same step as a pure JAX function (MLP, loss, Adam written out),
   ``jax.vmap`` over members, ``lax.scan`` over steps: what a vectorized step costs without Keras.
 * ``one network, 96 x 256 rows``: a single network (no members) on a batch holding all members'
@@ -106,16 +107,19 @@ def engine_step(X, y):
     import kerasnet
     from kerasnet.path.engine import fit_members
     from kerasnet.path.inputs import NumpyGlorotUniform
+    from kerasnet.path.members import MemberSpec, Training
+    from kerasnet.path.rows import Rows
 
     n = STEPS * B
     model = kerasnet.mlp(D, 1, H, "binary", seed=0, kernel_initializer=NumpyGlorotUniform(0))
-    kw = dict(loss="binary_crossentropy", l1=np.geomspace(1e-2, 1e-5, K), streams=np.arange(K) % 6,
-              epochs=1, batch_size=B, seed=0)
-    fit_members(model, X[:n], y[:n], **kw)  # compiles
+    rows = Rows.prepare(X[:n], y[:n])  # on the device once, as a path prepares its rows
+    members = MemberSpec.of(np.geomspace(1e-2, 1e-5, K), streams=np.arange(K) % 6)
+    training = Training("binary_crossentropy", epochs=1, batch_size=B, seed=0)
+    fit_members(model, rows, members, training)  # compiles
     best = float("inf")
     for _ in range(3):
         start = time.perf_counter()
-        fit_members(model, X[:n], y[:n], **kw)
+        fit_members(model, rows, members, training)
         best = min(best, time.perf_counter() - start)
     return 1e3 * best / STEPS
 

@@ -25,6 +25,8 @@ from sklearn.datasets import load_breast_cancer  # noqa: E402
 
 import kerasnet  # noqa: E402
 from kerasnet.path import engine, runners  # noqa: E402
+from kerasnet.path.members import MemberSpec, Training  # noqa: E402
+from kerasnet.path.rows import Rows  # noqa: E402
 from kerasnet.path.torch_runner import TorchRunner  # noqa: E402
 
 K, EPOCHS, BATCH = 80, 5, 32
@@ -40,8 +42,8 @@ def run(kind, X, y, make, proximal):
     """One fit_members call with the runner ``kind`` forced; returns (seconds, weights)."""
     original = runners.runner_for
 
-    def forced(*args):
-        runner, step = original(*args)
+    def forced(*args, **kwargs):
+        runner, step = original(*args, **kwargs)
         return (runners.LoopRunner(step) if kind == "loop" else TorchRunner(step)), step
 
     runners._CACHE.clear()
@@ -50,9 +52,10 @@ def run(kind, X, y, make, proximal):
         keras.utils.set_random_seed(0)
         model = kerasnet.mlp(30, 1, (64, 64), "binary")
         start = time.perf_counter()
-        weights, _ = engine.fit_members(model, X, y, loss="binary_crossentropy", l1=np.logspace(-5, -1, K),
-                                        epochs=EPOCHS, batch_size=BATCH, optimizer=make(), proximal=proximal,
-                                        seed=0)
+        training = Training("binary_crossentropy", epochs=EPOCHS, batch_size=BATCH, optimizer=make(),
+                            proximal=proximal, seed=0)
+        weights, _ = engine.fit_members(model, Rows.prepare(X, y), MemberSpec.of(np.logspace(-5, -1, K)),
+                                        training)
         return time.perf_counter() - start, weights
     finally:
         engine.runner_for = original

@@ -18,7 +18,9 @@ from click.testing import CliRunner
 from kerasnet import fit_path, mlp
 from kerasnet.path import defaults, grid_ends
 from kerasnet.path.engine import fit_members
-from kerasnet.path.stopping import EarlyStopping
+from kerasnet.path.members import MemberSpec, Training
+from kerasnet.path.rows import Rows
+from kerasnet.path.stopping import EarlyStopping, StoppingRule
 
 
 def drive(stopper, curves):
@@ -40,9 +42,10 @@ def drive(stopper, curves):
 
 def test_none_watches_the_data_loss_an_int_keeps_keras_rule():
     auto = defaults.stopping_rule(None, 341, 32, 1e-3)
-    assert auto == {"min_delta": defaults.MIN_DELTA, "monitor": "val_loss", "warmup": 28}
-    assert defaults.stopping_rule(100, 341, 32, 1e-3) == {"min_delta": 0.0, "monitor": "val_objective",
-                                                          "warmup": 0}
+    assert auto == StoppingRule(defaults.PATIENCE, min_delta=defaults.MIN_DELTA, monitor="val_loss",
+                                warmup=28)
+    assert defaults.stopping_rule(100, 341, 32, 1e-3) == StoppingRule(defaults.PATIENCE, min_delta=0.0,
+                                                                      monitor="val_objective", warmup=0)
 
 
 @pytest.mark.parametrize("rows, batch, rate, expected", [
@@ -64,7 +67,7 @@ def test_warmup_steps_are_the_grid_probes():
 
 
 def test_warmup_never_exceeds_the_cap():
-    assert defaults.stopping_rule(None, 1, 32, 1e-6)["warmup"] == defaults.MAX_EPOCHS
+    assert defaults.stopping_rule(None, 1, 32, 1e-6).warmup == defaults.MAX_EPOCHS
 
 
 # --------------------------------------------------------------------------- the stopper's warm-up
@@ -135,9 +138,10 @@ def test_the_engine_chooses_on_the_leave_one_out_data_loss_from_the_warmup():
     val = np.stack([folds == f for f in range(F)])
     network = mlp(4, 1, (16,), "binary", seed=0)
     _, fit = fit_members(
-        network, X, y, loss="binary_crossentropy", l1=[3e-3] * F, l2=[3e-3] * F, train_mask=~val,
-        val_mask=val, epochs=80, batch_size=16, learning_rate=1e-2, patience=4, seed=0,
-        early_stopping=True, stop_groups=np.zeros(F, int), monitor="val_loss", warmup=W, proximal=True)
+        network, Rows.prepare(X, y),
+        MemberSpec.of([3e-3] * F, [3e-3] * F, train=~val, val=val, stop_groups=np.zeros(F, int)),
+        Training("binary_crossentropy", epochs=80, batch_size=16, learning_rate=1e-2, seed=0, proximal=True),
+        StoppingRule(patience=4, monitor="val_loss", warmup=W))
     E = int(fit.epochs_trained.max())
     assert (fit.epochs_trained == E).all() and E < 80  # the group stopped together, before the cap
     curves = fit.val_loss[:E]  # [E, F]: every fold ran to the group's end
@@ -157,10 +161,11 @@ def test_the_engine_chooses_on_the_leave_one_out_data_loss_from_the_warmup():
 
 @pytest.mark.backend
 def test_the_engine_refuses_an_unknown_monitor():
+    # The rule the engine takes refuses it when made, before any training.
     X, y = _blobs(n=20)
     with pytest.raises(ValueError, match="monitor"):
-        fit_members(mlp(4, 1, (2,), "binary", seed=0), X, y, loss="binary_crossentropy", l1=[0.0],
-                    epochs=1, monitor="loss")
+        fit_members(mlp(4, 1, (2,), "binary", seed=0), Rows.prepare(X, y), MemberSpec.of([0.0]),
+                    Training("binary_crossentropy", epochs=1), StoppingRule(monitor="loss"))
 
 
 # --------------------------------------------------------------------------- end to end

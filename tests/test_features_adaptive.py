@@ -9,16 +9,20 @@ trains (the engine is replaced by a recorder).
 import numpy as np
 import pytest
 
-from kerasnet.path import features
+from kerasnet.path import stages
 from kerasnet.path.features import (
     adaptive_factors,
     adaptive_gamma,
-    dense_starts,
     first_layer_norms,
     group_lambda_max,
     held_out,
     scaled_strengths,
 )
+from kerasnet.path.members import Scaling, Training
+from kerasnet.path.plan import Plan
+from kerasnet.path.rows import Rows
+from kerasnet.path.stages import dense_starts
+from kerasnet.path.stopping import StoppingRule
 
 HOLD = 1e30
 
@@ -131,14 +135,14 @@ def test_scaled_strengths():
 def test_group_lambda_max_of_a_linear_model_with_factors():
     # Row norms of G: 5, 1, 13, 2.
     G = np.array([[3.0, 4.0], [1.0, 0.0], [5.0, 12.0], [0.0, 2.0]])
-    assert group_lambda_max(None, None, None, None, None, None, None, linear_gradient=G) == 13.0
+    assert group_lambda_max(None, None, None, None, None, linear_gradient=G) == 13.0
     # Feature 2 unpenalized (0: never leaves, never counts), 1 held: max(5 / 2, 2 / 0.5) = 4.
     factors = np.array([2.0, HOLD, 0.0, 0.5])
-    assert group_lambda_max(None, None, None, None, None, None, None, linear_gradient=G,
+    assert group_lambda_max(None, None, None, None, None, linear_gradient=G,
                             factors=factors) == 4.0
     # One row of factors per split: split 0 as above, split 1 only feature 1 free: 1 / 0.25 = 4...
     rows = np.array([[2.0, HOLD, 0.0, 0.5], [HOLD, 0.25, HOLD, HOLD], [0.0, HOLD, 0.0, HOLD]])
-    tops = group_lambda_max(None, None, None, None, None, None, None, linear_gradient=G, factors=rows)
+    tops = group_lambda_max(None, None, None, None, None, linear_gradient=G, factors=rows)
     np.testing.assert_array_equal(tops, [4.0, 4.0, 0.0])  # ... and split 2 has no penalized feature
 
 
@@ -146,62 +150,79 @@ class _Dense:
     chosen_epoch = np.array([7, 3, 3])
 
 
+class _Plan(Plan):
+    """A plan whose scalings are recorded: each is a sentinel :class:`Scaling` of its members' sets."""
+
+    def scaling(self, of):
+        of = np.asarray(of)
+        self.scalings.append(of)
+        return Scaling(np.full((len(of), 3), float(len(self.scalings))), np.ones((len(of), 3)))
+
+
+def _plan(train, test, factor, training, stopping):
+    n = train.shape[1]
+    plan = _Plan("regression", "deviance", np.zeros(n), np.ones(n), train, test, None, factor, None, True,
+                 training, stopping)
+    object.__setattr__(plan, "scalings", [])
+    return plan
+
+
 def test_dense_starts_validate_each_split_on_its_test_rows(monkeypatch):
     calls, phases = [], []
 
-    def fit(network, X, y, **kwargs):
-        calls.append({**kwargs, "network": network, "X": X, "y": y})
-        K = len(kwargs["streams"])
+    def fit(network, rows, members, training, stopping=None, callback=None):
+        calls.append({"network": network, "rows": rows, "members": members, "training": training,
+                      "stopping": stopping})
+        K = members.K
         return [[np.full((3, 2), float(len(calls) * 10 + k))] for k in range(K)], _Dense()
 
     class Progress:
         def phase(self, name, epochs, shape):
             phases.append((name, epochs, shape))
 
-    monkeypatch.setattr(features, "fit_members", fit)
+    monkeypatch.setattr(stages, "fit_members", fit)
     n, F = 10, 3
     rng = np.random.default_rng(0)
     train = rng.random((F, n)) < 0.6
     train[:, :6], train[:, 6:] = True, False  # every split trains on 6 rows
     test = ~train
     test[1, 9] = False  # a test set need not be the whole complement
-    scalings = []
-    X, y = np.zeros((n, 3)), np.zeros(n)
-    starts = dense_starts("net", X, y, list(train), test, F,
-                          lambda folds: scalings.append(np.asarray(folds)) or "scaled", lambda s, of: (s, of),
-                          20, True, 4, 0.01, train, 4, Progress(),
-                          {"penalty_factor": np.array([1.0, 1e20, 0.0]), "loss": "mse"})  # 1e20 holds
+    rows = object()  # the prepared rows pass through to the engine
+    stopping = StoppingRule(patience=4)
+    plan = _plan(train, test, np.array([1.0, 1e20, 0.0]), Training("mse", epochs=20, batch_size=4),
+                 stopping)  # 1e20 holds
+    starts = dense_starts(plan, rows, "net", 0.01, Progress())
     first, refit = calls
     for call in calls:
-        assert call["network"] == "net" and call["X"] is X and call["y"] is y and call["loss"] == "mse"
-    np.testing.assert_array_equal(scalings[0], np.arange(F))
-    assert first["stop_groups"].dtype.kind == "i" and refit["streams"].dtype.kind == "i"
-    assert refit["train_mask"][0].dtype == bool
-    sets, of = first["val_mask"]
-    np.testing.assert_array_equal(sets, test)
-    np.testing.assert_array_equal(of, np.arange(F))
-    sets, of = first["train_mask"]
-    np.testing.assert_array_equal(sets, train)
-    np.testing.assert_array_equal(of, np.arange(F))
-    np.testing.assert_array_equal(first["l1"], np.zeros(F))
-    np.testing.assert_array_equal(first["l2"], np.full(F, 0.01))
-    np.testing.assert_array_equal(first["group_l1"], np.tile([0.0, HOLD, 0.0], (F, 1)))  # excluded stay out
-    assert first["epochs"] == 20 and first["early_stopping"] is True and first["patience"] == 4
-    np.testing.assert_array_equal(first["streams"], np.arange(F))
-    np.testing.assert_array_equal(first["stop_groups"], np.zeros(F))
-    assert first["loss"] == "mse" and first["scaling"] == "scaled"
+        assert call["network"] == "net" and call["rows"] is rows and call["training"].loss == "mse"
+    np.testing.assert_array_equal(plan.scalings[0], np.arange(F))
+    one, whole = first["members"], refit["members"]
+    assert one.stop_groups.dtype.kind == "i" and whole.streams.dtype.kind == "i"
+    assert whole.train_sets.dtype == bool
+    np.testing.assert_array_equal(one.val_sets[one.val_of], test)
+    np.testing.assert_array_equal(one.val_of, np.arange(F))
+    np.testing.assert_array_equal(one.train_sets[one.train_of], train)
+    np.testing.assert_array_equal(one.train_of, np.arange(F))
+    np.testing.assert_array_equal(one.l1, np.zeros(F))
+    np.testing.assert_array_equal(one.l2, np.full(F, 0.01, "float32"))  # the engine's dtype
+    # excluded stay out
+    np.testing.assert_array_equal(one.group, np.tile(np.float32([0.0, HOLD, 0.0]), (F, 1)))
+    assert first["training"].epochs == 20 and first["stopping"] is stopping and stopping.patience == 4
+    np.testing.assert_array_equal(one.streams, np.arange(F))
+    np.testing.assert_array_equal(one.stop_groups, np.zeros(F))
+    assert first["training"].batch_size == 4 and one.scaling.x_mean[0, 0] == 1.0  # the scaling of the folds
     # The refit on all rows: split 0's chosen 7 epochs of ceil(6 / 4) = 2 steps, as epochs of
     # ceil(10 / 4) = 3 steps: round(14 / 3) = 5.
-    assert refit["epochs"] == 5
-    sets, of = refit["train_mask"]
-    np.testing.assert_array_equal(sets, np.ones((1, n), bool))
-    np.testing.assert_array_equal(of, [0])
-    assert "val_mask" not in refit
-    np.testing.assert_array_equal(refit["l1"], [0.0])
-    np.testing.assert_array_equal(refit["l2"], [0.01])
-    np.testing.assert_array_equal(refit["group_l1"], [[0.0, HOLD, 0.0]])
-    np.testing.assert_array_equal(refit["streams"], [0])
-    np.testing.assert_array_equal(scalings[1], [F])
+    assert refit["training"].epochs == 5
+    np.testing.assert_array_equal(whole.train_sets[whole.train_of], np.ones((1, n), bool))
+    assert whole.K == 1
+    assert whole.val_sets is None
+    np.testing.assert_array_equal(whole.l1, [0.0])
+    np.testing.assert_array_equal(whole.l2, np.float32([0.01]))
+    np.testing.assert_array_equal(whole.group, np.float32([[0.0, HOLD, 0.0]]))
+    np.testing.assert_array_equal(whole.streams, [0])
+    np.testing.assert_array_equal(plan.scalings[1], [F])
+    assert whole.scaling.x_mean[0, 0] == 2.0  # the scaling of the all-rows set
     assert [float(s[0][0, 0]) for s in starts] == [10.0, 11.0, 12.0, 20.0]
     assert phases == [("Dense", 20, (1, F)), ("Dense", 5, (1, 1))]
 
@@ -209,21 +230,21 @@ def test_dense_starts_validate_each_split_on_its_test_rows(monkeypatch):
 def test_dense_starts_without_early_stopping_refit_for_every_epoch(monkeypatch):
     calls = []
 
-    def fit(network, X, y, **kwargs):
-        calls.append(kwargs)
-        return [[np.zeros((2, 1))] for _ in kwargs["streams"]], _Dense()
+    def fit(network, rows, members, training, stopping=None, callback=None):
+        calls.append({"members": members, "training": training, "stopping": stopping})
+        return [[np.zeros((2, 1))] for _ in range(members.K)], _Dense()
 
     class Progress:
         def phase(self, *args):
             pass
 
-    monkeypatch.setattr(features, "fit_members", fit)
+    monkeypatch.setattr(stages, "fit_members", fit)
     train = np.array([[1, 1, 0, 0], [0, 0, 1, 1]], bool)
-    starts = dense_starts("net", np.zeros((4, 2)), np.zeros(4), list(train), ~train, 2, lambda f: None,
-                          lambda s, of: (s, of), 9, False, 3, 0.0, train, 1, Progress(), {})
-    assert len(starts) == 3 and calls[1]["epochs"] == 9 and calls[0]["early_stopping"] is False
-    np.testing.assert_array_equal(calls[0]["group_l1"], [0.0, 0.0])  # no factors: no feature held
-    np.testing.assert_array_equal(calls[1]["group_l1"], [0.0])
+    plan = _plan(train, ~train, None, Training("mse", epochs=9, batch_size=1), None)
+    starts = dense_starts(plan, object(), "net", 0.0, Progress())
+    assert len(starts) == 3 and calls[1]["training"].epochs == 9 and calls[0]["stopping"] is None
+    np.testing.assert_array_equal(calls[0]["members"].group, [0.0, 0.0])  # no factors: no feature held
+    np.testing.assert_array_equal(calls[1]["members"].group, [0.0])
 
 
 def _by_hand_top(X, y, w, W1, b1, W2, b2, factors=None, from_empty=False):
@@ -266,12 +287,18 @@ def test_group_lambda_max_of_a_network_is_the_largest_gradient_norm_of_a_removed
     mean, scale = X.mean(axis=0), X.std(axis=0)
     y_scale = (np.array([y.mean()]), np.array([y.std()]))
     Z, t = (X - mean) / scale, (y - y.mean()) / y.std()
-    chunks = Chunks.blocks(X, size=5)  # three blocks: the rows are read block by block
-    args = (network, chunks, y, "mean_squared_error", weight, mean, scale)
+    rows = Rows.prepare(Chunks.blocks(X, size=5), y, weight)  # three blocks: the rows are read block by block
+    assert not rows.resident
+    args = (network, rows, "mean_squared_error", mean, scale)
     # Feature 1 held: it never counts (nor is its gradient computed).
     factors = np.array([2.0, HOLD, 0.5])
-    assert group_lambda_max(*args, y_scale=y_scale, factors=factors) == pytest.approx(
-        _by_hand_top(Z, t, weight, W1, b1, W2, b2, factors), rel=1e-4)
+    expected = _by_hand_top(Z, t, weight, W1, b1, W2, b2, factors)
+    assert group_lambda_max(*args, y_scale=y_scale, factors=factors) == pytest.approx(expected, rel=1e-4)
+    # The same rows in memory (one chunk, already on the device): the same top.
+    in_memory = Rows.prepare(X, y, weight)
+    assert in_memory.resident
+    assert group_lambda_max(network, in_memory, "mean_squared_error", mean, scale, y_scale=y_scale,
+                            factors=factors) == pytest.approx(expected, rel=1e-4)
     # A sample of 7 rows, drawn with the seed (sorted), instead of all 12; and no feature
     # entering the empty first layer either.
     rows = np.sort(np.random.default_rng(3).choice(n, 7, replace=False))
@@ -299,5 +326,5 @@ def test_group_lambda_max_of_a_cox_network_at_zero_is_the_martingale_residual_gr
     Z = (X - mean) / scale
     r = null_martingale_residual(y, weight)
     expected = np.abs(Z.T @ (weight * r)).max() / weight.sum()
-    top = group_lambda_max(network, Chunks.blocks(X), y, "cox", weight, mean, scale)
+    top = group_lambda_max(network, Rows.prepare(Chunks.blocks(X), y, weight), "cox", mean, scale)
     assert top == pytest.approx(expected, rel=1e-4)

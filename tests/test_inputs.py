@@ -1,8 +1,9 @@
 """Bad inputs to the Python API end before any training, in one line naming the argument.
 
-Every refusal is asserted with ``training`` in place: ``fit_members`` (the only way into the
-engine from ``fit_path`` and ``stability_selection``) raises :class:`Trained`, so a check
-that happens only after training fails the test with ``Trained`` instead of the message.
+Every refusal is asserted with ``training`` in place: the engine's ``fit_members`` and its
+cluster form, as the stages call them (the only way into the engine from ``fit_path`` and
+``stability_selection``, through :func:`kerasnet.path.stages.train`), raise :class:`Trained`, so a
+check that happens only after training fails the test with ``Trained`` instead of the message.
 The accepted neighbours of each refused value reach training (``Trained``): a check that
 refuses too much fails too.
 """
@@ -17,6 +18,7 @@ from sklearn.model_selection import KFold
 
 import kerasnet.path.fit as fit_module
 import kerasnet.path.stability as stability_module
+import kerasnet.path.stages as stages_module
 from kerasnet import fit_path, mlp
 from kerasnet.errors import InputError
 from kerasnet.path import Path, arguments, stability_selection
@@ -32,8 +34,8 @@ def training(monkeypatch):
     def refuse(*args, **kwargs):
         raise Trained
 
-    monkeypatch.setattr(fit_module, "fit_members", refuse)
-    monkeypatch.setattr(stability_module, "fit_members", refuse)
+    monkeypatch.setattr(stages_module, "fit_members", refuse)
+    monkeypatch.setattr(stages_module, "fit_members_on_cluster", refuse)
     monkeypatch.setattr(stability_module, "dense_starts", refuse)
     monkeypatch.setattr(fit_module, "dense_starts", refuse)
 

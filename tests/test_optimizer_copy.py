@@ -11,6 +11,8 @@ import pytest
 
 from kerasnet.models import compile_for, mlp
 from kerasnet.path.engine import fit_members
+from kerasnet.path.members import MemberSpec, Training
+from kerasnet.path.rows import Rows
 
 
 def _data(n=40, d=3, seed=0):
@@ -33,8 +35,13 @@ def test_member_keeps_the_optimizers_weight_decay_exclusions(exclude):
     X, y = _data()
     network = mlp(3, 1, (4,), "regression", seed=0)
     start = network.get_weights()
-    weights, _ = fit_members(network, X, y, loss="mean_squared_error", l1=[0.0], l2=[0.0], epochs=5,
-                             batch_size=40, optimizer=_adamw(exclude), learning_rate=None, shuffle=False)
+    rows, members = Rows.prepare(X, y), MemberSpec.of([0.0], [0.0])
+
+    def training(optimizer):
+        return Training("mean_squared_error", epochs=5, batch_size=40, optimizer=optimizer,
+                        learning_rate=None, shuffle=False)
+
+    weights, _ = fit_members(network, rows, members, training(_adamw(exclude)))
     alone = mlp(3, 1, (4,), "regression")
     alone.set_weights(start)
     compile_for(alone, "regression", optimizer=_adamw(exclude))
@@ -42,6 +49,5 @@ def test_member_keeps_the_optimizers_weight_decay_exclusions(exclude):
     for got, ref in zip(weights[0], alone.get_weights(), strict=True):
         np.testing.assert_allclose(got, ref, rtol=1e-5, atol=2e-6)
     # The exclusion matters here: the biases end elsewhere with and without it.
-    other, _ = fit_members(network, X, y, loss="mean_squared_error", l1=[0.0], l2=[0.0], epochs=5,
-                           batch_size=40, optimizer=_adamw(not exclude), learning_rate=None, shuffle=False)
+    other, _ = fit_members(network, rows, members, training(_adamw(not exclude)))
     assert np.abs(other[0][-1] - weights[0][-1]).max() > 1e-3

@@ -7,8 +7,10 @@ from sklearn.preprocessing import StandardScaler
 
 import kerasnet
 from kerasnet import mlp
-from kerasnet.path import fit_members
 from kerasnet.path import grid as _grid
+from kerasnet.path.engine import fit_members
+from kerasnet.path.members import MemberSpec, Training
+from kerasnet.path.rows import Rows
 
 
 def _data(seed=0):
@@ -25,9 +27,10 @@ def test_weighted_lasso_is_sklearns_lasso_on_rescaled_columns():
     excluded feature (1e30) stays exactly zero."""
     X, y = _data()
     factor = np.array([0.5, 2.0, 1.0, 1.0, 1e30], "float32")
-    weights, _ = fit_members(mlp(5, 1, (), "regression", seed=0), X, y, loss="mean_squared_error", l1=[0.3],
-                             epochs=4000, batch_size=60, learning_rate=0.05, optimizer="sgd", proximal=True,
-                             penalty_factor=factor)
+    training = Training("mean_squared_error", epochs=4000, batch_size=60, learning_rate=0.05, optimizer="sgd",
+                        proximal=True, penalty_factor=factor)
+    weights, _ = fit_members(mlp(5, 1, (), "regression", seed=0), Rows.prepare(X, y), MemberSpec.of([0.3]),
+                             training)
     W, b = weights[0]
     free = factor < 1e20
     ref = Lasso(alpha=0.15, tol=1e-12, max_iter=1_000_000).fit(X[:, free] / factor[free], y)
@@ -41,9 +44,10 @@ def test_weighted_ridge_is_sklearns_ridge_on_rescaled_columns():
     """(1/n)|y - Xb|^2 + l2 sum_j f_j b_j^2 is sklearn's Ridge(alpha=n l2) on X_j / sqrt(f_j)."""
     X, y = _data(1)
     factor = np.array([0.25, 4.0, 1.0, 0.0, 1.0], "float32")  # feature 3 unpenalized
-    weights, _ = fit_members(mlp(5, 1, (), "regression", seed=0), X, y, loss="mean_squared_error", l1=[0.0],
-                             l2=[0.2], epochs=4000, batch_size=60, learning_rate=0.05, optimizer="sgd",
-                             penalty_factor=factor)
+    training = Training("mean_squared_error", epochs=4000, batch_size=60, learning_rate=0.05, optimizer="sgd",
+                        penalty_factor=factor)
+    weights, _ = fit_members(mlp(5, 1, (), "regression", seed=0), Rows.prepare(X, y),
+                             MemberSpec.of([0.0], [0.2]), training)
     W, b = weights[0]
     scale = np.sqrt(np.where(factor > 0, factor, 1e-12))
     ref = Ridge(alpha=60 * 0.2, tol=1e-12).fit(X / scale, y)

@@ -10,7 +10,7 @@ import pytest
 
 import kerasnet
 from kerasnet.errors import InputError
-from kerasnet.path import stability
+from kerasnet.path import stability, stages
 from kerasnet.path.stability import StabilitySelection, _half_samples, check_halves
 
 NAMES = ["a", "b", "c", "d"]
@@ -172,21 +172,23 @@ def _recorders(monkeypatch, d, hidden):
         out[0][~kept] = 0.0
         return out
 
-    def dense(network, X, y, rows, test_sets, F, scaling, masks, epochs, *args):
-        calls["dense"].append({"rows": np.stack(rows), "test_sets": np.asarray(test_sets), "F": F})
-        return [weights_like(network, np.ones(d, bool)) for _ in range(F + 1)]
+    def dense(plan, rows, network, hidden_l2, progress):
+        # The dense starts train on the plan's row sets, validated on its test sets.
+        calls["dense"].append({"rows": np.asarray(plan.row_sets), "test_sets": np.asarray(plan.test_sets),
+                               "F": plan.F})
+        return [weights_like(network, np.ones(d, bool)) for _ in range(plan.F + 1)]
 
-    def fit(network, X, y, **kwargs):
-        train, of = kwargs["train_mask"]
-        val, val_of = kwargs["val_mask"]
+    def fit(network, rows, members, training, stopping=None, callback=None):
+        train, of = members.train_rows(rows.n)
+        val, val_of = members.val_rows(rows.n)
         calls["fit"].append({"train": np.asarray(train)[of], "val": np.asarray(val)[val_of],
-                             "group": np.asarray(kwargs["group_l1"]), "start": kwargs["start"]})
-        K = len(of)
+                             "group": np.asarray(members.group), "start": (members.starts, members.start_of)})
+        K = members.K
         kept = np.arange(d) <= (np.arange(K)[:, None] % d)  # member k keeps the first k % d + 1
-        return [weights_like(network, kept[k]) for k in range(K)], _Fit(K, kwargs["epochs"])
+        return [weights_like(network, kept[k]) for k in range(K)], _Fit(K, training.epochs)
 
     monkeypatch.setattr(stability, "dense_starts", dense)
-    monkeypatch.setattr(stability, "fit_members", fit)
+    monkeypatch.setattr(stages, "fit_members", fit)  # the engine, as every stage trains (stages.train)
     return calls
 
 
@@ -214,7 +216,7 @@ def test_every_fit_trains_on_its_half_and_validates_on_the_other(monkeypatch):
             np.testing.assert_array_equal(call["val"][k], ~halves[k % S])
         starts, of = call["start"]
         np.testing.assert_array_equal(of, np.tile(np.arange(S), 2))
-    np.testing.assert_array_equal(calls["fit"][0]["group"], np.repeat([0.5, 0.1], S))
+    np.testing.assert_array_equal(calls["fit"][0]["group"], np.repeat(np.float32([0.5, 0.1]), S))
     # kept: member k keeps its first k % 3 + 1 features; probabilities averaged over halves.
     kept = (np.arange(d) <= (np.arange(2 * S)[:, None] % d)).reshape(2, S, d)
     np.testing.assert_array_equal(stable.probabilities_, kept.mean(axis=1))

@@ -14,6 +14,8 @@ import kerasnet
 from kerasnet.errors import InputError
 from kerasnet.path import grid
 from kerasnet.path.engine import fit_members
+from kerasnet.path.members import MemberSpec, Training
+from kerasnet.path.rows import Rows
 from kerasnet.path.sources import Chunks
 from kerasnet.path.standardize import chunked_statistics, standardizer
 
@@ -66,11 +68,14 @@ def test_streamed_engine_equals_arrays_in_memory():
     X, y = frame.iloc[:, :5].to_numpy("float32"), frame["label"].to_numpy("float32")
     val = np.zeros((2, 640), bool)
     val[0, ::3], val[1, 1::3] = True, True
-    kw = dict(loss="binary_crossentropy", l1=[1e-3, 1e-2], val_mask=val, epochs=3, batch_size=32, seed=0,
-              shuffle=False, outputs=True)
-    weights, whole = fit_members(kerasnet.mlp(5, 1, (6,), "binary", seed=0), X, y, **kw)
-    chunked_w, chunked = fit_members(kerasnet.mlp(5, 1, (6,), "binary", seed=0),
-                                     _array_chunks(X, [256, 128, 256]), y, **kw)
+    members = MemberSpec.of([1e-3, 1e-2], val=val)
+    training = Training("binary_crossentropy", epochs=3, batch_size=32, seed=0, shuffle=False, outputs=True)
+    weights, whole = fit_members(kerasnet.mlp(5, 1, (6,), "binary", seed=0), Rows.prepare(X, y), members,
+                                 training)
+    chunked_rows = Rows.prepare(_array_chunks(X, [256, 128, 256]), y)
+    assert not chunked_rows.resident  # streamed: read chunk by chunk
+    chunked_w, chunked = fit_members(kerasnet.mlp(5, 1, (6,), "binary", seed=0), chunked_rows, members,
+                                     training)
     for a, b in zip(weights, chunked_w, strict=True):
         for u, v in zip(a, b, strict=True):
             np.testing.assert_allclose(u, v, rtol=1e-4, atol=1e-6)

@@ -2,6 +2,7 @@
 here, against by-hand loops, numbers from R's glmnet 4.1.6 / survival 3.5.3, and scikit-survival:
 ties in time and in eta, unequal and zero weights, censoring. None of them needs R."""
 
+import inspect
 import tracemalloc
 
 import numpy as np
@@ -9,9 +10,12 @@ import pandas as pd
 import pytest
 
 import kerasnet
+import kerasnet.path.stages
 from kerasnet.errors import InputError
-from kerasnet.path import survival_cv
+from kerasnet.path import engine, survival_cv
 from kerasnet.path.measures import fold_value
+from kerasnet.path.plan import MemberGrid
+from kerasnet.path.rows import Rows
 from kerasnet.survival import (
     CoxPartialLikelihood,
     c_index,
@@ -255,18 +259,22 @@ def test_grouped_deviance_takes_member_i_times_per_plus_f(monkeypatch):
     y[:3, 1] = 1.0  # an event in every fold
     etas = np.random.default_rng(11).normal(size=(L * per, 24))
     network, X, weights, scaling = object(), np.zeros((24, 2)), [None] * (L * per), object()
+    rows = Rows.prepare(X, y, w)
+    grid = MemberGrid.of(np.logspace(-1, -2, L), F, refits_joined=True)
+    assert grid.per == per
     calls = []
 
     def outputs(*args, **kwargs):
-        calls.append((args, kwargs))
+        calls.append(inspect.signature(engine.member_outputs).bind(*args, **kwargs).arguments)
         return etas[:, :, None]
 
     monkeypatch.setattr(survival_cv, "member_outputs", outputs)
-    values = survival_cv.grouped_deviance(network, X, y, weights, scaling, test, w, L, F)
+    values = survival_cv.grouped_deviance(network, rows, weights, scaling, test, grid)
     # one inference pass: every member on all rows, with the Cox loss and the members' scaling
-    (args, kwargs), = calls
-    assert args[0] is network and args[1] is X and args[2] is y and args[3] is weights
-    assert kwargs == {"loss": LOSS["cox"], "scaling": scaling} and values.shape == (L, F)
+    (call,) = calls
+    assert set(call) == {"model", "rows", "weights", "loss", "scaling"}
+    assert call["model"] is network and call["rows"] is rows and call["weights"] is weights
+    assert call["loss"] == LOSS["cox"] and call["scaling"] is scaling and values.shape == (L, F)
     for i in range(L):
         for f in range(F):
             e, other = etas[i * per + f], ~test[f]
@@ -284,7 +292,8 @@ def test_a_cox_fold_without_events_is_refused_before_training(monkeypatch):
     def no_training(*args, **kwargs):
         raise AssertionError("trained before refusing the folds")
 
-    monkeypatch.setattr(kerasnet.path.fit, "fit_members", no_training)
+    monkeypatch.setattr(kerasnet.path.stages, "fit_members", no_training)  # how every stage trains
+    monkeypatch.setattr(kerasnet.path.stages, "fit_members_on_cluster", no_training)
     words = (r"^CV fold 3 of 3 has no events \(task='cox' scores each fold by its events\); use fewer folds, "
              r"or a foldid= / cv= that puts events in every fold\.$")
     with pytest.raises(InputError, match=words):
