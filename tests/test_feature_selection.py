@@ -38,9 +38,10 @@ def test_group_lasso_member_equals_keras_group_lasso_every_epoch(optimizer):
             {"class_name": optimizer, "config": {"learning_rate": lr}})))
     removed = 0
     for epochs in (1, 2, 3):
+        training = Training("binary_crossentropy", epochs=epochs, batch_size=16, learning_rate=lr,
+                            optimizer=optimizer, shuffle=False)
         weights, _ = fit_members(network, Rows.prepare(X, y), MemberSpec.of([0.0, 0.0], l2, group=group),
-                                 Training("binary_crossentropy", epochs=epochs, batch_size=16, learning_rate=lr,
-                                          optimizer=optimizer, shuffle=False))
+                                 training)
         for k, model in enumerate(alone):
             model.fit(X, y, batch_size=16, epochs=1, shuffle=False, verbose=0)
             for got, ref in zip(weights[k], model.get_weights(), strict=True):

@@ -135,7 +135,8 @@ def test_without_leading_keeps_the_members_of_the_later_strengths():
     assert cut.cv.weights == list(range(6, 12)) and cut.cv.fit.best_epoch.tolist() == list(range(6, 12))
     np.testing.assert_array_equal(cut.cv.fit.loss, history[:, 6:])
     assert cut.cv.fit.val_objective is None and cut.cv.fit.val_outputs[0][:, 0].tolist() == list(range(6, 12))
-    assert cut.cv.values["deviance"].tolist() == [[4.0, 5.0], [6.0, 7.0]] and cut.cv.oof[:, 0].tolist() == [2, 3]
+    assert cut.cv.values["deviance"].tolist() == [[4.0, 5.0], [6.0, 7.0]]
+    assert cut.cv.oof[:, 0].tolist() == [2, 3]
     assert cut.refit.weights == ["c", "d"] and cut.refit.fit is None and cut.refit.epochs.tolist() == [2, 3]
     assert len(cut.refit.diverged) == 2
     np.testing.assert_array_equal(cut.grid.lambdas, fits.grid.lambdas[2:])
@@ -150,7 +151,8 @@ def test_then_puts_the_second_fits_strengths_after_the_first():
     assert both.cv.weights == [0, 1, 2, 3, 0, 1] and both.refit.weights == ["a", "b", "a"]
     assert both.cv.fit.loss.shape == (5, 6) and np.isnan(both.cv.fit.loss[3:, :4]).all()
     assert both.cv.values["deviance"].tolist() == [[0.0, 1.0], [2.0, 3.0], [0.0, 1.0]]
-    assert both.refit.epochs.tolist() == [0, 1, 0] and both.grid.cv_matrix(both.cv.fit.best_epoch).shape == (3, 2)
+    assert both.refit.epochs.tolist() == [0, 1, 0]
+    assert both.grid.cv_matrix(both.cv.fit.best_epoch).shape == (3, 2)
 
 
 def test_raised_lambdas_continue_the_log_grid_upwards():

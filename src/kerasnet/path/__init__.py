@@ -2,7 +2,8 @@
 
 :func:`fit_path` (``fit``) chooses the grid (``grid``), the folds, and trains every strength
 and fold at once in one vectorized fit (``engine``: the epoch loop; ``step``: one member's
-step; ``members``: what each member has of its own and what all share; ``runners``: vectorized over members per backend; ``batches``; ``stopping``: cross-fit
+step; ``members``: what each member has of its own and what all share; ``runners``: vectorized
+over members per backend; ``batches``; ``stopping``: cross-fit
 early stopping; ``distributed``: the members split across a Dask cluster), then returns a
 :class:`Path` (``result``). :func:`stability_selection` (``stability``) trains half-samples x
 strengths of the feature-selection path in one fit.

@@ -133,8 +133,8 @@ def fit_members_on_cluster(scheduler, model, rows, members, training, stopping=N
         # refit) reuse keys the first fit is releasing, and Dask cancels it for lost data.
         [rows_remote] = client.scatter([rows], broadcast=True, hash=False)
         model_bytes = pickle.dumps(model)
-        futures = [client.submit(_fit_chunk, model_bytes, rows_remote, members.take(chunk), training, stopping,
-                                 pure=False)
+        futures = [client.submit(_fit_chunk, model_bytes, rows_remote, members.take(chunk), training,
+                                 stopping, pure=False)
                    for chunk in chunks]
         results = client.gather(futures)
     finally:

@@ -120,8 +120,8 @@ class MemberFit:
                 merged[field.name] = tuple(np.concatenate([_pad(p[j], width, 1, fill) for p in parts])
                                            for j, fill in fills)
             elif np.asarray(parts[0]).ndim == 2:
-                merged[field.name] = np.concatenate([_pad(np.asarray(p, float), epochs, 0, np.nan) for p in parts],
-                                                    axis=1)
+                padded = [_pad(np.asarray(p, float), epochs, 0, np.nan) for p in parts]
+                merged[field.name] = np.concatenate(padded, axis=1)
             else:
                 merged[field.name] = np.concatenate([np.asarray(p) for p in parts])
         return MemberFit(**merged)
@@ -305,7 +305,8 @@ class _Loop:
         rule = stopping or StoppingRule()
         self.stopper = EarlyStopping(self.validated, rule.patience, groups=members.stop_groups,
                                      fold_weight=fold_weight, enabled=stopping is not None,
-                                     min_delta=rule.min_delta, warmup=min(int(rule.warmup), int(training.epochs)))
+                                     min_delta=rule.min_delta,
+                                     warmup=min(int(rule.warmup), int(training.epochs)))
         self.grouped = members.stop_groups is not None
         self.best = self.state
         self.running, self.diverged = self.budget > 0, np.zeros(K, bool)
@@ -338,7 +339,7 @@ class _Loop:
 
     def epoch(self, epoch):
         """Train one epoch, validate, stop, keep the best weights and record the curves."""
-        trained_now = self.running.copy()  # a stopped member's numbers are not recorded (NaN), as on a cluster
+        trained_now = self.running.copy()  # a stopped member's numbers are not recorded (NaN)
         active, totals = self._passes(epoch)
         steps_run = active.sum(axis=0)
         summed = np.where(active, totals, 0.0).sum(axis=0)

@@ -35,8 +35,8 @@ __all__ = ["adaptive_factors", "adaptive_gamma", "first_layer_norms", "group_lam
            "scaled_strengths"]
 
 
-def group_lambda_max(network, rows, loss, mean, scale, y_scale=None, linear_gradient=None, sample=8192, seed=0,
-                     factors=None, from_empty=False):
+def group_lambda_max(network, rows, loss, mean, scale, y_scale=None, linear_gradient=None, sample=8192,
+                     seed=0, factors=None, from_empty=False):
     """The strength at which the group lasso keeps no input feature (see the module doc).
 
     Parameters
@@ -55,7 +55,8 @@ def group_lambda_max(network, rows, loss, mean, scale, y_scale=None, linear_grad
         with ``seed``).
     factors : array [d] or [S, d], or None
         Per-feature penalty factors (feature ``j``'s strength is ``lambda * factors[j]``;
-        :data:`~kerasnet.path.members.HELD` holds it at zero): the rule becomes ``max_j g_j / factors[j]`` over the
+        :data:`~kerasnet.path.members.HELD` holds it at zero): the rule becomes
+        ``max_j g_j / factors[j]`` over the
         penalized features not held (0 when there is none); with one row of factors per split,
         one such strength per split.
     from_empty : bool, default False
@@ -85,7 +86,8 @@ def group_lambda_max(network, rows, loss, mean, scale, y_scale=None, linear_grad
     if linear_gradient is not None:
         return largest(np.sqrt(np.square(linear_gradient).sum(axis=1)))
     x, target, w = _rows(rows, sample, seed)
-    x = (x - ops.convert_to_tensor(np.asarray(mean, "float32"))) / ops.convert_to_tensor(np.asarray(scale, "float32"))
+    mean, scale = (ops.convert_to_tensor(np.asarray(v, "float32")) for v in (mean, scale))
+    x = (x - mean) / scale
     if y_scale is not None:
         target = ((target.reshape(len(target), -1) - y_scale[0]) / y_scale[1]).astype("float32")
     target, w = ops.convert_to_tensor(target), ops.convert_to_tensor((w / w.sum()).astype("float32"))
@@ -129,7 +131,8 @@ def _rows(rows, sample, seed):
     n = rows.n
     if n <= sample and rows.resident:  # the rows already on the device: nothing sent again
         return ops.cast(rows.data(0).X, "float32"), rows.y, rows.weight
-    index = np.arange(n) if n <= sample else np.sort(np.random.default_rng(seed).choice(n, sample, replace=False))
+    index = np.arange(n) if n <= sample else \
+        np.sort(np.random.default_rng(seed).choice(n, sample, replace=False))
     parts = []
     for i, (a, b) in enumerate(rows.chunks.bounds):
         inside = index[(index >= a) & (index < b)]
@@ -142,7 +145,8 @@ def _rows(rows, sample, seed):
 def scaled_strengths(lambdas, of, factors=None):
     """Each member's group strength: ``lambdas[k // per]`` (``per = len(of) / len(lambdas)``
     members a strength), times its split's per-feature ``factors`` (``[S, d]``, row ``of[k]``,
-    or one ``[d]`` for all) when given: then ``[K, d]``, a held feature at :data:`~kerasnet.path.members.HOLD`."""
+    or one ``[d]`` for all) when given: then ``[K, d]``, a held feature at
+    :data:`~kerasnet.path.members.HOLD`."""
     lam = np.repeat(np.asarray(lambdas, float), len(of) // len(lambdas))
     if factors is None:
         return lam

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..models import mlp
 from ..penalty import check_strength
 from ..tasks import LOSS
 from . import defaults, grid, grid_ends, measures
@@ -36,7 +37,6 @@ from .features import (
     scaled_strengths,
 )
 from .folds import normalized_weights, splits
-from ..models import mlp
 from .inputs import NumpyGlorotUniform, encode_target, network_and_inputs, penalty_factors, poisson_offset
 from .members import Training
 from .plan import MemberGrid, Plan, Statistics
@@ -354,8 +354,8 @@ def fit_path(
                         penalty_factor=factor)
     stopping = defaults.stopping_rule(given_epochs, train_rows.sum(axis=1).mean(), batch_size, learning_rate,
                                       patience) if early_stopping else None
-    stats = None if model is not None else _statistics(X, y_enc, task, train_rows, weight, standardize, offset,
-                                                       factor)
+    stats = None if model is not None else _statistics(X, y_enc, task, train_rows, weight, standardize,
+                                                       offset, factor)
     plan = Plan(task, measure, y_enc, weight, train_rows, test_rows, offset, factor, stats,
                 bool(standardize) and model is None, training, stopping, scheduler, keep)
     rows = Rows.prepare(X, y_enc, weight, offset)  # the rows on the device, once, for every stage
@@ -460,8 +460,8 @@ def _lambdas(plan, rows, network, ends, selection, hidden, starts):
     probed top (:mod:`kerasnet.path.grid_ends`)."""
     lambdas = ends.lambdas
     if plan.stats is None:  # a user's model: the grid from its inputs flattened
-        return grid.path_lambdas(lambdas, rows.chunks.read(0), plan.y, plan.task, ends.l1_ratio, ends.n_lambdas,
-                                 ends.lambda_min_ratio, plan.weight, linear=False)
+        return grid.path_lambdas(lambdas, rows.chunks.read(0), plan.y, plan.task, ends.l1_ratio,
+                                 ends.n_lambdas, ends.lambda_min_ratio, plan.weight, linear=False)
     if selection.active and lambdas is None:
         lambdas = grid.lambda_grid(_group_top(plan, rows, network, hidden, plan.factor), ends.n_lambdas,
                                    ends.lambda_min_ratio)
@@ -470,8 +470,9 @@ def _lambdas(plan, rows, network, ends, selection, hidden, starts):
                                 gradient=plan.stats.gradient, factor=plan.factor)
     if ends.probing:  # the top where the network empties: a short stacked fit on all rows
         training = plan.training
-        epochs = grid_ends.probe_epochs(plan.n, training.batch_size, training.learning_rate, training.epochs) \
-            if training.proximal else training.epochs
+        epochs = training.epochs
+        if training.proximal:
+            epochs = grid_ends.probe_epochs(plan.n, training.batch_size, training.learning_rate, epochs)
         run, _ = grid_ends.probe_runner(plan, rows, network, epochs)
         lambdas = grid_ends.probed_lambdas(lambdas, ends.l1_ratio, ends.lambda_min_ratio, run)
     return lambdas
@@ -496,7 +497,8 @@ def _stages(plan, rows, network, ends, selection, hidden, progress):
     if selection.relax:  # every point again on exactly its own features, without the feature penalty
         # From the split's dense network (the path's own start), its other features held at zero.
         strengths = penalty.of(fits.grid, selection)
-        strengths = Strengths(strengths.l1, strengths.l2, held_out(fits.cv.weights), held_out(fits.refit.weights))
+        strengths = Strengths(strengths.l1, strengths.l2, held_out(fits.cv.weights),
+                              held_out(fits.refit.weights))
         relaxed = cv_and_refit(plan, rows, network, fits.grid, strengths, starts, progress, "Relax")
     return fits, relaxed
 
@@ -506,8 +508,8 @@ def _null_top(plan, rows, network, fits):
     null = null_measures(plan.task, plan.y, plan.weight, plan.train_rows, plan.test_rows, plan.offset,
                          plan.fold_weights, fold_events(plan.task, plan.y, plan.weight, plan.test_rows))
     empty = grid_ends.refit_empty(plan, rows, network, fits.refit.weights)
-    return grid_ends.null_top(fits.cv_mean(plan), null[plan.measure][0], measures.greater_is_better(plan.measure),
-                              empty)
+    return grid_ends.null_top(fits.cv_mean(plan), null[plan.measure][0],
+                              measures.greater_is_better(plan.measure), empty)
 
 
 def _grid_ends(plan, rows, network, fits, ends, progress):
@@ -532,8 +534,8 @@ def _grid_ends(plan, rows, network, fits, ends, progress):
     for _ in range(grid_ends.MAX_EXTENSIONS):  # the minimum at the bottom: go lower
         if grid.select_min(fits.grid.lambdas, fits.cv_mean(plan), greater) != fits.grid.L - 1:
             break
-        fits = fits.then(stage(grid_ends.extended_lambdas(fits.grid.lambdas, grid_ends.extension_count(ends.n_lambdas)),
-                               "Lower"))
+        below = grid_ends.extended_lambdas(fits.grid.lambdas, grid_ends.extension_count(ends.n_lambdas))
+        fits = fits.then(stage(below, "Lower"))
     return fits
 
 
@@ -560,7 +562,8 @@ def _path(plan, rows, network, fits, shared, relaxed=None):
     """The :class:`~kerasnet.path.result.Path` of ``fits``, with glmnet's ``dev.ratio`` of its refits
     on their own rows."""
     members = fits.grid
-    dev_ratio = deviance_explained(network, rows, fits.refit.weights, plan.task, plan.refit_scaling(members.L))
+    dev_ratio = deviance_explained(network, rows, fits.refit.weights, plan.task,
+                                   plan.refit_scaling(members.L))
     return Path(lambdas=members.lambdas, task=plan.task, measure=plan.measure, cv_values=fits.cv.values,
                 member_diverged=members.cv_matrix(fits.cv.fit.diverged),
                 best_epoch=members.cv_matrix(fits.cv.fit.best_epoch), refit_epochs=fits.refit.epochs,
@@ -568,8 +571,8 @@ def _path(plan, rows, network, fits, shared, relaxed=None):
                 history={"cv": fits.cv.fit, "refit": fits.refit.fit}, oof_predictions=fits.cv.oof,
                 fold_weights=plan.fold_weights, measure_weights=fold_events(plan.task, plan.y, plan.weight,
                                                                             plan.test_rows),
-                proximal=plan.training.proximal, penalty_factor=plan.factor, dev_ratio=dev_ratio, relaxed=relaxed,
-                members=members, **shared)
+                proximal=plan.training.proximal, penalty_factor=plan.factor, dev_ratio=dev_ratio,
+                relaxed=relaxed, members=members, **shared)
 
 
 def _linear_baseline(plan, rows, ends, shared, penalty_factor, exclude):

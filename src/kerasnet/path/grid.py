@@ -217,7 +217,8 @@ def lambdas_from_gradient(G, l1_ratio, n_lambdas=32, lambda_min_ratio=1e-3, line
     """:func:`default_lambdas` from the null model's gradient ``G [d, k]`` (for features
     streamed in chunks, where ``G`` is summed chunk by chunk).
 
-    With penalty ``factor [d]`` (glmnet's ``penalty.factor``, excluded features held: :data:`~kerasnet.path.members.HELD`)
+    With penalty ``factor [d]`` (glmnet's ``penalty.factor``, excluded features held:
+    :data:`~kerasnet.path.members.HELD`)
     row ``j`` of ``G`` is divided by ``factor[j]`` for the lasso scale (glmnet's
     ``max_j |g_j| / vp_j``) and by its square root for the ridge scale; unpenalized and
     excluded features are left out of both. As glmnet, ``G`` is then the gradient at the fit

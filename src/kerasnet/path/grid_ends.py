@@ -17,7 +17,8 @@ fit, :func:`kerasnet.fit_path` reads the top of the fitted path (:func:`null_top
 zeros) or its CV measure is no better than the null model's on the same folds (within
 :data:`NULL_TOLERANCE`, relative; worse counts too: a network the penalty keeps from learning is
 no model). When several leading strengths give the null model, all but the last are dropped
-(:meth:`kerasnet.path.stages.Fits.without_leading`), so the grid starts at the last of them and its second strength learns;
+(:meth:`kerasnet.path.stages.Fits.without_leading`), so the grid starts at the last of them and its
+second strength learns;
 the grid then has fewer strengths than ``n_lambdas``, as glmnet's can. When the first strength
 does not give the null model (the top learns: the grid starts too low), strengths continuing
 the log grid above it are fitted (:func:`raised_lambdas`, at most :data:`MAX_RAISES`, none above

@@ -332,7 +332,8 @@ def penalty_factors(penalty_factor, exclude, names, network=None, applies=True):
     As glmnet: an infinite factor excludes its feature too; excluded features count with a
     factor of 1 while the factors are rescaled to sum to the number of features ``d`` (so
     excluding one does not move the others' strengths), then hold their rows at zero
-    (:data:`~kerasnet.path.members.HOLD`). ``exclude`` takes indices or feature names. ``network``'s first kernel gets the
+    (:data:`~kerasnet.path.members.HOLD`). ``exclude`` takes indices or feature names. ``network``'s
+    first kernel gets the
     excluded rows set to zero (they start, and stay, there); ``applies`` False refuses both.
     """
     if penalty_factor is None and exclude is None:

@@ -143,8 +143,10 @@ class MemberSpec:
         index = np.asarray(index, int)
         per_member = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
                       if f.name not in ("train_sets", "val_sets", "starts", "scaling")}
-        taken = {name: None if value is None else np.asarray(value)[index] for name, value in per_member.items()}
-        return dataclasses.replace(self, **taken, scaling=None if self.scaling is None else self.scaling.take(index))
+        taken = {name: None if value is None else np.asarray(value)[index]
+                 for name, value in per_member.items()}
+        scaling = None if self.scaling is None else self.scaling.take(index)
+        return dataclasses.replace(self, **taken, scaling=scaling)
 
     @staticmethod
     def concat(specs):

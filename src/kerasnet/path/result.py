@@ -105,7 +105,8 @@ class Path:
         self.measure_weights_ = {m: np.asarray(v, float) for m, v in (measure_weights or {}).items()}
         self.member_diverged_ = member_diverged
         #: Who each member of the CV fit was (:class:`kerasnet.path.plan.MemberGrid`).
-        self.members_ = members if members is not None else MemberGrid.of(self.lambdas_, member_diverged.shape[1])
+        self.members_ = members if members is not None else MemberGrid.of(self.lambdas_,
+                                                                          member_diverged.shape[1])
         self.diverged_ = member_diverged.any(axis=1) | np.asarray(refit_diverged, bool)
         self._excluded = member_diverged | np.asarray(refit_diverged, bool)[:, None]
         self.cv_mean_, self.cv_se_ = self.cv_summary(measure)

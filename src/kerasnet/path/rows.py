@@ -77,7 +77,8 @@ class Rows:
             return self._data
         a, b = self.chunks.bounds[c]
         size = self.chunks.largest
-        exposure = None if self.exposure is None else to_device(_padded(self.exposure[a:b].astype("float32"), size))
+        exposure = None if self.exposure is None else \
+            to_device(_padded(self.exposure[a:b].astype("float32"), size))
         return Data(to_device(_padded(self.chunks.read(c), size)), to_device(_padded(self.y[a:b], size)),
                     to_device(_padded(self.sw[a:b], size)), exposure)
 

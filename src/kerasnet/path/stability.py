@@ -29,11 +29,11 @@ from .arguments import check_hidden, check_seed, check_settings
 from .features import adaptive_factors, adaptive_gamma, first_layer_norms, group_lambda_max
 from .folds import normalized_weights, splits
 from .inputs import NumpyGlorotUniform, check_xy, encode_target
-from .progress import Progress
-from .sources import Chunks
 from .members import HOLD, MemberSpec, Training
 from .plan import Plan, Statistics
+from .progress import Progress
 from .rows import Rows
+from .sources import Chunks
 from .stages import dense_starts, train
 from .standardize import path_statistics
 from .stopping import StoppingRule
@@ -247,7 +247,8 @@ def stability_selection(X, y, *, hidden=(32,), task=None, n_pairs=25, lambdas=No
     sets = np.concatenate([halves, np.ones((1, n), bool)])
     plan = Plan(task, "deviance", y_enc, weight, halves, ~halves, None, None,
                 Statistics(*path_statistics(Chunks.blocks(X), y_enc, task, sets, weight, True)), True,
-                Training(LOSS[task], epochs, batch_size, "adam", learning_rate, seed=seed), StoppingRule(patience))
+                Training(LOSS[task], epochs, batch_size, "adam", learning_rate, seed=seed),
+                StoppingRule(patience))
     rows = Rows.prepare(X, y_enc, weight)  # the rows on the device, once
     progress = Progress(verbose)
     try:
@@ -277,8 +278,8 @@ def _halves_path(plan, rows, network, hidden, lambdas, grid_size, hidden_l2, ada
     def top(factors=None):
         return group_lambda_max(network, rows, plan.training.loss, stats.x[0][-1], stats.x[1][-1],
                                 y_scale=stats.y if plan.task == "regression" else None,
-                                linear_gradient=None if hidden else stats.gradient, seed=plan.training.seed or 0,
-                                factors=factors, from_empty=True)
+                                linear_gradient=None if hidden else stats.gradient,
+                                seed=plan.training.seed or 0, factors=factors, from_empty=True)
 
     first_top = None
     if lambdas is None:

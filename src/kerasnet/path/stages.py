@@ -29,7 +29,8 @@ def train(plan, network, rows, members, training, stopping=None, callback=None):
     """:func:`~kerasnet.path.engine.fit_members` here, or across the plan's Dask cluster."""
     if plan.scheduler is None:
         return fit_members(network, rows, members, training, stopping, callback)
-    return fit_members_on_cluster(plan.scheduler, network, rows, members, training, stopping, callback=callback)
+    return fit_members_on_cluster(plan.scheduler, network, rows, members, training, stopping,
+                                  callback=callback)
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,14 +120,16 @@ class Fits:
 
     def then(self, other):
         """These strengths followed by ``other``'s (a fit of the strengths below or above)."""
-        cv = CVStage(list(self.cv.weights) + list(other.cv.weights), MemberFit.concat([self.cv.fit, other.cv.fit]),
+        cv = CVStage(list(self.cv.weights) + list(other.cv.weights),
+                     MemberFit.concat([self.cv.fit, other.cv.fit]),
                      {m: np.concatenate([v, other.cv.values[m]]) for m, v in self.cv.values.items()},
                      None if self.cv.oof is None else np.concatenate([self.cv.oof, other.cv.oof]))
         refit = RefitStage(list(self.refit.weights) + list(other.refit.weights),
                            MemberFit.concat([self.refit.fit, other.refit.fit]),
                            np.concatenate([self.refit.epochs, other.refit.epochs]),
                            np.concatenate([self.refit.diverged, other.refit.diverged]))
-        return Fits(self.grid.with_lambdas(np.concatenate([self.grid.lambdas, other.grid.lambdas])), cv, refit)
+        lambdas = np.concatenate([self.grid.lambdas, other.grid.lambdas])
+        return Fits(self.grid.with_lambdas(lambdas), cv, refit)
 
     def without_leading(self, count):
         """These fits without the first ``count`` strengths."""
@@ -147,7 +150,8 @@ def _cv_members(plan, grid, strengths, starts):
     return MemberSpec.of(
         np.repeat(strengths.l1, grid.per), np.repeat(strengths.l2, grid.per), train=(plan.row_sets, split),
         val=(plan.test_sets, split), streams=split, stop_groups=np.where(grid.is_cv, grid.strength, -1),
-        group=strengths.group_cv, scaling=plan.scaling(split), start=None if starts is None else (starts, split))
+        group=strengths.group_cv, scaling=plan.scaling(split),
+        start=None if starts is None else (starts, split))
 
 
 def cross_validate(plan, rows, network, grid, strengths, starts, progress, name):
@@ -162,8 +166,8 @@ def cross_validate(plan, rows, network, grid, strengths, starts, progress, name)
                                    members.scaling))
     weights, fit = train(plan, network, rows, members, plan.training.replace(outputs=True), plan.stopping,
                          progress)
-    values, oof = measures.cross_validated(fit.val_outputs, grid.is_cv, plan.y, plan.task, plan.weight, grid.L,
-                                           grid.n_splits, plan.keep)
+    values, oof = measures.cross_validated(fit.val_outputs, grid.is_cv, plan.y, plan.task, plan.weight,
+                                           grid.L, grid.n_splits, plan.keep)
     if plan.task == "cox":  # cv.glmnet's default: the grouped deviance, from outputs on all rows
         values["deviance"] = grouped_deviance(network, rows, weights, members.scaling, plan.test_rows, grid)
     return CVStage(weights, fit, values, oof)
@@ -211,7 +215,8 @@ def dense_starts(plan, rows, network, hidden_l2, progress):
     """
     F, epochs = plan.F, plan.training.epochs
     folds = np.arange(F)
-    hold = np.zeros(1) if plan.factor is None else np.where(held(plan.factor), HOLD, 0.0)[None]  # [1] or [1, d]
+    # [1], or [1, d] holding the excluded features
+    hold = np.zeros(1) if plan.factor is None else np.where(held(plan.factor), HOLD, 0.0)[None]
     progress.phase("Dense", epochs, (1, F))
     members = MemberSpec.of(np.zeros(F), np.full(F, hidden_l2), train=(plan.row_sets, folds),
                             val=(plan.test_sets, folds), streams=folds, stop_groups=np.zeros(F, int),

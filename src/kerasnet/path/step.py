@@ -68,7 +68,8 @@ class MemberSettings(NamedTuple):
     ``y_mean``/``y_scale`` the target, each with the member's own training rows; None
     (for all members) leaves them as given. ``group`` is the strength of the group lasso
     on the grouped kernel's rows (None: no group lasso); ``factor`` glmnet's per-feature
-    penalty factors ``[d]`` on the first penalized kernel's rows (:data:`~kerasnet.path.members.HELD` or more: held at zero).
+    penalty factors ``[d]`` on the first penalized kernel's rows (:data:`~kerasnet.path.members.HELD`
+    or more: held at zero).
     """
 
     l1: object
@@ -151,7 +152,8 @@ class Step:
     factored : bool
         The first penalized kernel's rows (input features) carry per-feature penalty
         factors (``MemberSettings.factor``): row ``j``'s elastic net is multiplied by
-        ``factor[j]``, and a factor of :data:`~kerasnet.path.members.HELD` or more holds the row at zero after every update.
+        ``factor[j]``, and a factor of :data:`~kerasnet.path.members.HELD` or more holds the row at
+        zero after every update.
     """
 
     def __init__(self, model, optimizer, loss, penalized, proximal, grouped=None, factored=False):
