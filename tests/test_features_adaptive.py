@@ -121,10 +121,11 @@ def test_first_layer_norms_and_held_out():
 
 def test_scaled_strengths():
     of = np.array([0, 1, 2, 0, 1, 2])  # 2 strengths x 3 splits
-    np.testing.assert_array_equal(scaled_strengths([2.0, 0.5], of), [2.0, 2.0, 2.0, 0.5, 0.5, 0.5])
-    assert scaled_strengths([2, 1], of).dtype == float  # integer strengths are still strengths
+    lam = np.repeat([2.0, 0.5], 3)  # each member's strength
+    np.testing.assert_array_equal(scaled_strengths(lam, of), [2.0, 2.0, 2.0, 0.5, 0.5, 0.5])
+    assert scaled_strengths(np.repeat([2, 1], 3), of).dtype == float  # integer strengths are still strengths
     per_split = np.array([[1.0, 2.0], [4.0, HOLD], [0.0, 1.0]])
-    got = scaled_strengths([2.0, 0.5], of, per_split)
+    got = scaled_strengths(lam, of, per_split)
     assert got.dtype == np.float32 and got.shape == (6, 2)
     np.testing.assert_array_equal(got, np.array([[2, 4], [8, HOLD], [0, 2],
                                                  [0.5, 1], [2, 5e29], [0, 0.5]], "float32"))  # capped at 1e30

@@ -144,7 +144,7 @@ def _stacked(values, K):
 
 def _settings(l1, l2, scaling, group=None, factor=None):
     """Per-member constants; ``scaling`` a :class:`~kerasnet.path.members.Scaling` or None."""
-    parts = [l1, l2] + (list(scaling.parts()) if scaling is not None else [None] * 4) + [group, factor]
+    parts = [l1, l2] + (list(scaling) if scaling is not None else [None] * 4) + [group, factor]
     return MemberSettings(*[None if p is None else to_device(np.asarray(p, "float32")) for p in parts])
 
 

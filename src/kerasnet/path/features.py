@@ -143,11 +143,10 @@ def _rows(rows, sample, seed):
 
 
 def scaled_strengths(lambdas, of, factors=None):
-    """Each member's group strength: ``lambdas[k // per]`` (``per = len(of) / len(lambdas)``
-    members a strength), times its split's per-feature ``factors`` (``[S, d]``, row ``of[k]``,
-    or one ``[d]`` for all) when given: then ``[K, d]``, a held feature at
-    :data:`~kerasnet.path.members.HOLD`."""
-    lam = np.repeat(np.asarray(lambdas, float), len(of) // len(lambdas))
+    """Each member's group strength: its strength ``lambdas[k]`` (``[K]``, one per member), times
+    its split's per-feature ``factors`` (``[S, d]``, row ``of[k]``, or one ``[d]`` for all) when
+    given: then ``[K, d]``, a held feature at :data:`~kerasnet.path.members.HOLD`."""
+    lam = np.asarray(lambdas, float)
     if factors is None:
         return lam
     factors = np.asarray(factors, float)

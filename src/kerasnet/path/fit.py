@@ -442,7 +442,7 @@ class _Penalty:
         L, F = grid_.L, grid_.n_splits
         factors = self.factor if factors is None else factors
         return Strengths(np.zeros(L), np.full(L, selection.hidden_l2),
-                         scaled_strengths(grid_.lambdas, grid_.split, factors),
+                         scaled_strengths(grid_.lambdas[grid_.strength], grid_.split, factors),
                          scaled_strengths(grid_.lambdas, np.full(L, F), factors))
 
 

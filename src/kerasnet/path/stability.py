@@ -30,7 +30,7 @@ from .features import adaptive_factors, adaptive_gamma, first_layer_norms, group
 from .folds import normalized_weights, splits
 from .inputs import NumpyGlorotUniform, check_xy, encode_target
 from .members import HOLD, MemberSpec, Training
-from .plan import Plan, Statistics
+from .plan import MemberGrid, Plan, Statistics
 from .progress import Progress
 from .rows import Rows
 from .sources import Chunks
@@ -258,8 +258,8 @@ def stability_selection(X, y, *, hidden=(32,), task=None, n_pairs=25, lambdas=No
         progress.close(finished=False)  # no line for a phase an error or a Ctrl-C cut short
         raise
     progress.close()
-    L = len(lambdas)
-    kept = np.stack([np.abs(np.asarray(w[0])).sum(axis=1) > 0 for w in weights]).reshape(L, S, -1)
+    kept = np.stack([np.abs(np.asarray(w[0])).sum(axis=1) > 0 for w in weights])
+    kept = MemberGrid.of(lambdas, S).cv_matrix(kept)  # [strengths, halves, features]
     return StabilitySelection(lambdas, kept, names, threshold, pfer)
 
 
@@ -288,8 +288,8 @@ def _halves_path(plan, rows, network, hidden, lambdas, grid_size, hidden_l2, ada
     lambdas = np.sort(np.asarray(lambdas, float).ravel())[::-1]
     for value in lambdas:
         check_strength(float(value), "each of lambdas")
-    L = len(lambdas)
-    of = np.tile(np.arange(S), L)
+    members = MemberGrid.of(lambdas, S)  # member k: strength k // S, half k % S
+    L, of = members.L, members.split
 
     def halves_fit(name, group):
         progress.phase(name, plan.training.epochs, (L, S))
@@ -298,16 +298,16 @@ def _halves_path(plan, rows, network, hidden, lambdas, grid_size, hidden_l2, ada
                                 start=None if starts is None else (starts, of))
         return train(plan, network, rows, members, plan.training, None, progress)
 
-    weights, fit = halves_fit("Pairs", np.repeat(lambdas, S))
+    weights, fit = halves_fit("Pairs", lambdas[members.strength])
     if adaptive is not None:  # the adaptive group lasso on each half, weighed by its own first fit
         k = np.arange(L * S)
-        held = fit.val_loss[fit.best_epoch - 1, k].reshape(L, S)
-        factors = adaptive_factors(first_layer_norms(weights).reshape(L, S, -1), held,
-                                   fit.diverged.reshape(L, S), np.ones(S), lambdas, False, adaptive)
+        held = members.cv_matrix(fit.val_loss[fit.best_epoch - 1, k])
+        factors = adaptive_factors(members.cv_matrix(first_layer_norms(weights)), held,
+                                   members.cv_matrix(fit.diverged), np.ones(S), lambdas, False, adaptive)
         if first_top is not None:
             tops = top(factors)
             # Each half's top differs with its factors: start where no half keeps a feature.
             lambdas = grid.lambda_grid(float(tops.max()) if (tops > 0).any() else first_top, *grid_size)
-        scaled = np.repeat(lambdas, S)[:, None] * factors[of]
+        scaled = lambdas[members.strength][:, None] * factors[of]
         weights, _ = halves_fit("Adapt", np.minimum(scaled, HOLD).astype("float32"))
     return lambdas, weights
