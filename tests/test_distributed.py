@@ -8,6 +8,9 @@ from sklearn.datasets import make_classification
 
 from kerasnet.models import mlp
 from kerasnet.path.engine import fit_members as fit_members_local
+from kerasnet.path.members import MemberSpec, Training
+from kerasnet.path.rows import Rows
+from kerasnet.path.stopping import StoppingRule
 
 distributed = pytest.importorskip("dask.distributed")
 
@@ -45,9 +48,9 @@ def _members(X, K, n_folds=3, stop_groups=False):
     l1 = np.repeat(np.geomspace(0.1, 1e-4, K // n_folds), n_folds)
     # Each member standardizes with its own training rows, split with the members.
     scaling = (np.stack([X[t].mean(0) for t in train]), np.stack([X[t].std(0) for t in train]), None, None)
-    groups = dict(stop_groups=np.repeat(np.arange(K // n_folds), n_folds)) if stop_groups else {}
-    return dict(l1=l1, l2=l1 / 2, train_mask=train, val_mask=~train, streams=member_fold, scaling=scaling,
-                **groups)
+    groups = np.repeat(np.arange(K // n_folds), n_folds) if stop_groups else None
+    return MemberSpec.of(l1, l1 / 2, train=train, val=~train, streams=member_fold, scaling=scaling,
+                         stop_groups=groups)
 
 
 def _assert_same_fit(remote, local, proximal=False):
@@ -80,20 +83,13 @@ def _assert_same_fit(remote, local, proximal=False):
 def test_split_fit_equals_local_fit(client, data, proximal):
     X, y = data
     K = 12
-    kwargs = dict(
-        _members(X, K),
-        loss="binary_crossentropy",
-        epochs=40,
-        batch_size=16,
-        learning_rate=0.05,
-        early_stopping=True,
-        patience=2,
-        proximal=proximal,
-        seed=7,
-        outputs=True,
-    )
-    local = fit_members_local(_model(X.shape[1]), X, y, **kwargs)
-    remote = kd.fit_members(_model(X.shape[1]), X, y, scheduler=client, n_chunks=4, **kwargs)
+    rows, members = Rows.prepare(X, y), _members(X, K)
+    training = Training("binary_crossentropy", epochs=40, batch_size=16, learning_rate=0.05,
+                        proximal=proximal, seed=7, outputs=True)
+    stopping = StoppingRule(patience=2)
+    local = fit_members_local(_model(X.shape[1]), rows, members, training, stopping)
+    remote = kd.fit_members_on_cluster(client, _model(X.shape[1]), rows, members, training, stopping,
+                                       n_chunks=4)
     _assert_same_fit(remote, local, proximal)
     # Early stopping did act, so chunks really stopped at different epochs.
     assert len(set(local[1].epochs_trained)) > 1
@@ -104,12 +100,15 @@ def test_chunks_keep_cross_fit_groups_together(client, data):
     # must not cut a group (else a member would stop on fewer folds' curve than locally).
     X, y = data
     K = 12
-    kwargs = dict(_members(X, K, stop_groups=True), loss="binary_crossentropy", epochs=40, batch_size=16,
-                  learning_rate=0.05, early_stopping=True, patience=2, seed=7, outputs=True)
-    local = fit_members_local(_model(X.shape[1]), X, y, **kwargs)
-    remote = kd.fit_members(_model(X.shape[1]), X, y, scheduler=client, n_chunks=5, **kwargs)
+    rows, members = Rows.prepare(X, y), _members(X, K, stop_groups=True)
+    training = Training("binary_crossentropy", epochs=40, batch_size=16, learning_rate=0.05, seed=7,
+                        outputs=True)
+    stopping = StoppingRule(patience=2)
+    local = fit_members_local(_model(X.shape[1]), rows, members, training, stopping)
+    remote = kd.fit_members_on_cluster(client, _model(X.shape[1]), rows, members, training, stopping,
+                                       n_chunks=5)
     _assert_same_fit(remote, local)
-    groups = kwargs["stop_groups"]
+    groups = members.stop_groups
     assert (local[1].chosen_epoch != local[1].best_epoch).any()  # the group curve, not the member's own
     for g in range(K // 3):  # a group's members share their all-folds chosen epoch
         assert len(set(local[1].chosen_epoch[groups == g])) == 1
@@ -119,8 +118,9 @@ def test_chunks_keep_cross_fit_groups_together(client, data):
 
 def test_scheduler_address_string(client, data):
     X, y = data
-    weights, fit = kd.fit_members(_model(X.shape[1]), X, y, loss="binary_crossentropy", l1=[0.0] * 3,
-                                  epochs=2, seed=0, scheduler=client.scheduler.address)
+    training = Training("binary_crossentropy", epochs=2, seed=0)
+    weights, fit = kd.fit_members_on_cluster(client.scheduler.address, _model(X.shape[1]), Rows.prepare(X, y),
+                                             MemberSpec.of([0.0] * 3), training)
     assert fit.loss.shape == (2, 3) and len(weights) == 3
 
 
@@ -168,20 +168,20 @@ def _path_kwargs():
 
 
 def test_fit_path_through_distributed_equals_local(client, data, monkeypatch):
-    # fit_path's member fits (scheduler=None: local) sent to the cluster instead, in 3 chunks.
+    # fit_path's member fits (no scheduler: the local engine) sent to the cluster instead, in 3 chunks.
     from kerasnet.path import fit_path
 
-    path_fit = importlib.import_module("kerasnet.path.fit")  # the module, not the function
+    stages = importlib.import_module("kerasnet.path.stages")  # where fit_path's stages call the local engine
     calls = []
 
-    def remote_fit_members(*args, scheduler=None, **kwargs):
-        assert scheduler is None
-        calls.append(kwargs["l1"].shape)
-        return kd.fit_members(*args, scheduler=client, n_chunks=3, **kwargs)
+    def remote_fit_members(model, rows, members, training, stopping=None, callback=None):
+        calls.append(members.l1.shape)
+        return kd.fit_members_on_cluster(client, model, rows, members, training, stopping, n_chunks=3,
+                                         callback=callback)
 
     X, y = data
     local = fit_path(X, y, **_path_kwargs())
-    monkeypatch.setattr(path_fit, "fit_members", remote_fit_members)
+    monkeypatch.setattr(stages, "fit_members", remote_fit_members)
     remote = fit_path(X, y, **_path_kwargs())
     # The CV fit (4 strengths x 3 folds) and the refit went to the cluster, as did the grid's probe,
     # any extension of its bottom and the linear baseline (every fit_members call was patched).

@@ -13,6 +13,9 @@ from sklearn.metrics import accuracy_score, r2_score
 
 from kerasnet.models import compile_for, mlp
 from kerasnet.path.engine import fit_members
+from kerasnet.path.members import MemberSpec, Training
+from kerasnet.path.rows import Rows
+from kerasnet.path.stopping import StoppingRule
 from kerasnet.penalty import ElasticNet
 
 LOSS = {
@@ -74,9 +77,9 @@ def test_member_equals_network_trained_alone(task, optimizer):
     network = mlp(d, n_out, hidden, task, seed=0)
     start = network.get_weights()
     weights, fit = fit_members(
-        network, X, y, loss=LOSS[task], l1=l1, l2=l2, train_mask=train,
-        scaling=(mean, scale, y_mean, y_scale), epochs=3, batch_size=16, learning_rate=1e-2,
-        optimizer=optimizer, shuffle=False,
+        network, Rows.prepare(X, y),
+        MemberSpec.of(l1, l2, train=train, scaling=(mean, scale, y_mean, y_scale)),
+        Training(LOSS[task], epochs=3, batch_size=16, learning_rate=1e-2, optimizer=optimizer, shuffle=False),
     )
     assert fit.loss.shape == (3, 3) and not fit.diverged.any()
     assert fit.epochs_trained.tolist() == [3, 3, 3]
@@ -103,9 +106,10 @@ def test_diverging_member_is_flagged_and_leaves_others_unchanged():
 
     def run(l2):
         return fit_members(
-            mlp(4, 1, (5,), "regression", seed=0), X, y, loss="mean_squared_error", l1=0.0 * np.asarray(l2),
-            l2=l2, epochs=40, batch_size=48, learning_rate=0.02, optimizer="sgd",
-            val_mask=np.ones((len(l2), 48), bool), early_stopping=False,
+            mlp(4, 1, (5,), "regression", seed=0), Rows.prepare(X, y),
+            MemberSpec.of(0.0 * np.asarray(l2), l2, val=np.ones((len(l2), 48), bool)),
+            Training("mean_squared_error", epochs=40, batch_size=48, learning_rate=0.02, optimizer="sgd"),
+            None,  # no early stopping
         )
 
     weights, fit = run([1e-3, 100.0, 1e-2])
@@ -137,8 +141,9 @@ def test_early_stopping_restores_best_and_val_outputs_are_its_predictions():
     l2 = [0.0, 1e-3, 1e-2, 1e-1]
     network = mlp(4, 1, (8,), "binary", seed=0)
     weights, fit = fit_members(
-        network, X, y, loss="binary_crossentropy", l1=[0.0] * K, l2=l2, train_mask=~val, val_mask=val,
-        epochs=60, batch_size=8, learning_rate=3e-2, patience=3, seed=0, early_stopping=True, outputs=True,
+        network, Rows.prepare(X, y), MemberSpec.of([0.0] * K, l2, train=~val, val=val),
+        Training("binary_crossentropy", epochs=60, batch_size=8, learning_rate=3e-2, seed=0, outputs=True),
+        StoppingRule(patience=3),
     )
     assert (fit.epochs_trained < 60).any()  # somebody stopped early
     np.testing.assert_array_equal(fit.best_epoch, np.nanargmin(fit.val_objective, axis=0) + 1)
@@ -172,17 +177,19 @@ def test_member_without_validation_rows_trains_to_the_end():
     X, y = _data("binary", n=40)
     val = np.zeros((2, 40), bool)
     val[0, :10] = True
-    common = dict(loss="binary_crossentropy", l1=[0.0, 0.0], l2=0.0, epochs=30, batch_size=40,
-                  learning_rate=0.5, patience=2, seed=0, early_stopping=True)
-    weights, fit = fit_members(mlp(4, 1, (4,), "binary", seed=0), X, y, train_mask=~val, val_mask=val,
-                               outputs=True, **common)
+    rows = Rows.prepare(X, y)
+    training = Training("binary_crossentropy", epochs=30, batch_size=40, learning_rate=0.5, seed=0)
+    stopping = StoppingRule(patience=2)
+    weights, fit = fit_members(mlp(4, 1, (4,), "binary", seed=0), rows,
+                               MemberSpec.of([0.0, 0.0], 0.0, train=~val, val=val),
+                               training.replace(outputs=True), stopping)
     assert fit.epochs_trained[0] < 30 and fit.epochs_trained[1] == 30
     assert fit.best_epoch[1] == 30 and not fit.diverged.any()
     assert np.isnan(fit.best_val_loss[1]) and np.isnan(fit.val_loss[:, 1]).all()
     assert np.isfinite(fit.best_val_loss[0])
     assert not fit.val_outputs[2][1].any()  # no validation outputs for the refit member
-    common["l1"] = [0.0]
-    ref, ref_fit = fit_members(mlp(4, 1, (4,), "binary", seed=0), X, y, streams=[1], **common)
+    ref, ref_fit = fit_members(mlp(4, 1, (4,), "binary", seed=0), rows,
+                               MemberSpec.of([0.0], 0.0, streams=[1]), training, stopping)
     assert ref_fit.val_loss is None and ref_fit.epochs_trained.tolist() == [30]
     for a, b in zip(weights[1], ref[0], strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
@@ -199,8 +206,9 @@ def test_regression_val_outputs_are_in_target_units_and_give_sklearn_r2():
     y_mean = np.stack([y[t].mean(keepdims=True) for t in train])
     y_scale = np.stack([y[t].std(keepdims=True) for t in train])
     weights, fit = fit_members(
-        mlp(4, 1, (), "regression", seed=0), X, y, loss="mean_squared_error", l1=[0.0, 0.0], train_mask=train,
-        val_mask=val, scaling=(mean, scale, y_mean, y_scale), epochs=5, learning_rate=1e-2, outputs=True,
+        mlp(4, 1, (), "regression", seed=0), Rows.prepare(X, y),
+        MemberSpec.of([0.0, 0.0], train=train, val=val, scaling=(mean, scale, y_mean, y_scale)),
+        Training("mean_squared_error", epochs=5, learning_rate=1e-2, outputs=True),
     )
     index, outputs, valid = fit.val_outputs
     for k in range(2):
@@ -224,8 +232,9 @@ def test_proximal_sgd_reaches_sklearn_elastic_net():
     y = (X @ np.array([2.0, -1.0, 0.0, 0.0, 0.5, 0.0]) + 0.1 * rng.normal(size=60)).astype("float32")
     l1, l2 = 0.4, 0.05
     weights, _ = fit_members(
-        mlp(6, 1, (), "regression", seed=0), X, y, loss="mean_squared_error", l1=[l1], l2=[l2], epochs=3000,
-        batch_size=60, learning_rate=0.05, optimizer="sgd", proximal=True,
+        mlp(6, 1, (), "regression", seed=0), Rows.prepare(X, y), MemberSpec.of([l1], [l2]),
+        Training("mean_squared_error", epochs=3000, batch_size=60, learning_rate=0.05, optimizer="sgd",
+                 proximal=True),
     )
     W, b = weights[0]
     # Keras objective = 2 x sklearn's with alpha = l1/2 + l2, l1_ratio = (l1/2)/alpha.
@@ -241,8 +250,8 @@ def test_proximal_adam_gives_exact_zeros():
     X, y = _data("binary", n=64)
     X = np.hstack([X, np.random.default_rng(3).normal(size=(64, 6)).astype("float32")])  # noise features
     weights, _ = fit_members(
-        mlp(10, 1, (8,), "binary", seed=0), X, y, loss="binary_crossentropy", l1=[0.0, 0.02], l2=0.0,
-        epochs=60, batch_size=64, learning_rate=1e-2, proximal=True,
+        mlp(10, 1, (8,), "binary", seed=0), Rows.prepare(X, y), MemberSpec.of([0.0, 0.02], 0.0),
+        Training("binary_crossentropy", epochs=60, batch_size=64, learning_rate=1e-2, proximal=True),
     )
     dense0, dense1 = weights[0][0::2], weights[1][0::2]
     assert sum((w == 0).sum() for w in dense0) == 0
@@ -270,10 +279,13 @@ def test_proximal_adam_member_equals_keras_proximal_step_every_epoch():
     for model in alone:
         compile_for(model, task, learning_rate=lr, optimizer=keras.optimizers.Adam(lr))
     zeros = 0
+    rows = Rows.prepare(X, y)
+    members = MemberSpec.of(l1, l2, scaling=(mean, scale, None, None))
     for epochs in (1, 2, 3, 4):
         weights, _ = fit_members(
-            network, X, y, loss=LOSS[task], l1=l1, l2=l2, scaling=(mean, scale, None, None), epochs=epochs,
-            batch_size=16, learning_rate=lr, optimizer="adam", proximal=True, shuffle=False,
+            network, rows, members,
+            Training(LOSS[task], epochs=epochs, batch_size=16, learning_rate=lr, optimizer="adam",
+                     proximal=True, shuffle=False),
         )
         for k, model in enumerate(alone):
             model.fit((X - mean[k]) / scale[k], y, batch_size=16, epochs=1, shuffle=False, verbose=0)

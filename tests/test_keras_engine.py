@@ -7,6 +7,9 @@ from sklearn.datasets import load_digits
 
 import kerasnet
 from kerasnet.path.engine import fit_members
+from kerasnet.path.members import MemberSpec, Training
+from kerasnet.path.rows import Rows
+from kerasnet.path.stopping import StoppingRule
 
 EPOCHS, BATCH, LR = 2, 32, 1e-2
 
@@ -45,15 +48,10 @@ def test_conv2d_members_match_keras_fit(digits):
     l2 = [0.0, 1e-3, 3e-2]
     weights, fit = fit_members(
         cnn(),
-        X,
-        y,
-        loss="sparse_categorical_crossentropy",
-        l1=[0.0] * 3,
-        l2=l2,
-        epochs=EPOCHS,
-        batch_size=BATCH,
-        learning_rate=LR,
-        shuffle=False,
+        Rows.prepare(X, y),
+        MemberSpec.of([0.0] * 3, l2),
+        Training("sparse_categorical_crossentropy", epochs=EPOCHS, batch_size=BATCH, learning_rate=LR,
+                 shuffle=False),
     )
     assert fit.loss.shape == (EPOCHS, 3) and not fit.diverged.any()
     for k in range(3):
@@ -79,15 +77,9 @@ def test_embedding_members_shrink_with_l2():
     l2 = [0.0, 1e-2, 1.0]
     weights, fit = fit_members(
         model,
-        category[:, None],
-        y,
-        loss="mse",
-        l1=[0.0] * 3,
-        l2=l2,
-        epochs=5,
-        batch_size=16,
-        learning_rate=5e-2,
-        seed=0,
+        Rows.prepare(category[:, None], y),
+        MemberSpec.of([0.0] * 3, l2),
+        Training("mse", epochs=5, batch_size=16, learning_rate=5e-2, seed=0),
     )
     norms = [sum(float(np.sum(w**2)) for w in ws[:1] + ws[1:2]) for ws in weights]  # embeddings, kernel
     assert norms[0] > norms[1] > norms[2]
@@ -99,20 +91,13 @@ def test_row_masks_isolate_members(digits):
     X, y = digits
     train_mask = np.zeros((2, len(y)), bool)
     train_mask[0, :96], train_mask[1, 64:] = True, True
-    kwargs = dict(
-        loss="sparse_categorical_crossentropy",
-        l1=[0.0, 0.0],
-        l2=[1e-3, 1e-3],
-        train_mask=train_mask,
-        epochs=EPOCHS,
-        batch_size=BATCH,
-        learning_rate=LR,
-        shuffle=False,
-    )
-    weights, _ = fit_members(cnn(), X, y, **kwargs)
+    members = MemberSpec.of([0.0, 0.0], [1e-3, 1e-3], train=train_mask)
+    training = Training("sparse_categorical_crossentropy", epochs=EPOCHS, batch_size=BATCH, learning_rate=LR,
+                        shuffle=False)
+    weights, _ = fit_members(cnn(), Rows.prepare(X, y), members, training)
     changed = y.copy()
     changed[96:] = (changed[96:] + 3) % 10  # rows outside member 0's mask
-    weights_changed, _ = fit_members(cnn(), X, changed, **kwargs)
+    weights_changed, _ = fit_members(cnn(), Rows.prepare(X, changed), members, training)
     assert_weights_close(weights[0], weights_changed[0], atol=0)
     assert not np.allclose(weights[1][-1], weights_changed[1][-1])
     # Member 0 is model.fit on its own rows.
@@ -135,16 +120,9 @@ def test_proximal_matches_keras_proximal_step():
     l1 = [0.0, 0.05]
     weights, _ = fit_members(
         dense(),
-        X,
-        y,
-        loss="mse",
-        l1=l1,
-        l2=[0.0, 0.0],
-        proximal=True,
-        epochs=2,
-        batch_size=16,
-        learning_rate=LR,
-        shuffle=False,
+        Rows.prepare(X, y),
+        MemberSpec.of(l1, [0.0, 0.0]),
+        Training("mse", proximal=True, epochs=2, batch_size=16, learning_rate=LR, shuffle=False),
     )
     assert (weights[1][0] == 0).sum() > 0 and (weights[0][0] == 0).sum() == 0
     for k in range(2):
@@ -170,15 +148,10 @@ def test_multi_input_functional_model(digits):
     seen = []
     weights, fit = fit_members(
         model,
-        [X, side],
-        y,
-        loss="sparse_categorical_crossentropy",
-        l1=[0.0, 1e-3],
-        l2=[1e-3, 0.0],
-        epochs=EPOCHS,
-        batch_size=BATCH,
-        learning_rate=LR,
-        seed=0,
+        Rows.prepare([X, side], y),
+        MemberSpec.of([0.0, 1e-3], [1e-3, 0.0]),
+        Training("sparse_categorical_crossentropy", epochs=EPOCHS, batch_size=BATCH, learning_rate=LR,
+                 seed=0),
         callback=lambda epoch, logs: seen.append((epoch, logs["loss"].shape)),
     )
     assert seen == [(0, (2,)), (1, (2,))]
@@ -209,16 +182,16 @@ def test_batchnorm_rmsprop_loss_object_match_keras_fit():
     strengths = [(0.0, 1e-3), (1e-3, 0.0)]
     weights, _ = fit_members(
         build(),
-        X,
-        y,
-        loss=keras.losses.BinaryCrossentropy(),
-        l1=[a for a, _ in strengths],
-        l2=[b for _, b in strengths],
-        optimizer=keras.optimizers.RMSprop(),
-        learning_rate=LR,
-        epochs=2,
-        batch_size=20,  # full batches: padding rows would enter BatchNormalization's statistics
-        shuffle=False,
+        Rows.prepare(X, y),
+        MemberSpec.of([a for a, _ in strengths], [b for _, b in strengths]),
+        Training(
+            keras.losses.BinaryCrossentropy(),
+            optimizer=keras.optimizers.RMSprop(),
+            learning_rate=LR,
+            epochs=2,
+            batch_size=20,  # full batches: padding rows would enter BatchNormalization's statistics
+            shuffle=False,
+        ),
     )
     for k, (a, b) in enumerate(strengths):
         model = build(keras.regularizers.L1L2(a, b))
@@ -233,16 +206,10 @@ def test_dropout_stream_zero_matches_keras_fit(digits):
     X, y = digits
     weights, _ = fit_members(
         cnn(dropout=0.3),
-        X,
-        y,
-        loss="sparse_categorical_crossentropy",
-        l1=[0.0, 0.0],
-        l2=[0.0, 0.0],
-        streams=[0, 1],
-        epochs=EPOCHS,
-        batch_size=BATCH,
-        learning_rate=LR,
-        shuffle=False,
+        Rows.prepare(X, y),
+        MemberSpec.of([0.0, 0.0], [0.0, 0.0], streams=[0, 1]),
+        Training("sparse_categorical_crossentropy", epochs=EPOCHS, batch_size=BATCH, learning_rate=LR,
+                 shuffle=False),
     )
     assert_weights_close(weights[0], keras_fit(cnn(dropout=0.3), X, y))
     assert not np.allclose(weights[0][-2], weights[1][-2])
@@ -254,31 +221,26 @@ def test_early_stopping_keeps_best_weights_and_flags_divergence(digits):
     val_mask = np.zeros((3, len(y)), bool)
     val_mask[:, 128:] = True
     train_mask = ~val_mask
-    kwargs = dict(
-        loss="sparse_categorical_crossentropy",
-        l1=[0.0] * 3,
-        l2=[0.0, 0.3, 0.0],
-        train_mask=train_mask,
-        batch_size=BATCH,
-        shuffle=False,
-    )
+    rows = Rows.prepare(X, y)
+    l1, l2 = [0.0] * 3, [0.0, 0.3, 0.0]
+    training = Training("sparse_categorical_crossentropy", batch_size=BATCH, shuffle=False)
     weights, fit = fit_members(
         cnn(),
-        X,
-        y,
-        val_mask=val_mask,
-        epochs=6,
-        early_stopping=True,
-        patience=1,
-        learning_rate=np.float32(0.05),
-        **kwargs,
+        rows,
+        MemberSpec.of(l1, l2, train=train_mask, val=val_mask),
+        training.replace(epochs=6, learning_rate=np.float32(0.05)),
+        StoppingRule(patience=1),
     )
     assert fit.val_objective.shape[1] == 3
     k = int(np.argmin(fit.best_epoch[:2]))
-    again, _ = fit_members(cnn(), X, y, epochs=int(fit.best_epoch[k]), learning_rate=0.05, **kwargs)
+    members = MemberSpec.of(l1, l2, train=train_mask)
+    again, _ = fit_members(cnn(), rows, members,
+                           training.replace(epochs=int(fit.best_epoch[k]), learning_rate=0.05))
     assert_weights_close(weights[k], again[k])
-    kwargs["l2"] = [0.0, 1e4, 0.0]  # SGD on 1e4 * sum W**2 at lr 0.5 blows up geometrically
-    blown_weights, blown = fit_members(cnn(), X, y, epochs=3, learning_rate=0.5, optimizer="sgd", **kwargs)
+    # SGD on 1e4 * sum W**2 at lr 0.5 blows up geometrically
+    members = MemberSpec.of(l1, [0.0, 1e4, 0.0], train=train_mask)
+    blown_weights, blown = fit_members(cnn(), rows, members,
+                                       training.replace(epochs=3, learning_rate=0.5, optimizer="sgd"))
     assert blown.diverged.tolist() == [False, True, False]
     assert blown.epochs_trained[1] < 3 and blown.epochs_trained[[0, 2]].tolist() == [3, 3]
     assert all(np.isfinite(w).all() for w in blown_weights[0])

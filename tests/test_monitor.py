@@ -148,12 +148,15 @@ def test_path_engine_logs_the_proximal_l1_in_its_objective():
     the proximal step applies: the held-out objective minus the held-out data loss is the whole
     elastic net of the member's final kernels, computed here."""
     from kerasnet.path.engine import fit_members
+    from kerasnet.path.members import MemberSpec, Training
+    from kerasnet.path.rows import Rows
 
     x, y = _data(n=60, d=3)
     held = np.arange(60) >= 40
-    weights, fit = fit_members(kerasnet.mlp(3, hidden=(4,), seed=0), x, y, loss="binary_crossentropy",
-                               l1=[0.02], l2=[0.01], proximal=True, train_mask=~held[None],
-                               val_mask=held[None], epochs=3, batch_size=16, learning_rate=0.05, seed=0)
+    weights, fit = fit_members(kerasnet.mlp(3, hidden=(4,), seed=0), Rows.prepare(x, y),
+                               MemberSpec.of([0.02], [0.01], train=~held[None], val=held[None]),
+                               Training("binary_crossentropy", proximal=True, epochs=3, batch_size=16,
+                                        learning_rate=0.05, seed=0))
     kernels = [w for w in weights[0] if w.ndim == 2]
     whole = sum(0.02 * np.abs(k).sum() + 0.01 * (k**2).sum() for k in kernels)
     assert np.count_nonzero(kernels[0] == 0) > 0  # the L1 was proximal: exact zeros

@@ -6,6 +6,9 @@ import pytest
 import kerasnet
 from kerasnet.path import segments
 from kerasnet.path.engine import fit_members
+from kerasnet.path.members import MemberSpec, Training
+from kerasnet.path.rows import Rows
+from kerasnet.path.stopping import StoppingRule
 
 
 def test_plan_cuts_the_tail_where_members_run_out_of_rows():
@@ -36,9 +39,11 @@ def test_segmented_passes_train_the_same_members(monkeypatch, early_stopping):
     train = np.stack([folds != f for f in range(3)] + [np.ones(300, bool)])
     val = np.stack([folds == f for f in range(3)] + [np.zeros(300, bool)])
     of = np.tile(np.arange(4), 3)
-    kw = dict(loss="binary_crossentropy", l1=np.repeat([1e-1, 1e-2, 1e-4], 4), train_mask=(train, of),
-              val_mask=(val, of), streams=of, epochs=6, batch_size=16, seed=0, early_stopping=early_stopping,
-              patience=1, max_epochs=np.tile([6, 6, 6, 2], 3))
+    rows = Rows.prepare(X, y)
+    members = MemberSpec.of(np.repeat([1e-1, 1e-2, 1e-4], 4), train=(train, of), val=(val, of), streams=of,
+                            max_epochs=np.tile([6, 6, 6, 2], 3))
+    training = Training("binary_crossentropy", epochs=6, batch_size=16, seed=0)
+    stopping = StoppingRule(patience=1) if early_stopping else None
 
     plan = segments.plan
 
@@ -46,7 +51,8 @@ def test_segmented_passes_train_the_same_members(monkeypatch, early_stopping):
         monkeypatch.setattr(segments, "COMPILE_FLOPS", compile_flops)
         calls = []
         monkeypatch.setattr(segments, "plan", lambda *a: calls.append(p := plan(*a)) or p)
-        weights, fit = fit_members(kerasnet.mlp(4, 1, (5,), "binary", seed=0), X, y, **kw)
+        weights, fit = fit_members(kerasnet.mlp(4, 1, (5,), "binary", seed=0), rows, members, training,
+                                   stopping)
         return weights, fit, calls
 
     whole_w, whole, plain = run(np.inf)

@@ -34,6 +34,8 @@ def data():
 
 def fit(runner_kind, optimizer, proximal=False, dropout=0.0, l1=(0.0, 1e-3, 1e-2, 3e-2, 1e-1)):
     from kerasnet.path import engine, runners
+    from kerasnet.path.members import MemberSpec, Training
+    from kerasnet.path.rows import Rows
     from kerasnet.path.runners import LoopRunner
     from kerasnet.path.torch_runner import TorchRunner
 
@@ -52,9 +54,9 @@ def fit(runner_kind, optimizer, proximal=False, dropout=0.0, l1=(0.0, 1e-3, 1e-2
     engine.runner_for = runner_for
     try:
         weights, result = engine.fit_members(
-            mlp(dropout), X, y, loss="mse", l1=l1, l2=np.full(K, 1e-3), train_mask=train_mask,
-            val_mask=~train_mask, epochs=EPOCHS, batch_size=BATCH, optimizer=optimizer,
-            proximal=proximal, seed=0)
+            mlp(dropout), Rows.prepare(X, y),
+            MemberSpec.of(l1, np.full(K, 1e-3), train=train_mask, val=~train_mask),
+            Training("mse", epochs=EPOCHS, batch_size=BATCH, optimizer=optimizer, proximal=proximal, seed=0))
     finally:
         engine.runner_for = original
         runners._CACHE.clear()

@@ -6,6 +6,9 @@ import pytest
 import kerasnet
 from kerasnet.path import validation
 from kerasnet.path.engine import fit_members
+from kerasnet.path.members import MemberSpec, Training
+from kerasnet.path.rows import Rows
+from kerasnet.path.stopping import StoppingRule
 
 
 @pytest.mark.backend
@@ -16,11 +19,18 @@ def test_chunked_validation_equals_one_pass(monkeypatch):
     w = rng.uniform(0.5, 2.0, 150).astype("float32")
     val = np.zeros((3, 150), bool)
     val[0, :50], val[1, 50:90], val[2, 90:] = True, True, True  # folds of 50, 40 and 60 rows
-    kw = dict(loss="binary_crossentropy", l1=[1e-3, 1e-2, 0.0], train_mask=~val, val_mask=val,
-              sample_weight=w, epochs=4, batch_size=16, seed=0, early_stopping=True, patience=2, outputs=True)
-    _, whole = fit_members(kerasnet.mlp(4, 1, (5,), "binary", seed=0), X, y, **kw)
+    members = MemberSpec.of([1e-3, 1e-2, 0.0], train=~val, val=val)
+    training = Training("binary_crossentropy", epochs=4, batch_size=16, seed=0, outputs=True)
+
+    def fit():
+        # Rows prepared for each fit: in memory they keep the validation they built (its chunk size).
+        rows = Rows.prepare(X, y, sample_weight=w)
+        return fit_members(kerasnet.mlp(4, 1, (5,), "binary", seed=0), rows, members, training,
+                           StoppingRule(patience=2))
+
+    _, whole = fit()
     monkeypatch.setattr(validation, "CHUNK", 7)  # 60 rows: 9 chunks, the last one padded
-    _, chunked = fit_members(kerasnet.mlp(4, 1, (5,), "binary", seed=0), X, y, **kw)
+    _, chunked = fit()
     np.testing.assert_allclose(chunked.val_loss, whole.val_loss, rtol=1e-5)
     np.testing.assert_array_equal(chunked.best_epoch, whole.best_epoch)
     index, outputs, valid = chunked.val_outputs
