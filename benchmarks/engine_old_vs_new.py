@@ -1,6 +1,7 @@
 """The MLP path on the one engine against the old stacked-MLP engine, same run, same work.
 
 Run from a clone: ``.venv/bin/python benchmarks/engine_old_vs_new.py [--baseline REF]``
+(``benchmarks/typed_plan_ab.py`` is the same comparison for the typed plan of the path.)
 
 ``REF`` (default ``60baf18``, the last commit whose ``fit_path`` ran on ``kerasnet.stack``) is
 exported with ``git archive`` into a temporary folder; each side runs in its own fresh Python

@@ -109,7 +109,10 @@ def dask_split():
 
 def golden_name():
     """The golden file's name for this backend and device: ``jax.json`` / ``torch.json`` on a CPU,
-    ``jax-gpu.json`` / ``torch-gpu.json`` on an accelerator (its kernels round otherwise)."""
+    ``jax-gpu.json`` / ``torch-gpu.json`` on an accelerator (its kernels round otherwise), and
+    ``torch-amd.json`` for torch on an AMD CPU (MKL's float32 kernels, which torch's CPU matrix
+    products use, take other code paths there than on Intel's; XLA's do not: ``jax.json`` holds
+    on both)."""
     import keras
 
     backend = keras.backend.backend()
@@ -121,7 +124,21 @@ def golden_name():
         import torch
 
         device = "gpu" if torch.cuda.is_available() else "cpu"  # Keras's torch backend takes CUDA then
+        if device == "cpu" and _cpu_vendor() == "AuthenticAMD":
+            device = "amd"  # MKL's float32 kernels round otherwise on AMD than on Intel
     return f"{backend}.json" if device == "cpu" else f"{backend}-{device}.json"
+
+
+def _cpu_vendor():
+    """The CPU's vendor id (``GenuineIntel``, ``AuthenticAMD``; empty where unknown)."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("vendor_id"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
 
 
 CASES = {f.__name__: f for f in (mlp_binary_defaults, mlp_regression, user_cnn, feature_selection_relax,

@@ -2,7 +2,8 @@
 
     python tests/golden/make.py                       # JAX: tests/golden/jax.json
     KERAS_BACKEND=torch python tests/golden/make.py   # torch: tests/golden/torch.json
-    (on a GPU: jax-gpu.json, torch-gpu.json; the tests skip there when that file is absent)
+    (on a GPU: jax-gpu.json, torch-gpu.json; torch on an AMD CPU: torch-amd.json; the tests
+    skip there when that file is absent)
     python tests/golden/make.py cox user_cnn          # only these cases (the others are kept)
 
 Run it only when a change of the numbers is intended and understood (a new default, a fixed

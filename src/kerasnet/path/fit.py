@@ -213,7 +213,7 @@ def fit_path(
         come from the strength alone (common random numbers, as glmnet's warm path).
     scheduler : str, dask.distributed.Client or None, default None
         None trains here. A Dask scheduler address or client splits the members across
-        the cluster's workers (:func:`kerasnet.path.distributed.fit_members`): same results.
+        the cluster's workers (:func:`kerasnet.path.distributed.fit_members_on_cluster`): same results.
     verbose : int, default 1
         1 shows the epochs of each phase on stderr (:mod:`kerasnet.path.progress`): a bar
         with the time left on a terminal, one line per phase with its time elsewhere; 0 is

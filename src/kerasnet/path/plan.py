@@ -14,7 +14,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .members import Scaling, Training
+from .members import Scaling, Training, held
 from .standardize import member_scaling
 from .stopping import StoppingRule
 
@@ -186,6 +186,11 @@ class Plan:
     def everything(self):
         """The index of the all-rows set in :attr:`row_sets`."""
         return self.F
+
+    @cached_property
+    def held(self):
+        """``[d]`` bool: the features held at zero at every strength (glmnet's ``exclude``), or None."""
+        return None if self.factor is None else held(self.factor)
 
     def scaling(self, of):
         """The :class:`~kerasnet.path.members.Scaling` of members on row sets ``of [K]`` (None:

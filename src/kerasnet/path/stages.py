@@ -18,7 +18,7 @@ from .distributed import fit_members_on_cluster
 from .engine import MemberFit, fit_members
 from .folds import refit_epochs_for
 from .grid import cv_summary
-from .members import HOLD, MemberSpec, held
+from .members import HOLD, MemberSpec
 from .progress import measure_readout
 from .survival_cv import fold_events, grouped_deviance
 
@@ -216,7 +216,7 @@ def dense_starts(plan, rows, network, hidden_l2, progress):
     F, epochs = plan.F, plan.training.epochs
     folds = np.arange(F)
     # [1], or [1, d] holding the excluded features
-    hold = np.zeros(1) if plan.factor is None else np.where(held(plan.factor), HOLD, 0.0)[None]
+    hold = np.zeros(1) if plan.held is None else np.where(plan.held, HOLD, 0.0)[None]
     progress.phase("Dense", epochs, (1, F))
     members = MemberSpec.of(np.zeros(F), np.full(F, hidden_l2), train=(plan.row_sets, folds),
                             val=(plan.test_sets, folds), streams=folds, stop_groups=np.zeros(F, int),
