@@ -32,12 +32,12 @@ import keras
 from keras import ops
 
 from ..penalty import elastic_net
-from ..proximal import effective_step, group_soft_threshold, soft_threshold
+from ..proximal import effective_step, group_soft_threshold, row_norms, soft_threshold
 from ..survival import cox_terms
 from .autodiff import value_and_grad
 
 __all__ = ["Data", "MemberSettings", "MemberState", "Step", "kernel_positions", "penalized_indices",
-           "per_sample_loss", "row_norms"]
+           "per_sample_loss"]
 
 
 #: A per-feature strength at least this large holds the feature's row at zero (not counted in
@@ -49,12 +49,6 @@ def _rows_of(factor, kernel, stacked):
     """Per-row values (``[d]``, or ``[k, d]`` stacked) shaped to broadcast over ``kernel``'s rows."""
     lead = 2 if stacked else 1
     return ops.reshape(factor, tuple(factor.shape) + (1,) * (len(kernel.shape) - lead))
-
-
-def row_norms(kernel):
-    """The L2 norm of each row of a kernel ``[d, ...]``: one per input feature of a Dense layer."""
-    rows = ops.reshape(kernel, (ops.shape(kernel)[0], -1))
-    return ops.sqrt(ops.sum(ops.square(rows), axis=1))
 
 
 class MemberState(NamedTuple):
