@@ -36,7 +36,8 @@ class Preprocessor:
     """Fold-safe preprocessing: statistics from training rows only, saved as plain JSON.
 
     Numeric columns are standardized, ``(x - mean) / std`` with the training rows' mean and
-    (population) standard deviation; a constant column gets scale 1. Other columns
+    (population) standard deviation; a constant column gets its value as mean and scale 1, so it
+    becomes 0 (:mod:`kerasnet.standardization`, the rule the path uses too). Other columns
     (strings, categories, booleans) are one-hot encoded with the categories seen in the
     training rows, compared as strings. For classification the target's classes (sorted)
     become integers ``0..K-1``; a regression target is left in its own units.

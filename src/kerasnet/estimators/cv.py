@@ -122,35 +122,20 @@ class BaseElasticNetMLPCV(KerasEstimator):
         X, y = self._validate_xy(X, y, min_samples=2)  # the path needs rows to split into folds
         sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
         targets, task, _ = self._encode_targets(y, sample_weight)
-        if self.model is not None:
-            return self._fit_model(X, targets, task, sample_weight, groups, offset)
-        # Raw targets: fit_path standardizes a regression target with each member's training rows
-        # (standardize=True) and Path.model folds that back into the output layer.
-        targets = _shaped(targets, task)
-        seed = seed_from(self.random_state)
-        cv = defaults.CV if self.cv is None else self.cv
-        if not isinstance(cv, Integral):  # lists of (train, test) pairs become a splitter
-            cv = check_cv(cv, targets, classifier=task in CLASSIFICATION)
         n = X.shape[0]
-        path = fit_path(
-            X,
-            targets,
-            hidden=hidden_sizes(self.hidden_layer_sizes),
+        common = dict(
             task=task,
             l1_ratio=self.l1_ratio,
             lambdas=self.lambdas,
             n_lambdas=self.n_lambdas,
             lambda_min_ratio=self.lambda_min_ratio,
-            cv=cv,
             epochs=self.max_iter,
             batch_size=min(200, n) if self.batch_size == "auto" else self.batch_size,
             learning_rate=self.learning_rate_init,
             early_stopping=self.early_stopping,
             patience=self.n_iter_no_change,
             proximal=self.proximal,
-            standardize=self.standardize,
-            seed=seed,
-            scheduler=self.scheduler,
+            seed=seed_from(self.random_state),
             verbose=int(bool(self.verbose)),
             measure=self.measure,
             sample_weight=sample_weight,
@@ -159,24 +144,20 @@ class BaseElasticNetMLPCV(KerasEstimator):
             offset=offset,
             baselines=False,  # an estimator is scored by its caller; no second, linear path
         )
-        return self._keep(path, task)
-
-    def _fit_model(self, X, targets, task, sample_weight, groups, offset=None):
-        """The path of the user's ``model`` (a builder); ``model_`` is its refit at ``lambda_``."""
-        n_outputs = len(self.classes_) if task == "multiclass" else targets.shape[1]
+        if self.model is not None:  # the path of the user's builder; model_ is its refit at lambda_
+            n_outputs = len(self.classes_) if task == "multiclass" else targets.shape[1]
+            builder = shaped_builder(self.model, X.shape[1], n_outputs, task)
+            path = fit_path(X.astype(np.float32), _shaped(targets, task), model=builder,
+                            cv=defaults.CV if self.cv is None else self.cv, **common)
+            return self._keep(path, task)
+        # Raw targets: fit_path standardizes a regression target with each member's training rows
+        # (standardize=True) and Path.model folds that back into the output layer.
         targets = _shaped(targets, task)
-        n = X.shape[0]
-        path = fit_path(
-            X.astype(np.float32), targets, model=shaped_builder(self.model, X.shape[1], n_outputs, task),
-            task=task, l1_ratio=self.l1_ratio,
-            lambdas=self.lambdas, n_lambdas=self.n_lambdas, lambda_min_ratio=self.lambda_min_ratio,
-            cv=defaults.CV if self.cv is None else self.cv, epochs=self.max_iter,
-            batch_size=min(200, n) if self.batch_size == "auto" else self.batch_size,
-            learning_rate=self.learning_rate_init, early_stopping=self.early_stopping,
-            patience=self.n_iter_no_change, proximal=self.proximal, seed=seed_from(self.random_state),
-            verbose=int(bool(self.verbose)), measure=self.measure, sample_weight=sample_weight, groups=groups,
-            penalty_factor=self.penalty_factor, offset=offset, baselines=False,
-        )
+        cv = defaults.CV if self.cv is None else self.cv
+        if not isinstance(cv, Integral):  # lists of (train, test) pairs become a splitter
+            cv = check_cv(cv, targets, classifier=task in CLASSIFICATION)
+        path = fit_path(X, targets, hidden=hidden_sizes(self.hidden_layer_sizes), cv=cv,
+                        standardize=self.standardize, scheduler=self.scheduler, **common)
         return self._keep(path, task)
 
     def _keep(self, path, task):

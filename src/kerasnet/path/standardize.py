@@ -1,4 +1,8 @@
-"""Each member's standardization of inputs and target, from its own (weighted) training rows."""
+"""Each member's standardization of inputs and target, from its own (weighted) training rows.
+
+The statistics and the rule for a constant column are :mod:`kerasnet.standardization`'s; this
+module says which rows each member's come from.
+"""
 
 from __future__ import annotations
 
