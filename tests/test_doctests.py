@@ -7,7 +7,7 @@ import pytest
 
 MODULES = [
     "kerasnet.path.grid", "kerasnet.proximal", "kerasnet.data", "kerasnet.tasks", "kerasnet.preprocessing",
-    "kerasnet.penalty", "kerasnet.path.baselines",
+    "kerasnet.penalty", "kerasnet.path.baselines", "kerasnet.standardization",
 ]
 
 

@@ -286,6 +286,26 @@ def test_model_and_predict_are_the_refit_network_in_ys_units():
         p.predict(X, "min", offset=np.zeros(6))
 
 
+def test_model_with_fold_is_the_plain_recipe_on_raw_inputs(tmp_path):
+    import keras
+
+    from kerasnet.estimators.numeric import numpy_forward
+
+    X = np.random.default_rng(0).normal(size=(6, 3)) * 2 + 1
+    for task, y_scale in (("regression", [3.0]), ("binary", None)):
+        p = _path(task=task, **({} if y_scale else {"y_mean": None, "y_scale": None}))
+        layered, folded = p.model("min"), p.model("min", fold=True)
+        assert {type(layer) for layer in folded.layers} == {keras.layers.Dense}
+        assert folded.optimizer.built  # compiled as compile_for does
+        want = keras.ops.convert_to_numpy(layered(X.astype("float32")))
+        np.testing.assert_allclose(numpy_forward(folded, X), want, rtol=1e-5, atol=1e-6)
+        # Zeros stay zeros (feature b's row), and the .keras file loads in safe mode.
+        assert not folded.layers[0].get_weights()[0][1].any()
+        folded.save(tmp_path / f"{task}.keras")
+        back = keras.saving.load_model(tmp_path / f"{task}.keras", safe_mode=True)
+        np.testing.assert_allclose(numpy_forward(back, X), want, rtol=1e-5, atol=1e-6)
+
+
 def test_plot_draws_the_paths_own_curves(monkeypatch):
     import matplotlib.pyplot as plt
     from matplotlib.figure import Figure

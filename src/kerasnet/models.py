@@ -5,6 +5,7 @@ from __future__ import annotations
 import numbers
 
 import keras
+import numpy as np
 
 from .penalty import ElasticNet
 from .proximal import ProximalStep, with_proximal_step
@@ -195,6 +196,26 @@ def compile_for(model, task, learning_rate=1e-3, optimizer="adam"):
     model.compile(optimizer=optimizer, loss=keras_loss(task), metrics=keras_metrics(task))
     if model.built and not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
+    return model
+
+
+def fold_standardization(model, x_mean, x_scale, y_mean=None, y_scale=None):
+    """Fold input standardization into the first Dense layer and output scaling into the last.
+
+    ``x -> (x - mean)/scale`` followed by ``x @ W + b`` equals ``x @ (W/scale) + (b - (mean/scale) @ W)``,
+    exactly (in float64, before the weights are stored in the layer's dtype), so the model then
+    maps raw inputs to raw targets (``y_mean``, ``y_scale``: the target's standardization, None
+    for none); zeros in ``W`` stay zeros. Returns the model.
+    """
+    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    first, last = dense[0], dense[-1]
+    x_mean, x_scale = (np.asarray(v, np.float64) for v in (x_mean, x_scale))
+    kernel, bias = (np.asarray(v, dtype=np.float64) for v in first.get_weights())
+    first.set_weights([kernel / x_scale[:, None], bias - (x_mean / x_scale) @ kernel])
+    if y_mean is not None:
+        y_mean, y_scale = (np.asarray(v, np.float64) for v in (y_mean, y_scale))
+        kernel, bias = (np.asarray(v, dtype=np.float64) for v in last.get_weights())
+        last.set_weights([kernel * y_scale[None, :], bias * y_scale + y_mean])
     return model
 
 

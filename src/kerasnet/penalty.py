@@ -8,7 +8,7 @@ import numbers
 import keras
 from keras import ops
 
-from .proximal import group_soft_threshold, soft_threshold
+from .proximal import group_soft_threshold, row_norms, soft_threshold
 
 __all__ = ["ElasticNet", "GroupLasso", "check_strength", "elastic_net", "lambda_to_l1_l2"]
 
@@ -202,21 +202,16 @@ class GroupLasso(keras.regularizers.Regularizer):
             raise ValueError(f"proximal must be True or False; received proximal={proximal!r}.")
         self.proximal = proximal
 
-    def _row_norms(self, x):
-        x = ops.convert_to_tensor(x)
-        rows = ops.reshape(x, (ops.shape(x)[0], -1))
-        return ops.sqrt(ops.sum(ops.square(rows), axis=1))
-
     def __call__(self, x):
         x = ops.convert_to_tensor(x)
         if self.proximal or self.strength == 0.0:
             return ops.convert_to_tensor(0.0, dtype=x.dtype)
-        return ops.cast(self.strength, x.dtype) * ops.sum(self._row_norms(x))
+        return ops.cast(self.strength, x.dtype) * ops.sum(row_norms(x))
 
     def total(self, x):
         """The whole penalty ``strength * sum_j ||x[j]||_2`` in either mode (for reporting)."""
         x = ops.convert_to_tensor(x)
-        return ops.cast(self.strength, x.dtype) * ops.sum(self._row_norms(x))
+        return ops.cast(self.strength, x.dtype) * ops.sum(row_norms(x))
 
     def prox(self, x, step):
         """Group soft-threshold of each row by ``step * strength``.

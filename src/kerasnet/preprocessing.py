@@ -9,7 +9,6 @@ version 1), never pickle. Columns that would be encoded wrongly are refused with
 from __future__ import annotations
 
 import json
-import math
 
 import numpy as np
 import pandas as pd
@@ -24,6 +23,7 @@ from .columns import (
 )
 from .errors import InputError, listing, plain, short
 from .saved_state import check_state
+from .standardization import weighted_moments
 from .tasks import check_task, infer_task
 
 __all__ = ["Preprocessor"]
@@ -36,7 +36,8 @@ class Preprocessor:
     """Fold-safe preprocessing: statistics from training rows only, saved as plain JSON.
 
     Numeric columns are standardized, ``(x - mean) / std`` with the training rows' mean and
-    (population) standard deviation; a constant column gets scale 1. Other columns
+    (population) standard deviation; a constant column gets its value as mean and scale 1, so it
+    becomes 0 (:mod:`kerasnet.standardization`, the rule the path uses too). Other columns
     (strings, categories, booleans) are one-hot encoded with the categories seen in the
     training rows, compared as strings. For classification the target's classes (sorted)
     become integers ``0..K-1``; a regression target is left in its own units.
@@ -117,14 +118,9 @@ class Preprocessor:
         for name in X.columns:
             col = X[name]
             if is_numeric(col):
-                values = col.to_numpy(dtype=float)
-                mean, std = float(values.mean()), float(values.std())
-                if values.min() == values.max():
-                    # The mean of equal values can round off them (0.1 x 60 has sd 4e-17), which would
-                    # blow a constant column up to +-1; its own value centres it at exactly 0.
-                    mean, std = float(values[0]), 0.0
-                # A constant column carries no information; scale 1 keeps it at 0, not NaN.
-                scale = std if std > 0 and math.isfinite(std) else 1.0
+                # Population mean and sd in float64; a constant column gets its own value as mean
+                # and scale 1, so it becomes exactly 0 (kerasnet.standardization's one rule).
+                mean, scale = (float(v[0]) for v in weighted_moments(col.to_numpy(dtype=float)))
                 columns.append({"name": str(name), "kind": "numeric", "mean": mean, "scale": scale})
             elif pd.api.types.is_bool_dtype(col) or is_text(col):
                 if is_text(col):

@@ -56,6 +56,7 @@ from __future__ import annotations
 import warnings
 
 import keras
+import numpy as np
 from keras import ops
 
 __all__ = [
@@ -65,8 +66,40 @@ __all__ = [
     "proximal_penalty",
     "effective_step",
     "group_soft_threshold",
+    "numpy_row_norms",
+    "row_norms",
     "soft_threshold",
 ]
+
+
+def row_norms(kernel):
+    """The L2 norm of each row of a kernel ``[d, ...]`` (one per input feature of a ``Dense`` layer),
+    in ``keras.ops``: differentiable, in the kernel's dtype, inside any backend's traced step.
+
+    The group lasso's groups (:class:`kerasnet.penalty.GroupLasso`, the path's feature penalty)
+    and its proximal step are these norms; :func:`numpy_row_norms` is the same in float64 NumPy.
+
+    Examples
+    --------
+    >>> np.asarray(row_norms(np.array([[3.0, 4.0], [0.0, 0.0]]))).tolist()
+    [5.0, 0.0]
+    """
+    kernel = ops.convert_to_tensor(kernel)
+    rows = ops.reshape(kernel, (ops.shape(kernel)[0], -1))
+    return ops.sqrt(ops.sum(ops.square(rows), axis=1))
+
+
+def numpy_row_norms(kernel):
+    """:func:`row_norms` of weights in NumPy, in float64 whatever the weights' dtype: ``[d]`` for
+    a kernel ``[d, ...]`` (0 exactly when the row, the feature, is all zeros).
+
+    Examples
+    --------
+    >>> numpy_row_norms(np.array([[3.0, 4.0], [0.0, 0.0]], "float32")).tolist()
+    [5.0, 0.0]
+    """
+    kernel = np.asarray(kernel, "float64")
+    return np.sqrt(np.square(kernel.reshape(len(kernel), -1)).sum(axis=1))
 
 
 def soft_threshold(w, threshold):
@@ -112,8 +145,7 @@ def group_soft_threshold(w, threshold, iterations=8):
     threshold = ops.cast(threshold, w.dtype)
     if len(threshold.shape) > 1 or (len(threshold.shape) == 1 and len(w.shape) == 1):
         return _group_prox_per_weight(w, ops.broadcast_to(threshold, ops.shape(w)), iterations)
-    rows = ops.reshape(w, (ops.shape(w)[0], -1))
-    norms = ops.sqrt(ops.sum(ops.square(rows), axis=1))
+    norms = row_norms(w)
     # Guard the division only; a zero row stays zero because its scale is multiplied by it.
     safe = ops.where(norms > 0, norms, ops.ones_like(norms))
     scale = ops.maximum(1.0 - threshold / safe, ops.zeros_like(norms))

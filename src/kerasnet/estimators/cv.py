@@ -2,7 +2,7 @@
 
 A thin shell over :func:`kerasnet.fit_path`: ``fit`` trains the whole strength path with
 cross-validation in one call, chooses ``lambda_`` from the CV measure (``1se`` or ``min``)
-and keeps that strength's refit network as ``model_``, on raw inputs.
+and keeps that strength's refit network (:meth:`kerasnet.Path.model`) as ``model_``, on raw inputs.
 """
 
 from __future__ import annotations
@@ -17,13 +17,11 @@ from sklearn.model_selection import check_cv
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight
 
-from ..models import compile_for, mlp
+from ..models import compile_for
 from ..path import defaults, fit_path
 from ..path.measures import MEASURES
-from ..penalty import ElasticNet
 from ..tasks import CLASSIFICATION
 from .base import ClassifierOutputs, KerasEstimator, RegressorOutputs, hidden_sizes, seed_from
-from .numeric import fold_standardization, weighted_scale
 
 
 class BaseElasticNetMLPCV(KerasEstimator):
@@ -124,39 +122,20 @@ class BaseElasticNetMLPCV(KerasEstimator):
         X, y = self._validate_xy(X, y, min_samples=2)  # the path needs rows to split into folds
         sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
         targets, task, _ = self._encode_targets(y, sample_weight)
-        if self.model is not None:
-            return self._fit_model(X, targets, task, sample_weight, groups, offset)
-        y_mean = y_scale = None
-        if task == "regression" and self.standardize:
-            # The network learns standardized targets (Adam's steps are O(learning rate));
-            # their scale is folded back into the output layer below.
-            y_mean, y_scale = weighted_scale(targets, sample_weight)
-            targets = (targets - y_mean) / y_scale
-        targets = _shaped(targets, task)
-        seed = seed_from(self.random_state)
-        cv = defaults.CV if self.cv is None else self.cv
-        if not isinstance(cv, Integral):  # lists of (train, test) pairs become a splitter
-            cv = check_cv(cv, targets, classifier=task in CLASSIFICATION)
         n = X.shape[0]
-        path = fit_path(
-            X,
-            targets,
-            hidden=hidden_sizes(self.hidden_layer_sizes),
+        common = dict(
             task=task,
             l1_ratio=self.l1_ratio,
             lambdas=self.lambdas,
             n_lambdas=self.n_lambdas,
             lambda_min_ratio=self.lambda_min_ratio,
-            cv=cv,
             epochs=self.max_iter,
             batch_size=min(200, n) if self.batch_size == "auto" else self.batch_size,
             learning_rate=self.learning_rate_init,
             early_stopping=self.early_stopping,
             patience=self.n_iter_no_change,
             proximal=self.proximal,
-            standardize=self.standardize,
-            seed=seed,
-            scheduler=self.scheduler,
+            seed=seed_from(self.random_state),
             verbose=int(bool(self.verbose)),
             measure=self.measure,
             sample_weight=sample_weight,
@@ -165,63 +144,43 @@ class BaseElasticNetMLPCV(KerasEstimator):
             offset=offset,
             baselines=False,  # an estimator is scored by its caller; no second, linear path
         )
-        self.path_ = path
-        self.lambda_ = float(path.lambdas_[path.index(self.selection)])
-        self.lambdas_ = path.lambdas_
-        self.cv_mean_, self.cv_se_ = path.cv_mean_, path.cv_se_
-        index = path.index(self.selection)
-        # The chosen refit member as the plain recipe on raw inputs, like the one-strength
-        # estimators' model_ (Path.model(lambda_) gives it with a Normalization layer instead).
-        model = mlp(
-            X.shape[1],
-            path.n_outputs,
-            hidden=path.hidden,
-            task=task,
-            penalty=ElasticNet.from_lambda(self.lambda_, self.l1_ratio, proximal=self.proximal),
-        )
-        model.set_weights(path.weights_[index])
-        fold_standardization(
-            model, np.asarray(path.mean_, np.float64), np.asarray(path.scale_, np.float64), y_mean, y_scale
-        )
-        compile_for(model, task, learning_rate=self.learning_rate_init)
-        # Built now so that the pickled .keras file holds the optimizer state it loads back.
-        model.optimizer.build(model.trainable_variables)
-        self._set_model(model)
-        self.n_iter_ = int(path.refit_epochs_[index])
-        self._set_history(path)
-        return self
-
-    def _fit_model(self, X, targets, task, sample_weight, groups, offset=None):
-        """The path of the user's ``model`` (a builder); ``model_`` is its refit at ``lambda_``."""
-        n_outputs = len(self.classes_) if task == "multiclass" else targets.shape[1]
+        if self.model is not None:  # the path of the user's builder; model_ is its refit at lambda_
+            n_outputs = len(self.classes_) if task == "multiclass" else targets.shape[1]
+            builder = shaped_builder(self.model, X.shape[1], n_outputs, task)
+            path = fit_path(X.astype(np.float32), _shaped(targets, task), model=builder,
+                            cv=defaults.CV if self.cv is None else self.cv, **common)
+            return self._keep(path, task)
+        # Raw targets: fit_path standardizes a regression target with each member's training rows
+        # (standardize=True) and Path.model folds that back into the output layer.
         targets = _shaped(targets, task)
-        n = X.shape[0]
-        path = fit_path(
-            X.astype(np.float32), targets, model=shaped_builder(self.model, X.shape[1], n_outputs, task),
-            task=task, l1_ratio=self.l1_ratio,
-            lambdas=self.lambdas, n_lambdas=self.n_lambdas, lambda_min_ratio=self.lambda_min_ratio,
-            cv=defaults.CV if self.cv is None else self.cv, epochs=self.max_iter,
-            batch_size=min(200, n) if self.batch_size == "auto" else self.batch_size,
-            learning_rate=self.learning_rate_init, early_stopping=self.early_stopping,
-            patience=self.n_iter_no_change, proximal=self.proximal, seed=seed_from(self.random_state),
-            verbose=int(bool(self.verbose)), measure=self.measure, sample_weight=sample_weight, groups=groups,
-            penalty_factor=self.penalty_factor, offset=offset, baselines=False,
-        )
+        cv = defaults.CV if self.cv is None else self.cv
+        if not isinstance(cv, Integral):  # lists of (train, test) pairs become a splitter
+            cv = check_cv(cv, targets, classifier=task in CLASSIFICATION)
+        path = fit_path(X, targets, hidden=hidden_sizes(self.hidden_layer_sizes), cv=cv,
+                        standardize=self.standardize, scheduler=self.scheduler, **common)
+        return self._keep(path, task)
+
+    def _keep(self, path, task):
+        """The fitted path's attributes, and its refit network at ``selection`` as ``model_``.
+
+        ``model_`` is :meth:`kerasnet.Path.model` (the one place a path's network is assembled),
+        with the standardization folded into its first and last layers (``fold=True``) so that it
+        is the plain recipe on raw inputs, compiled with ``learning_rate_init``.
+        """
+        index = path.index(self.selection)
         self.path_ = path
-        self.lambda_ = float(path.lambdas_[path.index(self.selection)])
+        self.lambda_ = float(path.lambdas_[index])
         self.lambdas_ = path.lambdas_
         self.cv_mean_, self.cv_se_ = path.cv_mean_, path.cv_se_
-        self._set_model(path.model(self.lambda_))
-        self.n_iter_ = int(path.refit_epochs_[path.index(self.selection)])
-        self._set_history(path)
-        return self
-
-    def _set_history(self, path):
+        self._set_model(compile_for(path.model(self.selection, fold=True), task,
+                                    learning_rate=self.learning_rate_init))
+        self.n_iter_ = int(path.refit_epochs_[index])
         self.history_ = {
             "cv_deviance": [float(v) for v in path.cv_loss_mean_],
             f"cv_{path.measure}": [float(v) for v in path.cv_mean_],
             "refit_epochs": [int(v) for v in path.refit_epochs_],
         }
+        return self
 
 
 _CV_PARAMS_DOC = """
@@ -271,8 +230,8 @@ _CV_PARAMS_DOC = """
         Keras's own ``l1_l2`` behaviour, the L1 subgradient in the gradient step (weights
         shrink towards zero but do not reach it), as :func:`kerasnet.fit_path`'s ``proximal``.
     standardize : bool, default True
-        Standardize inputs with each fold's training rows (and regression targets); folded
-        into ``model_``, which takes raw inputs.
+        Standardize inputs and regression targets with each member's training rows (done once,
+        by :func:`kerasnet.fit_path`); folded into ``model_``, which takes raw inputs.
     batch_size : int or "auto", default 32
         "auto" is scikit-learn's ``min(200, n_samples)``.
     learning_rate_init : float, default 1e-3
@@ -310,7 +269,10 @@ _CV_PARAMS_DOC = """
     path_ : kerasnet.Path
         The whole path: every strength's refit model, sparsity, plots.
     model_ : keras.Sequential
-        The refit network at ``lambda_`` (the :func:`kerasnet.mlp` recipe), on raw inputs.
+        The refit network at ``lambda_``: ``path_.model(selection, fold=True)``, the
+        :func:`kerasnet.mlp` recipe with Keras's own ``L1L2`` at ``lambda_`` and the
+        standardization folded into its first and last layers, on raw inputs (its ``.keras``
+        file loads in safe mode without kerasnet).
     n_features_in_ : int
     feature_names_in_ : ndarray of str
     history_ : dict of list

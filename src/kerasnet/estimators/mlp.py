@@ -18,11 +18,11 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight
 
-from ..models import compile_for, mlp
+from ..models import compile_for, fold_standardization, mlp
 from ..path import defaults
 from ..penalty import ElasticNet
+from ..standardization import weighted_moments
 from .base import ClassifierOutputs, KerasEstimator, RegressorOutputs, hidden_sizes, seed_from
-from .numeric import fold_standardization, weighted_scale
 
 # scikit-learn's activation names (MLPClassifier) -> Keras's; Keras names are accepted as well.
 _ACTIVATIONS = {"identity": "linear", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
@@ -157,13 +157,13 @@ class BaseElasticNetMLP(KerasEstimator):
         else:
             train, val = rows, rows[:0]
 
-        if self.standardize:
-            x_mean, x_scale = weighted_scale(X[train], sample_weight[train])
+        if self.standardize:  # kerasnet.standardization's rule: a constant column gets scale 1
+            x_mean, x_scale = weighted_moments(X[train], sample_weight[train])
         else:
             x_mean, x_scale = np.zeros(X.shape[1]), np.ones(X.shape[1])
         y_mean = y_scale = None
         if task == "regression" and self.standardize:
-            y_mean, y_scale = weighted_scale(targets[train], sample_weight[train])
+            y_mean, y_scale = weighted_moments(targets[train], sample_weight[train])
             targets = (targets - y_mean) / y_scale
         x_std = ((X - x_mean) / x_scale).astype(np.float32)
         targets = targets.astype(np.float32)

@@ -26,6 +26,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from ..proximal import numpy_row_norms
 from . import grid
 from .autodiff import value_and_grad
 from .members import HELD, HOLD
@@ -84,7 +85,7 @@ def group_lambda_max(network, rows, loss, mean, scale, y_scale=None, linear_grad
         return float(tops) if tops.ndim == 0 else tops
 
     if linear_gradient is not None:
-        return largest(np.sqrt(np.square(linear_gradient).sum(axis=1)))
+        return largest(numpy_row_norms(linear_gradient))
     x, target, w = _rows(rows, sample, seed)
     mean, scale = (ops.convert_to_tensor(np.asarray(v, "float32")) for v in (mean, scale))
     x = (x - mean) / scale
@@ -121,7 +122,7 @@ def group_lambda_max(network, rows, loss, mean, scale, y_scale=None, linear_grad
         norms[j] = float(np.linalg.norm(np.asarray(ops.convert_to_numpy(grad))[j]))
     if from_empty:  # and no feature enters the network whose first layer is empty
         grad = np.asarray(ops.convert_to_numpy(gradient([ops.zeros_like(trainable[0])])[1][0]))
-        norms = np.maximum(norms, np.sqrt(np.square(grad.reshape(len(norms), -1)).sum(axis=1)))
+        norms = np.maximum(norms, numpy_row_norms(grad))
     return largest(norms)
 
 
@@ -171,8 +172,9 @@ def adaptive_gamma(adaptive):
 
 
 def first_layer_norms(weights):
-    """``[K, d]``: each member's first-layer row norms (one per input feature)."""
-    return np.stack([np.sqrt(np.square(np.asarray(w[0], float)).sum(axis=1)) for w in weights])
+    """``[K, d]``: each member's first-layer row norms (one per input feature), in float64
+    (:func:`kerasnet.proximal.numpy_row_norms` of ``w[0]``, the first kernel, of each weight list)."""
+    return np.stack([numpy_row_norms(w[0]) for w in weights])
 
 
 def adaptive_factors(norms, values, excluded, fold_weights, lambdas, greater_is_better, gamma):
@@ -221,4 +223,4 @@ def adaptive_factors(norms, values, excluded, fold_weights, lambdas, greater_is_
 def held_out(weights):
     """Per-feature group strengths ``[K, d]`` that keep each member's own features free and
     hold the others at zero (a relaxed refit: the selected features, no feature penalty)."""
-    return np.stack([np.where(np.abs(w[0]).sum(axis=1) > 0, 0.0, HOLD) for w in weights]).astype("float32")
+    return np.where(first_layer_norms(weights) > 0, 0.0, HOLD).astype("float32")

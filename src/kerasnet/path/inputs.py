@@ -11,6 +11,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..models import mlp
+from ..standardization import weighted_moments
 from ..tasks import check_task
 from .arguments import check_hidden, check_int, check_settings, shown
 from .members import HOLD
@@ -143,9 +144,8 @@ def flat_inputs(X, weight):
     """All inputs as one standardized 2-D float array (for the data-derived grid only)."""
     parts = [np.asarray(a, float).reshape(n_rows(X), -1) for a in (X if isinstance(X, list) else [X])]
     flat = np.concatenate(parts, axis=1)
-    mean = (flat * weight[:, None]).sum(axis=0) / weight.sum()
-    sd = np.sqrt((np.square(flat - mean) * weight[:, None]).sum(axis=0) / weight.sum())
-    return (flat - mean) / np.where(sd > 0, sd, 1.0)
+    mean, sd = weighted_moments(flat, weight)  # sd 1 where constant (kerasnet.standardization's rule)
+    return (flat - mean) / sd
 
 
 def encode_target(y, task):

@@ -7,10 +7,11 @@ import warnings
 import keras
 import numpy as np
 
-from ..models import compile_for, mlp
+from ..models import compile_for, fold_standardization, mlp
 from ..penalty import lambda_to_l1_l2
 from . import grid, measures
 from .df import rows_are_features
+from .features import first_layer_norms
 from .plan import MemberGrid
 
 __all__ = ["Path"]
@@ -128,14 +129,13 @@ class Path:
         # is); else (a Conv1D, an Embedding, a Dense after a Flatten) Df counts nonzero weights.
         features = bool(kernels) and kernels[0][0].ndim == 2 and (
             architecture is None or rows_are_features(architecture, self._kernels[0]))
-        self.n_features_selected_ = np.array([int((np.abs(ks[0]).sum(axis=1) > 0).sum()) if features
-                                              else -1 for ks in kernels])
+        self.feature_path_ = first_layer_norms(kernels) if features else None
+        self.n_features_selected_ = (self.feature_path_ > 0).sum(axis=1) if features \
+            else np.full(len(kernels), -1)
         self.n_nonzero_ = np.array([sum(int(np.count_nonzero(k)) for k in ks) for ks in kernels])
         self.df_name_ = "features" if features else "nonzero weights"
         self.df_ = self.n_features_selected_ if features else self.n_nonzero_
         self.weight_norm_ = np.array([float(sum(np.abs(k).sum() for k in ks)) for ks in kernels])
-        self.feature_path_ = np.stack([np.sqrt(np.square(ks[0]).sum(axis=1)) for ks in kernels]) \
-            if features else None
         self.feature_selection, self.hidden_l2 = bool(feature_selection), float(hidden_l2)
         self.relaxed_ = relaxed
         self.relax_chosen_ = False
@@ -179,7 +179,7 @@ class Path:
             )
         return int(hits[0])
 
-    def model(self, lam="1se", relaxed=None):
+    def model(self, lam="1se", relaxed=None, fold=False):
         """The refit network at strength ``lam`` as a standalone, compiled ``keras.Sequential``.
 
         It is the plain recipe (:func:`kerasnet.mlp` with Keras's own ``L1L2`` penalty at
@@ -199,9 +199,16 @@ class Path:
         relaxed : bool or None, default None
             With a relaxed path: its model (True) or the penalized one (False); None
             follows ``relax_chosen_`` (the rule then reads the relaxed CV curve).
+        fold : bool, default False
+            Fold the standardization into the first and last ``Dense`` layers
+            (:func:`kerasnet.models.fold_standardization`) instead of the ``Normalization`` and
+            ``Rescaling`` layers: then it is the plain :func:`kerasnet.mlp` recipe on raw ``X``
+            (what the scikit-learn estimators keep as ``model_``), the same function up to the
+            float32 rounding of the folded weights. It does not apply to ``fit_path(model=...)``,
+            whose inputs the path does not standardize.
         """
         if self._relaxed(relaxed):
-            return self.relaxed_.model(lam)
+            return self.relaxed_.model(lam, fold=fold)
         i = self.index(lam)
         if self.diverged_[i]:
             raise ValueError(f"the model at lam={self.lambdas_[i]:.4g} diverged; choose another strength.")
@@ -218,20 +225,23 @@ class Path:
         else:
             base = mlp(d, self.n_outputs, self.hidden, self.task,
                        penalty=keras.regularizers.L1L2(l1=l1, l2=l2))
+        dense = [layer for layer in base.layers if isinstance(layer, keras.layers.Dense)]
+        weights = self.weights_[i]
+        for j, layer in enumerate(dense):
+            layer.set_weights([weights[2 * j], weights[2 * j + 1]])
+        regression = self.task == "regression"  # the network fit the standardized target
+        if fold:
+            target = (self.y_mean_, self.y_scale_) if regression else ()
+            return compile_for(fold_standardization(base, self.mean_, self.scale_, *target), self.task)
         norm = keras.layers.Normalization(mean=self.mean_.tolist(), variance=np.square(self.scale_).tolist(),
                                           name="standardize")
         layers = [keras.Input((d,), name="features"), norm, *base.layers]
-        if self.task == "regression":  # the network fit the standardized target
+        if regression:
             scale, offset = self.y_scale_.tolist(), self.y_mean_.tolist()
             if len(scale) == 1:
                 scale, offset = scale[0], offset[0]
             layers.append(keras.layers.Rescaling(scale=scale, offset=offset, name="unstandardize"))
-        model = keras.Sequential(layers, name="kerasnet_path_model")
-        dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
-        weights = self.weights_[i]
-        for j, layer in enumerate(dense):
-            layer.set_weights([weights[2 * j], weights[2 * j + 1]])
-        return compile_for(model, self.task)
+        return compile_for(keras.Sequential(layers, name="kerasnet_path_model"), self.task)
 
     def _user_model(self, i, l1, l2):
         """The user's architecture with strength ``i``'s refit weights and Keras's own ``L1L2``."""

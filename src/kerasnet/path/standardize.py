@@ -1,40 +1,31 @@
-"""Each member's standardization of inputs and target, from its own (weighted) training rows."""
+"""Each member's standardization of inputs and target, from its own (weighted) training rows.
+
+The statistics and the rule for a constant column are :mod:`kerasnet.standardization`'s; this
+module says which rows each member's come from.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..standardization import Moments, weighted_moments
 from . import grid
 
 __all__ = ["chunked_statistics", "member_scaling", "path_statistics", "standardizer", "target_standardizer"]
 
 
-#: Rows per block when summing: float64 temporaries stay blocks x columns, not rows x columns.
-BLOCK = 65536
-
-
-def _weighted_moments(values, rows, weight):
-    """Weighted mean and (population) sd of ``values[rows]``; sd 1 where constant.
-
-    Two passes in blocks of rows, accumulated in float64.
-    """
-    w = np.where(rows, weight, 0.0)
-    total = w.sum()
-    blocks = range(0, len(values), BLOCK)
-    def block(a):
-        return np.asarray(values[a:a + BLOCK], "float64")
-
-    mean = sum(w[a:a + BLOCK] @ block(a) for a in blocks) / total
-    square = sum(w[a:a + BLOCK] @ np.square(block(a) - mean) for a in blocks)
-    sd = np.sqrt(square / total)
-    return mean.astype("float32"), np.where(sd > 0, sd, 1.0).astype("float32")
+def _moments32(values, rows, weight):
+    """:func:`kerasnet.standardization.weighted_moments` of ``values[rows]`` as float32 (the
+    engine's dtype): sd 1 where the column is constant, that module's one rule."""
+    mean, sd = weighted_moments(values, np.where(rows, weight, 0.0))
+    return mean.astype("float32"), sd.astype("float32")
 
 
 def standardizer(X, rows, standardize, weight):
     """Mean and sd of the features over ``rows`` (zeros and ones when not standardizing)."""
     if not standardize:
         return np.zeros(X.shape[1], "float32"), np.ones(X.shape[1], "float32")
-    return _weighted_moments(X, rows, weight)
+    return _moments32(X, rows, weight)
 
 
 def target_standardizer(y, rows, task, standardize, weight):
@@ -43,7 +34,7 @@ def target_standardizer(y, rows, task, standardize, weight):
     y = np.asarray(y, "float64").reshape(len(y), -1) if task == "regression" else np.zeros((len(y), 1))
     if task != "regression" or not standardize:
         return np.zeros(y.shape[1], "float32"), np.ones(y.shape[1], "float32")
-    return _weighted_moments(y, rows, weight)
+    return _moments32(y, rows, weight)
 
 
 def member_scaling(y, rows, member_rows, task, weight, x_stats):
@@ -77,35 +68,23 @@ def chunked_statistics(chunks, sets, weight, residual):
     -------
     mean, sd : float32 arrays [R, d]
         As :func:`standardizer` on each set (sd 1 where constant): each chunk's moments in
-        float64, merged with Chan et al.'s pairwise update, so one pass is as exact as two.
+        float64, merged with Chan et al.'s pairwise update, so one pass is as exact as two
+        (:class:`kerasnet.standardization.Moments`).
     cross : float64 array [d, k]
         ``X' (w * r)`` over all rows, raw features (the grid's null gradient before
         standardization).
     """
-    R = len(sets)
-    total = np.zeros(R)
-    mean = m2 = None
+    moments = [Moments() for _ in sets]
     cross = None
     for i, (a, b) in enumerate(chunks.bounds):
         x = np.asarray(chunks.read(i), "float64")
-        if mean is None:
-            mean, m2 = np.zeros((R, x.shape[1])), np.zeros((R, x.shape[1]))
+        if cross is None:
             cross = np.zeros((x.shape[1], residual.shape[1]))
         cross += x.T @ (weight[a:b, None] * residual[a:b])
-        for r in range(R):
-            w = np.where(sets[r, a:b], weight[a:b], 0.0)
-            part = w.sum()
-            if part <= 0:
-                continue
-            part_mean = w @ x / part
-            part_m2 = w @ np.square(x - part_mean)
-            both = total[r] + part
-            delta = part_mean - mean[r]
-            mean[r] += delta * part / both
-            m2[r] += part_m2 + np.square(delta) * total[r] * part / both
-            total[r] = both
-    sd = np.sqrt(m2 / np.where(total > 0, total, 1.0)[:, None])
-    return mean.astype("float32"), np.where(sd > 0, sd, 1.0).astype("float32"), cross
+        for r, m in enumerate(moments):
+            m.add(x, np.where(sets[r, a:b], weight[a:b], 0.0))
+    mean, sd = (np.stack(s).astype("float32") for s in zip(*(m.result() for m in moments), strict=True))
+    return mean, sd, cross
 
 
 def path_statistics(chunks, y, task, sets, weight, standardize, exposure=None, unpenalized=None):

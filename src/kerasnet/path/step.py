@@ -32,25 +32,19 @@ import keras
 from keras import ops
 
 from ..penalty import elastic_net
-from ..proximal import effective_step, group_soft_threshold, soft_threshold
+from ..proximal import effective_step, group_soft_threshold, row_norms, soft_threshold
 from ..survival import cox_terms
 from .autodiff import value_and_grad
 from .members import HELD
 
 __all__ = ["Data", "MemberSettings", "MemberState", "Step", "kernel_positions", "penalized_indices",
-           "per_sample_loss", "row_norms"]
+           "per_sample_loss"]
 
 
 def _rows_of(factor, kernel, stacked):
     """Per-row values (``[d]``, or ``[k, d]`` stacked) shaped to broadcast over ``kernel``'s rows."""
     lead = 2 if stacked else 1
     return ops.reshape(factor, tuple(factor.shape) + (1,) * (len(kernel.shape) - lead))
-
-
-def row_norms(kernel):
-    """The L2 norm of each row of a kernel ``[d, ...]``: one per input feature of a Dense layer."""
-    rows = ops.reshape(kernel, (ops.shape(kernel)[0], -1))
-    return ops.sqrt(ops.sum(ops.square(rows), axis=1))
 
 
 class MemberState(NamedTuple):
