@@ -12,7 +12,7 @@ import pytest
 import kerasnet
 import kerasnet.path.stages
 from kerasnet.errors import InputError
-from kerasnet.path import engine, survival_cv
+from kerasnet.path import inference, survival_cv
 from kerasnet.path.measures import fold_value
 from kerasnet.path.plan import MemberGrid
 from kerasnet.path.rows import Rows
@@ -265,7 +265,7 @@ def test_grouped_deviance_takes_member_i_times_per_plus_f(monkeypatch):
     calls = []
 
     def outputs(*args, **kwargs):
-        calls.append(inspect.signature(engine.member_outputs).bind(*args, **kwargs).arguments)
+        calls.append(inspect.signature(inference.member_outputs).bind(*args, **kwargs).arguments)
         return etas[:, :, None]
 
     monkeypatch.setattr(survival_cv, "member_outputs", outputs)

@@ -41,7 +41,7 @@ from .runners import runner_for
 from .step import MemberSettings, MemberState
 from .stopping import EarlyStopping, StoppingRule
 
-__all__ = ["MemberFit", "fit_members", "member_losses", "member_outputs"]
+__all__ = ["MemberFit", "fit_members", "initial_state", "member_settings", "optimizer_copy"]
 
 
 @dataclass
@@ -142,13 +142,13 @@ def _stacked(values, K):
     return [to_device(np.broadcast_to(v, (K,) + v.shape).copy()) for v in values]
 
 
-def _settings(l1, l2, scaling, group=None, factor=None):
+def member_settings(l1, l2, scaling, group=None, factor=None):
     """Per-member constants; ``scaling`` a :class:`~kerasnet.path.members.Scaling` or None."""
     parts = [l1, l2] + (list(scaling) if scaling is not None else [None] * 4) + [group, factor]
     return MemberSettings(*[None if p is None else to_device(np.asarray(p, "float32")) for p in parts])
 
 
-def _optimizer(optimizer, learning_rate, model=None):
+def optimizer_copy(optimizer, learning_rate, model=None):
     """A fresh optimizer: a copy of an instance (never modified) or one built from its name.
 
     A copy keeps the instance's ``exclude_from_weight_decay`` choice for ``model``'s variables,
@@ -167,7 +167,7 @@ def _optimizer(optimizer, learning_rate, model=None):
     return optimizer
 
 
-def _initial_state(model, step, K, streams, seed, start=None):
+def initial_state(model, step, K, streams, seed, start=None):
     non_trainable = [np.asarray(ops.convert_to_numpy(v.value)) for v in model.non_trainable_variables]
     if start is None:
         trainable = _stacked([v.value for v in model.trainable_variables], K)
@@ -292,14 +292,14 @@ class _Loop:
             self.budget = np.minimum(np.asarray(members.max_epochs, int), int(training.epochs))
         self.seed0 = 0 if training.seed is None else training.seed
         self.runner, step = runner_for(
-            model, _optimizer(training.optimizer, training.learning_rate, model), training.loss,
+            model, optimizer_copy(training.optimizer, training.learning_rate, model), training.loss,
             training.penalized, training.proximal, grouped=members.group is not None,
             factored=training.penalty_factor is not None)
         start = None if members.starts is None else (members.starts, members.start_of)
-        self.state = _initial_state(model, step, K, self.streams, training.seed, start)
+        self.state = initial_state(model, step, K, self.streams, training.seed, start)
         factor = None if training.penalty_factor is None else np.broadcast_to(
             np.asarray(training.penalty_factor, "float32"), (K, len(training.penalty_factor)))
-        self.settings = _settings(members.l1, members.l2, members.scaling, members.group, factor)
+        self.settings = member_settings(members.l1, members.l2, members.scaling, members.group, factor)
         self.validated = self.val_sets.any(axis=1)[self.val_of]
         fold_weight = np.array([rows.sw[r].sum() for r in self.val_sets])[self.val_of]
         rule = stopping or StoppingRule()
@@ -387,32 +387,3 @@ class _Loop:
             chosen_epoch=self.stopper.chosen_epoch() if self.grouped and early else best_epoch,
             val_outputs=outputs,
         )
-
-
-def _inference(model, rows, weights, loss, scaling):
-    K = len(weights)
-    runner, step = runner_for(model, _optimizer("adam", None), loss, None, False)
-    state = _initial_state(model, step, K, np.zeros(K, int), 0, start=(weights, np.arange(K)))
-    settings = _settings(np.zeros(K, "float32"), np.zeros(K, "float32"), scaling)
-    return rows, np.ones((1, rows.n), bool), np.zeros(K, int), runner, state, settings
-
-
-def member_losses(model, rows, weights, loss, scaling=None):
-    """Each member's weighted mean data loss on all ``rows`` at its weights (no training).
-
-    ``weights`` are K weight lists in ``model.get_weights()`` order (what :func:`fit_members`
-    returns); ``scaling`` a :class:`~kerasnet.path.members.Scaling` or None. The path's
-    deviance explained on its training rows (glmnet's ``dev.ratio``) comes from here: one
-    inference pass over the prepared rows, chunk by chunk.
-    """
-    losses, _ = validation_losses(*_inference(model, rows, weights, loss, scaling))
-    return np.asarray(losses, float)
-
-
-def member_outputs(model, rows, weights, loss, scaling=None):
-    """Each member's outputs ``[K, n, ...]`` on all ``rows``, in row order: for measures a mean
-    loss cannot give (the Cox deviance's risk sets span all rows)."""
-    index, outputs, _ = validation_outputs(*_inference(model, rows, weights, loss, scaling))
-    ordered = np.empty_like(outputs)
-    np.put_along_axis(ordered, index.reshape(index.shape + (1,) * (outputs.ndim - 2)), outputs, axis=1)
-    return ordered

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..survival import cox_deviance_ratio
 from ..tasks import LOSS
 from . import grid
-from .engine import member_losses, member_outputs
+from .inference import member_losses, member_outputs
 
 __all__ = ["deviance_explained"]
 

@@ -41,7 +41,7 @@ from __future__ import annotations
 import numpy as np
 
 from .arguments import MAX_STRENGTH
-from .engine import member_outputs
+from .inference import member_outputs
 from .members import MemberSpec
 from .stages import train
 

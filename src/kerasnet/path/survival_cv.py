@@ -6,7 +6,7 @@ import numpy as np
 
 from ..survival import grouped_cox_deviance
 from ..tasks import LOSS
-from .engine import member_outputs
+from .inference import member_outputs
 
 __all__ = ["check_fold_events", "fold_events", "grouped_deviance"]
 
