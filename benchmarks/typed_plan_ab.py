@@ -26,16 +26,13 @@ each side (the same numbers: the golden tests hold them to 1e-4).
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
-import subprocess
 import sys
-import tempfile
-import time
 
 os.environ.setdefault("KERAS_BACKEND", "jax")  # kerasnet's default; set before keras is imported
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _ab  # noqa: E402  (the benchmarks folder, whatever the working directory)
+
 CASES = {
     "cancer": {"data": "cancer", "n_lambdas": 16, "epochs": 20, "baselines": False},
     "cancer-default": {"data": "cancer", "n_lambdas": 8, "epochs": 20},
@@ -48,33 +45,9 @@ CASES = {
 
 def child(case):
     """Time three fit_path calls of one case in this process; print JSON."""
-    import numpy as np
-
-    import kerasnet
-
     settings = dict(CASES[case])
-    if settings.pop("data") == "cancer":
-        from sklearn.datasets import load_breast_cancer
-
-        X, y = load_breast_cancer(return_X_y=True)
-    else:
-        rng = np.random.default_rng(0)
-        X = rng.normal(size=(250_000, 20)).astype("float32")
-        y = (X[:, 0] * X[:, 1] + X[:, 2] - X[:, 3] + rng.normal(size=len(X)) > 0).astype(int)
-    times, best = [], None
-    for _ in range(3):
-        start = time.perf_counter()
-        path = kerasnet.fit_path(X, y, seed=0, verbose=0, **settings)
-        times.append(time.perf_counter() - start)
-        best = float(path.cv_mean_[path.index_min_])
-    print(json.dumps({"times": times, "cv_min": best}))
-
-
-def run(src, case):
-    env = {**os.environ, "PYTHONPATH": src}
-    out = subprocess.run([sys.executable, __file__, "--child", case], env=env, capture_output=True, text=True,
-                         check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    X, y = _ab.data(settings.pop("data"), (250_000, 20))
+    _ab.three_calls(X, y, seed=0, verbose=0, **settings)
 
 
 def main():
@@ -85,28 +58,15 @@ def main():
     args = parser.parse_args()
     if args.child:
         return child(args.child)
-    import jax
-    import keras
-
-    print(f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
-          f"Python {platform.python_version()}, Keras {keras.__version__}, JAX {jax.__version__}, "
-          f"load average {os.getloadavg()[0]:.1f}")
-    with tempfile.TemporaryDirectory() as tmp:
-        archive = subprocess.run(["git", "-C", ROOT, "archive", args.baseline, "src"], capture_output=True,
-                                 check=True).stdout
-        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
-        sides = {"old": os.path.join(tmp, "src"), "new": os.path.join(ROOT, "src")}
+    print(_ab.machine())
+    with _ab.sides(args.baseline) as paths:
         print(f"old: {args.baseline}; new: working tree\n")
         print("| case | old first | new first | old warm | new warm | new/old first | new/old warm |"
               " CV measure at lambda_min, old / new |")
         print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
         for case in args.cases.split(","):
-            results = {"old": [], "new": []}
-            for _ in range(2):  # alternate, so load changes hit both sides
-                for side in ("old", "new"):
-                    results[side].append(run(sides[side], case))
-            first = {s: min(r["times"][0] for r in results[s]) for s in results}
-            warm = {s: min(min(r["times"][1:]) for r in results[s]) for s in results}
+            results = _ab.alternate(__file__, paths, case)
+            first, warm = _ab.timings(results)
             best = {s: results[s][0]["cv_min"] for s in results}
             print(f"| {case} | {first['old']:.2f} s | {first['new']:.2f} s | {warm['old']:.2f} s | "
                   f"{warm['new']:.2f} s | {first['new'] / first['old']:.2f} | "
