@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from . import grid
+from .sources import Chunks
 
-__all__ = ["chunked_statistics", "member_scaling", "path_statistics", "standardizer", "target_standardizer"]
+__all__ = ["chunked_statistics", "member_scaling", "path_statistics", "set_moments", "standardizer", "target_standardizer"]
 
 
 #: Rows per block when summing: float64 temporaries stay blocks x columns, not rows x columns.
@@ -51,14 +52,62 @@ def member_scaling(y, rows, member_rows, task, weight, x_stats):
 
     ``(x_mean, x_scale, y_mean, y_scale)``, each ``[K, ...]``; ``x_stats`` is each row set's
     feature ``(mean [R, d], sd [R, d])`` (:func:`path_statistics`). The target entries are
-    None except for regression (classes are not standardized).
+    None except for regression (classes are not standardized); the target's moments of every
+    row set come from one pass over the rows (:func:`set_moments`).
     """
     x_mean, x_scale = x_stats[0][member_rows], x_stats[1][member_rows]
     if task != "regression":
         return x_mean, x_scale, None, None
-    y_stats = [target_standardizer(y, r, task, True, weight) for r in rows]
-    return (x_mean, x_scale, np.stack([y_stats[i][0] for i in member_rows]),
-            np.stack([y_stats[i][1] for i in member_rows]))
+    y = np.asarray(y, "float64").reshape(len(y), -1)
+    y_mean, y_scale = set_moments(Chunks.blocks(y, BLOCK), np.stack(rows), weight)
+    return x_mean, x_scale, y_mean[member_rows], y_scale[member_rows]
+
+
+def _moments_update(state, x, sets, weight):
+    """Fold the rows ``x [m, d]`` (float64) into every row set's running ``(total, mean, m2)``.
+
+    All sets at once: the sets' weights as a matrix ``W [R, m]`` multiply the rows shifted by
+    the first row (two matrix products over the rows, whatever ``R``; a constant column is then
+    exactly constant); each set's part is merged into its running moments with Chan et al.'s
+    pairwise update (float64).
+    """
+    total, mean, m2 = state
+    W = np.where(sets, weight[None, :], 0.0)
+    part = W.sum(axis=1)
+    shift = x[0]
+    x = x - shift
+    s1, s2 = W @ x, W @ np.square(x)
+    some = part > 0
+    safe = np.where(some, part, 1.0)[:, None]
+    centre = s1 / safe  # each set's mean of the shifted rows
+    part_m2 = np.maximum(s2 - centre * s1, 0.0)  # sum w (x - mean)^2
+    part_mean = centre + shift
+    both = total + part
+    delta = part_mean - mean
+    ratio = np.where(some, part / np.where(both > 0, both, 1.0), 0.0)[:, None]
+    mean = mean + delta * ratio
+    m2 = m2 + np.where(some[:, None], part_m2 + np.square(delta) * (total[:, None] * ratio), 0.0)
+    return both, mean, m2
+
+
+def _moments_result(state):
+    total, mean, m2 = state
+    sd = np.sqrt(m2 / np.where(total > 0, total, 1.0)[:, None])
+    return mean.astype("float32"), np.where(sd > 0, sd, 1.0).astype("float32")
+
+
+def set_moments(chunks, sets, weight):
+    """Every row set's weighted mean and (population) sd ``[R, d]`` in one pass over the rows
+    (sd 1 where constant); ``chunks`` a :class:`kerasnet.path.sources.Chunks` of ``[n, d]``,
+    ``sets [R, n]`` bool."""
+    state = None
+    for i, (a, b) in enumerate(chunks.bounds):
+        x = np.asarray(chunks.read(i), "float64").reshape(b - a, -1)
+        if state is None:
+            R, d = len(sets), x.shape[1]
+            state = np.zeros(R), np.zeros((R, d)), np.zeros((R, d))
+        state = _moments_update(state, x, sets[:, a:b], weight[a:b])
+    return _moments_result(state)
 
 
 def chunked_statistics(chunks, sets, weight, residual):
@@ -77,35 +126,23 @@ def chunked_statistics(chunks, sets, weight, residual):
     -------
     mean, sd : float32 arrays [R, d]
         As :func:`standardizer` on each set (sd 1 where constant): each chunk's moments in
-        float64, merged with Chan et al.'s pairwise update, so one pass is as exact as two.
+        float64, merged with Chan et al.'s pairwise update, so one pass is as exact as two;
+        all sets from the same two matrix products per chunk (:func:`set_moments`).
     cross : float64 array [d, k]
         ``X' (w * r)`` over all rows, raw features (the grid's null gradient before
         standardization).
     """
-    R = len(sets)
-    total = np.zeros(R)
-    mean = m2 = None
-    cross = None
+    state = cross = None
     for i, (a, b) in enumerate(chunks.bounds):
         x = np.asarray(chunks.read(i), "float64")
-        if mean is None:
-            mean, m2 = np.zeros((R, x.shape[1])), np.zeros((R, x.shape[1]))
-            cross = np.zeros((x.shape[1], residual.shape[1]))
+        if state is None:
+            R, d = len(sets), x.shape[1]
+            state = np.zeros(R), np.zeros((R, d)), np.zeros((R, d))
+            cross = np.zeros((d, residual.shape[1]))
         cross += x.T @ (weight[a:b, None] * residual[a:b])
-        for r in range(R):
-            w = np.where(sets[r, a:b], weight[a:b], 0.0)
-            part = w.sum()
-            if part <= 0:
-                continue
-            part_mean = w @ x / part
-            part_m2 = w @ np.square(x - part_mean)
-            both = total[r] + part
-            delta = part_mean - mean[r]
-            mean[r] += delta * part / both
-            m2[r] += part_m2 + np.square(delta) * total[r] * part / both
-            total[r] = both
-    sd = np.sqrt(m2 / np.where(total > 0, total, 1.0)[:, None])
-    return mean.astype("float32"), np.where(sd > 0, sd, 1.0).astype("float32"), cross
+        state = _moments_update(state, x, sets[:, a:b], weight[a:b])
+    mean, sd = _moments_result(state)
+    return mean, sd, cross
 
 
 def path_statistics(chunks, y, task, sets, weight, standardize, exposure=None, unpenalized=None):
