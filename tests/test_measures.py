@@ -408,3 +408,22 @@ def test_device_values_are_the_host_fold_values(monkeypatch, task):
         expected = fold_values(name, task, y, index, outputs, valid, w)
         np.testing.assert_allclose(values[name], expected, rtol=1e-12, atol=1e-14, err_msg=name)
         assert np.isnan(values[name][[3, 4]]).all()
+
+
+@pytest.mark.parametrize("task", ["binary", "regression"])
+def test_cross_validated_on_an_accelerator_is_the_host_s(monkeypatch, task):
+    # cross_validated scores on the device where the backend has an accelerator: the same numbers.
+    rng = np.random.default_rng(29)
+    n, L, F, V = 30, 2, 3, 10
+    y = rng.integers(0, 2, size=n) if task == "binary" else rng.normal(size=n)
+    index = np.stack([rng.permutation(n)[:V] for _ in range(F)] * L)
+    valid = np.ones((L * F, V), bool)
+    outputs = rng.uniform(size=(L * F, V, 1))
+    w, is_cv = _weights(n, 30), np.ones(L * F, bool)
+    host, oof = cross_validated((index, outputs, valid), is_cv, y, task, w, L, F, keep=True)
+    monkeypatch.setattr(measures, "on_accelerator", lambda: True)
+    device, oof_device = cross_validated((index, outputs, valid), is_cv, y, task, w, L, F, keep=True)
+    assert set(device) == set(host)
+    for name in host:
+        np.testing.assert_allclose(device[name], host[name], rtol=1e-12, err_msg=name)
+    np.testing.assert_array_equal(oof_device, oof)

@@ -5,9 +5,10 @@ Each measure is a weighted mean over a fold's rows of a per-row value (glmnet's
 ``auc`` and ``r2``, which are computed per fold as a whole.
 
 :func:`cross_validated` (what :func:`kerasnet.fit_path` calls) scores all members at once on
-the backend's device (:func:`device_values`: float64 reductions over each member's rows,
-vectorized over members, JAX's compiled); the per-fold functions below are the same measures
-on the host, one fold at a time (the reference the device's are tested against, and Cox's).
+an accelerator (:func:`device_values`: float64 reductions over each member's rows, vectorized
+over members, compiled on JAX, the AUC's sort there too) and on the host otherwise
+(:func:`host_values`, one fold at a time, each member's outputs read once for all measures);
+the two agree to float64 rounding (tested).
 
 ========  =================================================================  ======  ====================
 measure   per row (or per fold)                                              better  tasks
@@ -37,7 +38,8 @@ import numpy as np
 
 from .measure_names import MEASURES, check_measure, greater_is_better, label
 
-__all__ = ["MEASURES", "check_measure", "cross_validated", "device_values", "fold_values", "greater_is_better", "label"]
+__all__ = ["MEASURES", "check_measure", "cross_validated", "device_values", "fold_values", "host_values",
+           "on_accelerator", "greater_is_better", "label"]
 
 PROB_CLIP = 1e-5  # glmnet's prob_min
 
@@ -87,7 +89,8 @@ def per_row(measure, task, y, outputs, onehot=None):
 def auc(y, score, weight=None) -> float:
     """Weighted area under the ROC curve; tied scores count one half. NaN with one class."""
     y = np.asarray(y).astype(int).ravel()
-    score = np.asarray(score, float).ravel()
+    score = np.asarray(score).ravel()
+    score = score if score.dtype.kind == "f" else score.astype(float)  # float32 sorts faster, same ties
     weight = np.ones(len(y)) if weight is None else np.asarray(weight, float)
     pos, neg = weight * (y == 1), weight * (y == 0)
     if pos.sum() <= 0 or neg.sum() <= 0:
@@ -117,8 +120,10 @@ def fold_value(measure, task, y, outputs, weight=None, onehot=None) -> float:
         from ..survival import c_index, cox_deviance
 
         return cox_deviance(y, outputs, weight) if measure == "deviance" else c_index(y, outputs, weight)
-    if measure == "auc":
-        return auc(y, _probabilities(task, outputs)[:, 1], weight)
+    if measure == "auc":  # the outputs' own precision: a binary model's one column
+        score = np.asarray(outputs)
+        return auc(y, score.reshape(len(score), -1)[:, 0] if task == "binary" else _probabilities(task, score)[:, 1],
+                   weight)
     if measure == "r2":
         return _r2(y, outputs, weight)
     if weight.sum() <= 0:
@@ -140,16 +145,21 @@ def _shared_rows(index, valid):
     return groups
 
 
-def fold_values(measure, task, y, index, outputs, valid, weight=None):
-    """The measure of every member on its own fold: ``[K]``.
+def host_values(names, task, y, index, outputs, valid, weight=None):
+    """``{measure: [K]}``: every measure in ``names`` of every member on its own fold, on the host.
 
     ``index [K, V]``, ``outputs [K, V, o]`` and ``valid [K, V]`` are
     :class:`kerasnet.path.MemberFit`'s ``val_outputs``; ``y`` and ``weight`` are per row.
-    Members sharing their rows share the rows' targets and weights (gathered once).
+    Members sharing their rows share the rows' targets, weights and one-hot classes (gathered
+    once), and each member's outputs are gathered and checked once for all the measures. One
+    member at a time: memory stays one fold's rows (what a CPU backend, whose device is this
+    memory, runs; :func:`device_values` is the accelerator's).
     """
+    names = tuple(names)
     y = np.asarray(y)
     weight = np.ones(len(y)) if weight is None else np.asarray(weight, float)
-    values = np.full(len(index), np.nan)
+    values = {name: np.full(len(index), np.nan) for name in names}
+    classes = task in ("binary", "multiclass") and any(name in ("mse", "mae") for name in names)
     for members, rows in _shared_rows(index, valid):
         if not len(rows):
             continue
@@ -159,10 +169,36 @@ def fold_values(measure, task, y, index, outputs, valid, weight=None):
             out = outputs[k][valid[k]]
             if not np.all(np.isfinite(out)):
                 continue
-            if onehot is None and task in ("binary", "multiclass") and measure in ("mse", "mae"):
+            if onehot is None and classes:
                 onehot = _one_hot(y_rows, _probabilities(task, out[:1]).shape[1])
-            values[k] = fold_value(measure, task, y_rows, out, w_rows, onehot)
+            for name in names:
+                values[name][k] = fold_value(name, task, y_rows, out, w_rows, onehot)
     return values
+
+
+def fold_values(measure, task, y, index, outputs, valid, weight=None):
+    """The measure of every member on its own fold: ``[K]`` (:func:`host_values` of one measure).
+
+    ``index [K, V]``, ``outputs [K, V, o]`` and ``valid [K, V]`` are
+    :class:`kerasnet.path.MemberFit`'s ``val_outputs``; ``y`` and ``weight`` are per row.
+    Members sharing their rows share the rows' targets and weights (gathered once).
+    """
+    return host_values([measure], task, y, index, outputs, valid, weight)[measure]
+
+
+def on_accelerator() -> bool:
+    """True when the backend computes on an accelerator (a GPU, a TPU), not on this CPU."""
+    import keras
+
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return jax.default_backend() != "cpu"
+    if keras.backend.backend() == "torch":
+        from keras.src.backend.torch.core import get_device
+
+        return get_device() != "cpu"
+    return False
 
 
 #: Elements ``members x rows`` in one device call of :func:`device_values` (bounds its float64
@@ -208,7 +244,9 @@ def _segment_sum(values, ids, count):
 def _member_values(task, names, n_classes, y, weight, index, outputs, valid):
     """Every measure in ``names`` of members ``[B]`` at once, as backend tensors (float64):
     the device's half of :func:`device_values` (``outputs [B, V, o]``, ``index``/``valid [B, V]``,
-    ``y [n, ...]`` and ``weight [n]`` all rows)."""
+    ``y [n, ...]`` and ``weight [n]`` all rows). Keras's ``ops.mean``, and on torch ``cumsum``,
+    ``segment_sum``, ``maximum`` and ``clip`` with a Python bound, round through float32: the
+    helpers below keep float64."""
     from keras import ops
 
     V = index.shape[1]
@@ -357,16 +395,16 @@ def cross_validated(val_outputs, is_cv, y, task, weight, L, F, keep):
     """Every applicable measure ``[L, F]`` of the CV members on their test rows, and the
     out-of-fold predictions ``[L, n, o]`` (NaN where a row is in no test set) if ``keep``.
 
-    Every task but Cox scores its members on the device (:func:`device_values`); Cox's measures
-    (its risk sets, Harrell's pairs) are computed on the host (:func:`fold_values`).
+    On an accelerator every task but Cox scores its members there (:func:`device_values`: only
+    ``[K]`` values come back); on a CPU backend, and for Cox (its risk sets, Harrell's pairs),
+    on the host (:func:`host_values`), where XLA's CPU sort is slower than NumPy's and a
+    program compiled per fold size (float64) costs seconds of compilation.
     """
     index, outputs, valid = (np.asarray(a)[is_cv] for a in val_outputs)
     outputs = outputs.reshape(outputs.shape[0], outputs.shape[1], -1)
     names = [m for m, (_, tasks, _) in MEASURES.items() if task in tasks]
-    if task == "cox":
-        values = {m: fold_values(m, task, y, index, outputs, valid, weight) for m in names}
-    else:
-        values = device_values(names, task, y, index, outputs, valid, weight)
+    score = device_values if task != "cox" and on_accelerator() else host_values
+    values = score(names, task, y, index, outputs, valid, weight)
     values = {m: values[m].reshape(L, F) for m in names}
     oof = None
     if keep:  # each row: the mean of the members' predictions whose test set holds it
