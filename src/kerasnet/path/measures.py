@@ -122,8 +122,8 @@ def fold_value(measure, task, y, outputs, weight=None, onehot=None) -> float:
         return cox_deviance(y, outputs, weight) if measure == "deviance" else c_index(y, outputs, weight)
     if measure == "auc":  # the outputs' own precision: a binary model's one column
         score = np.asarray(outputs)
-        return auc(y, score.reshape(len(score), -1)[:, 0] if task == "binary" else _probabilities(task, score)[:, 1],
-                   weight)
+        score = score.reshape(len(score), -1)[:, 0] if task == "binary" else _probabilities(task, score)[:, 1]
+        return auc(y, score, weight)
     if measure == "r2":
         return _r2(y, outputs, weight)
     if weight.sum() <= 0:
@@ -325,7 +325,8 @@ def _member_auc(score, pos, neg):
     new = ops.concatenate([ops.ones((B, 1), "int32"),
                            ops.cast(ops.not_equal(score[:, 1:], score[:, :-1]), "int32")], axis=1)
     ids = ops.reshape(_cumsum(new, 1) - 1 + ops.arange(B, dtype="int32")[:, None] * V, (-1,))
-    pos_at, neg_at = (ops.reshape(_segment_sum(ops.reshape(a, (-1,)), ids, B * V), (B, V)) for a in (pos, neg))
+    pos_at, neg_at = (ops.reshape(_segment_sum(ops.reshape(a, (-1,)), ids, B * V), (B, V))
+                      for a in (pos, neg))
     below = _cumsum(neg_at, 1) - neg_at  # negative weight strictly below each score
     positives, negatives = ops.sum(pos, axis=1), ops.sum(neg, axis=1)
     both = ops.logical_and(positives > 0, negatives > 0)
@@ -384,8 +385,9 @@ def device_values(names, task, y, index, outputs, valid, weight=None):
     with context:
         y_d, w_d = put(targets), put(weight.astype("float64"))
         for a in range(0, padded, block):
-            part = run(y_d, w_d, put(index[a:a + block].astype("int32")), put(outputs[a:a + block].astype("float64")),
-                       put(valid[a:a + block]))
+            rows = slice(a, a + block)
+            part = run(y_d, w_d, put(index[rows].astype("int32")), put(outputs[rows].astype("float64")),
+                       put(valid[rows]))
             for name in names:
                 values[name][a:a + block] = _numpy(part[name])[:max(0, K - a)]
     return values

@@ -7,7 +7,8 @@ import numpy as np
 from . import grid
 from .sources import Chunks
 
-__all__ = ["chunked_statistics", "member_scaling", "path_statistics", "set_moments", "standardizer", "target_standardizer"]
+__all__ = ["chunked_statistics", "member_scaling", "path_statistics", "set_moments", "standardizer",
+           "target_standardizer"]
 
 
 #: Rows per block when summing: float64 temporaries stay blocks x columns, not rows x columns.

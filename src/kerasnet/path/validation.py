@@ -90,5 +90,6 @@ class Validation:
     def outputs(self, runner, state, data, settings):
         """``(index [K, V], outputs [K, V, ...], valid [K, V])`` in ``y``'s units."""
         parts = [runner.validate(state, data, idx, pad, settings)[2] for idx, pad in self.blocks]
-        outputs = np.asarray(ops.convert_to_numpy(ops.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]))
+        joined = ops.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]  # one transfer
+        outputs = np.asarray(ops.convert_to_numpy(joined))
         return self.index, outputs[:, :self.width], self.valid
