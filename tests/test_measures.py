@@ -370,3 +370,60 @@ def test_a_poisson_rate_that_underflowed_in_float32_gets_the_clamped_deviance():
     by_hand = 2 * np.array([2 * np.log(2 / 1e-300) - 2, 0.0, np.log(1 / 1.5) + 0.5])
     np.testing.assert_allclose(per_row("deviance", "poisson", y, mu32), by_hand, rtol=1e-12)
     assert np.isfinite(fold_value("deviance", "poisson", y, mu32))
+
+
+# --------------------------------------------------------------------------- on the device
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression", "poisson", "two outputs"])
+def test_device_values_are_the_host_fold_values(monkeypatch, task):
+    # device_values (what cross_validated runs for every task but Cox) against fold_values, member by
+    # member: ties, weights, padding, a diverged member, a member without rows, members in blocks.
+    rng = np.random.default_rng(23)
+    n, K, V = 40, 7, 9
+    if task in ("binary", "multiclass"):
+        C = 2 if task == "binary" else 3
+        y = rng.integers(0, C, size=n)
+        P = rng.dirichlet(np.ones(C), size=(K, V))
+        outputs = np.round(P[:, :, 1:] if task == "binary" else P, 1)  # rounded: tied scores
+    elif task == "poisson":
+        y = rng.poisson(1.5, size=n).astype(float)
+        outputs = rng.uniform(0.2, 4.0, size=(K, V, 1))
+    else:
+        k = 2 if task == "two outputs" else 1
+        y = rng.normal(size=(n, k)) * 3 + 1
+        outputs = rng.normal(size=(K, V, k)) + 1
+        task = "regression"
+    index = np.stack([rng.permutation(n)[:V] for _ in range(K)])
+    index[1] = index[0]  # members sharing rows
+    valid = np.ones((K, V), bool)
+    valid[2, 6:] = False
+    valid[3] = False  # no rows
+    outputs[4, 5] = np.nan  # diverged
+    w = _weights(n, 24)
+    names = [m for m, (_, tasks, _) in measures.MEASURES.items() if task in tasks]
+    monkeypatch.setattr(measures, "DEVICE_ELEMENTS", 3 * V)  # blocks of 3 members, the last padded
+    values = measures.device_values(names, task, y, index, outputs, valid, w)
+    for name in names:
+        expected = fold_values(name, task, y, index, outputs, valid, w)
+        np.testing.assert_allclose(values[name], expected, rtol=1e-12, atol=1e-14, err_msg=name)
+        assert np.isnan(values[name][[3, 4]]).all()
+
+
+@pytest.mark.parametrize("task", ["binary", "regression"])
+def test_cross_validated_on_an_accelerator_is_the_host_s(monkeypatch, task):
+    # cross_validated scores on the device where the backend has an accelerator: the same numbers.
+    rng = np.random.default_rng(29)
+    n, L, F, V = 30, 2, 3, 10
+    y = rng.integers(0, 2, size=n) if task == "binary" else rng.normal(size=n)
+    index = np.stack([rng.permutation(n)[:V] for _ in range(F)] * L)
+    valid = np.ones((L * F, V), bool)
+    outputs = rng.uniform(size=(L * F, V, 1))
+    w, is_cv = _weights(n, 30), np.ones(L * F, bool)
+    host, oof = cross_validated((index, outputs, valid), is_cv, y, task, w, L, F, keep=True)
+    monkeypatch.setattr(measures, "on_accelerator", lambda: True)
+    device, oof_device = cross_validated((index, outputs, valid), is_cv, y, task, w, L, F, keep=True)
+    assert set(device) == set(host)
+    for name in host:
+        np.testing.assert_allclose(device[name], host[name], rtol=1e-12, err_msg=name)
+    np.testing.assert_array_equal(oof_device, oof)

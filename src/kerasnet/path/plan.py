@@ -15,7 +15,7 @@ from functools import cached_property
 import numpy as np
 
 from .members import Scaling, Training, held
-from .standardize import member_scaling
+from .standardize import member_scaling, target_moments
 from .stopping import StoppingRule
 
 __all__ = ["MemberGrid", "Plan", "Statistics"]
@@ -197,8 +197,13 @@ class Plan:
         inputs as given)."""
         if not self.standardize:
             return None
-        return Scaling(*member_scaling(self.y, list(self.row_sets), np.asarray(of, int), self.task,
-                                       self.weight, self.stats.x))
+        return Scaling(*member_scaling(np.asarray(of, int), self.stats.x, self.target_moments))
+
+    @cached_property
+    def target_moments(self):
+        """Each row set's regression target moments (once per plan: every stage's scaling reads
+        them), or None."""
+        return target_moments(self.y, self.row_sets, self.task, self.weight) if self.standardize else None
 
     @property
     def y_scale(self):

@@ -11,7 +11,8 @@ import numpy as np
 from ..standardization import Moments, weighted_moments
 from . import grid
 
-__all__ = ["chunked_statistics", "member_scaling", "path_statistics", "standardizer", "target_standardizer"]
+__all__ = ["chunked_statistics", "member_scaling", "path_statistics", "standardizer", "target_moments",
+           "target_standardizer"]
 
 
 def _moments32(values, rows, weight):
@@ -37,19 +38,26 @@ def target_standardizer(y, rows, task, standardize, weight):
     return _moments32(y, rows, weight)
 
 
-def member_scaling(y, rows, member_rows, task, weight, x_stats):
-    """The engine's ``scaling`` for members whose training rows are ``rows[member_rows[k]]``.
+def target_moments(y, sets, task, weight):
+    """Each row set's regression target ``(mean [R, k], sd [R, k])`` (:func:`target_standardizer`
+    on every set of ``sets [R, n]``; None for other tasks, whose targets are not standardized)."""
+    if task != "regression":
+        return None
+    stats = [target_standardizer(y, rows, task, True, weight) for rows in sets]
+    return np.stack([m for m, _ in stats]), np.stack([sd for _, sd in stats])
+
+
+def member_scaling(member_rows, x_stats, y_stats=None):
+    """The engine's ``scaling`` for members whose training rows are row set ``member_rows[k]``.
 
     ``(x_mean, x_scale, y_mean, y_scale)``, each ``[K, ...]``; ``x_stats`` is each row set's
-    feature ``(mean [R, d], sd [R, d])`` (:func:`path_statistics`). The target entries are
-    None except for regression (classes are not standardized).
+    feature ``(mean [R, d], sd [R, d])`` (:func:`path_statistics`), ``y_stats`` the regression
+    target's (:func:`target_moments`; None: the target as given, classes are not standardized).
     """
     x_mean, x_scale = x_stats[0][member_rows], x_stats[1][member_rows]
-    if task != "regression":
+    if y_stats is None:
         return x_mean, x_scale, None, None
-    y_stats = [target_standardizer(y, r, task, True, weight) for r in rows]
-    return (x_mean, x_scale, np.stack([y_stats[i][0] for i in member_rows]),
-            np.stack([y_stats[i][1] for i in member_rows]))
+    return x_mean, x_scale, y_stats[0][member_rows], y_stats[1][member_rows]
 
 
 def chunked_statistics(chunks, sets, weight, residual):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from keras import ops
 
-from .batches import distinct_rows, row_index
+from .batches import distinct_rows
 
 __all__ = ["CHUNK", "Validation"]
 
@@ -40,30 +40,46 @@ class Validation:
     """
 
     def __init__(self, val_mask, sample_weight, tensor, chunk=None, size=None, offset=0):
-        # Members validated on the same rows (a fold's strengths) share one row list: the
-        # sort runs over the distinct folds, not over K x n.
+        # Members validated on the same rows (a fold's strengths) share one row list: each
+        # distinct set's rows are listed once (O(n), no sort), and members x rows arrays exist
+        # only one block at a time, as they are sent.
         sets, group = distinct_rows(val_mask)
-        index, pad = (a[group] for a in row_index(sets))
-        width = index.shape[1]
+        counts = sets.sum(axis=1)
+        width = max(1, int(counts.max()))
+        index = np.zeros((len(sets), width), "int32")
+        for r, rows in enumerate(sets):
+            index[r, :counts[r]] = np.flatnonzero(rows)
+        pad = (np.arange(width)[None, :] < counts[:, None]).astype("float32")
         size = int(size) if size is not None else min(width, int(CHUNK if chunk is None else chunk))
         blocks = -(-width // size)
         extra = blocks * size - width
-        self.index, self.valid = index + int(offset), pad > 0
-        index = np.pad(index, ((0, 0), (0, extra)))
-        pad = np.pad(pad, ((0, 0), (0, extra)))
-        starts = range(0, blocks * size, size)
-        self.blocks = [(tensor(index[:, a:a + size]), tensor(pad[:, a:a + size])) for a in starts]
+        self._sets, self._group, self._offset, self.width = index, group, int(offset), width
+        self._pad = pad
         weight = pad * np.asarray(sample_weight, "float32")[index]
-        self.weights = np.stack([weight[:, a:a + size].sum(axis=1) for a in starts])  # [blocks, K]
-        self.width = width
+        index, pad, weight = (np.pad(a, ((0, 0), (0, extra))) for a in (index, pad, weight))
+        starts = range(0, blocks * size, size)
+        self.blocks = [(tensor(index[group, a:a + size]), tensor(pad[group, a:a + size])) for a in starts]
+        self.weights = np.stack([weight[:, a:a + size].sum(axis=1) for a in starts])[:, group]  # [blocks, K]
+
+    @property
+    def index(self):
+        """Each member's rows ``[K, V]`` (ascending, padded with the first row)."""
+        return self._sets[self._group] + self._offset
+
+    @property
+    def valid(self):
+        """``[K, V]``: True for a member's real rows (False for padding)."""
+        return self._pad[self._group] > 0
 
     def sums(self, runner, state, data, settings):
         """``(weighted loss sum [K], weight [K], penalty [K])`` over each member's rows."""
-        parts, penalty = [], None
-        for (idx, pad), w in zip(self.blocks, self.weights, strict=True):
+        values, penalty = [], None
+        for idx, pad in self.blocks:  # no transfer inside the loop: the blocks' calls queue up
             value, penalty, _ = runner.validate(state, data, idx, pad, settings)
-            parts.append(np.where(w > 0, np.asarray(ops.convert_to_numpy(value)), 0.0))
-        return (np.stack(parts) * self.weights).sum(axis=0), self.weights.sum(axis=0), \
+            values.append(value)
+        values = np.asarray(ops.convert_to_numpy(ops.stack(values)))
+        parts = np.where(self.weights > 0, values, 0.0)
+        return (parts * self.weights).sum(axis=0), self.weights.sum(axis=0), \
             np.asarray(ops.convert_to_numpy(penalty))
 
     def losses(self, runner, state, data, settings):
@@ -73,6 +89,7 @@ class Validation:
 
     def outputs(self, runner, state, data, settings):
         """``(index [K, V], outputs [K, V, ...], valid [K, V])`` in ``y``'s units."""
-        parts = [np.asarray(ops.convert_to_numpy(runner.validate(state, data, idx, pad, settings)[2]))
-                 for idx, pad in self.blocks]
-        return self.index, np.concatenate(parts, axis=1)[:, :self.width], self.valid
+        parts = [runner.validate(state, data, idx, pad, settings)[2] for idx, pad in self.blocks]
+        joined = ops.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]  # one transfer
+        outputs = np.asarray(ops.convert_to_numpy(joined))
+        return self.index, outputs[:, :self.width], self.valid
