@@ -76,7 +76,7 @@ class Validation:
         values, penalty = [], None
         for idx, pad in self.blocks:  # no transfer inside the loop: the blocks' calls queue up
             value, penalty, _ = runner.validate(state, data, idx, pad, settings)
-            values.append(value)
+            values.append(ops.stop_gradient(value))  # torch: no autograd graph kept across blocks
         values = np.asarray(ops.convert_to_numpy(ops.stack(values)))
         parts = np.where(self.weights > 0, values, 0.0)
         return (parts * self.weights).sum(axis=0), self.weights.sum(axis=0), \
@@ -89,7 +89,8 @@ class Validation:
 
     def outputs(self, runner, state, data, settings):
         """``(index [K, V], outputs [K, V, ...], valid [K, V])`` in ``y``'s units."""
-        parts = [runner.validate(state, data, idx, pad, settings)[2] for idx, pad in self.blocks]
+        parts = [ops.stop_gradient(runner.validate(state, data, idx, pad, settings)[2])
+                 for idx, pad in self.blocks]
         joined = ops.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]  # one transfer
         outputs = np.asarray(ops.convert_to_numpy(joined))
         return self.index, outputs[:, :self.width], self.valid
