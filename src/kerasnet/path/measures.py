@@ -195,9 +195,10 @@ def on_accelerator() -> bool:
 
         return jax.default_backend() != "cpu"
     if keras.backend.backend() == "torch":
-        from keras.src.backend.torch.core import get_device
+        import torch  # Keras's torch backend takes CUDA, then Apple's MPS, when there is one
 
-        return get_device() != "cpu"
+        mps = getattr(torch.backends, "mps", None)
+        return torch.cuda.is_available() or bool(mps is not None and mps.is_available())
     return False
 
 
