@@ -16,7 +16,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.model_selection import KFold
 
-import kerasnet.path.fit as fit_module
+import kerasnet.path.pipeline as pipeline_module
 import kerasnet.path.stability as stability_module
 import kerasnet.path.stages as stages_module
 from kerasnet import fit_path, mlp
@@ -37,7 +37,7 @@ def training(monkeypatch):
     monkeypatch.setattr(stages_module, "fit_members", refuse)
     monkeypatch.setattr(stages_module, "fit_members_on_cluster", refuse)
     monkeypatch.setattr(stability_module, "dense_starts", refuse)
-    monkeypatch.setattr(fit_module, "dense_starts", refuse)
+    monkeypatch.setattr(pipeline_module, "dense_starts", refuse)
 
 
 RNG = np.random.default_rng(0)
