@@ -131,10 +131,10 @@ def fold_value(measure, task, y, outputs, weight=None, onehot=None) -> float:
     return float(np.sum(weight * per_row(measure, task, y, outputs, onehot)) / weight.sum())
 
 
-def _shared_rows(index, valid):
-    """Members with the same validation rows (a fold's strengths), grouped: ``[(members, rows)]``."""
+def _shared_rows(index, valid, members):
+    """``members`` with the same validation rows (a fold's strengths), grouped: ``[(members, rows)]``."""
     groups = []
-    for k in range(len(index)):
+    for k in members:
         rows = index[k][valid[k]]
         for members, known in groups:
             if len(known) == len(rows) and np.array_equal(known, rows):
@@ -145,11 +145,13 @@ def _shared_rows(index, valid):
     return groups
 
 
-def host_values(names, task, y, index, outputs, valid, weight=None):
+def host_values(names, task, y, index, outputs, valid, weight=None, members=None):
     """``{measure: [K]}``: every measure in ``names`` of every member on its own fold, on the host.
 
     ``index [K, V]``, ``outputs [K, V, o]`` and ``valid [K, V]`` are
-    :class:`kerasnet.path.MemberFit`'s ``val_outputs``; ``y`` and ``weight`` are per row.
+    :class:`kerasnet.path.MemberFit`'s ``val_outputs``; ``y`` and ``weight`` are per row;
+    ``members`` (None: all) the members to score, in the order of the values returned (no copy
+    of the arrays is made for them).
     Members sharing their rows share the rows' targets, weights and one-hot classes (gathered
     once), and each member's outputs are gathered and checked once for all the measures. One
     member at a time: memory stays one fold's rows (what a CPU backend, whose device is this
@@ -158,21 +160,23 @@ def host_values(names, task, y, index, outputs, valid, weight=None):
     names = tuple(names)
     y = np.asarray(y)
     weight = np.ones(len(y)) if weight is None else np.asarray(weight, float)
-    values = {name: np.full(len(index), np.nan) for name in names}
+    members = np.arange(len(index)) if members is None else np.asarray(members, int)
+    position = {int(k): i for i, k in enumerate(members)}
+    values = {name: np.full(len(members), np.nan) for name in names}
     classes = task in ("binary", "multiclass") and any(name in ("mse", "mae") for name in names)
-    for members, rows in _shared_rows(index, valid):
+    for group, rows in _shared_rows(index, valid, members):
         if not len(rows):
             continue
         y_rows, w_rows = y[rows], weight[rows]
         onehot = None
-        for k in members:
+        for k in group:
             out = outputs[k][valid[k]]
             if not np.all(np.isfinite(out)):
                 continue
             if onehot is None and classes:
                 onehot = _one_hot(y_rows, _probabilities(task, out[:1]).shape[1])
             for name in names:
-                values[name][k] = fold_value(name, task, y_rows, out, w_rows, onehot)
+                values[name][position[int(k)]] = fold_value(name, task, y_rows, out, w_rows, onehot)
     return values
 
 
@@ -403,14 +407,18 @@ def cross_validated(val_outputs, is_cv, y, task, weight, L, F, keep):
     on the host (:func:`host_values`), where XLA's CPU sort is slower than NumPy's and a
     program compiled per fold size (float64) costs seconds of compilation.
     """
-    index, outputs, valid = (np.asarray(a)[is_cv] for a in val_outputs)
-    outputs = outputs.reshape(outputs.shape[0], outputs.shape[1], -1)
     names = [m for m, (_, tasks, _) in MEASURES.items() if task in tasks]
-    score = device_values if task != "cox" and on_accelerator() else host_values
-    values = score(names, task, y, index, outputs, valid, weight)
+    everyone = tuple(np.asarray(a) for a in val_outputs)
+    everyone = everyone[0], everyone[1].reshape(everyone[1].shape[0], everyone[1].shape[1], -1), everyone[2]
+    cv = np.flatnonzero(is_cv)
+    if task != "cox" and on_accelerator():
+        values = device_values(names, task, y, *(a[cv] for a in everyone), weight)
+    else:  # the CV members read in place: no copy of the members' outputs (memory at 10^6 rows)
+        values = host_values(names, task, y, *everyone, weight, members=cv)
     values = {m: values[m].reshape(L, F) for m in names}
     oof = None
     if keep:  # each row: the mean of the members' predictions whose test set holds it
+        index, outputs, valid = (a[cv] for a in everyone)
         strength = np.broadcast_to((np.arange(len(index)) // F)[:, None], index.shape)[valid]
         flat = strength * len(y) + index[valid]
         kept, size = outputs[valid].astype(float), L * len(y)
