@@ -52,8 +52,11 @@ def timed(modules, name, totals, cpu, key=None):
     to ``totals[key or name]`` and the process's CPU time (all threads) to ``cpu[key or name]``."""
     import importlib
 
-    for module in modules:
-        module = importlib.import_module(f"kerasnet.path.{module}")
+    for candidate in modules:
+        try:
+            module = importlib.import_module(f"kerasnet.path.{candidate}")
+        except ModuleNotFoundError:  # a module of the other layout
+            continue
         if hasattr(module, name):
             break
     original = getattr(module, name)
