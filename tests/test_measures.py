@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from sklearn import metrics
 
-from kerasnet.path import measures
+from kerasnet.path import device_measures, measures
 from kerasnet.path.measures import cross_validated, fold_value, fold_values, per_row
 
 
@@ -402,7 +402,7 @@ def test_device_values_are_the_host_fold_values(monkeypatch, task):
     outputs[4, 5] = np.nan  # diverged
     w = _weights(n, 24)
     names = [m for m, (_, tasks, _) in measures.MEASURES.items() if task in tasks]
-    monkeypatch.setattr(measures, "DEVICE_ELEMENTS", 3 * V)  # blocks of 3 members, the last padded
+    monkeypatch.setattr(device_measures, "DEVICE_ELEMENTS", 3 * V)  # blocks of 3 members, the last padded
     values = measures.device_values(names, task, y, index, outputs, valid, w)
     for name in names:
         expected = fold_values(name, task, y, index, outputs, valid, w)

@@ -6,7 +6,11 @@ and :mod:`kerasnet.path.measures` (which computes the measures) re-exports it.
 
 from __future__ import annotations
 
-__all__ = ["MEASURES", "check_measure", "greater_is_better", "label"]
+__all__ = ["MEASURES", "PROB_CLIP", "check_measure", "greater_is_better", "label"]
+
+#: Probabilities are clipped to ``[PROB_CLIP, 1 - PROB_CLIP]`` in the class deviance (glmnet's
+#: ``prob_min``).
+PROB_CLIP = 1e-5
 
 #: measure -> (greater is better, tasks, label for tables and plots)
 MEASURES = {
