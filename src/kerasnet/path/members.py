@@ -54,10 +54,6 @@ class Scaling(NamedTuple):
         """The members ``index`` (an int array), in that order."""
         return Scaling(*(None if a is None else np.asarray(a)[index] for a in self))
 
-    def parts(self):
-        """``(x_mean, x_scale, y_mean, y_scale)``: the engine's per-member settings, in order."""
-        return tuple(self)
-
     @staticmethod
     def concat(parts):
         """One scaling of ``parts``' members one after the other (None when any is None)."""
