@@ -43,7 +43,7 @@ def drive(stopper, curves):
 def test_none_watches_the_data_loss_an_int_keeps_keras_rule():
     auto = defaults.stopping_rule(None, 341, 32, 1e-3)
     assert auto == StoppingRule(defaults.PATIENCE, min_delta=defaults.MIN_DELTA, monitor="val_loss",
-                                warmup=28)
+                                warmup=28, dominance=True)
     assert defaults.stopping_rule(100, 341, 32, 1e-3) == StoppingRule(defaults.PATIENCE, min_delta=0.0,
                                                                       monitor="val_objective", warmup=0)
 

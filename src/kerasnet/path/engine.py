@@ -306,7 +306,9 @@ class _Loop:
         self.stopper = EarlyStopping(self.validated, rule.patience, groups=members.stop_groups,
                                      fold_weight=fold_weight, enabled=stopping is not None,
                                      min_delta=rule.min_delta,
-                                     warmup=min(int(rule.warmup), int(training.epochs)))
+                                     warmup=min(int(rule.warmup), int(training.epochs)),
+                                     folds=self.val_of,
+                                     budget=int(training.epochs) if rule.dominance else None)
         self.grouped = members.stop_groups is not None
         self.best = self.state
         self.running, self.diverged = self.budget > 0, np.zeros(K, bool)

@@ -26,6 +26,28 @@ With ``warmup`` > 0 the first ``warmup`` epochs are neither candidates nor count
 member keeps its latest weights and none stops until epoch ``warmup``, from which the rules
 above start (that epoch is every curve's first best). A fixed number, so no fold's rows
 choose it.
+
+**Dominated strengths** (``dominance``, cross-fit only): the members of a group compare
+their leave-one-out curve with the same fold's leave-one-out curves of the other groups (the
+other strengths). Member ``(i, f)`` stops as dominated when, ``patience`` epochs or more into
+the watched epochs,
+
+    best_i(-f) - fall_i(-f) * (epochs left) / patience  >  best_*(-f) + se_*(-f),
+
+where ``best_i(-f)`` is the lowest point so far of strength ``i``'s curve without fold ``f``,
+``fall_i(-f)`` how much that lowest point fell in the last ``patience`` epochs, ``epochs
+left`` what the budget leaves, ``best_*(-f)`` the lowest of all strengths' curves without
+fold ``f`` (the leader's) and ``se_*(-f)`` the leader's standard error over the other folds
+at its lowest point (glmnet's ``cvsd``). That is, even if the curve kept falling at its
+present rate to the end of the budget (a curve that flattens falls less), it would not come
+within one standard error of the leader: it can become neither the minimum nor the
+one-standard-error choice. The member keeps its best weights, as when its curve stalls, and a
+group stops when every member has stopped one way or the other. The decision for member
+``(i, f)`` reads no validation value of fold ``f``, so its score there stays out of sample.
+Strengths that cannot win are the ones that linger: a strongly penalized network still
+creeping towards the null model trains for hundreds of epochs, while the weakly penalized
+ones stop early by themselves (they overfit). With fewer than three folds there is no
+standard error without fold ``f``, and the rule is off.
 """
 
 from __future__ import annotations
@@ -53,12 +75,17 @@ class StoppingRule:
         ``val_loss``) or the validation data loss alone (what a CV measure scores).
     warmup : int
         The curves are watched from this epoch on (earlier epochs are never kept).
+    dominance : bool
+        Stop the members of a cross-fit group whose curve cannot come within one standard
+        error of the best group's by the end of the budget (the module's "dominated
+        strengths").
     """
 
     patience: int = 10
     min_delta: float = 0.0
     monitor: str = "val_objective"
     warmup: int = 0
+    dominance: bool = False
 
     def __post_init__(self):
         if self.monitor not in ("val_objective", "val_loss"):
@@ -87,10 +114,15 @@ class EarlyStopping:
     warmup : int, default 0
         Epochs (1-based count) before the curves are watched: epochs ``1 .. warmup - 1``
         are never best and never stop a member.
+    folds : int array [K] or None
+        Each member's validation fold (members of one fold in different groups share it).
+    budget : int or None
+        The epochs members train at most. With ``folds`` (and ``enabled``): stop dominated
+        groups' members (the module's "dominated strengths"); None: never.
     """
 
     def __init__(self, validated, patience, groups=None, fold_weight=None, enabled=True, min_delta=0.0,
-                 warmup=0):
+                 warmup=0, folds=None, budget=None):
         self.validated = np.asarray(validated, bool)
         K = len(self.validated)
         self.patience, self.enabled = int(patience), bool(enabled)
@@ -107,18 +139,29 @@ class EarlyStopping:
         self.frozen = np.zeros(K, bool)  # cross-fit members whose leave-one-out curve has stopped
         self.group_best = np.full(max(self.n_groups, 1), np.inf)
         self.group_best_epoch = np.zeros(max(self.n_groups, 1), int)
+        self.folds = None if folds is None else np.asarray(folds, int)
+        self.budget = None if not enabled or folds is None or budget is None else int(budget)
+        self.epoch = 0
+        self.best_se = np.full(K, np.inf)  # the standard error of a member's curve at its lowest point
+        self.lows = []  # the lowest points of the last ``patience`` epochs, for each curve's fall
+        self.dominated = np.zeros(K, bool)
 
     def _curves(self, objective):
-        """Leave-one-out and all-folds mean objective of each grouped member's group."""
+        """Each grouped member's leave-one-out mean of its group's curves, that mean's standard
+        error over the other folds (glmnet's ``cvsd``), and each group's all-folds mean."""
         g = np.where(self.grouped, self.groups, 0)
         w = np.where(self.grouped, self.fold_weight, 0.0)
         value = np.where(self.grouped, objective, 0.0)
         total = np.bincount(g, weights=w * value, minlength=self.n_groups)
         weight = np.bincount(g, weights=w, minlength=self.n_groups)
-        with np.errstate(invalid="ignore", divide="ignore"):
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            square = np.bincount(g, weights=w * value ** 2, minlength=self.n_groups)
+            others = np.bincount(g, weights=self.grouped, minlength=self.n_groups)[g] - 1
             loo = (total[g] - w * value) / (weight[g] - w)
+            spread = (square[g] - w * value ** 2) / (weight[g] - w) - loo ** 2
+            se = np.sqrt(np.maximum(spread, 0.0) / (others - 1))
             full = total / weight
-        return loo, full
+        return loo, np.where(others >= 2, se, np.nan), full
 
     def update(self, epoch, objective, running):
         """Record epoch ``epoch`` (0-based); return ``(keep, stop)`` member masks.
@@ -127,13 +170,14 @@ class EarlyStopping:
         that must stop training now.
         """
         objective = np.asarray(objective, float)
+        self.epoch = epoch + 1
         if epoch + 1 < self.warmup:  # the start's weights still show: nothing is chosen or stopped yet
             keep = running.copy()
             self.best_epoch = np.where(keep, epoch + 1, self.best_epoch)
             return keep, np.zeros(len(objective), bool)
         value, watching = objective, running & self.validated & ~self.grouped
         if self.n_groups:
-            loo, full = self._curves(objective)
+            loo, se, full = self._curves(objective)
             value = np.where(self.grouped, loo, objective)
             watching = watching | (running & self.grouped & ~self.frozen)
             # A diverged fold (NaN objective) ends its whole strength: no honest curve is left.
@@ -145,6 +189,8 @@ class EarlyStopping:
         improved = watching & (value < self.best)
         unvalidated = running & ~self.validated
         self.best = np.where(improved, value, self.best)
+        if self.n_groups:
+            self.best_se = np.where(improved & self.grouped, se, self.best_se)
         self.best_epoch = np.where(improved | unvalidated, epoch + 1, self.best_epoch)
         with np.errstate(invalid="ignore"):  # 0 * inf: no anchor yet, any finite value is progress
             threshold = np.where(np.isfinite(self.anchor),
@@ -157,11 +203,37 @@ class EarlyStopping:
             return keep, stop
         stop |= running & self.validated & ~self.grouped & (self.wait >= self.patience)
         if self.n_groups:
-            self.frozen |= running & self.grouped & (self.wait >= self.patience)
+            dominated = self._dominated(running)
+            self.dominated |= dominated
+            self.frozen |= dominated | (running & self.grouped & (self.wait >= self.patience))
             index = np.where(self.grouped, self.groups, 0)
             still_open = np.bincount(index, weights=self.grouped & ~self.frozen, minlength=self.n_groups) > 0
             stop |= self.grouped & (~still_open | broken)[index]
         return keep, stop
+
+    def _dominated(self, running):
+        """Members whose curve, falling at its last rate to the end of the budget, stays above
+        the leader's lowest point plus one standard error, all without their own fold."""
+        self.lows.append(self.best.copy())
+        if len(self.lows) > self.patience + 1:
+            self.lows.pop(0)
+        dominated = np.zeros(len(self.best), bool)
+        if self.budget is None or self.n_groups < 2 or len(self.lows) <= self.patience:
+            return dominated
+        rivals = self.grouped & np.isfinite(self.best) & np.isfinite(self.best_se)
+        if not rivals.any():
+            return dominated
+        fold = np.where(self.grouped, self.folds, 0)
+        # The leader of each fold's curves: the member of that fold with the lowest point.
+        order = np.lexsort((self.best, fold))
+        order = order[rivals[order]]
+        first = np.unique(fold[order], return_index=True)
+        lead = np.full(fold.max() + 1, np.nan)
+        lead[first[0]] = (self.best + self.best_se)[order[first[1]]]
+        with np.errstate(invalid="ignore"):  # inf - inf: a curve still falling from its start
+            floor = self.best - (self.lows[0] - self.best) * (self.budget - self.epoch) / self.patience
+            dominated = running & self.grouped & ~self.frozen & (floor > lead[fold])
+        return dominated
 
     def chosen_epoch(self):
         """Per member: its group's all-folds best epoch (grouped), else its own best epoch."""
