@@ -35,6 +35,14 @@ the data loss alone would keep the top of the grid at its start, not empty. Afte
 the penalty has had the steps the probe needed to empty the top. A fixed count, so no fold's
 rows choose it; it costs the weakest strengths their earliest epochs.
 
+Dominated strengths stop too (``StoppingRule.dominance``, :mod:`kerasnet.path.stopping`): a
+strength whose cross-fit curve, falling on at its last ``patience`` epochs' rate until
+``MAX_EPOCHS``, could still not come within one standard error of the leading strength's
+stops there, so it can be neither ``lambda_min`` nor ``lambda_1se``. The strongly penalized
+networks still creeping towards the null model were the ones that trained longest (breast
+cancer: the second strength ran 323 epochs, to a CV deviance twice the minimum's). Which rows:
+member ``(lambda, f)``'s decision reads the other folds' validation rows only.
+
 The tolerance: a curve still creeping down by a hair (a relative 0.1% in ``patience``
 epochs) counts as stalled. The engine stops computing a strength once its curves have
 stalled and ends the fit when every strength has, so strengths that stall early cost what

@@ -348,8 +348,7 @@ class _Loop:
         mean_loss = np.where(steps_run > 0, summed / np.maximum(steps_run, 1), np.nan)
         self.epochs_trained += self.running
         bad = self.running & ~np.isfinite(np.where(active, totals, 0.0)).all(axis=0)
-        val_loss, penalty = validation_losses(self.rows, self.val_sets, self.val_of, self.runner, self.state,
-                                              self.settings)
+        val_loss, penalty = self._validate(trained_now)
         validated = self.validated
         bad |= self.running & validated & ~np.isfinite(val_loss)
         self.diverged |= bad
@@ -366,6 +365,27 @@ class _Loop:
         self.history["loss"].append(np.where(self.epochs_trained > 0, mean_loss, np.nan))
         self.history["val_loss"].append(np.where(validated & ~self.diverged & trained_now, val_loss, np.nan))
         self.history["val_objective"].append(np.where(trained_now, objective, np.nan))
+
+    def _validate(self, trained):
+        """``(validation data loss [K], penalty [K])`` of the members that trained this epoch
+        (NaN for the others).
+
+        Once at most half the members still train, only they are validated, gathered into a
+        smaller stack (its width rounded as :mod:`~kerasnet.path.segments` rounds it, so few
+        shapes compile): a stopped member's numbers are never read again.
+        """
+        members = np.flatnonzero(trained & self.validated)
+        if len(members) == 0 or segments.width(len(members), self.K) > self.K // 2:
+            return validation_losses(self.rows, self.val_sets, self.val_of, self.runner, self.state,
+                                     self.settings)
+        index = segments.padded(members, self.K)
+        index_t = to_device(index)
+        settings = MemberSettings(*[None if p is None else ops.take(p, index_t, axis=0) for p in self.settings])
+        loss, penalty = validation_losses(self.rows, self.val_sets, self.val_of[index], self.runner,
+                                          self.runner.take(self.state, index_t), settings)
+        val_loss, full_penalty = np.full(self.K, np.nan), np.full(self.K, np.nan)
+        val_loss[members], full_penalty[members] = loss[:len(members)], penalty[:len(members)]
+        return val_loss, full_penalty
 
     def result(self):
         """The :class:`MemberFit` of the epochs run."""

@@ -21,13 +21,14 @@ from keras import ops
 from .device import to_device
 from .step import MemberSettings
 
-__all__ = ["COMPILE_FLOPS", "Work", "padded", "plan", "run_pass"]
+__all__ = ["COMPILE_FLOPS", "Work", "padded", "plan", "run_pass", "width"]
 
 #: Arithmetic worth one compilation: about a second of this engine's throughput on a CPU.
 COMPILE_FLOPS = 5e10
 
 
-def _width(count, K):
+def width(count, K):
+    """The width of a stack of ``count`` of ``K`` members: ``count`` rounded up to eighths of ``K``."""
     quantum = max(1, -(-K // 8))
     return min(K, -(-count // quantum) * quantum)
 
@@ -47,7 +48,7 @@ def plan(active, flops_per_member_step, compiled, repeats=1):
     S, K = active.shape
     options = [[(0, S, None)]]
     everyone = _members(active)
-    if len(everyone) and _width(len(everyone), K) < K:
+    if len(everyone) and width(len(everyone), K) < K:
         options.append([(0, S, everyone)])
     counts = active.sum(axis=1)
     for s in np.flatnonzero(np.diff(counts) < 0) + 1:  # where members run out of rows
@@ -56,10 +57,10 @@ def plan(active, flops_per_member_step, compiled, repeats=1):
             options.append([(0, s, head), (s, S, tail)])
 
     def cost(option):
-        return sum((b - a) * (K if m is None else _width(len(m), K)) for a, b, m in option)
+        return sum((b - a) * (K if m is None else width(len(m), K)) for a, b, m in option)
 
     def new_shapes(option):
-        return {(b - a, _width(len(m), K)) for a, b, m in option if m is not None} - compiled
+        return {(b - a, width(len(m), K)) for a, b, m in option if m is not None} - compiled
 
     def worth(option):
         saved = (cost(options[0]) - cost(option)) * flops_per_member_step * max(1, repeats)
@@ -72,8 +73,8 @@ def plan(active, flops_per_member_step, compiled, repeats=1):
 
 def padded(members, K):
     """``members`` padded to their rounded width with copies of the first (run inactive)."""
-    width = _width(len(members), K)
-    return np.concatenate([members, np.full(width - len(members), members[0])]).astype("int32")
+    extra = width(len(members), K) - len(members)
+    return np.concatenate([members, np.full(extra, members[0])]).astype("int32")
 
 
 class Work:
