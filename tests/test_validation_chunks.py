@@ -43,3 +43,30 @@ def test_chunked_validation_equals_one_pass(monkeypatch):
     bce = -(y[rows] * np.log(p) + (1 - y[rows]) * np.log(1 - p))
     kept = chunked.best_epoch[0] - 1
     assert np.sum(w[rows] * bce) / np.sum(w[rows]) == pytest.approx(chunked.val_loss[kept, 0], rel=1e-4)
+
+
+@pytest.mark.backend
+def test_validating_only_the_members_still_training_gives_their_numbers(monkeypatch):
+    # Eight members with budgets of 2 to 9 epochs: from epoch 5 at most half train, and only
+    # they are validated (gathered); their curves are those of validating everyone.
+    from kerasnet.path import engine
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(120, 3)).astype("float32")
+    y = (X[:, 0] + 0.5 * rng.normal(size=120) > 0).astype("float32")
+    val = np.zeros((2, 120), bool)
+    val[0, :60], val[1, 60:] = True, True
+    K = 8
+    members = MemberSpec.of(np.geomspace(1e-1, 1e-4, K), train=(~val, np.arange(K) % 2),
+                            val=(val, np.arange(K) % 2), max_epochs=np.arange(2, 2 + K))
+    training = Training("binary_crossentropy", epochs=9, batch_size=16, seed=0)
+
+    def fit():
+        return fit_members(kerasnet.mlp(3, 1, (4,), "binary", seed=0), Rows.prepare(X, y), members, training)[1]
+
+    gathered = fit()
+    monkeypatch.setattr(engine._Loop, "GATHER_AT", 0.0)  # never gather: validate all K every epoch
+    everyone = fit()
+    assert np.isnan(gathered.val_loss[-1]).sum() == K - 1  # only the 9-epoch member ran last
+    np.testing.assert_allclose(gathered.val_loss, everyone.val_loss, rtol=1e-5)
+    np.testing.assert_allclose(gathered.val_objective, everyone.val_objective, rtol=1e-5)

@@ -281,6 +281,9 @@ def _built(model):
 class _Loop:
     """The epoch loop's state: members' weights, best weights, stopping and history."""
 
+    #: Validate only the members still training once they are at most this share of all.
+    GATHER_AT = 0.5
+
     def __init__(self, model, rows, members, training, stopping):
         K, n = members.K, rows.n
         self.rows, self.training, self.stopping, self.K = rows, training, stopping, K
@@ -375,7 +378,7 @@ class _Loop:
         shapes compile): a stopped member's numbers are never read again.
         """
         members = np.flatnonzero(trained & self.validated)
-        if len(members) == 0 or segments.width(len(members), self.K) > self.K // 2:
+        if len(members) == 0 or segments.width(len(members), self.K) > self.K * self.GATHER_AT:
             return validation_losses(self.rows, self.val_sets, self.val_of, self.runner, self.state,
                                      self.settings)
         index = segments.padded(members, self.K)
