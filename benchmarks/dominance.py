@@ -43,10 +43,10 @@ def table(name):
 
 def one(name, rule):
     """Fit the default path on ``name`` (with or without the rule); print a JSON line."""
-    import kerasnet  # noqa: F401  (before keras)
     import numpy as np
     from sklearn.model_selection import train_test_split
 
+    import kerasnet  # noqa: F401  (before keras)
     from kerasnet import fit_path
     from kerasnet.path import defaults
 
@@ -72,7 +72,8 @@ def one(name, rule):
         from sklearn.metrics import r2_score
 
         score = float(r2_score(y_te, path.predict(X_te)))
-    print(json.dumps({"table": name, "rule": rule, "seconds": seconds, "work": int(cv.epochs_trained.sum()),
+    print(json.dumps({"table": name, "rule": rule, "seconds": seconds,
+                      "work": int(cv.epochs_trained.sum()),
                       "longest": int(cv.epochs_trained.max()), "min": int(path.index_min_),
                       "se": int(path.index_1se_), "score": score, "metric": "log loss" if classify else "R2"}))
 
@@ -94,7 +95,8 @@ def main():
     sys.path.insert(0, os.path.dirname(__file__))
     from _ab import machine
 
-    lines = [machine(), "", "| table | rows | time without / with (s) | ratio | CV epochs (sum) without / with |"
+    lines = [machine(), "",
+             "| table | rows | time without / with (s) | ratio | CV epochs (sum) without / with |"
              " longest member | lambda_min, lambda_1se (index) | held-out score without / with |",
              "|---|---|---|---|---|---|---|---|"]
     for name in args.tables.split(","):

@@ -149,7 +149,8 @@ def _task(name):
     if name in ("binary", "regression"):
         X = rng.normal(size=(1500, 12))
         f = np.sin(2 * X[:, 0]) + X[:, 1] * X[:, 2] + 0.5 * X[:, 3] ** 2 - 0.5
-        y = (f + rng.normal(size=1500) > 0).astype(int) if name == "binary" else f + 0.5 * rng.normal(size=1500)
+        noise = rng.normal(size=1500)
+        y = (f + noise > 0).astype(int) if name == "binary" else f + 0.5 * noise
         return X, y
     return {"wine": load_wine, "diabetes": load_diabetes, "breast_cancer": load_breast_cancer}[name](
         return_X_y=True)

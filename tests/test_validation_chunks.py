@@ -62,7 +62,8 @@ def test_validating_only_the_members_still_training_gives_their_numbers(monkeypa
     training = Training("binary_crossentropy", epochs=9, batch_size=16, seed=0)
 
     def fit():
-        return fit_members(kerasnet.mlp(3, 1, (4,), "binary", seed=0), Rows.prepare(X, y), members, training)[1]
+        network = kerasnet.mlp(3, 1, (4,), "binary", seed=0)
+        return fit_members(network, Rows.prepare(X, y), members, training)[1]
 
     gathered = fit()
     monkeypatch.setattr(engine._Loop, "GATHER_AT", 0.0)  # never gather: validate all K every epoch

@@ -144,5 +144,6 @@ def stopping_rule(epochs, fold_rows, batch_size, learning_rate, patience=PATIENC
 
     if epochs is None:
         return StoppingRule(patience, MIN_DELTA, "val_loss",
-                            min(warmup_epochs(fold_rows, batch_size, learning_rate), MAX_EPOCHS), dominance=True)
+                            min(warmup_epochs(fold_rows, batch_size, learning_rate), MAX_EPOCHS),
+                            dominance=True)
     return StoppingRule(patience)

@@ -383,7 +383,8 @@ class _Loop:
                                      self.settings)
         index = segments.padded(members, self.K)
         index_t = to_device(index)
-        settings = MemberSettings(*[None if p is None else ops.take(p, index_t, axis=0) for p in self.settings])
+        settings = MemberSettings(*[None if p is None else ops.take(p, index_t, axis=0)
+                                    for p in self.settings])
         loss, penalty = validation_losses(self.rows, self.val_sets, self.val_of[index], self.runner,
                                           self.runner.take(self.state, index_t), settings)
         val_loss, full_penalty = np.full(self.K, np.nan), np.full(self.K, np.nan)
