@@ -75,7 +75,8 @@ def one(name, rule):
     print(json.dumps({"table": name, "rule": rule, "seconds": seconds,
                       "work": int(cv.epochs_trained.sum()),
                       "longest": int(cv.epochs_trained.max()), "min": int(path.index_min_),
-                      "se": int(path.index_1se_), "score": score, "metric": "log loss" if classify else "R2"}))
+                      "se": int(path.index_1se_), "score": score,
+                      "metric": "log loss" if classify else "R2"}))
 
 
 def run(name, rule):
