@@ -37,6 +37,9 @@ start included):
   recommends (glmnet's ``lambda.1se``, the default of ``Path.model`` and ``Path.predict``). It runs
   twice on an empty XLA cache folder of its own per table (``KERASNET_XLA_CACHE``): the first
   process is *cold* (compiles and fills the cache), the second is *warm*, the number compared.
+  With ``--shared-cache`` each side keeps one cache folder for the whole run, so a table's cold
+  run may reuse programs compiled for the tables before it (what padding shapes to buckets is
+  meant to bring: a new table that does not compile again).
 - ``mlp``: scikit-learn's ``MLPClassifier`` / ``MLPRegressor`` (hidden (64, 64), ``StandardScaler``
   in a ``Pipeline``; for regression inside ``TransformedTargetRegressor`` with a ``StandardScaler``
   on ``y``, as kerasnet standardizes the target) in ``GridSearchCV(cv=5, n_jobs=2)`` over
@@ -258,7 +261,8 @@ def run_table(name, file, args, srcs, folder):
     """Every method on one table: kerasnet's sides cold, then warm (alternating), then the peers."""
     rows = []
     sides = [s for s in ("old", "new") if s in srcs] if "kerasnet" in args.methods else []
-    caches = {s: os.path.join(folder, f"xla-{s}-{name.replace(' ', '_')}") for s in sides}
+    scope = "" if args.shared_cache else "-" + name.replace(" ", "_")
+    caches = {s: os.path.join(folder, f"xla-{s}{scope}") for s in sides}
     cold = {s: run_child("kerasnet", file, args, srcs[s], caches[s]) for s in sides}
     warm = {s: [] for s in sides}
     for _ in range(args.repeat):
@@ -386,7 +390,7 @@ def report(results, args, header):
                        f"| {process} | "
                        f"{held_out(r)} | {chosen(r)} | {ratio(r, reference, args.limit)} |")
         goal_lines += goals(table, rows, args.limit)
-    goal_lines = goal_lines or ["- (none: they compare with kerasnet, which did not run)"]
+    goal_lines = goal_lines or ["- (none: they need kerasnet beside the MLP grid, LightGBM or --baseline)"]
     return "\n".join(out + ["", "Goals of the time-to-answer issue:", ""] + goal_lines) + "\n"
 
 
@@ -403,6 +407,8 @@ def parse(argv=None):
                         help="seconds a method's run may take before it is killed")
     parser.add_argument("--repeat", type=int, default=1,
                         help="runs of each method (kerasnet: warm runs), the fastest reported")
+    parser.add_argument("--shared-cache", action="store_true",
+                        help="one XLA cache folder per kerasnet side for the whole run, not one per table")
     parser.add_argument("--baseline", help="git commit whose src also runs as kerasnet's old side")
     parser.add_argument("--seed", type=int, help="pass seed= to fit_path (default: no arguments)")
     parser.add_argument("--out", help="markdown file to write the report to")
@@ -445,7 +451,8 @@ def main(argv=None):
             results.append((name, rows))
     header += ["", f"load average at the end {os.getloadavg()[0]:.1f}; MLP grid: {args.n_strengths} alphas "
                f"in geomspace{ALPHAS}; time / kerasnet: over kerasnet's warm seconds on the same table; "
-               f"each method's fastest of {args.repeat} run(s) (kerasnet: warm runs after one cold run)"]
+               f"each method's fastest of {args.repeat} run(s) (kerasnet: warm runs after one cold run); "
+               "XLA cache folder: " + ("one per side" if args.shared_cache else "a new one per table")]
     text = report(results, args, header)
     print(text)
     if args.out:
