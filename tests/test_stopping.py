@@ -226,11 +226,15 @@ def test_leave_one_out_curves_are_weighted_means_of_the_other_folds():
     validated = np.array([True] * 8 + [False])
     weight = np.array([2.0, 5.0, 1.0, 3.0, 0.5, 4.0, 1.5, 7.0, 9.0])
     objective = rng.uniform(1, 3, 9)
-    loo, full = EarlyStopping(validated, 3, groups=groups, fold_weight=weight)._curves(objective)
+    loo, se, full = EarlyStopping(validated, 3, groups=groups, fold_weight=weight)._curves(objective)
     for k in range(7):  # the grouped members
         others = [j for j in range(9) if j != k and groups[j] == groups[k] and validated[j]]
         by_hand = sum(weight[j] * objective[j] for j in others) / sum(weight[j] for j in others)
         assert loo[k] == pytest.approx(by_hand, rel=1e-12)
+        # glmnet's cvsd over the other folds: the weighted spread, divided by (folds - 1).
+        spread = sum(weight[j] * (objective[j] - by_hand) ** 2 for j in others)
+        spread /= sum(weight[j] for j in others)
+        assert se[k] == pytest.approx(np.sqrt(spread / (len(others) - 1)), rel=1e-9)
     for g in (0, 1):
         members = [j for j in range(9) if groups[j] == g and validated[j]]
         by_hand = sum(weight[j] * objective[j] for j in members) / sum(weight[j] for j in members)
@@ -427,7 +431,7 @@ def test_folds_without_a_curve_give_no_warnings():
     stopper = EarlyStopping(np.ones(4, bool), patience=2, groups=groups, fold_weight=weight)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        loo, full = stopper._curves(np.array([1.0, 1.0, 1e20, 1.0]))
+        loo, _, full = stopper._curves(np.array([1.0, 1.0, 1e20, 1.0]))
         drive(stopper, [[3.0, 2.0, 1.0], [3.0, 2.0, 1.0], [1e20] * 3, [1.0] * 3])
     assert np.isnan(loo[0]) and np.isinf(loo[1]) and np.isnan(full[1])
     # Folds 0 and 1 never improve (no curve, an infinite one): best epoch 0, "none".
