@@ -162,3 +162,24 @@ def test_train_weights_are_scaled_to_mean_one_and_weigh_the_rows(data):
     for split in ("train", "validation"):
         assert equal[split]["data_loss"] == pytest.approx(plain[split]["data_loss"], rel=1e-5)
     assert unequal["train"]["data_loss"] != pytest.approx(plain["train"]["data_loss"], rel=1e-5)
+
+
+AUTO = ("--batch-size", "auto", "--patience", "AUTO")
+
+
+@pytest.mark.parametrize("given, expected", [((), (None, None)), (AUTO, (None, None)),
+                                             (("--batch-size", "8", "--patience", "3"), (8, 3))])
+def test_path_batch_size_and_patience_default_to_the_row_count_rule(data, tmp_path, monkeypatch, given,
+                                                                    expected):
+    path, _ = data
+    seen = _spy(monkeypatch, "fit_path")
+    result = invoke("path", path, "--target", "label", "--quiet", "--out", tmp_path / "run", *given)
+    assert result.exit_code == 130, result.output
+    assert (seen["batch_size"], seen["patience"]) == expected
+
+
+def test_path_refuses_a_batch_size_that_is_neither_a_count_nor_auto(data, tmp_path):
+    path, _ = data
+    result = invoke("path", path, "--target", "label", "--batch-size", "many", "--out", tmp_path / "run")
+    assert result.exit_code == 2 and "--batch-size" in result.output and "many" in result.output
+    assert not (tmp_path / "run").exists()

@@ -43,7 +43,9 @@ def test_one_strength_estimators_take_the_network_and_batch_defaults():
     for estimator in (ElasticNetMLPClassifier, ElasticNetMLPRegressor):
         params = estimator().get_params()
         assert params["hidden_layer_sizes"] == theirs["hidden"] == (64, 64)
-        assert params["batch_size"] == theirs["batch_size"] == 32
+        # fit_path's None is the row-count rule, which is 32 on the tables the one-strength fits see.
+        assert theirs["batch_size"] is None
+        assert params["batch_size"] == defaults.BATCH_SIZE == defaults.batch_size_for(10_000) == 32
 
 
 def test_a_default_estimator_calls_fit_path_with_its_defaults(monkeypatch):
@@ -69,6 +71,12 @@ def test_a_default_estimator_calls_fit_path_with_its_defaults(monkeypatch):
 
 def test_epoch_budget_rule():
     assert defaults.epoch_budget(None) == defaults.MAX_EPOCHS > defaults.EPOCHS
+    # On a table's fold rows: MAX_STEPS steps in whole epochs, between EPOCHS and MAX_EPOCHS.
+    assert defaults.epoch_budget(None, True, 455, 32) == defaults.MAX_EPOCHS
+    assert defaults.epoch_budget(None, True, 80_000, 128) == 160  # 625 steps an epoch
+    assert defaults.epoch_budget(None, True, 10**8, 4096) == defaults.EPOCHS
+    assert defaults.epoch_budget(None, False, 80_000, 128) == defaults.EPOCHS
+    assert defaults.epoch_budget(12, True, 80_000, 128) == 12
     assert defaults.epoch_budget(None, early_stopping=False) == defaults.EPOCHS
     assert defaults.epoch_budget(7) == 7 and defaults.epoch_budget(7, early_stopping=False) == 7
     # An explicit cap keeps Keras's rule (any decrease is progress); only None adds the tolerance.
@@ -114,3 +122,50 @@ def test_explicit_epochs_keep_their_meaning():
     # epochs=None without early stopping is the base budget: the same fit as epochs=EPOCHS.
     none = fit_path(X, y, epochs=None, early_stopping=False, **{**FIT, "lambdas": [1e-2]})
     assert (none.history_["cv"].epochs_trained == defaults.EPOCHS).all()
+
+
+def test_batch_size_rule_keeps_32_on_small_tables_and_an_epoch_in_its_band_above():
+    assert [defaults.batch_size_for(n) for n in (1, 569, 32_767)] == [32, 32, 32]
+    sizes = [defaults.batch_size_for(n) for n in range(32_768, 2**21, 997)]
+    for n, size in zip(range(32_768, 2**21, 997), sizes, strict=True):
+        assert size & (size - 1) == 0  # a power of two
+        assert defaults.STEPS_PER_EPOCH <= n / size < 2 * defaults.STEPS_PER_EPOCH, n
+    assert sizes == sorted(sizes)
+    assert defaults.batch_size_for(10**9) == defaults.MAX_BATCH_SIZE
+
+
+def test_patience_rule_is_steps_in_whole_epochs_between_its_bounds():
+    assert defaults.patience_for(455, 32) == defaults.PATIENCE  # 15 steps an epoch: noisy, small
+    assert defaults.patience_for(200 * 32, 32) == defaults.PATIENCE  # 200 steps: still 10
+    assert defaults.patience_for(223 * 32, 32) == defaults.PATIENCE - 1  # 2000 / 223 steps: 9 epochs
+    assert defaults.patience_for(8_000, 32) == 8  # 250 steps an epoch
+    assert defaults.patience_for(80_000, 128) == 4
+    assert defaults.patience_for(10**7, 32) == defaults.MIN_PATIENCE
+
+
+def test_fit_path_uses_and_records_the_rules(monkeypatch):
+    from kerasnet.path import fit as fit_module
+
+    seen = []
+    real = fit_module.Training
+
+    def spy(*args, **kwargs):
+        seen.append(args[2])  # the batch size the engine trains with
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fit_module, "Training", spy)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3))
+    y = (X[:, 0] + rng.normal(size=300) > 0).astype(int)
+    small = dict(hidden=(4,), lambdas=[1e-2, 1e-3], cv=3, epochs=2, seed=0, verbose=0, baselines=False)
+    path = fit_path(X, y, **small)
+    assert (path.batch_size_, path.patience_, path.max_epochs_) == (32, defaults.PATIENCE, 2)
+    assert seen == [32]
+    # A smaller quantum stands in for a large table: 300 rows are then "many".
+    monkeypatch.setattr(defaults, "STEPS_PER_EPOCH", 2)
+    monkeypatch.setattr(defaults, "PATIENCE_STEPS", 3)
+    path = fit_path(X, y, **small)
+    assert path.batch_size_ == 128 and seen[-1] == 128
+    assert path.patience_ == defaults.MIN_PATIENCE  # 2 steps an epoch on a fold's 200 rows
+    path = fit_path(X, y, batch_size=16, patience=5, **small)
+    assert (path.batch_size_, path.patience_) == (16, 5) and seen[-1] == 16

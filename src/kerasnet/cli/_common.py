@@ -198,6 +198,23 @@ def count(low: int, high: int):
     return click.IntRange(min=low, max=high)
 
 
+class _CountOrAuto(click.IntRange):
+    """An integer in ``[low, high]`` or ``auto`` (None: the library's rule of the row count)."""
+
+    def convert(self, value, param, ctx):
+        if value is None or (isinstance(value, str) and value.strip().lower() == "auto"):
+            return None
+        return super().convert(value, param, ctx)
+
+    def get_metavar(self, param, ctx=None):
+        return "[INTEGER|auto]"
+
+
+def count_or_auto(low: int, high: int):
+    """A click type: an integer in ``[low, high]``, or ``auto`` for None."""
+    return _CountOrAuto(min=low, max=high)
+
+
 SEED = count(0, MAX_SEED)
 
 

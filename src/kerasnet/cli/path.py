@@ -21,6 +21,7 @@ from ._common import (
     STRENGTH,
     FiniteRange,
     count,
+    count_or_auto,
     data_options,
     is_argument_error,
     load_data,
@@ -211,13 +212,16 @@ def check_feature_flags(feature_selection: bool, **flags) -> None:
                    "folds' validation data loss stops improving (--patience epochs without a "
                    f"{defaults.MIN_DELTA:.1%} fall, after {defaults.WARMUP_STEPS} warm-up steps), at most "
                    f"{defaults.MAX_EPOCHS} epochs; {defaults.EPOCHS} with --no-early-stopping.")
-@click.option("--patience", type=count(1, MAX_COUNT), default=10, show_default=True,
+@click.option("--patience", type=count_or_auto(1, MAX_COUNT), default="auto", show_default=True,
               help="Early stopping: each fold's epoch is the best of the OTHER folds' mean validation "
-                   "loss, searched until it went this many epochs without improving (never its own rows).")
+                   "loss, searched until it went this many epochs without improving (never its own rows). "
+                   f"auto: {defaults.PATIENCE} epochs, fewer on large tables "
+                   f"({defaults.PATIENCE_STEPS} steps in whole epochs, at least {defaults.MIN_PATIENCE}).")
 @click.option("--no-early-stopping", is_flag=True,
               help=f"Train every member for --epochs ({defaults.EPOCHS} when not given).")
-@click.option("--batch-size", type=count(1, MAX_BATCH_SIZE), default=32, show_default=True,
-              help="Rows per optimizer step.")
+@click.option("--batch-size", type=count_or_auto(1, MAX_BATCH_SIZE), default="auto", show_default=True,
+              help=f"Rows per optimizer step. auto: {defaults.BATCH_SIZE} up to 32,767 rows, then the power "
+                   "of two that keeps an epoch at 512 to 1,023 steps.")
 @click.option("--learning-rate", type=LEARNING_RATE, default=1e-3, show_default=True,
               help="Adam's step size.")
 @click.option("--task", type=click.Choice(["auto", "binary", "multiclass", "regression", "poisson", "cox"]),
@@ -332,8 +336,9 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
                      "exclude": list(exclude), "l1_ratio": l1_ratio, "n_lambdas": n_lambdas,
                      "lambda_min_ratio": lambda_min_ratio, "cv": cv, "select": select, "measure": measure,
                      "proximal": bool(path.proximal), "hidden": list(hidden), "epochs": epochs,
-                     "patience": patience, "early_stopping": not no_early_stopping,
-                     "batch_size": batch_size, "learning_rate": learning_rate, "seed": seed,
+                     "patience": path.patience_, "early_stopping": not no_early_stopping,
+                     "batch_size": path.batch_size_, "max_epochs": path.max_epochs_,
+                     "learning_rate": learning_rate, "seed": seed,
                      "scheduler": scheduler, "feature_selection": bool(feature_selection),
                      "relax": bool(relax), "adaptive": bool(feature_selection and not no_adaptive),
                      "hidden_l2": hidden_l2 if feature_selection else None}

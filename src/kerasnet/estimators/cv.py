@@ -38,11 +38,11 @@ class BaseElasticNetMLPCV(KerasEstimator):
         "measure": [StrOptions(set(MEASURES))],
         "proximal": ["boolean"],
         "standardize": ["boolean"],
-        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left"), None],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "max_iter": [Interval(Integral, 1, None, closed="left"), None],
         "early_stopping": ["boolean"],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
         "random_state": ["random_state"],
         "scheduler": "no_validation",  # an address or a dask Client; checked by kerasnet.distributed
         "verbose": ["verbose"],
@@ -63,11 +63,11 @@ class BaseElasticNetMLPCV(KerasEstimator):
         measure="deviance",
         proximal=True,
         standardize=True,
-        batch_size=defaults.BATCH_SIZE,
+        batch_size=None,
         learning_rate_init=defaults.LEARNING_RATE,
         max_iter=None,
         early_stopping=True,
-        n_iter_no_change=defaults.PATIENCE,
+        n_iter_no_change=None,
         random_state=None,
         scheduler=None,
         verbose=False,
@@ -232,20 +232,26 @@ _CV_PARAMS_DOC = """
     standardize : bool, default True
         Standardize inputs and regression targets with each member's training rows (done once,
         by :func:`kerasnet.fit_path`); folded into ``model_``, which takes raw inputs.
-    batch_size : int or "auto", default 32
-        "auto" is scikit-learn's ``min(200, n_samples)``.
+    batch_size : int, "auto" or None, default None
+        None is :func:`kerasnet.fit_path`'s rule of the row count (32 up to 32,767 rows, then an
+        epoch of 512 to 1,023 steps: :func:`kerasnet.path.defaults.batch_size_for`); "auto" is
+        scikit-learn's ``min(200, n_samples)``.
     learning_rate_init : float, default 1e-3
     max_iter : int or None, default None
         Epochs of each CV member at most. None: cross-fit early stopping ends training,
         not a cap (each strength trains until every leave-one-fold-out curve of the
         validation data loss has gone ``n_iter_no_change`` epochs without improving by 0.1%,
-        watched after a warm-up of 300 optimizer steps, at most 400 epochs; 100 without early
-        stopping): :func:`kerasnet.path.defaults.epoch_budget` and ``stopping_rule``.
+        watched after a warm-up of 300 optimizer steps, at most 400 epochs, fewer above 10^4
+        rows; 100 without early stopping): :func:`kerasnet.path.defaults.epoch_budget` and
+        ``stopping_rule``.
     early_stopping : bool, default True
         Member ``(strength, fold)`` keeps its weights of the best epoch of the other folds'
         mean validation curve (cross-fit, :func:`kerasnet.fit_path`); each strength is refit
         on all rows for the optimizer steps of its all-folds best epoch.
-    n_iter_no_change : int, default 10
+    n_iter_no_change : int or None, default None
+        The patience of early stopping. None: :func:`kerasnet.fit_path`'s rule (10 epochs while
+        a fold's epoch is at most 200 steps, then 2,000 steps in whole epochs, at least 3:
+        :func:`kerasnet.path.defaults.patience_for`).
     random_state : int, RandomState instance or None, default None
         Seeds initial weights, folds and batch order.
     scheduler : str, dask.distributed.Client or None, default None

@@ -43,6 +43,19 @@ networks still creeping towards the null model were the ones that trained longes
 cancer: the second strength ran 323 epochs, to a CV deviance twice the minimum's). Which rows:
 member ``(lambda, f)``'s decision reads the other folds' validation rows only.
 
+Sizes that follow the table
+---------------------------
+``batch_size=None``, ``patience=None`` (the defaults) and ``epochs=None`` are rules of the row
+count, so a table of 10^5 or 10^6 rows is not trained as a table of 500 (:func:`batch_size_for`,
+:func:`patience_for`, :func:`epoch_budget`). While a fold's epoch is at most 200 steps (about
+8,000 rows in 5 folds) nothing changes: batches of 32, a patience of ``PATIENCE`` epochs, at most
+``MAX_EPOCHS`` epochs. On more rows the patience is ``PATIENCE_STEPS`` optimizer steps in whole
+epochs (at least ``MIN_PATIENCE``) and the cap ``MAX_STEPS`` steps in whole epochs (at least
+``EPOCHS``); from 32,768 rows the batch doubles with the rows so that an epoch of all rows stays
+512 to 1,023 steps. At 10^4 rows (5 folds): batch 32, patience 8, at most 400 epochs; at 10^5:
+128, 4 and 160; at 10^6: 1,024, 3 and 128. Which rows: the counts alone (no row's values), the
+same for every fold and the refit.
+
 The tolerance: a curve still creeping down by a hair (a relative 0.1% in ``patience``
 epochs) counts as stalled. The engine stops computing a strength once its curves have
 stalled and ends the fit when every strength has, so strengths that stall early cost what
@@ -55,19 +68,31 @@ from the first epoch).
 from __future__ import annotations
 
 __all__ = ["BATCH_SIZE", "CV", "EPOCHS", "HIDDEN", "L1_RATIO", "LAMBDA_MIN_RATIO", "LEARNING_RATE",
-           "MAX_EPOCHS", "MIN_DELTA", "N_LAMBDAS", "PATIENCE", "WARMUP_STEPS", "epoch_budget",
-           "stall_tolerance", "stopping_rule", "warmup_epochs"]
+           "MAX_BATCH_SIZE", "MAX_EPOCHS", "MAX_STEPS", "MIN_DELTA", "MIN_PATIENCE", "N_LAMBDAS", "PATIENCE",
+           "PATIENCE_STEPS", "STEPS_PER_EPOCH", "WARMUP_STEPS", "batch_size_for", "epoch_budget",
+           "patience_for", "stall_tolerance", "steps_per_epoch", "stopping_rule", "warmup_epochs"]
 
 HIDDEN = (64, 64)
 """Units of each hidden layer."""
 BATCH_SIZE = 32
-"""Rows per minibatch: on a few hundred rows, tens of optimizer steps per epoch."""
+"""Rows per minibatch on tables of up to ``32 * 2 * STEPS_PER_EPOCH`` rows (:func:`batch_size_for`)."""
+STEPS_PER_EPOCH = 512
+"""With ``batch_size=None``: the fewest optimizer steps of an epoch on all rows once the batch grows."""
+MAX_BATCH_SIZE = 4096
+"""With ``batch_size=None``: the largest batch the rule chooses."""
 EPOCHS = 100
 """The budget without early stopping (and the base of ``MAX_EPOCHS``)."""
 MAX_EPOCHS = 4 * EPOCHS
 """The hard cap of ``epochs=None``: early stopping ends training before it on the bundled data."""
 PATIENCE = 10
-"""Epochs without improvement of a leave-one-fold-out curve before it stops."""
+"""Epochs without improvement of a leave-one-fold-out curve before it stops (the most, for None)."""
+PATIENCE_STEPS = 2000
+"""With ``patience=None``: the optimizer steps a curve may go without improving (:func:`patience_for`)."""
+MIN_PATIENCE = 3
+"""With ``patience=None``: the fewest epochs a curve may go without improving."""
+MAX_STEPS = 100_000
+"""With ``epochs=None`` and early stopping: the optimizer steps a member trains at most, in whole
+epochs of at least ``EPOCHS`` and at most ``MAX_EPOCHS`` (:func:`epoch_budget`)."""
 MIN_DELTA = 1e-3
 """With ``epochs=None``: the relative fall of a curve that counts as improving."""
 WARMUP_STEPS = 300
@@ -82,24 +107,81 @@ LAMBDA_MIN_RATIO = 1e-3
 CV = 5
 
 
-def epoch_budget(epochs, early_stopping=True):
+def steps_per_epoch(rows, batch_size):
+    """Optimizer steps of an epoch on ``rows`` rows (the last batch may be partial; at least 1)."""
+    return max(1, -(-int(round(rows)) // int(batch_size)))
+
+
+def batch_size_for(rows):
+    """The batch size of ``batch_size=None`` for a table of ``rows`` rows.
+
+    ``BATCH_SIZE`` (32) up to ``2 * 32 * STEPS_PER_EPOCH`` rows (32,767), so the small tables of
+    everyday use keep Keras's default and tens to hundreds of steps per epoch; above, the power
+    of two that keeps an epoch of all rows at ``STEPS_PER_EPOCH`` to twice that steps (512 to
+    1,023), at most ``MAX_BATCH_SIZE``. A batch of 32 on 10^6 rows is 31,250 steps an epoch, each
+    too small to use the machine; the curves early stopping watches then move by a sliver per
+    epoch. Which rows: the count alone, so every fold and the refit share one batch size.
+
+    Examples
+    --------
+    >>> [batch_size_for(n) for n in (569, 10_000, 32_767, 32_768, 100_000, 1_000_000, 10**8)]
+    [32, 32, 32, 64, 128, 1024, 4096]
+    """
+    quotient = max(int(rows) // STEPS_PER_EPOCH, 1)
+    size = 1 << (quotient.bit_length() - 1)  # 2 ** floor(log2(rows / STEPS_PER_EPOCH)), in integers
+    return int(min(max(size, BATCH_SIZE), MAX_BATCH_SIZE))
+
+
+def patience_for(fold_rows, batch_size):
+    """The patience of ``patience=None``: epochs of ``PATIENCE_STEPS`` optimizer steps on a fold's
+    training rows, at least ``MIN_PATIENCE`` and at most ``PATIENCE``.
+
+    A curve on a few hundred rows is noisy from epoch to epoch and an epoch is a few dozen steps,
+    so it gets ``PATIENCE`` (10) epochs; on 10^5 rows an epoch is hundreds of steps and its
+    validation curve is measured on 20,000 rows, so a few epochs without a 0.1% fall say as much.
+    Which rows: the count alone.
+
+    Examples
+    --------
+    >>> [patience_for(r, batch_size_for(r / 0.8)) for r in (455, 8_000, 80_000, 800_000)]
+    [10, 8, 4, 3]
+    """
+    epochs = -(-PATIENCE_STEPS // steps_per_epoch(fold_rows, batch_size))
+    return int(min(max(epochs, MIN_PATIENCE), PATIENCE))
+
+
+def epoch_budget(epochs, early_stopping=True, fold_rows=None, batch_size=BATCH_SIZE):
     """The number of epochs a path trains at most: ``epochs``, or for None the default rule.
 
     Parameters
     ----------
     epochs : int or None
-        An int is returned as given (checked by the caller). None: ``MAX_EPOCHS`` with early
-        stopping (training ends when every strength's cross-fit curves have stalled),
-        ``EPOCHS`` without.
+        An int is returned as given (checked by the caller). None with early stopping: the
+        epochs of ``MAX_STEPS`` optimizer steps on ``fold_rows`` rows, at least ``EPOCHS`` and
+        at most ``MAX_EPOCHS`` (training ends when every strength's cross-fit curves have
+        stalled, usually long before); ``EPOCHS`` without early stopping.
     early_stopping : bool, default True
+    fold_rows : float or None
+        Training rows of a CV member (the folds' mean); None: ``MAX_EPOCHS``.
+    batch_size : int, default BATCH_SIZE
 
     Returns
     -------
     int or the value given
+
+    Examples
+    --------
+    >>> [epoch_budget(None, True, r, batch_size_for(r / 0.8)) for r in (455, 80_000, 800_000)]
+    [400, 160, 128]
     """
-    if epochs is None:
-        return MAX_EPOCHS if early_stopping else EPOCHS
-    return epochs
+    if epochs is not None:
+        return epochs
+    if not early_stopping:
+        return EPOCHS
+    if fold_rows is None:
+        return MAX_EPOCHS
+    budget = -(-MAX_STEPS // steps_per_epoch(fold_rows, batch_size))
+    return int(min(max(budget, EPOCHS), MAX_EPOCHS))
 
 
 def stall_tolerance(epochs):
@@ -123,9 +205,9 @@ def warmup_epochs(fold_rows, batch_size, learning_rate):
     >>> warmup_epochs(107, 32, 1e-3), warmup_epochs(1078, 32, 1e-3), warmup_epochs(341, 32, 1e-2)
     (75, 9, 3)
     """
-    steps_per_epoch = max(1, -(-int(round(fold_rows)) // int(batch_size)))
+    steps = steps_per_epoch(fold_rows, batch_size)
     rate = 1e-3 if learning_rate is None else float(learning_rate)
-    return max(1, int(-(-WARMUP_STEPS * 1e-3 / rate // steps_per_epoch)))
+    return max(1, int(-(-WARMUP_STEPS * 1e-3 / rate // steps)))
 
 
 def stopping_rule(epochs, fold_rows, batch_size, learning_rate, patience=PATIENCE):

@@ -33,8 +33,8 @@ __all__ = ["fit_path"]
 
 def fit_path(X, y, *, hidden=defaults.HIDDEN, task=None, l1_ratio=defaults.L1_RATIO, lambdas=None,
              n_lambdas=defaults.N_LAMBDAS, lambda_min_ratio=defaults.LAMBDA_MIN_RATIO, cv=defaults.CV,
-             epochs=None, batch_size=defaults.BATCH_SIZE, learning_rate=defaults.LEARNING_RATE,
-             early_stopping=True, patience=defaults.PATIENCE, proximal=True, standardize=True, seed=None,
+             epochs=None, batch_size=None, learning_rate=defaults.LEARNING_RATE,
+             early_stopping=True, patience=None, proximal=True, standardize=True, seed=None,
              scheduler=None, verbose=1, measure="deviance", foldid=None, groups=None, keep=False,
              sample_weight=None, model=None, penalized=None, optimizer="adam", feature_selection=False,
              hidden_l2=1e-2, relax=False, adaptive=True, penalty_factor=None, exclude=None, offset=None,
@@ -136,14 +136,23 @@ def fit_path(X, y, *, hidden=defaults.HIDDEN, task=None, l1_ratio=defaults.L1_RA
         The most epochs a member trains. None: cross-fit early stopping, not a cap, ends
         training: each strength trains until every leave-one-fold-out curve of the
         validation data loss has gone ``patience`` epochs without falling by 0.1%, watched
-        after a warm-up of 300 optimizer steps, at most 400 epochs (100 without early
-        stopping; :mod:`kerasnet.path.defaults`). An integer is that cap, on Keras's rule
+        after a warm-up of 300 optimizer steps, at most 400 epochs, fewer on large tables
+        (100 000 optimizer steps, at least 100 epochs; 100 epochs without early stopping;
+        :func:`kerasnet.path.defaults.epoch_budget`). An integer is that cap, on Keras's rule
         (the validation objective, data loss + penalty, any decrease an improvement).
-    batch_size, learning_rate : default 32, 1e-3
-        Integers >= 1; the learning rate a finite number > 0. Every default of this
-        signature is in :mod:`kerasnet.path.defaults`, shared with the CV estimators.
+    batch_size : int or None, default None
+        Rows per optimizer step. None: 32 up to 32,767 rows, then the power of two that keeps an
+        epoch of all rows at 512 to 1,023 steps (128 at 10^5 rows, 1,024 at 10^6), at most 4,096
+        (:func:`kerasnet.path.defaults.batch_size_for`); ``Path.batch_size_`` is the one used.
+    learning_rate : float, default 1e-3
+        Finite and > 0. Every default of this signature is in :mod:`kerasnet.path.defaults`,
+        shared with the CV estimators.
     early_stopping : bool, default True
-    patience : int, default 10
+    patience : int or None, default None
+        Epochs a leave-one-fold-out curve may go without improving before it stops. None: 2,000
+        optimizer steps of a fold in whole epochs, at least 3 and at most 10 (10 while a fold's
+        epoch is at most 200 steps; 4 at 10^5 rows;
+        :func:`kerasnet.path.defaults.patience_for`); ``Path.patience_`` is the one used.
     proximal : bool, default True
         L1 as a soft-threshold after each optimizer step, with the threshold rule of
         :class:`kerasnet.proximal.ProximalStep`: weights reach exactly zero, so Df (features
@@ -272,9 +281,11 @@ def fit_path(X, y, *, hidden=defaults.HIDDEN, task=None, l1_ratio=defaults.L1_RA
     """
     given = dict(locals())  # the arguments as given: a user's model's linear baseline reads them
     hidden, seed = check_hidden(hidden), check_seed(seed)  # every setting before the data is read
-    given_epochs, epochs = epochs, defaults.epoch_budget(epochs, early_stopping)
+    given_epochs = epochs
     check_cv(cv, foldid)
-    counts = {"n_lambdas": n_lambdas, "epochs": epochs, "batch_size": batch_size, "patience": patience}
+    counts = {"n_lambdas": n_lambdas, "epochs": defaults.epoch_budget(epochs, early_stopping),
+              "batch_size": batch_size, "patience": patience}
+    counts = {name: value for name, value in counts.items() if value is not None}  # None: the rules
     l1_ratio, lambda_min_ratio = check_settings(lambda_min_ratio, learning_rate, l1_ratio, lambdas=lambdas,
                                                 **counts)
     proximal = bool(proximal) and l1_ratio > 0  # no L1 part, nothing to threshold
@@ -290,9 +301,13 @@ def fit_path(X, y, *, hidden=defaults.HIDDEN, task=None, l1_ratio=defaults.L1_RA
     offset = poisson_offset(offset, y_enc, weight, task, feature_selection, None if model else network)
     train_rows, test_rows = splits(cv, y_enc, task, seed, foldid=foldid, groups=groups)
     check_fold_events(task, y_enc, weight, test_rows)  # before training: the Cox deviance needs them
+    fold_rows = train_rows.sum(axis=1).mean()
+    batch_size = defaults.batch_size_for(len(y_enc)) if batch_size is None else int(batch_size)
+    patience = defaults.patience_for(fold_rows, batch_size) if patience is None else int(patience)
+    epochs = defaults.epoch_budget(given_epochs, early_stopping, fold_rows, batch_size)
     training = Training(LOSS[task], epochs, batch_size, optimizer, learning_rate, proximal, penalized, seed,
                         penalty_factor=factor)
-    stopping = defaults.stopping_rule(given_epochs, train_rows.sum(axis=1).mean(), batch_size, learning_rate,
+    stopping = defaults.stopping_rule(given_epochs, fold_rows, batch_size, learning_rate,
                                       patience) if early_stopping else None
     stats = None if model is not None else statistics(X, y_enc, task, train_rows, weight, standardize,
                                                        offset, factor)
@@ -316,6 +331,7 @@ def fit_path(X, y, *, hidden=defaults.HIDDEN, task=None, l1_ratio=defaults.L1_RA
         linear = linear_baseline(plan, rows, ends, shared, penalty_factor, exclude) if model is None \
             else _own_model_baseline(given, epochs)
         path.baselines_ = path_baselines(path, task, y_enc, weight, train_rows, test_rows, offset, linear)
+    path.batch_size_, path.patience_, path.max_epochs_ = batch_size, patience, epochs
     return path
 
 

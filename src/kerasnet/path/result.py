@@ -83,6 +83,9 @@ class Path:
     best_epoch_ : ndarray [L, n_folds] int
     refit_epochs_ : ndarray [L] int
         Epochs of each refit on all rows (see :func:`kerasnet.fit_path`).
+    batch_size_, patience_, max_epochs_ : int or None
+        The batch size, patience and epoch cap the fit used, given or chosen from the row count
+        (:mod:`kerasnet.path.defaults`); None on a path not made by :func:`kerasnet.fit_path`.
     """
 
     def __init__(self, *, lambdas, l1_ratio, task, classes, feature_names, cv_values, measure,
@@ -147,6 +150,7 @@ class Path:
         self.dev_ratio_ = None if dev_ratio is None else np.asarray(dev_ratio, float)
         self.penalty_factor_ = penalty_factor
         self.baselines_ = None  # fit_path sets it after the fit
+        self.batch_size_ = self.patience_ = self.max_epochs_ = None  # and these
 
     @property
     def score_name(self) -> str:
