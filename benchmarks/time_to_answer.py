@@ -19,7 +19,8 @@ seconds per method run (default 1800), ``--baseline REF`` to run kerasnet from a
 to ``fit_path`` (without it the path is called with no arguments at all, so the old and new sides'
 strengths can differ by the random folds alone), ``--out FILE`` for the markdown report, ``--json
 FILE`` for every run's numbers, ``--repeat N`` for N runs of each method (kerasnet: N warm runs
-after the cold one), of which the fastest is reported (a busy machine only ever slows a run;
+after the cold one; 0: the cold run alone, for tables where compiling is a sliver of the time), of
+which the fastest is reported (a busy machine only ever slows a run;
 every run's seconds are in the JSON), ``--note TEXT`` for a line of context in the report's header.
 Without LightGBM installed its rows say so.
 
@@ -252,7 +253,7 @@ def fastest(runs):
 def repeated(method, file, args, src):
     """``args.repeat`` runs of a peer, stopping at the first that fails or passes the limit."""
     runs = []
-    while len(runs) < args.repeat and (not runs or runs[-1]["status"] == "ok"):
+    while len(runs) < max(args.repeat, 1) and (not runs or runs[-1]["status"] == "ok"):
         runs.append(run_child(method, file, args, src))
     return fastest(runs)
 
@@ -406,7 +407,8 @@ def parse(argv=None):
     parser.add_argument("--limit", type=float, default=1800.0,
                         help="seconds a method's run may take before it is killed")
     parser.add_argument("--repeat", type=int, default=1,
-                        help="runs of each method (kerasnet: warm runs), the fastest reported")
+                        help="runs of each method (kerasnet: warm runs), the fastest reported; 0: kerasnet "
+                             "runs cold only (its 'warm s' is the cold run), the peers once")
     parser.add_argument("--shared-cache", action="store_true",
                         help="one XLA cache folder per kerasnet side for the whole run, not one per table")
     parser.add_argument("--baseline", help="git commit whose src also runs as kerasnet's old side")
@@ -451,8 +453,9 @@ def main(argv=None):
             results.append((name, rows))
     header += ["", f"load average at the end {os.getloadavg()[0]:.1f}; MLP grid: {args.n_strengths} alphas "
                f"in geomspace{ALPHAS}; time / kerasnet: over kerasnet's warm seconds on the same table; "
-               f"each method's fastest of {args.repeat} run(s) (kerasnet: warm runs after one cold run); "
-               "XLA cache folder: " + ("one per side" if args.shared_cache else "a new one per table")]
+               + (f"each method's fastest of {args.repeat} run(s) (kerasnet: warm runs after one cold run); "
+                if args.repeat else "kerasnet: one cold run each (its 'warm s' is that run), the peers one; ")
+               + "XLA cache folder: " + ("one per side" if args.shared_cache else "a new one per table")]
     text = report(results, args, header)
     print(text)
     if args.out:
