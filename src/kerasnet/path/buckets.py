@@ -151,14 +151,15 @@ def widen(model, rows, members, training):
         scaling = Scaling(_padded(scaling.x_mean, width, 1, 0.0), _padded(scaling.x_scale, width, 1, 1.0),
                           scaling.y_mean, scaling.y_scale)
     group = members.group
-    if group is not None:
-        if group.ndim == 1:
-            group = np.repeat(group[:, None], d, axis=1)
+    if group is not None and group.ndim == 2:  # one strength per feature: the padded ones held
         group = _padded(np.asarray(group, "float32"), width, 1, np.float32(HOLD))
     starts = None if members.starts is None else [wide_weights(w, width) for w in members.starts]
     members = dataclasses.replace(members, scaling=scaling, group=group, starts=starts)
-    factor = np.ones(d) if training.penalty_factor is None else np.asarray(training.penalty_factor, float)
-    training = training.replace(penalty_factor=_padded(factor, width, 0, HOLD))
+    factor = training.penalty_factor
+    if factor is None and not training.proximal and np.any(np.asarray(members.l1) > 0):
+        factor = np.ones(d)  # the L1 subgradient at zero (JAX's is 1) would move a padded row
+    if factor is not None:
+        training = training.replace(penalty_factor=_padded(np.asarray(factor, float), width, 0, HOLD))
     return Widened(twin, members, training, d)
 
 
