@@ -11,12 +11,19 @@ sizes are rounded up by :func:`bucket` and the padding is exact:
   so no batch, validation, measure or standardization ever reads them.
 * **Features**: the device copy has ``bucket(d)`` columns, zero in the padded ones, and the
   engine trains a copy of the network whose first kernel has ``bucket(d)`` rows
-  (:func:`widen`): the real rows start from the network's own weights, the padded ones at
-  zero; each member standardizes a padded column with mean 0 and scale 1 (so it stays 0), and
-  its penalty factor is :data:`~kerasnet.path.members.HOLD` (no penalty, held at exactly zero
-  after every update; glmnet's ``exclude``). The weights handed back have the real width
-  (:meth:`Widened.narrow`), so Df, sparsity, coefficients, ``Path.model`` and saved models are
-  those of the real network.
+  (:func:`widen`): the real rows start from the network's own weights (drawn at the real
+  width: Glorot's fan-in is the real one), the padded ones at zero; each member standardizes a
+  padded column with mean 0 and scale 1, so it stays 0. A padded row is then held at exactly
+  zero: its data gradient is ``x = 0`` times the error, its L2 gradient ``2 l2 * 0``, an
+  optimizer's update of a zero gradient from zero moments is zero, and the proximal step's
+  soft-threshold (or a group lasso's) of zero is zero. Where that is not so (the L1 subgradient
+  in the gradient, ``proximal=False``, whose JAX derivative of ``|w|`` at 0 is 1), or where the
+  first kernel already carries glmnet's penalty factors, the padded rows carry the factor
+  :data:`~kerasnet.path.members.HOLD` (no penalty, set to zero after every update, glmnet's
+  ``exclude``); a per-feature group strength is padded with ``HOLD`` too. The weights handed
+  back have the real width (:meth:`Widened.narrow`), so Df, sparsity, coefficients,
+  ``Path.model`` and saved models are those of the real network, and the penalty (the reported
+  objective, Keras's ``val_loss`` that early stopping may watch) counts no padded weight.
 * **Steps** of a pass (:func:`kerasnet.path.segments.run_pass`): ``bucket(steps)``, the extra
   steps empty; a step where no member has rows is skipped (``jax.lax.cond``), so Adam's step
   count and moments are those of the real steps.
@@ -30,8 +37,9 @@ above 16 to the next ``m * 2**e`` with ``m`` in 5, 6, 7, 8 (four steps per octav
 32, 40, 48, 56, 64, 80, ...), so padding adds less than a quarter above 16. 600 and 620 rows
 both become 640; 10 and 14 features both 16.
 
-Training with a member's rows in another order of summation (a wider matmul, a longer sum of
-zeros) can change a number in its last float32 bit, not more. ``KERASNET_BUCKETS=off`` (or
+What moves is the order of float32 sums over padding (a longer sum of zeros, a wider matmul):
+the golden paths' numbers (``tests/test_golden_paths.py``) are equal, or within 3e-6 relative
+(the deviance explained, a sum over the padded rows). ``KERASNET_BUCKETS=off`` (or
 ``0``, ``false``, ``no``) switches all of it off: every shape is the table's own, as before.
 """
 
@@ -136,9 +144,10 @@ def widen(model, rows, members, training):
 
     The twin network starts from ``model``'s weights (the padded first-kernel rows zero), each
     member's start is padded the same way, each member standardizes a padded column with mean
-    0 and scale 1, and the padded features carry the penalty factor
-    :data:`~kerasnet.path.members.HOLD` (a per-feature group strength of ``HOLD`` with feature
-    selection): no penalty, no gradient, held at zero.
+    0 and scale 1; the padded features carry the penalty factor
+    :data:`~kerasnet.path.members.HOLD` where the L1 subgradient or glmnet's factors are in
+    play, and a per-feature group strength of ``HOLD`` (the module's docstring says why the
+    rows stay exactly zero).
     """
     width = getattr(rows, "padded_features", None)
     if width is None:
