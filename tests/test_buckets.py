@@ -17,7 +17,8 @@ pytestmark = pytest.mark.skipif(keras.backend.backend() != "jax",
 
 def test_the_rule_powers_of_two_then_four_steps_per_octave():
     assert [bucket(n) for n in (1, 2, 3, 5, 9, 16)] == [1, 2, 4, 8, 16, 16]
-    assert [bucket(n) for n in (17, 20, 21, 25, 29, 33, 600, 620, 641)] == [20, 20, 24, 28, 32, 40, 640, 640, 768]
+    above = [bucket(n) for n in (17, 20, 21, 25, 29, 33, 600, 620, 641)]
+    assert above == [20, 20, 24, 28, 32, 40, 640, 640, 768]
     sizes = np.arange(1, 5000)
     buckets = np.array([bucket(n) for n in sizes])
     assert (buckets >= sizes).all() and (np.diff(buckets) >= 0).all()
@@ -109,3 +110,16 @@ def test_padding_changes_no_number_without_the_proximal_step_and_with_excluded_f
     padded, plain = _both(monkeypatch, X, y, epochs=5, exclude=[0], penalty_factor=[1, 2, 1, 1, 0.5, 1],
                           baselines=False)
     _assert_same(padded, plain, X)
+
+
+def test_a_padded_put_drops_the_padding_copies():
+    # segments.run_pass puts a sub-stack back with its padding copies at index K: JAX's scatter drops them.
+    import jax
+
+    from kerasnet.path.stacked import put
+    from kerasnet.path.step import MemberState
+
+    state = MemberState([np.zeros((4, 2), "float32")], [], [])
+    sub = MemberState([np.array([[1, 1], [2, 2], [9, 9]], "float32")], [], [])
+    out = jax.jit(put)(state, np.array([3, 1, 4], "int32"), sub)
+    np.testing.assert_array_equal(np.asarray(out.trainable[0]), [[0, 0], [2, 2], [0, 0], [1, 1]])

@@ -125,6 +125,9 @@ def run_pass(runner, state, data, idx, pad, active, settings, group, work, repea
         steps = _steps_padded(work, idx[a:b], pad[a:b], sub_active)
         sub, part = runner.epoch(runner.take(state, index_t), data, *(to_device(s) for s in steps),
                                  sub_settings, to_device(group[index].astype("int32")))
-        state = runner.put(state, to_device(members.astype("int32")), sub)
+        at = members
+        if work.rounded:  # one shape per width: the padding copies are put at K, which JAX's scatter drops
+            at = np.concatenate([members, np.full(len(index) - len(members), K)])
+        state = runner.put(state, to_device(at.astype("int32")), sub)
         totals[a:b, members] = np.asarray(ops.convert_to_numpy(part))[:b - a, :len(members)]
     return state, totals
