@@ -31,7 +31,13 @@ print(len(path.lambdas_), float(path.cv_mean_.min()))
 
 
 def _files(folder):
-    return sum(len(names) for _, _, names in os.walk(folder))
+    return {name for _, _, names in os.walk(folder) for name in names}
+
+
+def _kinds(names):
+    """``jit_epoch x3, ...``: the programs of the cache files ``names`` (their name before the hash)."""
+    kinds = sorted(name.split("-")[0] for name in names)
+    return ", ".join(f"{k} x{kinds.count(k)}" for k in sorted(set(kinds)))
 
 
 def _process(cache, n, d, settings, buckets):
@@ -49,15 +55,19 @@ def main():
     parser.add_argument("--first", default="600x10")
     parser.add_argument("--second", default="620x14")
     parser.add_argument("--settings", default="", help="fit_path keyword arguments, e.g. 'n_lambdas=8, cv=3'")
+    parser.add_argument("--buckets", default="on,off", help="the runs: on, off or both (on,off)")
+    parser.add_argument("--list", action="store_true", help="name the programs the second process compiled")
     args = parser.parse_args()
     shapes = [tuple(int(v) for v in s.split("x")) for s in (args.first, args.second)]
     print(f"settings: {args.settings or 'defaults'}")
-    for buckets in ("on", "off"):
+    for buckets in args.buckets.split(","):
         with tempfile.TemporaryDirectory() as cache:
             for label, (n, d) in zip(("first ", "second"), shapes, strict=True):
                 seconds, new, out = _process(cache, n, d, args.settings, buckets)
-                print(f"buckets {buckets:3} {label} {n}x{d}: {seconds:6.1f} s, {new:3d} new cache files "
+                print(f"buckets {buckets:3} {label} {n}x{d}: {seconds:6.1f} s, {len(new):3d} new cache files "
                       f"(strengths {out[0]}, best CV {float(out[1]):.4f})", flush=True)
+                if args.list and label == "second" and new:
+                    print(f"  {_kinds(new)}")
 
 
 if __name__ == "__main__":
