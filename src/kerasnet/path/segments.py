@@ -10,7 +10,10 @@ their extra fifth.
 Each new stack width and segment length is a new program to compile on JAX, so a cut is
 made only where it saves more arithmetic than a compilation costs (:data:`COMPILE_FLOPS`),
 or where its shapes were compiled before. Widths are rounded up to eighths of the member
-count so few shapes ever arise.
+count so few shapes ever arise. With buckets (:mod:`kerasnet.path.buckets`) a call's steps are
+also padded, with empty steps nobody trains in, to :func:`~kerasnet.path.buckets.bucket` of
+its length, and a sub-stack goes back at its rounded width (its padding copies at index ``K``,
+which JAX's scatter drops).
 """
 
 from __future__ import annotations
