@@ -7,7 +7,9 @@ JAX's persistent compilation cache at a folder of the user's cache directory:
 ``KERASNET_XLA_CACHE`` names another folder, or turns the cache off with ``off`` (or ``0``,
 ``false``, ``no``, empty). A cache folder the user set for JAX itself (``JAX_COMPILATION_CACHE_DIR``
 or ``jax.config``) is left as it is. A folder that cannot be created means no cache, silently:
-the programs are compiled as before.
+the programs are compiled as before. The cache finds a program only when its shapes match: the
+MLP path rounds its shapes up to buckets (:mod:`kerasnet.path.buckets`), so a table of a nearby
+size, in rows and in features, finds the programs of the first.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from . import segments
+from . import buckets, segments
 from .batches import epoch_batches, shuffle_orders
 from .device import to_device
 from .rows import validation_losses, validation_outputs
@@ -255,6 +255,9 @@ def fit_members(model, rows, members, training, stopping=None, callback=None):
     fit : MemberFit
     """
     model = _built(model)
+    wide = buckets.widen(model, rows, members, training)  # rows padded to a bucket of features
+    if wide is not None:
+        model, members, training = wide.model, wide.members, wide.training
     loop = _Loop(model, rows, members, training, stopping)
     for epoch in range(int(training.epochs)):
         if not loop.running.any():
@@ -262,7 +265,8 @@ def fit_members(model, rows, members, training, stopping=None, callback=None):
         loop.epoch(epoch)
         if callback is not None:
             callback(epoch, {**{k: v[-1] for k, v in loop.history.items()}, "running": loop.running.copy()})
-    return _member_weights(model, loop.best, members.K), loop.result()
+    weights = _member_weights(model, loop.best, members.K)
+    return (weights if wide is None else wide.narrow(weights)), loop.result()
 
 
 def _built(model):
@@ -297,7 +301,7 @@ class _Loop:
         self.runner, step = runner_for(
             model, optimizer_copy(training.optimizer, training.learning_rate, model), training.loss,
             training.penalized, training.proximal, grouped=members.group is not None,
-            factored=training.penalty_factor is not None)
+            factored=training.penalty_factor is not None, skip_idle=rows.padded_features is not None)
         start = None if members.starts is None else (members.starts, members.start_of)
         self.state = initial_state(model, step, K, self.streams, training.seed, start)
         factor = None if training.penalty_factor is None else np.broadcast_to(
@@ -322,7 +326,8 @@ class _Loop:
         self.first = first
         self.steps = rows.steps(self.group_sets, training.batch_size)
         weights_count = sum(int(np.prod(v.shape)) for v in model.trainable_variables)
-        self.work = segments.Work(6.0 * training.batch_size * weights_count, self.group)
+        self.work = segments.Work(6.0 * training.batch_size * weights_count, self.group,
+                                  rounded=rows.padded_features is not None)
 
     def _passes(self, epoch):
         """Every chunk's steps of this epoch: ``(active [S, K], objective per step [S, K])``."""

@@ -131,7 +131,7 @@ def _rows(rows, sample, seed):
     rows drawn with ``seed``, chunk by chunk."""
     n = rows.n
     if n <= sample and rows.resident:  # the rows already on the device: nothing sent again
-        return ops.cast(rows.data(0).X, "float32"), rows.y, rows.weight
+        return ops.cast(rows.table(), "float32"), rows.y, rows.weight
     index = np.arange(n) if n <= sample else \
         np.sort(np.random.default_rng(seed).choice(n, sample, replace=False))
     parts = []

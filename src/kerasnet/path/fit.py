@@ -19,6 +19,7 @@ from .baselines import (
     linear_skip_reason,
     path_baselines,
 )
+from .buckets import enabled as bucket_shapes
 from .folds import normalized_weights, splits
 from .inputs import encode_target, network_and_inputs, penalty_factors, poisson_offset
 from .members import Training
@@ -313,7 +314,10 @@ def fit_path(X, y, *, hidden=defaults.HIDDEN, task=None, l1_ratio=defaults.L1_RA
                                                        offset, factor)
     plan = Plan(task, measure, y_enc, weight, train_rows, test_rows, offset, factor, stats,
                 bool(standardize) and model is None, training, stopping, scheduler, keep)
-    rows = Rows.prepare(X, y_enc, weight, offset)  # the rows on the device, once, for every stage
+    # The rows on the device, once, for every stage; the MLP's table in memory padded to buckets
+    # of rows and features, so another table of a nearby size reuses the compiled programs.
+    rows = Rows.prepare(X, y_enc, weight, offset,
+                        buckets=model is None and scheduler is None and bucket_shapes())
     ends = GridEnds(lambdas, n_lambdas, lambda_min_ratio, l1_ratio,
                     lambdas is None and model is None and not feature_selection and bool(hidden))
     progress = Progress(verbose)

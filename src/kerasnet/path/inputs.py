@@ -14,6 +14,7 @@ from ..models import mlp
 from ..standardization import weighted_moments
 from ..tasks import check_task
 from .arguments import check_hidden, check_int, check_settings, shown
+from .device import to_device
 from .members import HOLD
 from .sources import is_streamed, open_streamed
 
@@ -291,7 +292,9 @@ class NumpyGlorotUniform(keras.initializers.Initializer):
     def __call__(self, shape, dtype=None):
         fan_in, fan_out = int(np.prod(shape[:-1])), int(shape[-1])
         limit = np.sqrt(6.0 / (fan_in + fan_out))
-        return self._rng.uniform(-limit, limit, size=shape).astype(dtype or "float32")
+        values = self._rng.uniform(-limit, limit, size=shape).astype(dtype or "float32")
+        # A device array: Keras would stage a host array by a small program compiled for each shape.
+        return to_device(values) if keras.backend.backend() == "jax" else values
 
     def get_config(self):
         return {"seed": self.seed}

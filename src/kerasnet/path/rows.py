@@ -10,6 +10,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from .buckets import bucket
 from .device import to_device
 from .sources import Chunks
 from .step import Data
@@ -37,7 +38,7 @@ class Rows:
     the host arrays travel and the device copy is made again there.
     """
 
-    def __init__(self, chunks, y, sample_weight=None, offset=None):
+    def __init__(self, chunks, y, sample_weight=None, offset=None, buckets=False):
         self.chunks, self.y = chunks, np.asarray(y)
         #: Row weights at float64 (the measures') and as the device takes them.
         self.weight = np.ones(chunks.n) if sample_weight is None else np.asarray(sample_weight, "float64")
@@ -47,19 +48,32 @@ class Rows:
         self.exposure = None if offset is None else np.exp(self.offset)
         self.resident = chunks.count == 1
         self._validation = None
+        #: The real feature count and the device copy's (None: not padded), :mod:`~kerasnet.path.buckets`.
+        self.features, self.padded_features = None, None
         if self.resident:
-            inputs = keras.tree.map_structure(to_device, chunks.read(0))
-            self._data = Data(inputs, to_device(self.y), to_device(self.sw),
-                              None if offset is None else to_device(self.exposure.astype("float32")))
+            table = chunks.read(0)
+            size = None
+            if buckets and isinstance(table, np.ndarray) and table.ndim == 2:
+                size = bucket(len(table))
+                self.features, self.padded_features = table.shape[1], bucket(table.shape[1])
+                table = np.pad(table, ((0, size - len(table)), (0, self.padded_features - table.shape[1])))
+            pad = (lambda a: a) if size is None else (lambda a: _padded(a, size))  # noqa: E731
+            exposure = None if offset is None else to_device(pad(self.exposure.astype("float32")))
+            self._data = Data(keras.tree.map_structure(to_device, table), to_device(pad(self.y)),
+                              to_device(pad(self.sw)), exposure)
 
     @classmethod
-    def prepare(cls, X, y, sample_weight=None, offset=None):
+    def prepare(cls, X, y, sample_weight=None, offset=None, buckets=False):
         """The rows of ``X`` (an array, a list of arrays for several inputs, or
         :class:`~kerasnet.path.sources.Chunks`) with target ``y``, row weights (None: ones) and
-        Poisson's log ``offset`` (None: none)."""
+        Poisson's log ``offset`` (None: none).
+
+        ``buckets`` (the MLP's table in memory): the device copy's rows and columns padded to
+        :func:`kerasnet.path.buckets.bucket` sizes, with zeros of zero weight that no row set
+        holds (only the engine's compiled shapes change)."""
         if not isinstance(X, Chunks):
             X = Chunks.of([np.asarray(a) for a in X] if isinstance(X, (list, tuple)) else np.asarray(X))
-        return cls(X, y, sample_weight, offset)
+        return cls(X, y, sample_weight, offset, buckets)
 
     @property
     def n(self):
@@ -67,10 +81,19 @@ class Rows:
         return self.chunks.n
 
     def __getstate__(self):
-        return {"chunks": self.chunks, "y": self.y, "weight": self.weight, "offset": self.offset}
+        return {"chunks": self.chunks, "y": self.y, "weight": self.weight, "offset": self.offset,
+                "buckets": self.padded_features is not None}
 
     def __setstate__(self, state):
-        self.__init__(state["chunks"], state["y"], state["weight"], state["offset"])
+        self.__init__(state["chunks"], state["y"], state["weight"], state["offset"],
+                      state.get("buckets", False))
+
+    def table(self):
+        """The features on the device with the real rows and columns (a resident table)."""
+        X = self._data.X
+        if self.padded_features is None:
+            return X
+        return X[:self.n, :self.features]
 
     def data(self, c):
         if self.resident:
@@ -101,7 +124,8 @@ class Rows:
             # One fit validates its members every epoch on the same sets: built once per fit.
             cached = self._validation
             if cached is None or cached[0] is not sets or not np.array_equal(cached[1], of):
-                self._validation = cached = (sets, np.array(of), Validation((sets, of), self.sw, to_device))
+                self._validation = cached = (sets, np.array(of), Validation(
+                    (sets, of), self.sw, to_device, rounded=self.padded_features is not None))
             yield cached[2], self._data
             return
         size = min(CHUNK, max(1, max(int(sets[:, a:b].sum(axis=1).max()) for a, b in self.chunks.bounds)))

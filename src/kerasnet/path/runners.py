@@ -38,7 +38,7 @@ __all__ = ["JaxRunner", "LoopRunner", "member", "put", "runner_for", "select", "
 class JaxRunner:
     """Members vmapped, an epoch's steps scanned, both compiled (one call per epoch)."""
 
-    def __init__(self, step):
+    def __init__(self, step, skip_idle=False):
         import jax
 
         self.step = step
@@ -47,8 +47,19 @@ class JaxRunner:
         def epoch(state, data, idx, pad, active, settings, group):
             def body(state, batch):
                 idx_s, pad_s, active_s = batch
-                # Members of a group share their rows: each takes its group's batch here.
-                return batched(state, data, idx_s[group], pad_s[group], active_s, settings)
+
+                def run(state):
+                    # Members of a group share their rows: each takes its group's batch here.
+                    return batched(state, data, idx_s[group], pad_s[group], active_s, settings)
+
+                if not skip_idle:
+                    return run(state)
+
+                def idle(state):  # a step no member trains in (a bucket's padding): nothing changes
+                    total = jax.eval_shape(run, state)[1]
+                    return state, jax.numpy.zeros(total.shape, total.dtype)
+
+                return jax.lax.cond(jax.numpy.any(active_s > 0), run, idle, state)
 
             return jax.lax.scan(body, state, (idx, pad, active))
 
@@ -91,11 +102,13 @@ _CACHE: collections.OrderedDict = collections.OrderedDict()
 _CACHE_SIZE = 8
 
 
-def runner_for(model, optimizer, loss, penalized, proximal, grouped=False, factored=False):
+def runner_for(model, optimizer, loss, penalized, proximal, grouped=False, factored=False, skip_idle=False):
     """A runner and its step for ``model``, kept across calls for equal inputs.
 
     ``grouped``: the first penalized kernel's rows carry a group lasso (feature selection);
-    ``factored``: they carry per-feature penalty factors (glmnet's ``penalty.factor``).
+    ``factored``: they carry per-feature penalty factors (glmnet's ``penalty.factor``);
+    ``skip_idle`` (JAX): a step where no member is active is skipped (``jax.lax.cond``), for
+    the empty steps that pad a pass to a bucket (:mod:`kerasnet.path.buckets`).
 
     ``optimizer`` is a fresh Keras optimizer (it is built here on the model's variables).
     The cache key is the model's and the optimizer's configuration (with the variables its weight
@@ -115,7 +128,7 @@ def runner_for(model, optimizer, loss, penalized, proximal, grouped=False, facto
     decayed = tuple(bool(optimizer._use_weight_decay(v)) for v in model.trainable_variables) \
         if getattr(optimizer, "weight_decay", None) else ()
     key = (keras.backend.backend(), _model_key(model), type(optimizer).__name__, optimizer_key, decayed,
-           _loss_key(loss), indices, bool(proximal), bool(grouped), bool(factored))
+           _loss_key(loss), indices, bool(proximal), bool(grouped), bool(factored), bool(skip_idle))
     if key in _CACHE:
         _CACHE.move_to_end(key)
         return _CACHE[key]
@@ -123,7 +136,7 @@ def runner_for(model, optimizer, loss, penalized, proximal, grouped=False, facto
     step = Step(model, optimizer, loss, indices, proximal, grouped=indices[0] if grouped else None,
                 factored=factored)
     backend = keras.backend.backend()
-    runner = JaxRunner(step) if backend == "jax" else TorchRunner(step)
+    runner = JaxRunner(step, skip_idle) if backend == "jax" else TorchRunner(step)
     _CACHE[key] = runner, step
     while len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)

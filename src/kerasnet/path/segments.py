@@ -10,7 +10,10 @@ their extra fifth.
 Each new stack width and segment length is a new program to compile on JAX, so a cut is
 made only where it saves more arithmetic than a compilation costs (:data:`COMPILE_FLOPS`),
 or where its shapes were compiled before. Widths are rounded up to eighths of the member
-count so few shapes ever arise.
+count so few shapes ever arise. With buckets (:mod:`kerasnet.path.buckets`) a call's steps are
+also padded, with empty steps nobody trains in, to :func:`~kerasnet.path.buckets.bucket` of
+its length, and a sub-stack goes back at its rounded width (its padding copies at index ``K``,
+which JAX's scatter drops).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 from keras import ops
 
+from .buckets import bucket
 from .device import to_device
 from .step import MemberSettings
 
@@ -37,14 +41,16 @@ def _members(active):
     return np.flatnonzero(active.any(axis=0))
 
 
-def plan(active, flops_per_member_step, compiled, repeats=1):
+def plan(active, flops_per_member_step, compiled, repeats=1, rounded=None):
     """Segments ``[(start, stop, members)]`` covering the steps of ``active [S, K]``.
 
     ``members`` are the indices of the members to run (None: all, the plain pass);
     ``compiled`` is a set of ``(steps, width)`` already compiled, updated here;
     ``repeats``: how many more passes are likely to take the same cut (the epochs left),
-    over which one compilation is paid back.
+    over which one compilation is paid back; ``rounded(steps)``: the steps a call of
+    ``steps`` compiles for (its bucket; None: the same).
     """
+    rounded = rounded or (lambda steps: steps)
     S, K = active.shape
     options = [[(0, S, None)]]
     everyone = _members(active)
@@ -60,7 +66,7 @@ def plan(active, flops_per_member_step, compiled, repeats=1):
         return sum((b - a) * (K if m is None else width(len(m), K)) for a, b, m in option)
 
     def new_shapes(option):
-        return {(b - a, width(len(m), K)) for a, b, m in option if m is not None} - compiled
+        return {(rounded(b - a), width(len(m), K)) for a, b, m in option if m is not None} - compiled
 
     def worth(option):
         saved = (cost(options[0]) - cost(option)) * flops_per_member_step * max(1, repeats)
@@ -79,12 +85,26 @@ def padded(members, K):
 
 class Work:
     """What :func:`_run_pass` needs besides the batches: FLOPs of one member's step (6 per
-    weight per row), each member's group, and the shapes already compiled."""
+    weight per row), each member's group, the shapes already compiled, and whether a call's
+    steps are padded to a bucket (``rounded``: :mod:`kerasnet.path.buckets`)."""
 
-    def __init__(self, flops, group):
-        self.flops, self.group = flops, group
+    def __init__(self, flops, group, rounded=False):
+        self.flops, self.group, self.rounded = flops, group, bool(rounded)
         self.group_t = to_device(group.astype("int32"))
         self.compiled = set()
+
+    def steps(self, count):
+        """The steps of a call of ``count`` steps: its bucket when ``rounded``."""
+        return bucket(count) if self.rounded else count
+
+
+def _steps_padded(work, idx, pad, active):
+    """``idx``, ``pad`` and ``active`` with empty steps (no rows, nobody active) up to the bucket."""
+    extra = work.steps(len(idx)) - len(idx)
+    if extra <= 0:
+        return idx, pad, active
+    more = lambda a: np.concatenate([a, np.zeros((extra,) + a.shape[1:], a.dtype)])  # noqa: E731
+    return more(idx), more(pad), more(active)
 
 
 def run_pass(runner, state, data, idx, pad, active, settings, group, work, repeats):
@@ -93,11 +113,11 @@ def run_pass(runner, state, data, idx, pad, active, settings, group, work, repea
     and each member's objective per step ``[S, K]`` (NaN where not run)."""
     S, K = active.shape
     totals = np.full((S, K), np.nan, "float32")
-    for a, b, members in plan(active, work.flops, work.compiled, repeats):
+    for a, b, members in plan(active, work.flops, work.compiled, repeats, work.steps):
         if members is None:
-            state, part = runner.epoch(state, data, to_device(idx[a:b]), to_device(pad[a:b]),
-                                       to_device(active[a:b].astype("float32")), settings, work.group_t)
-            totals[a:b] = np.asarray(ops.convert_to_numpy(part))
+            steps = _steps_padded(work, idx[a:b], pad[a:b], active[a:b].astype("float32"))
+            state, part = runner.epoch(state, data, *(to_device(s) for s in steps), settings, work.group_t)
+            totals[a:b] = np.asarray(ops.convert_to_numpy(part))[:b - a]
             continue
         index = padded(members, K)
         sub_active = active[a:b][:, index].astype("float32")
@@ -105,8 +125,12 @@ def run_pass(runner, state, data, idx, pad, active, settings, group, work, repea
         index_t = to_device(index)
         sub_settings = MemberSettings(*[None if p is None else ops.take(p, index_t, axis=0)
                                         for p in settings])
-        sub, part = runner.epoch(runner.take(state, index_t), data, to_device(idx[a:b]), to_device(pad[a:b]),
-                                 to_device(sub_active), sub_settings, to_device(group[index].astype("int32")))
-        state = runner.put(state, to_device(members.astype("int32")), sub)
-        totals[a:b, members] = np.asarray(ops.convert_to_numpy(part))[:, :len(members)]
+        steps = _steps_padded(work, idx[a:b], pad[a:b], sub_active)
+        sub, part = runner.epoch(runner.take(state, index_t), data, *(to_device(s) for s in steps),
+                                 sub_settings, to_device(group[index].astype("int32")))
+        at = members
+        if work.rounded:  # one shape per width: the padding copies are put at K, which JAX's scatter drops
+            at = np.concatenate([members, np.full(len(index) - len(members), K)])
+        state = runner.put(state, to_device(at.astype("int32")), sub)
+        totals[a:b, members] = np.asarray(ops.convert_to_numpy(part))[:b - a, :len(members)]
     return state, totals

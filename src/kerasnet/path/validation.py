@@ -12,6 +12,7 @@ import numpy as np
 from keras import ops
 
 from .batches import distinct_rows
+from .buckets import bucket
 
 __all__ = ["CHUNK", "Validation"]
 
@@ -37,9 +38,12 @@ class Validation:
         smaller of ``chunk`` and the most rows a member has.
     offset : int, default 0
         Added to the row indices :meth:`outputs` returns (the first row of a streamed chunk).
+    rounded : bool, default False
+        With ``size`` None: a call's rows are :func:`kerasnet.path.buckets.bucket` of the most
+        rows a member has (at most ``chunk``), the padding of zero weight.
     """
 
-    def __init__(self, val_mask, sample_weight, tensor, chunk=None, size=None, offset=0):
+    def __init__(self, val_mask, sample_weight, tensor, chunk=None, size=None, offset=0, rounded=False):
         # Members validated on the same rows (a fold's strengths) share one row list: each
         # distinct set's rows are listed once (O(n), no sort), and members x rows arrays exist
         # only one block at a time, as they are sent.
@@ -50,7 +54,9 @@ class Validation:
         for r, rows in enumerate(sets):
             index[r, :counts[r]] = np.flatnonzero(rows)
         pad = (np.arange(width)[None, :] < counts[:, None]).astype("float32")
-        size = int(size) if size is not None else min(width, int(CHUNK if chunk is None else chunk))
+        if size is None:  # a bucket of rows (padding of zero weight), one call's width at most a chunk
+            size = min(bucket(width) if rounded else width, int(CHUNK if chunk is None else chunk))
+        size = int(size)
         blocks = -(-width // size)
         extra = blocks * size - width
         self._sets, self._group, self._offset, self.width = index, group, int(offset), width
