@@ -125,9 +125,9 @@ def test_explicit_epochs_keep_their_meaning():
 
 
 def test_batch_size_rule_keeps_32_on_small_tables_and_an_epoch_in_its_band_above():
-    assert [defaults.batch_size_for(n) for n in (1, 569, 32_767)] == [32, 32, 32]
-    sizes = [defaults.batch_size_for(n) for n in range(32_768, 2**21, 997)]
-    for n, size in zip(range(32_768, 2**21, 997), sizes, strict=True):
+    assert [defaults.batch_size_for(n) for n in (1, 569, 100_000, 131_071)] == [32, 32, 32, 32]
+    sizes = [defaults.batch_size_for(n) for n in range(131_072, 2**23, 9973)]
+    for n, size in zip(range(131_072, 2**23, 9973), sizes, strict=True):
         assert size & (size - 1) == 0  # a power of two
         assert defaults.STEPS_PER_EPOCH <= n / size < 2 * defaults.STEPS_PER_EPOCH, n
     assert sizes == sorted(sizes)

@@ -220,8 +220,8 @@ def check_feature_flags(feature_selection: bool, **flags) -> None:
 @click.option("--no-early-stopping", is_flag=True,
               help=f"Train every member for --epochs ({defaults.EPOCHS} when not given).")
 @click.option("--batch-size", type=count_or_auto(1, MAX_BATCH_SIZE), default="auto", show_default=True,
-              help=f"Rows per optimizer step. auto: {defaults.BATCH_SIZE} up to 32,767 rows, then the power "
-                   "of two that keeps an epoch at 512 to 1,023 steps.")
+              help=f"Rows per optimizer step. auto: {defaults.BATCH_SIZE} up to 131,071 rows, then the power "
+                   "of two that keeps an epoch at 2,048 to 4,095 steps.")
 @click.option("--learning-rate", type=LEARNING_RATE, default=1e-3, show_default=True,
               help="Adam's step size.")
 @click.option("--task", type=click.Choice(["auto", "binary", "multiclass", "regression", "poisson", "cox"]),

@@ -233,8 +233,8 @@ _CV_PARAMS_DOC = """
         Standardize inputs and regression targets with each member's training rows (done once,
         by :func:`kerasnet.fit_path`); folded into ``model_``, which takes raw inputs.
     batch_size : int, "auto" or None, default None
-        None is :func:`kerasnet.fit_path`'s rule of the row count (32 up to 32,767 rows, then an
-        epoch of 512 to 1,023 steps: :func:`kerasnet.path.defaults.batch_size_for`); "auto" is
+        None is :func:`kerasnet.fit_path`'s rule of the row count (32 up to 131,071 rows, then an
+        epoch of 2,048 to 4,095 steps: :func:`kerasnet.path.defaults.batch_size_for`); "auto" is
         scikit-learn's ``min(200, n_samples)``.
     learning_rate_init : float, default 1e-3
     max_iter : int or None, default None

@@ -51,9 +51,9 @@ count, so a table of 10^5 or 10^6 rows is not trained as a table of 500 (:func:`
 8,000 rows in 5 folds) nothing changes: batches of 32, a patience of ``PATIENCE`` epochs, at most
 ``MAX_EPOCHS`` epochs. On more rows the patience is ``PATIENCE_STEPS`` optimizer steps in whole
 epochs (at least ``MIN_PATIENCE``) and the cap ``MAX_STEPS`` steps in whole epochs (at least
-``EPOCHS``); from 32,768 rows the batch doubles with the rows so that an epoch of all rows stays
-512 to 1,023 steps. At 10^4 rows (5 folds): batch 32, patience 8, at most 400 epochs; at 10^5:
-128, 4 and 160; at 10^6: 1,024, 3 and 128. Which rows: the counts alone (no row's values), the
+``EPOCHS``); from 131,072 rows the batch doubles with the rows so that an epoch of all rows
+stays 2,048 to 4,095 steps. At 10^4 rows (5 folds): batch 32, patience 8, at most 400 epochs; at
+10^5: 32, 3 and 100; at 10^6: 256, 3 and 100. Which rows: the counts alone (no row's values), the
 same for every fold and the refit.
 
 The tolerance: a curve still creeping down by a hair (a relative 0.1% in ``patience``
@@ -76,7 +76,7 @@ HIDDEN = (64, 64)
 """Units of each hidden layer."""
 BATCH_SIZE = 32
 """Rows per minibatch on tables of up to ``32 * 2 * STEPS_PER_EPOCH`` rows (:func:`batch_size_for`)."""
-STEPS_PER_EPOCH = 512
+STEPS_PER_EPOCH = 2048
 """With ``batch_size=None``: the fewest optimizer steps of an epoch on all rows once the batch grows."""
 MAX_BATCH_SIZE = 4096
 """With ``batch_size=None``: the largest batch the rule chooses."""
@@ -115,17 +115,19 @@ def steps_per_epoch(rows, batch_size):
 def batch_size_for(rows):
     """The batch size of ``batch_size=None`` for a table of ``rows`` rows.
 
-    ``BATCH_SIZE`` (32) up to ``2 * 32 * STEPS_PER_EPOCH`` rows (32,767), so the small tables of
-    everyday use keep Keras's default and tens to hundreds of steps per epoch; above, the power
-    of two that keeps an epoch of all rows at ``STEPS_PER_EPOCH`` to twice that steps (512 to
-    1,023), at most ``MAX_BATCH_SIZE``. A batch of 32 on 10^6 rows is 31,250 steps an epoch, each
-    too small to use the machine; the curves early stopping watches then move by a sliver per
-    epoch. Which rows: the count alone, so every fold and the refit share one batch size.
+    ``BATCH_SIZE`` (32) up to ``2 * 32 * STEPS_PER_EPOCH`` rows (131,071); above, the power of two
+    that keeps an epoch of all rows at ``STEPS_PER_EPOCH`` to twice that steps (2,048 to 4,095), at
+    most ``MAX_BATCH_SIZE``. Why 32 so far: the stacked members already make each step a large
+    computation, and on a CPU a larger batch bought no time (75,000 training rows: batch 128 needed
+    42 epochs where 32 needed 17, for the same CV curve within a standard error;
+    ``benchmarks/RESULTS.md``). Why it grows then: an epoch of 31,250 steps (32 on 10^6 rows) is
+    more than early stopping needs between two looks at its curves. Which rows: the count alone,
+    so every fold and the refit share one batch size.
 
     Examples
     --------
-    >>> [batch_size_for(n) for n in (569, 10_000, 32_767, 32_768, 100_000, 1_000_000, 10**8)]
-    [32, 32, 32, 64, 128, 1024, 4096]
+    >>> [batch_size_for(n) for n in (569, 100_000, 131_071, 131_072, 1_000_000, 10**8)]
+    [32, 32, 32, 64, 256, 4096]
     """
     quotient = max(int(rows) // STEPS_PER_EPOCH, 1)
     size = 1 << (quotient.bit_length() - 1)  # 2 ** floor(log2(rows / STEPS_PER_EPOCH)), in integers
@@ -138,13 +140,15 @@ def patience_for(fold_rows, batch_size):
 
     A curve on a few hundred rows is noisy from epoch to epoch and an epoch is a few dozen steps,
     so it gets ``PATIENCE`` (10) epochs; on 10^5 rows an epoch is hundreds of steps and its
-    validation curve is measured on 20,000 rows, so a few epochs without a 0.1% fall say as much.
+    validation curve is measured on 20,000 rows, so a few epochs without a 0.1% fall say as much
+    (75,000 training rows: patience 3 against 10, the same CV curve within a standard error in a
+    third of the time; ``benchmarks/RESULTS.md``).
     Which rows: the count alone.
 
     Examples
     --------
     >>> [patience_for(r, batch_size_for(r / 0.8)) for r in (455, 8_000, 80_000, 800_000)]
-    [10, 8, 4, 3]
+    [10, 8, 3, 3]
     """
     epochs = -(-PATIENCE_STEPS // steps_per_epoch(fold_rows, batch_size))
     return int(min(max(epochs, MIN_PATIENCE), PATIENCE))
@@ -172,7 +176,7 @@ def epoch_budget(epochs, early_stopping=True, fold_rows=None, batch_size=BATCH_S
     Examples
     --------
     >>> [epoch_budget(None, True, r, batch_size_for(r / 0.8)) for r in (455, 80_000, 800_000)]
-    [400, 160, 128]
+    [400, 100, 100]
     """
     if epochs is not None:
         return epochs

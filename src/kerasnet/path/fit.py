@@ -142,8 +142,8 @@ def fit_path(X, y, *, hidden=defaults.HIDDEN, task=None, l1_ratio=defaults.L1_RA
         :func:`kerasnet.path.defaults.epoch_budget`). An integer is that cap, on Keras's rule
         (the validation objective, data loss + penalty, any decrease an improvement).
     batch_size : int or None, default None
-        Rows per optimizer step. None: 32 up to 32,767 rows, then the power of two that keeps an
-        epoch of all rows at 512 to 1,023 steps (128 at 10^5 rows, 1,024 at 10^6), at most 4,096
+        Rows per optimizer step. None: 32 up to 131,071 rows, then the power of two that keeps an
+        epoch of all rows at 2,048 to 4,095 steps (256 at 10^6 rows), at most 4,096
         (:func:`kerasnet.path.defaults.batch_size_for`); ``Path.batch_size_`` is the one used.
     learning_rate : float, default 1e-3
         Finite and > 0. Every default of this signature is in :mod:`kerasnet.path.defaults`,
@@ -152,7 +152,7 @@ def fit_path(X, y, *, hidden=defaults.HIDDEN, task=None, l1_ratio=defaults.L1_RA
     patience : int or None, default None
         Epochs a leave-one-fold-out curve may go without improving before it stops. None: 2,000
         optimizer steps of a fold in whole epochs, at least 3 and at most 10 (10 while a fold's
-        epoch is at most 200 steps; 4 at 10^5 rows;
+        epoch is at most 200 steps; 3 at 10^5 rows;
         :func:`kerasnet.path.defaults.patience_for`); ``Path.patience_`` is the one used.
     proximal : bool, default True
         L1 as a soft-threshold after each optimizer step, with the threshold rule of
