@@ -9,7 +9,8 @@ fresh process, one after another:
 - ``rules``: the defaults (``batch_size=None``, ``patience=None``, ``epochs=None``:
   :mod:`kerasnet.path.defaults`);
 - ``batch-128``: the rules with a batch of 128 (what a rule keeping an epoch at 512-1,023 steps
-  would choose at 10^5 rows).
+  would choose at 10^5 rows);
+- ``patience-5``: the rules with a patience of 5 epochs.
 
 Reported per configuration: wall time of ``fit_path`` (imports and compilation included, on an
 empty XLA cache: at 10^5 rows compiling is a few percent), its ratio to ``fixed``, the sizes
@@ -35,7 +36,8 @@ import _ab
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
-CONFIGS = {"fixed": {"batch_size": 32, "patience": 10}, "rules": {}, "batch-128": {"batch_size": 128}}
+CONFIGS = {"fixed": {"batch_size": 32, "patience": 10}, "rules": {}, "batch-128": {"batch_size": 128},
+           "patience-5": {"patience": 5}}
 
 
 def table(rows, task):
@@ -90,7 +92,7 @@ def within(row, lam):
 
 
 def _machine():
-    """_ab's machine line (cores, versions) with the CPU model."""
+    """_ab's machine line (cores, versions, load now) with the CPU model."""
     line = _ab.machine()
     try:
         with open("/proc/cpuinfo") as fh:
@@ -105,7 +107,7 @@ def report(rows, args, load):
     held = "held-out log loss" if args.task == "binary" else "held-out MSE"
     out = [f"`python benchmarks/size_rules.py --rows {args.rows} --task {args.task} "
            f"--configs {','.join(args.configs)}`", "",
-           f"machine: {_machine()}; load average {load[0]:.1f} at the start, "
+           f"{_machine()}; load average {load[0]:.1f} at the start, "
            f"{os.getloadavg()[0]:.1f} at the end", "",
            "| config | batch, patience, cap | seconds | / fixed | longest kept epoch | lambda_min (index) "
            "| lambda_1se (index) | CV deviance at min +- SE | fixed's min, 1se within 1 SE | " + held + " |",

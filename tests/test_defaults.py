@@ -139,7 +139,8 @@ def test_patience_rule_is_steps_in_whole_epochs_between_its_bounds():
     assert defaults.patience_for(200 * 32, 32) == defaults.PATIENCE  # 200 steps: still 10
     assert defaults.patience_for(223 * 32, 32) == defaults.PATIENCE - 1  # 2000 / 223 steps: 9 epochs
     assert defaults.patience_for(8_000, 32) == 8  # 250 steps an epoch
-    assert defaults.patience_for(80_000, 128) == 4
+    assert defaults.patience_for(80_000, 128) == defaults.MIN_PATIENCE  # 625 steps: 4 epochs, raised
+    assert defaults.patience_for(3_000, 10) == 7  # 300 steps an epoch
     assert defaults.patience_for(10**7, 32) == defaults.MIN_PATIENCE
 
 

@@ -250,7 +250,7 @@ _CV_PARAMS_DOC = """
         on all rows for the optimizer steps of its all-folds best epoch.
     n_iter_no_change : int or None, default None
         The patience of early stopping. None: :func:`kerasnet.fit_path`'s rule (10 epochs while
-        a fold's epoch is at most 200 steps, then 2,000 steps in whole epochs, at least 3:
+        a fold's epoch is at most 200 steps, then 2,000 steps in whole epochs, at least 5:
         :func:`kerasnet.path.defaults.patience_for`).
     random_state : int, RandomState instance or None, default None
         Seeds initial weights, folds and batch order.

@@ -151,8 +151,8 @@ def fit_path(X, y, *, hidden=defaults.HIDDEN, task=None, l1_ratio=defaults.L1_RA
     early_stopping : bool, default True
     patience : int or None, default None
         Epochs a leave-one-fold-out curve may go without improving before it stops. None: 2,000
-        optimizer steps of a fold in whole epochs, at least 3 and at most 10 (10 while a fold's
-        epoch is at most 200 steps; 3 at 10^5 rows;
+        optimizer steps of a fold in whole epochs, at least 5 and at most 10 (10 while a fold's
+        epoch is at most 200 steps; 5 at 10^5 rows;
         :func:`kerasnet.path.defaults.patience_for`); ``Path.patience_`` is the one used.
     proximal : bool, default True
         L1 as a soft-threshold after each optimizer step, with the threshold rule of
