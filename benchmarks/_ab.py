@@ -13,12 +13,22 @@ from contextlib import contextmanager
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def _cpu():
+    """The CPU's model name where Linux tells it, then the architecture."""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            model = next(r.split(":", 1)[1].strip() for r in fh if r.startswith("model name"))
+        return f"{model}, {platform.machine()}"
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
+
+
 def machine():
     """One line: cores, CPU, versions and load (the table's context)."""
     import jax
     import keras
 
-    return (f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
+    return (f"machine: {os.cpu_count()} cores, {_cpu()}, "
             f"Python {platform.python_version()}, Keras {keras.__version__}, JAX {jax.__version__}, "
             f"load average {os.getloadavg()[0]:.1f}")
 

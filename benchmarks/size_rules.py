@@ -91,23 +91,12 @@ def within(row, lam):
     return "yes" if row["cv_mean"][i] <= row["cv_mean"][best] + row["cv_se"][best] else "no"
 
 
-def _machine():
-    """_ab's machine line (cores, versions, load now) with the CPU model."""
-    line = _ab.machine()
-    try:
-        with open("/proc/cpuinfo") as fh:
-            model = next(r.split(":", 1)[1].strip() for r in fh if r.startswith("model name"))
-        return line.replace("cores, ", f"cores, {model}, ", 1)
-    except (OSError, StopIteration):
-        return line
-
-
 def report(rows, args, load):
     fixed = next((r for r in rows if r["config"] == "fixed"), None)
     held = "held-out log loss" if args.task == "binary" else "held-out MSE"
     out = [f"`python benchmarks/size_rules.py --rows {args.rows} --task {args.task} "
            f"--configs {','.join(args.configs)}`", "",
-           f"{_machine()}; load average {load[0]:.1f} at the start, "
+           f"{_ab.machine()}; load average {load[0]:.1f} at the start, "
            f"{os.getloadavg()[0]:.1f} at the end", "",
            "| config | batch, patience, cap | seconds | / fixed | longest kept epoch | lambda_min (index) "
            "| lambda_1se (index) | CV deviance at min +- SE | fixed's min, 1se within 1 SE | " + held + " |",

@@ -292,16 +292,10 @@ def has_lightgbm():
 
 
 def machine():
-    """_ab's machine line with the CPU model and the peers' versions."""
+    """_ab's machine line with the peers' versions."""
     import sklearn
 
     line = _ab.machine()
-    try:
-        with open("/proc/cpuinfo") as fh:
-            model = next(r.split(":", 1)[1].strip() for r in fh if r.startswith("model name"))
-        line = line.replace("cores, ", f"cores, {model}, ", 1)
-    except (OSError, StopIteration):
-        pass
     lgbm = "not installed"
     if has_lightgbm():
         import lightgbm
