@@ -33,6 +33,7 @@ _API = {
     "PathDisplay": "displays",
     "PenaltyMonitor": "monitor",
     "PruneReport": "prune",
+    "RatioPaths": "path",
     "StabilitySelection": "path",
     "build_report": "runs",
     "compile_for": "models",

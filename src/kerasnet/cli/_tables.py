@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["path_table", "selected_line"]
+__all__ = ["path_table", "ratios_table", "selected_line"]
 
 
 def path_table(path, select: str, title: str = "kerasnet path", around: int | None = None):
@@ -56,3 +56,21 @@ def selected_line(path, select: str) -> str:
     which = " (relaxed refit chosen by CV)" if path.relax_chosen_ else ""
     return (f"selected features ({len(names)} of {len(path.feature_names_)} at lambda_{select}{which}): "
             + (", ".join(names) if names else "none"))
+
+
+def ratios_table(ratios, title: str = "kerasnet path over l1_ratio"):
+    """A rich table of a :class:`kerasnet.RatioPaths`: each ``l1_ratio``'s lambda_min with its CV
+    mean +- se and Df, and its lambda_1se; the chosen value marked."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    names = ("", "l1_ratio", "lambda_min", f"CV {ratios.measure}", "+- se", "Df", "lambda_1se", "Df at 1se")
+    for name in names:
+        table.add_column(name, justify="left" if not name else "right")
+    for k, (ratio, path) in enumerate(zip(ratios.l1_ratios_, ratios.paths_, strict=True)):
+        i, j = path.index_min_, path.index_1se_
+        table.add_row(">" if k == ratios.index_ else "", f"{ratio:g}", f"{path.lambda_min_:.4g}",
+                      f"{path.cv_mean_[i]:.4f}", f"{path.cv_se_[i]:.4f}", str(int(path.df_[i])),
+                      f"{path.lambda_1se_:.4g}", str(int(path.df_[j])),
+                      style="bold" if k == ratios.index_ else None)
+    return table

@@ -80,6 +80,31 @@ class Strength(click.ParamType):
         return number
 
 
+class Ratios(click.ParamType):
+    """``l1_ratio`` values in [0, 1]: one number (a float), or several comma-separated, distinct (a tuple),
+    which the path cross-validates too (glmnet's ``cva.glmnet``)."""
+
+    name = "ratio[,ratio...]"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (float, tuple)):
+            return value
+        values = []
+        for part in str(value).split(","):
+            try:
+                number = float(part)
+            except ValueError:
+                self.fail(f"{part.strip()!r} is not a number; give values in [0, 1] such as 0.5 or "
+                          "0.1,0.5,1.", param, ctx)
+            if not (math.isfinite(number) and 0 <= number <= 1):
+                self.fail(f"{part.strip()!r} is not in [0, 1]; give values in [0, 1] such as 0.5 or "
+                          "0.1,0.5,1.", param, ctx)
+            values.append(number)
+        if len(set(values)) != len(values):
+            self.fail(f"{value!r} repeats a value; give each l1_ratio once, such as 0.1,0.5,1.", param, ctx)
+        return values[0] if len(values) == 1 else tuple(values)
+
+
 class LearningRate(click.ParamType):
     """An optimizer step size: a finite number in (0, MAX_LEARNING_RATE]."""
 

@@ -28,7 +28,8 @@ from ._common import (
     load_survival,
     out_options,
 )
-from ._tables import path_table, selected_line
+from ._tables import path_table, ratios_table, selected_line
+from ._types import Ratios
 
 
 def not_a_column(flag, name, columns, taken=None) -> str:
@@ -172,8 +173,10 @@ def check_feature_flags(feature_selection: bool, **flags) -> None:
 
 @click.command("path")
 @data_options
-@click.option("--l1-ratio", type=FiniteRange(0, 1), default=0.5, show_default=True,
-              help="Share of L1 in the penalty (glmnet's alpha).")
+@click.option("--l1-ratio", type=Ratios(), default="0.5", show_default=True,
+              help="Share of L1 in the penalty (glmnet's alpha). Several values (0.1,0.5,1) cross-validate "
+                   "it too, on the same folds (glmnet's cva.glmnet): the best value's path is saved, "
+                   "with ratios.csv.")
 @click.option("--n-lambdas", type=count(1, MAX_COUNT), default=32, show_default=True,
               help="Strengths on the log grid from the constant network's strength down.")
 @click.option("--lambda-min-ratio", type=FiniteRange(0, 1, min_open=True, max_open=True), default=1e-3,
@@ -267,6 +270,9 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
     from ._common import report_warning, stdout_console
 
     check_feature_flags(feature_selection, relax=relax, no_adaptive=no_adaptive)
+    if feature_selection and isinstance(l1_ratio, tuple):
+        raise InputError("--l1-ratio takes one value with --feature-selection (its group lasso has no L1 "
+                         "share); give one value or leave it out.")
     check_out_dir(out, overwrite, inputs=[data])
     if scheduler is not None:
         try:  # fail before loading and encoding, with the same words as the library
@@ -309,7 +315,7 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
     try:
         # A frame, so the path (its figure, its selected features) names the encoded columns.
         named = pd.DataFrame(X, columns=pre.feature_names_)
-        path = fit_path(named, y_enc, hidden=hidden, task=task, l1_ratio=l1_ratio, n_lambdas=n_lambdas,
+        result = fit_path(named, y_enc, hidden=hidden, task=task, l1_ratio=l1_ratio, n_lambdas=n_lambdas,
                         lambda_min_ratio=lambda_min_ratio, cv=cv, epochs=epochs, batch_size=batch_size,
                         learning_rate=learning_rate, early_stopping=not no_early_stopping,
                         patience=patience, proximal=proximal, seed=seed, scheduler=scheduler,
@@ -325,6 +331,8 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
         if not is_argument_error(err):
             raise
         raise InputError(str(err)) from None  # the library's checks, worded as flags
+    ratios = result if isinstance(l1_ratio, tuple) else None  # RatioPaths: the best value's path is the run's
+    path = result.best_ if ratios is not None else result
     model = path.model(select)
     chosen = path.index(select)
     settings = {"data": source, "drop": list(drop), "offset_column": offset_column,
@@ -333,7 +341,8 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
                 "lambdas": None if lambdas is None else list(lambdas),
                      "time_column": pre.target_ if task == "cox" else None, "event_column": pre.event_,
                      "penalty_factor": list(penalty_factor),
-                     "exclude": list(exclude), "l1_ratio": l1_ratio, "n_lambdas": n_lambdas,
+                     "exclude": list(exclude),
+                     "l1_ratio": list(l1_ratio) if ratios is not None else l1_ratio, "n_lambdas": n_lambdas,
                      "lambda_min_ratio": lambda_min_ratio, "cv": cv, "select": select, "measure": measure,
                      "proximal": bool(path.proximal), "hidden": list(hidden), "epochs": epochs,
                      "patience": path.patience_, "early_stopping": not no_early_stopping,
@@ -348,11 +357,18 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
     metrics["diverged"] = worse is not None
     if worse is not None:
         metrics["diverged_reason"] = worse
+    tables = {"curves.csv": path.curves(select)}
+    if ratios is not None:  # every value's choice, and every value's path for the report's curves
+        metrics["path"]["l1_ratios"] = [float(r) for r in ratios.l1_ratios_]
+        tables.update({"ratios.csv": ratios.summary(), "ratio_paths.csv": ratios.to_frame()})
     written, report_error = save_path_run(out, overwrite, model, pre, path, metrics, inputs=[data],
-                                          tables={"curves.csv": path.curves(select)})
+                                          tables=tables)
     report_warning(report_error, out)
     console = stdout_console()
-    penalty = "group lasso on the features" if feature_selection else f"l1_ratio={l1_ratio:g}"
+    penalty = "group lasso on the features" if feature_selection else f"l1_ratio={path.l1_ratio:g}"
+    if ratios is not None:
+        console.print(ratios_table(ratios, title=f"kerasnet path over l1_ratio ({task}, {cv}-fold CV)"))
+        penalty += f", the best of {', '.join(f'{r:g}' for r in ratios.l1_ratios_)}"
     title = f"kerasnet path ({task}, {penalty}, {cv}-fold CV)"
     console.print(path_table(path, select, title=title))
     console.print(

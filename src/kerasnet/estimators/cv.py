@@ -18,7 +18,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight
 
 from ..models import compile_for
-from ..path import defaults, fit_path
+from ..path import RatioPaths, defaults, fit_path
 from ..path.measures import MEASURES
 from ..tasks import CLASSIFICATION
 from .base import ClassifierOutputs, KerasEstimator, RegressorOutputs, hidden_sizes, seed_from
@@ -29,7 +29,7 @@ class BaseElasticNetMLPCV(KerasEstimator):
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both"), "array-like"],
         "lambdas": ["array-like", None],
         "n_lambdas": [Interval(Integral, 1, None, closed="left")],
         "lambda_min_ratio": [Interval(Real, 0, 1, closed="neither")],
@@ -163,10 +163,16 @@ class BaseElasticNetMLPCV(KerasEstimator):
     def _keep(self, path, task):
         """The fitted path's attributes, and its refit network at ``selection`` as ``model_``.
 
+        Given several ``l1_ratio`` values ``path`` is a :class:`kerasnet.RatioPaths`: its best
+        value's path is kept (``paths_`` holds them all).
+
         ``model_`` is :meth:`kerasnet.Path.model` (the one place a path's network is assembled),
         with the standardization folded into its first and last layers (``fold=True``) so that it
         is the plain recipe on raw inputs, compiled with ``learning_rate_init``.
         """
+        self.paths_ = path if isinstance(path, RatioPaths) else None
+        path = path.best_ if isinstance(path, RatioPaths) else path
+        self.l1_ratio_ = float(path.l1_ratio)
         index = path.index(self.selection)
         self.path_ = path
         self.lambda_ = float(path.lambdas_[index])
@@ -194,9 +200,11 @@ _CV_PARAMS_DOC = """
     ----------
     hidden_layer_sizes : int or tuple of int, default (64, 64)
         Units of each hidden (ReLU) layer; ``()`` is the linear (logistic) model.
-    l1_ratio : float in [0, 1], default 0.5
+    l1_ratio : float in [0, 1] or sequence of them, default 0.5
         glmnet's alpha: strength ``lambda`` means ``l1 = lambda*l1_ratio``,
-        ``l2 = lambda*(1 - l1_ratio)/2`` on every kernel.
+        ``l2 = lambda*(1 - l1_ratio)/2`` on every kernel. A sequence is cross-validated too, as
+        ``ElasticNetCV``'s: one path per value on the same folds, the value with the best CV
+        mean kept (``l1_ratio_``; :class:`kerasnet.RatioPaths` in ``paths_``).
     lambdas : array-like or None, default None
         The strengths; None builds ``n_lambdas`` log-spaced ones from the data, as
         :func:`kerasnet.fit_path` does (from a constant network down, for any ``l1_ratio``).
@@ -272,6 +280,10 @@ _CV_PARAMS_DOC = """
         The grid, descending.
     cv_mean_, cv_se_ : ndarray
         glmnet's ``cvm`` and ``cvsd`` of ``measure`` per strength.
+    l1_ratio_ : float
+        The ``l1_ratio`` of the kept path (the given one, or the best of a sequence).
+    paths_ : kerasnet.RatioPaths or None
+        Every value's path, given a sequence of ``l1_ratio`` values.
     path_ : kerasnet.Path
         The whole path: every strength's refit model, sparsity, plots.
     model_ : keras.Sequential

@@ -16,7 +16,8 @@ from .._lazy import lookup as _lookup
 _API = {"MemberFit": "engine", "fit_members": "engine", "fit_path": "fit", "check_fold_count": "folds",
         "MemberSpec": "members", "Scaling": "members", "Training": "members", "StoppingRule": "stopping",
         "Rows": "rows", "MemberGrid": "plan",
-        "Path": "result", "StabilitySelection": "stability", "stability_selection": "stability"}
+        "Path": "result", "RatioPaths": "ratios", "StabilitySelection": "stability",
+        "stability_selection": "stability"}
 
 __all__ = sorted(_API)
 

@@ -10,6 +10,9 @@ all rows, so any point of the path is a standalone Keras model.
 
 from __future__ import annotations
 
+import numpy as np
+
+from ..errors import InputError
 from ..tasks import LOSS
 from . import defaults, measures
 from .arguments import check_cv, check_hidden, check_seed, check_settings
@@ -26,6 +29,7 @@ from .members import Training
 from .pipeline import GridEnds, Selection, linear_baseline, path_of, path_settings, run_stages, statistics
 from .plan import Plan
 from .progress import Progress
+from .ratios import check_ratios, fit_ratio_paths
 from .rows import Rows
 from .survival_cv import check_fold_events
 
@@ -90,7 +94,12 @@ def fit_path(X, y, *, hidden=defaults.HIDDEN, task=None, l1_ratio=defaults.L1_RA
         Units of each hidden layer (an int: one layer; ``()``: the linear model).
     task : {"binary", "multiclass", "regression", "poisson", "cox"} or None, default None
         None infers it from ``y`` (:func:`kerasnet.data.infer_task`).
-    l1_ratio : float in [0, 1], default 0.5
+    l1_ratio : float in [0, 1] or sequence of them, default 0.5
+        The elastic-net mix. A sequence of values cross-validates it too, as glmnet's
+        ``cva.glmnet`` and scikit-learn's ``ElasticNetCV(l1_ratio=[...])``: one path per value, all
+        on the same splits and from the same initial weights, and a
+        :class:`~kerasnet.path.ratios.RatioPaths` is returned (the value and strength of the best
+        CV mean over all paths; :mod:`kerasnet.path.ratios`).
     lambdas : sequence of float or None
         The grid (sorted descending), each finite, >= 0 and at most 1e6
         (:data:`kerasnet.path.arguments.MAX_STRENGTH`: on standardized data a larger
@@ -272,6 +281,7 @@ def fit_path(X, y, *, hidden=defaults.HIDDEN, task=None, l1_ratio=defaults.L1_RA
     Returns
     -------
     Path
+        Or a :class:`~kerasnet.path.ratios.RatioPaths` when ``l1_ratio`` is a sequence of values.
 
     Examples
     --------
@@ -281,6 +291,18 @@ def fit_path(X, y, *, hidden=defaults.HIDDEN, task=None, l1_ratio=defaults.L1_RA
     >>> model = path.model(path.lambda_1se_)  # doctest: +SKIP
     """
     given = dict(locals())  # the arguments as given: a user's model's linear baseline reads them
+    ratios = check_ratios(l1_ratio)
+    if ratios is not None and feature_selection:
+        raise InputError("l1_ratio takes one value with feature_selection=True (its group lasso has no L1 "
+                         "share); give one value.")
+    if ratios is not None:  # several values: one path each, on the same splits (glmnet's cva.glmnet)
+        settings = {k: v for k, v in given.items() if k not in ("X", "y", "l1_ratio", "seed", "cv", "foldid",
+                                                                  "groups")}
+        check_cv(cv, foldid)
+        return fit_ratio_paths(fit_path, X, y, ratios, seed=check_seed(seed), cv=cv, foldid=foldid,
+                               groups=groups, **settings)
+    if np.ndim(l1_ratio) > 0:  # a sequence of one value
+        l1_ratio = next(iter(l1_ratio))
     hidden, seed = check_hidden(hidden), check_seed(seed)  # every setting before the data is read
     given_epochs = epochs
     check_cv(cv, foldid)
@@ -336,6 +358,7 @@ def fit_path(X, y, *, hidden=defaults.HIDDEN, task=None, l1_ratio=defaults.L1_RA
             else _own_model_baseline(given, epochs)
         path.baselines_ = path_baselines(path, task, y_enc, weight, train_rows, test_rows, offset, linear)
     path.batch_size_, path.patience_, path.max_epochs_ = batch_size, patience, epochs
+    path.cv_rows_ = (train_rows, test_rows)
     return path
 
 

@@ -86,6 +86,9 @@ class Path:
     batch_size_, patience_, max_epochs_ : int or None
         The batch size, patience and epoch cap the fit used, given or chosen from the row count
         (:mod:`kerasnet.path.defaults`); None on a path not made by :func:`kerasnet.fit_path`.
+    cv_rows_ : tuple of two bool ndarrays [n_splits, n] or None
+        Each CV split's training and test rows (``fit_path``'s splits, as row masks), so another
+        fit can use exactly the same ones (``cv=`` pairs); None on a path not made by ``fit_path``.
     """
 
     def __init__(self, *, lambdas, l1_ratio, task, classes, feature_names, cv_values, measure,
@@ -151,6 +154,7 @@ class Path:
         self.penalty_factor_ = penalty_factor
         self.baselines_ = None  # fit_path sets it after the fit
         self.batch_size_ = self.patience_ = self.max_epochs_ = None  # and these
+        self.cv_rows_ = None
 
     @property
     def score_name(self) -> str:

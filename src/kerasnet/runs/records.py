@@ -158,6 +158,7 @@ def path_record(path, select: str) -> dict:
         "lambda_selected": float(path.lambdas_[chosen]),
         "measure": path.measure,
         "greater_is_better": path.greater_is_better,
+        "l1_ratio": None if path.feature_selection else float(path.l1_ratio),
         "cv_mean": float(path.cv_mean_[chosen]),
         "cv_se": float(path.cv_se_[chosen]),
         "sparsity": float(path.sparsity_[chosen]),

@@ -24,6 +24,7 @@ from .atomic import write_bytes, write_file_atomic
 from .html import Figures, page
 from .marker import check_replaceable, check_run_folder, record_files
 from .metrics import FILE, read_metrics
+from .ratio_sections import ratios_section
 from .reading import REPORT, data_source, load_kernels
 from .sections import (
     compare_section,
@@ -48,7 +49,8 @@ __all__ = ["READS", "REPORT", "build_report"]
 #: The files the report reads (in the folder or a compare variant's sub-folder); only the
 #: run's own, recorded ones are read.
 READS = ("metrics.json", "history.csv", "curves.csv", "comparison_curves.csv", "path.csv", "feature_path.csv",
-         "stability.csv", "probabilities.csv", "model.keras", "preprocessing.json")
+         "stability.csv", "probabilities.csv", "model.keras", "preprocessing.json", "ratios.csv",
+         "ratio_paths.csv")
 
 
 def build_report(run_dir) -> str:
@@ -127,6 +129,7 @@ def render_report(run_dir) -> dict:
                 network_section(metrics, kernels),
                 scores_section(metrics),
                 comparison_section(folder, metrics, figure),
+                ratios_section(folder, metrics, figure),
                 path_section(folder, metrics, figure),
                 curves_section(folder, figure, metrics),
                 weights_section(kernels, error, figure),

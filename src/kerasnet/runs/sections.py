@@ -15,6 +15,7 @@ import numpy as np
 from ..tasks import SCORE
 from .html import escape, number, pairs, table
 from .metrics import read_metrics
+from .ratio_sections import ratio_text
 from .reading import REPORT, data_source, load_kernels, read_csv, read_json
 from .selection_sections import feature_path, selected_features_note
 
@@ -126,10 +127,12 @@ def network_section(metrics, kernels):
     l1 = penalty.get("l1", settings.get("l1"))
     l2 = penalty.get("l2", settings.get("l2"))
     chosen = (metrics.get("path") or {}).get("lambda_selected")
-    if l1 is None and chosen is not None and settings.get("l1_ratio") is not None:
+    # The path's own l1_ratio: with several given (settings' list), the one chosen by CV.
+    ratio = (metrics.get("path") or {}).get("l1_ratio", settings.get("l1_ratio"))
+    if l1 is None and chosen is not None and ratio is not None:
         from ..penalty import lambda_to_l1_l2
 
-        l1, l2 = lambda_to_l1_l2(float(chosen), float(settings["l1_ratio"]))
+        l1, l2 = lambda_to_l1_l2(float(chosen), float(ratio))
     described = (f"ElasticNet l1={l1:.4g}, l2={l2:.4g} on {penalty.get('on', 'every kernel')}"
                  if l1 is not None and l2 is not None else None)
     if settings.get("feature_selection") and chosen is not None:  # the strength is a group lasso
@@ -139,7 +142,8 @@ def network_section(metrics, kernels):
         ("layers", " - ".join(map(str, layers)) if layers else None),
         ("activation", model.get("activation")),
         ("penalty" if chosen is None else f"penalty at the selected lambda {chosen:.4g}", described),
-        ("l1_ratio", None if settings.get("feature_selection") else settings.get("l1_ratio")),
+        ("l1_ratio", None if settings.get("feature_selection")
+         else ratio_text(ratio, settings.get("l1_ratio"))),
         ("proximal L1 (exact zeros)", settings.get("proximal")),
         ("parameters", model.get("n_params")),
         ("optimizer", model.get("optimizer")),
