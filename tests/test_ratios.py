@@ -80,6 +80,17 @@ def test_tables_and_plot_cover_every_value(paths):
     assert repr(paths).startswith("RatioPaths(l1_ratios_=[0.2, 1.0]")
 
 
+def test_the_comparison_says_which_values_the_folds_tell_apart(paths):
+    best = paths.best_
+    mean, se = best.cv_mean_[best.index_min_], best.cv_se_[best.index_min_]
+    other = paths.paths_[1 - paths.index_]
+    gap = other.cv_mean_[other.index_min_] - mean  # deviance: the other's is larger
+    text = paths.comparison_text()
+    assert f"l1_ratio {paths.l1_ratio_:g}" in text
+    assert ("do not tell these apart" in text) == (gap <= se)
+    assert ("beats every other value" in text) == (gap > se)
+
+
 def test_one_value_in_a_list_is_a_plain_path(data):
     path = fit_path(*data, l1_ratio=[0.7], cv=3, seed=0, **QUICK)
     assert isinstance(path, Path) and path.l1_ratio == 0.7
@@ -157,3 +168,22 @@ def test_the_cv_estimator_takes_a_list_as_elasticnetcv_does(data):
     single = ElasticNetMLPClassifierCV(hidden_layer_sizes=(4,), l1_ratio=0.2, n_lambdas=4, max_iter=3, cv=3,
                                        random_state=0).fit(*data)
     assert single.paths_ is None and single.l1_ratio_ == 0.2
+
+
+def _fake(mean, se):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(cv_mean_=np.array([mean + 1.0, mean]), cv_se_=np.array([se, se]), index_min_=1,
+                           index_1se_=0, lambda_min_=0.1, lambda_1se_=1.0, measure="deviance",
+                           greater_is_better=False, task="binary")
+
+
+def test_the_comparison_on_known_numbers():
+    close = RatioPaths([0.1, 0.5, 1.0], [_fake(1.00, 0.05), _fake(0.98, 0.05), _fake(1.20, 0.05)])
+    assert close.index_ == 1 and close.l1_ratio_ == 0.5
+    assert close.comparison_text() == ("l1_ratio 0.5 (CV deviance 0.98 +- 0.05) is within one standard error "
+                                       "of l1_ratio 0.1: the folds do not tell these apart; it beats 1 by "
+                                       "more than one.")
+    apart = RatioPaths([0.1, 1.0], [_fake(1.00, 0.01), _fake(0.90, 0.01)])
+    assert apart.comparison_text() == ("l1_ratio 1 (CV deviance 0.9 +- 0.01) beats every other value by more "
+                                       "than one standard error.")

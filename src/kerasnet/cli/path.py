@@ -368,6 +368,7 @@ def command(data, target, dataset, drop, l1_ratio, n_lambdas, lambda_min_ratio, 
     penalty = "group lasso on the features" if feature_selection else f"l1_ratio={path.l1_ratio:g}"
     if ratios is not None:
         console.print(ratios_table(ratios, title=f"kerasnet path over l1_ratio ({task}, {cv}-fold CV)"))
+        console.print(ratios.comparison_text(), markup=False, soft_wrap=True)
         penalty += f", the best of {', '.join(f'{r:g}' for r in ratios.l1_ratios_)}"
     title = f"kerasnet path ({task}, {penalty}, {cv}-fold CV)"
     console.print(path_table(path, select, title=title))

@@ -93,6 +93,24 @@ class RatioPaths:
         self.l1_ratio_ = float(self.l1_ratios_[self.index_])
         self.lambda_min_, self.lambda_1se_ = self.best_.lambda_min_, self.best_.lambda_1se_
 
+    def comparison_text(self):
+        """One sentence: which values the chosen one beats by more than its CV standard error at
+        ``lambda_min`` (the path's own rule for baselines), and which are within it."""
+        best = self.best_
+        mean, se = best.cv_mean_[best.index_min_], best.cv_se_[best.index_min_]
+        sign = 1.0 if self.greater_is_better else -1.0
+        close, beaten = [], []
+        for k, (ratio, p) in enumerate(zip(self.l1_ratios_, self.paths_, strict=True)):
+            if k != self.index_:
+                gap = sign * (mean - p.cv_mean_[p.index_min_])
+                (beaten if gap > se else close).append(f"{ratio:g}")
+        chosen = f"l1_ratio {self.l1_ratio_:g} (CV {self.measure} {mean:.4g} +- {se:.4g})"
+        if not close:
+            return f"{chosen} beats every other value by more than one standard error."
+        text = (f"{chosen} is within one standard error of l1_ratio {', '.join(close)}: the folds do not "
+                "tell these apart")
+        return text + (f"; it beats {', '.join(beaten)} by more than one." if beaten else ".")
+
     def model(self, lam="1se", **options):
         """The chosen value's Keras model at ``lam`` (:meth:`kerasnet.Path.model` of ``best_``)."""
         return self.best_.model(lam, **options)
@@ -164,7 +182,7 @@ class RatioPaths:
         table = self.summary().to_string(float_format=lambda v: f"{v:.4g}")
         note = ("Every value was cross-validated on the same splits; the chosen value's CV mean is the "
                 "best of several, so it is optimistic: score the model on rows none of this saw.")
-        return f"{head}\n\n{table}\n\n{note}"
+        return f"{head}\n\n{table}\n\n{self.comparison_text()}\n{note}"
 
     def __repr__(self):
         best = self.best_
