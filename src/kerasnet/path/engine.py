@@ -167,7 +167,7 @@ def optimizer_copy(optimizer, learning_rate, model=None):
     return optimizer
 
 
-def initial_state(model, step, K, streams, seed, start=None):
+def initial_state(model, step, K, streams, seed, start=None, learning_rate=None):
     non_trainable = [np.asarray(ops.convert_to_numpy(v.value)) for v in model.non_trainable_variables]
     if start is None:
         trainable = _stacked([v.value for v in model.trainable_variables], K)
@@ -181,6 +181,8 @@ def initial_state(model, step, K, streams, seed, start=None):
         _stacked(non_trainable, K),
         _stacked([v.value for v in step.optimizer.variables], K),
     )
+    if learning_rate is not None:  # each member's rate in the optimizer state's rate variable
+        state.optimizer[_rate_index(step.optimizer)] = to_device(np.asarray(learning_rate, "float32"))
     # Dropout and other random layers draw from SeedGenerator states: offset each stream's
     # seed so members of one stream share masks and member 0 of stream 0 matches model.fit.
     for i, v in enumerate(model.non_trainable_variables):
@@ -189,6 +191,16 @@ def initial_state(model, step, K, streams, seed, start=None):
             value[:, 0] += (streams + (seed or 0)).astype(value.dtype)
             state.non_trainable[i] = to_device(value)
     return state
+
+
+def _rate_index(optimizer):
+    """Where the optimizer keeps its learning rate among its variables; ValueError for a schedule."""
+    rate = optimizer.learning_rate  # the variable itself for a constant rate, a value for a schedule
+    for i, v in enumerate(optimizer.variables):
+        if v is rate:
+            return i
+    raise ValueError("per-member learning rates need an optimizer with a constant rate (a float), not a "
+                     f"schedule; received {type(rate).__name__}.")
 
 
 def _row_groups(streams, train_of):
@@ -303,7 +315,7 @@ class _Loop:
             training.penalized, training.proximal, grouped=members.group is not None,
             factored=training.penalty_factor is not None, skip_idle=rows.padded_features is not None)
         start = None if members.starts is None else (members.starts, members.start_of)
-        self.state = initial_state(model, step, K, self.streams, training.seed, start)
+        self.state = initial_state(model, step, K, self.streams, training.seed, start, members.learning_rate)
         factor = None if training.penalty_factor is None else np.broadcast_to(
             np.asarray(training.penalty_factor, "float32"), (K, len(training.penalty_factor)))
         self.settings = member_settings(members.l1, members.l2, members.scaling, members.group, factor)

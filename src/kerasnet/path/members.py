@@ -89,6 +89,10 @@ class MemberSpec:
     scaling : Scaling or None
     starts, start_of : list of weight lists and int [K], or None (the model's weights)
         Each member's initial weights (``model.weights`` order): ``starts[start_of[k]]``.
+    learning_rate : float [K] or None
+        Each member's optimizer step size (None: the training's). Keras optimizers keep their
+        rate in a variable of their state, so members of one stacked step may differ in it; the
+        proximal threshold follows each member's rate.
     """
 
     l1: np.ndarray
@@ -104,10 +108,11 @@ class MemberSpec:
     scaling: Scaling | None = None
     starts: list | None = None
     start_of: np.ndarray | None = None
+    learning_rate: np.ndarray | None = None
 
     @classmethod
     def of(cls, l1, l2=None, *, train=None, val=None, streams=None, stop_groups=None, max_epochs=None,
-           group=None, scaling=None, start=None):
+           group=None, scaling=None, start=None, learning_rate=None):
         """A spec from per-member values, each broadcast to ``K = len(l1)`` members.
 
         ``train`` / ``val`` are a bool mask ``[K, n]`` or ``(sets [R, n], of [K])``; ``start``
@@ -125,9 +130,11 @@ class MemberSpec:
         starts, start_of = (None, None) if start is None else (list(start[0]), np.asarray(start[1], int))
         optional = {name: None if value is None else _member_axis(np.asarray(value, int), K)
                     for name, value in (("stop_groups", stop_groups), ("max_epochs", max_epochs))}
+        rates = None if learning_rate is None else _member_axis(np.asarray(learning_rate, "float32"), K)
         return cls(l1, l2, train_sets, train_of, val_sets, val_of,
                    np.zeros(K, int) if streams is None else _member_axis(np.asarray(streams, int), K),
-                   group=group, scaling=scaling, starts=starts, start_of=start_of, **optional)
+                   group=group, scaling=scaling, starts=starts, start_of=start_of, learning_rate=rates,
+                   **optional)
 
     @property
     def K(self):
@@ -152,7 +159,7 @@ class MemberSpec:
         joined = {}
         for sets, of in (("train_sets", "train_of"), ("val_sets", "val_of"), ("starts", "start_of")):
             joined[sets], joined[of] = _joined([(getattr(s, sets), getattr(s, of), s.K) for s in specs])
-        for name in ("l1", "l2", "streams", "stop_groups", "max_epochs", "group"):
+        for name in ("l1", "l2", "streams", "stop_groups", "max_epochs", "group", "learning_rate"):
             values = [getattr(s, name) for s in specs]
             joined[name] = None if any(v is None for v in values) else np.concatenate(values)
         return dataclasses.replace(first, **joined, scaling=Scaling.concat([s.scaling for s in specs]))
