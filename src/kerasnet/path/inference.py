@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import buckets
-from .engine import initial_state, member_settings, optimizer_copy
+from .member_state import initial_state, member_settings, optimizer_copy
 from .members import MemberSpec, Training
 from .rows import validation_losses, validation_outputs
 from .runners import runner_for
