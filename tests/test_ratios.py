@@ -91,6 +91,13 @@ def test_the_comparison_says_which_values_the_folds_tell_apart(paths):
     assert ("beats every other value" in text) == (gap > se)
 
 
+def test_progress_names_each_value(data, capsys):
+    fit_path(*data, l1_ratio=[0.3, 0.9], cv=3, seed=0, **{**QUICK, "verbose": 1})
+    err = capsys.readouterr().err
+    assert "l1_ratio 0.3 (1 of 2)" in err and "l1_ratio 0.9 (2 of 2)" in err
+    assert err.index("l1_ratio 0.9 (2 of 2)") > err.index("CV")  # before the second value's own lines
+
+
 def test_one_value_in_a_list_is_a_plain_path(data):
     path = fit_path(*data, l1_ratio=[0.7], cv=3, seed=0, **QUICK)
     assert isinstance(path, Path) and path.l1_ratio == 0.7

@@ -20,6 +20,8 @@ compete (as for the strength itself); score the chosen model on rows none of thi
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from ..errors import InputError
@@ -52,11 +54,15 @@ def fit_ratio_paths(fit, X, y, ratios, *, seed, cv, foldid, groups, **settings):
     ``r`` in ``ratios`` on the first path's splits, with one seed."""
     if seed is None:  # one draw for every path: the same folds and initial weights for each value
         seed = int(np.random.SeedSequence().generate_state(1)[0])
-    paths = [fit(X, y, l1_ratio=ratios[0], seed=seed, cv=cv, foldid=foldid, groups=groups, **settings)]
-    train, test = paths[0].cv_rows_
-    pairs = [(np.flatnonzero(a), np.flatnonzero(b)) for a, b in zip(train, test, strict=True)]
-    for ratio in ratios[1:]:
-        paths.append(fit(X, y, l1_ratio=ratio, seed=seed, cv=pairs, foldid=None, groups=None, **settings))
+    paths, pairs = [], None
+    for k, ratio in enumerate(ratios):
+        if settings.get("verbose", 1):  # which value the progress lines below belong to
+            print(f"l1_ratio {ratio:g} ({k + 1} of {len(ratios)})", file=sys.stderr, flush=True)
+        # The first value's splits as the user gave them; every later value gets exactly those rows.
+        given = {"cv": cv, "foldid": foldid, "groups": groups} if pairs is None else {"cv": pairs}
+        paths.append(fit(X, y, l1_ratio=ratio, seed=seed, **given, **settings))
+        if pairs is None:
+            pairs = [(np.flatnonzero(a), np.flatnonzero(b)) for a, b in zip(*paths[0].cv_rows_, strict=True)]
     return RatioPaths(ratios, paths)
 
 
