@@ -147,7 +147,7 @@ def test_the_command_line_saves_the_best_value_and_every_values_table(tmp_path):
 
 
 @pytest.mark.parametrize("value, words", [("0.5,2", "not in [0, 1]"), ("0.5,x", "not a number"),
-                                          ("1,1", "repeats a value")])
+                                          ("1,1", "repeats a value"), ("0.5,inf", "not a finite number")])
 def test_the_command_line_refuses_bad_ratio_lists_in_one_line(value, words, tmp_path):
     from click.testing import CliRunner
 

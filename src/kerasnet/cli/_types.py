@@ -96,7 +96,10 @@ class Ratios(click.ParamType):
             except ValueError:
                 self.fail(f"{part.strip()!r} is not a number; give values in [0, 1] such as 0.5 or "
                           "0.1,0.5,1.", param, ctx)
-            if not (math.isfinite(number) and 0 <= number <= 1):
+            if not math.isfinite(number):
+                self.fail(f"{part.strip()!r} is not a finite number; give values in [0, 1] such as 0.5 or "
+                          "0.1,0.5,1.", param, ctx)
+            if not 0 <= number <= 1:
                 self.fail(f"{part.strip()!r} is not in [0, 1]; give values in [0, 1] such as 0.5 or "
                           "0.1,0.5,1.", param, ctx)
             values.append(number)
