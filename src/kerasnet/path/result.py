@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
-
 import keras
 import numpy as np
 
@@ -311,28 +309,9 @@ class Path:
         columns of :class:`kerasnet.PenaltyMonitor`. Each fold's rows are held out of its own
         member only; the refit on all rows trains for ``refit_epochs_`` (empty without history).
         """
-        import pandas as pd
+        from .curves import cv_curves
 
-        cv = self.history_.get("cv")
-        if cv is None or cv.val_loss is None:
-            names = ["epoch", "loss", "objective", "data_loss", "penalty", "val_data_loss", "val_loss",
-                     "val_objective"]
-            return pd.DataFrame(columns=names)
-        i, F = self.index(lam), self.member_diverged_.shape[1]
-        members = [self.members_.member(i, f) for f in range(F)]
-        with np.errstate(invalid="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # epochs after every fold stopped: NaN
-            penalty = np.nanmean(cv.val_objective[:, members] - cv.val_loss[:, members], axis=1)
-            loss = np.nanmean(cv.loss[:, members], axis=1)
-            val_objective = np.nanmean(cv.val_objective[:, members], axis=1)
-            # The engine's loss is the whole objective (its proximal part included): Keras's names
-            # and PenaltyMonitor's, both.
-            frame = pd.DataFrame({
-                "epoch": np.arange(1, len(loss) + 1), "loss": loss, "objective": loss,
-                "data_loss": loss - penalty, "penalty": penalty,
-                "val_data_loss": np.nanmean(cv.val_loss[:, members], axis=1), "val_loss": val_objective,
-                "val_objective": val_objective})
-        return frame.dropna(subset=["loss"]).reset_index(drop=True)
+        return cv_curves(self, lam)
 
     def to_frame(self):
         """The path as a ``pandas.DataFrame``, one row per strength (descending)."""

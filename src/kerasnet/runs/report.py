@@ -21,13 +21,13 @@ import os
 
 from .. import interrupts
 from .atomic import write_bytes, write_file_atomic
+from .compare_sections import compare_section
 from .html import Figures, page
 from .marker import check_replaceable, check_run_folder, record_files
 from .metrics import FILE, read_metrics
 from .ratio_sections import ratios_section
 from .reading import REPORT, data_source, load_kernels
 from .sections import (
-    compare_section,
     curves_section,
     data_section,
     divergence_section,
