@@ -34,6 +34,7 @@ _API = {
     "PenaltyMonitor": "monitor",
     "PruneReport": "prune",
     "RatioPaths": "path",
+    "SearchResult": "search",
     "StabilitySelection": "path",
     "build_report": "runs",
     "compile_for": "models",
@@ -42,6 +43,7 @@ _API = {
     "mlp": "models",
     "penalize": "penalize",
     "prune": "prune",
+    "search": "search",
     "selected_features": "prune",
     "stability_selection": "path",
 }

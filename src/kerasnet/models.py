@@ -11,7 +11,7 @@ from .penalty import ElasticNet
 from .proximal import ProximalStep, with_proximal_step
 from .tasks import OUTPUT_ACTIVATION, TASKS, check_task, keras_loss, keras_metrics
 
-__all__ = ["TASKS", "mlp", "compile_for", "to_plain_keras"]
+__all__ = ["TASKS", "mlp", "compile_for", "standalone_network", "to_plain_keras"]
 
 
 def _check_positive_int(value, name: str) -> int:
@@ -217,6 +217,35 @@ def fold_standardization(model, x_mean, x_scale, y_mean=None, y_scale=None):
         kernel, bias = (np.asarray(v, dtype=np.float64) for v in last.get_weights())
         last.set_weights([kernel * y_scale[None, :], bias * y_scale + y_mean])
     return model
+
+
+def standalone_network(base, dense_weights, x_mean, x_scale, task, y_mean=None, y_scale=None, fold=False):
+    """A fitted :func:`mlp` that takes raw inputs and predicts in the target's units, compiled.
+
+    ``base`` is the recipe (its ``Dense`` layers get ``dense_weights``, a ``(kernel, bias)`` pair
+    each, fitted on standardized inputs and, for regression, a standardized target). It is preceded
+    by a ``Normalization`` layer holding ``x_mean`` and ``x_scale ** 2`` (for regression followed by
+    a ``Rescaling`` back to the target's units), or with ``fold`` the standardization is folded into
+    the first and last ``Dense`` layers (:func:`fold_standardization`). Compiled by
+    :func:`compile_for`, so a ``.keras`` file of it loads in safe mode without kerasnet.
+    """
+    dense = [layer for layer in base.layers if isinstance(layer, keras.layers.Dense)]
+    for layer, (kernel, bias) in zip(dense, dense_weights, strict=True):
+        layer.set_weights([kernel, bias])
+    regression = task == "regression"
+    if fold:
+        target = (y_mean, y_scale) if regression else ()
+        return compile_for(fold_standardization(base, x_mean, x_scale, *target), task)
+    d = len(x_mean)
+    norm = keras.layers.Normalization(mean=np.asarray(x_mean).tolist(),
+                                      variance=np.square(np.asarray(x_scale)).tolist(), name="standardize")
+    layers = [keras.Input((d,), name="features"), norm, *base.layers]
+    if regression:
+        scale, offset = np.asarray(y_scale).tolist(), np.asarray(y_mean).tolist()
+        if len(scale) == 1:
+            scale, offset = scale[0], offset[0]
+        layers.append(keras.layers.Rescaling(scale=scale, offset=offset, name="unstandardize"))
+    return compile_for(keras.Sequential(layers, name="kerasnet_path_model"), task)
 
 
 def _plain_regularizer(regularizer):

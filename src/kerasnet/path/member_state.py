@@ -50,21 +50,27 @@ def optimizer_copy(optimizer, learning_rate, model=None):
 
 def initial_state(model, step, K, streams, seed, start=None, learning_rate=None):
     """The ``K`` members' :class:`~kerasnet.path.step.MemberState` at their start: the model's
-    weights (or ``start = (weight lists, of [K])``), the optimizer's fresh state with each member's
-    ``learning_rate [K]`` (None: the optimizer's), and a seed stream per member for random layers."""
+    weights (or ``start = (weight lists, of [K])``, trainable and non-trainable), the optimizer's
+    fresh state with each member's ``learning_rate [K]`` (None: the optimizer's), and a seed stream
+    per member for random layers."""
     non_trainable = [np.asarray(ops.convert_to_numpy(v.value)) for v in model.non_trainable_variables]
     if start is None:
         trainable = _stacked([v.value for v in model.trainable_variables], K)
     else:  # each member's own start: (distinct weight lists in model.weights order, each member's)
         starts, of = start
         position = {id(v): i for i, v in enumerate(model.weights)}
-        trainable = [to_device(np.stack([np.asarray(starts[r][position[id(v)]]) for r in of]))
-                     for v in model.trainable_variables]
+        trainable = [_started(starts, of, position[id(v)]) for v in model.trainable_variables]
     state = MemberState(
         trainable,
         _stacked(non_trainable, K),
         _stacked([v.value for v in step.optimizer.variables], K),
     )
+    if start is not None:
+        # A start's non-trainable weights are the member's too (a BatchNormalization's moving
+        # statistics, a search member's unit mask or dropout rate); seed states are not weights.
+        for i, v in enumerate(model.non_trainable_variables):
+            if id(v) in position:
+                state.non_trainable[i] = _started(starts, of, position[id(v)])
     if learning_rate is not None:  # each member's rate in the optimizer state's rate variable
         state.optimizer[_rate_index(step.optimizer)] = to_device(np.asarray(learning_rate, "float32"))
     # Dropout and other random layers draw from SeedGenerator states: offset each stream's
@@ -75,6 +81,11 @@ def initial_state(model, step, K, streams, seed, start=None, learning_rate=None)
             value[:, 0] += (streams + (seed or 0)).astype(value.dtype)
             state.non_trainable[i] = to_device(value)
     return state
+
+
+def _started(starts, of, j):
+    """Weight ``j`` of each member's start, stacked on the device."""
+    return to_device(np.stack([np.asarray(starts[r][j]) for r in of]))
 
 
 def _rate_index(optimizer):

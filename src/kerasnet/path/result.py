@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from ..models import compile_for, fold_standardization, mlp
+from ..models import compile_for, mlp, standalone_network
 from ..penalty import lambda_to_l1_l2
 from . import grid, measures
 from .df import rows_are_features
@@ -231,23 +231,10 @@ class Path:
         else:
             base = mlp(d, self.n_outputs, self.hidden, self.task,
                        penalty=keras.regularizers.L1L2(l1=l1, l2=l2))
-        dense = [layer for layer in base.layers if isinstance(layer, keras.layers.Dense)]
         weights = self.weights_[i]
-        for j, layer in enumerate(dense):
-            layer.set_weights([weights[2 * j], weights[2 * j + 1]])
-        regression = self.task == "regression"  # the network fit the standardized target
-        if fold:
-            target = (self.y_mean_, self.y_scale_) if regression else ()
-            return compile_for(fold_standardization(base, self.mean_, self.scale_, *target), self.task)
-        norm = keras.layers.Normalization(mean=self.mean_.tolist(), variance=np.square(self.scale_).tolist(),
-                                          name="standardize")
-        layers = [keras.Input((d,), name="features"), norm, *base.layers]
-        if regression:
-            scale, offset = self.y_scale_.tolist(), self.y_mean_.tolist()
-            if len(scale) == 1:
-                scale, offset = scale[0], offset[0]
-            layers.append(keras.layers.Rescaling(scale=scale, offset=offset, name="unstandardize"))
-        return compile_for(keras.Sequential(layers, name="kerasnet_path_model"), self.task)
+        dense = [(weights[2 * j], weights[2 * j + 1]) for j in range(len(self.hidden) + 1)]
+        return standalone_network(base, dense, self.mean_, self.scale_, self.task, self.y_mean_,
+                                  self.y_scale_, fold=fold)
 
     def _user_model(self, i, l1, l2):
         """The user's architecture with strength ``i``'s refit weights and Keras's own ``L1L2``."""
