@@ -19,7 +19,7 @@ HEAVY = ("keras", "jax", "sklearn", "torch", "pandas", "matplotlib", "scipy")
 #: What the command line's quick answers must not import either (``import kerasnet`` may: the
 #: library's public API is numpy's).
 HEAVY_FOR_THE_CLI = (*HEAVY, "numpy", "rich")
-COMMANDS = ("compare", "demo", "fit", "path", "predict", "report", "select")
+COMMANDS = ("compare", "demo", "fit", "path", "predict", "report", "search", "select")
 SRC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
 
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import click
 
-from . import compare, demo, fit, path, predict, report, select
+from . import compare, demo, fit, path, predict, report, search, select
 from ._common import Group
 
 __all__ = ["COMMANDS", "cli", "main", "register"]
 
 #: Modules whose ``command`` the group offers, in help order.
-COMMANDS = (demo, fit, path, select, compare, predict, report)
+COMMANDS = (demo, fit, path, search, select, compare, predict, report)
 
 
 @click.group(name="kerasnet", cls=Group, context_settings={"help_option_names": ["-h", "--help"]})

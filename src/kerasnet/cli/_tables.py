@@ -1,10 +1,10 @@
-"""Tables the commands print: the regularization path (``path``, ``demo``) and its selected features."""
+"""Tables the commands print: the path (``path``, ``demo``), its selected features, a search's points."""
 
 from __future__ import annotations
 
 import math
 
-__all__ = ["path_table", "ratios_table", "selected_line"]
+__all__ = ["path_table", "ratios_table", "search_table", "selected_line"]
 
 
 def path_table(path, select: str, title: str = "kerasnet path", around: int | None = None):
@@ -73,4 +73,25 @@ def ratios_table(ratios, title: str = "kerasnet path over l1_ratio"):
                       f"{path.cv_mean_[i]:.4f}", f"{path.cv_se_[i]:.4f}", str(int(path.df_[i])),
                       f"{path.lambda_1se_:.4g}", str(int(path.df_[j])),
                       style="bold" if k == ratios.index_ else None)
+    return table
+
+
+def search_table(result, select: str, title: str = "kerasnet search", top: int = 10):
+    """A rich table of a :class:`kerasnet.SearchResult`: the ``top`` points by CV mean (and the
+    simplest within one SE), each with its settings, CV mean +- se and epochs; the saved one marked."""
+    from rich.table import Table
+
+    frame = result.summary(top)
+    score = f"cv_{result.measure}"
+    chosen = result.point_index(select) + 1
+    table = Table(title=title)
+    for name in ("", "point", "lambda", "l1_ratio", "learning rate", "dropout", "hidden",
+                 f"CV {result.measure}", "+- se", "epochs", "rule"):
+        table.add_column(name, justify="left" if name in ("", "hidden", "rule") else "right")
+    for i, row in frame.iterrows():
+        table.add_row(">" if i == chosen else "", str(i), f"{row['lambda']:.4g}", f"{row['l1_ratio']:g}",
+                      f"{row['learning_rate']:g}", f"{row['dropout']:g}", row["hidden"],
+                      "diverged" if math.isnan(row[score]) else f"{row[score]:.4f}",
+                      "" if math.isnan(row[score + "_se"]) else f"{row[score + '_se']:.4f}",
+                      str(int(row["epochs"])), row["selected"], style="bold" if i == chosen else None)
     return table

@@ -153,6 +153,25 @@ class Hidden(click.ParamType):
         return tuple(int(p) for p in parts)
 
 
+class Listed(click.ParamType):
+    """Comma-separated distinct values, each checked by ``item`` (a click type): ``1e-3,3e-3``.
+
+    A search's values of one setting (``kerasnet search --learning-rate 1e-3,3e-3``); always a tuple.
+    """
+
+    def __init__(self, item, example):
+        self.item, self.example = item, example
+        self.name = f"{item.name}[,{item.name}...]"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        values = tuple(self.item.convert(part.strip(), param, ctx) for part in str(value).split(","))
+        if len(set(values)) != len(values):
+            self.fail(f"{value!r} repeats a value; give each once, such as {self.example}.", param, ctx)
+        return values
+
+
 class Columns(click.ParamType):
     """Comma-separated column names."""
 

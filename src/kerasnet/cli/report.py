@@ -8,7 +8,7 @@ import click
 @click.command("report")
 @click.argument("run_dir", metavar="DIR")
 def command(run_dir):
-    """Write DIR/report.html from a folder written by fit, path, demo, select or compare.
+    """Write DIR/report.html from a folder written by fit, path, demo, select, compare or search.
 
     One self-contained HTML file (figures embedded, no external links): data, network and
     penalty, scores, the path with its CV choices, learning curves, weight histograms,

@@ -128,7 +128,7 @@ def check_run_folder(folder, reads=()) -> dict:
     files, why = recorded(folder)
     if files is None:
         raise InputError(f"'{folder}' is not a kerasnet run folder ({why}); kerasnet report writes only into "
-                         "a folder that kerasnet fit, path, demo, select or compare wrote.")
+                         "a folder that kerasnet fit, path, demo, select, compare or search wrote.")
     changed, foreign = differences(folder, files)
     foreign = [name for name in foreign if name.rsplit("/", 1)[-1] in set(reads)]
     if foreign:

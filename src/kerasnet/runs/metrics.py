@@ -13,7 +13,7 @@ key                 meaning
 ==================  =========================================================================
 format, version     ``"kerasnet.metrics"``, 2
 kind                the command that wrote the folder: ``"fit"``, ``"path"``, ``"demo"``,
-                    ``"select"`` or ``"compare"``
+                    ``"select"``, ``"compare"`` or ``"search"``
 task                ``"binary"``, ``"multiclass"``, ``"regression"``, ``"poisson"``, ``"cox"``
 target, classes     the target column (Cox: the time column) and the class labels
 n_features_in       input columns; ``n_features``: model inputs after one-hot encoding
@@ -32,6 +32,9 @@ comparison          ``demo``: the models compared on the held-out rows, by name 
                     ``min``, ``1se``): ``lambda``, ``l1``, ``l2``, ``cv``, ``train``,
                     ``held_out``, ``gap``, ``sparsity``, ``near_zero``
 stability           :func:`kerasnet.runs.records.stability_record` (``select``)
+search              ``search``: ``best``, ``simplest`` and ``selected`` (settings, ``point``, ``cv``,
+                    ``cv_se``, ``epochs``), ``n_points``, ``n_configurations``, ``optimism``,
+                    ``nested`` (``mean``, ``se``, ``folds``, ``chosen``) and ``conclusion``
 variants            ``compare``: each variant's folder, strengths and scores
 test_differences    ``compare``: each variant's mean test data loss, its difference to the
                     lowest one's and that difference's paired standard error over the test
@@ -57,7 +60,7 @@ FORMAT = "kerasnet.metrics"
 VERSION = 2
 FILE = "metrics.json"
 #: The commands that write a run folder, as ``kind`` names them.
-KINDS = ("fit", "path", "demo", "select", "compare")
+KINDS = ("fit", "path", "demo", "select", "compare", "search")
 #: Keys every kerasnet 0.1 metrics.json (no format stamp) had at least one of.
 _VERSION_1_KEYS = ("kind", "task", "variants", "lambda_min")
 
@@ -83,7 +86,7 @@ def read_metrics(folder) -> dict:
     path = os.path.join(folder, FILE)
     if not os.path.isfile(path):
         raise ValueError(f"{folder!r} holds no {FILE}; give a folder written by kerasnet fit, path, demo, "
-                         "select or compare.")
+                         "select, compare or search.")
     try:
         with open(path, encoding="utf-8") as fh:
             metrics = json.load(fh)
@@ -93,8 +96,8 @@ def read_metrics(folder) -> dict:
         raise ValueError(f"{path} is not a kerasnet metrics file (not a JSON object); rerun the command.")
     if metrics.get("format") != FORMAT and not any(key in metrics for key in _VERSION_1_KEYS):
         raise ValueError(f"{path} is not a kerasnet metrics file (no \"format\": \"{FORMAT}\" and none of "
-                         "kerasnet's keys); give a folder written by kerasnet fit, path, demo, select or "
-                         "compare.")
+                         "kerasnet's keys); give a folder written by kerasnet fit, path, demo, select, "
+                         "compare or search.")
     metrics = upgrade(metrics, folder)
     kind = metrics.get("kind")
     if kind not in KINDS:

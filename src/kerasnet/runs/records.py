@@ -119,6 +119,11 @@ def command_line(ctx=None) -> dict | None:
         params[param.name] = list(value) if isinstance(value, tuple) else value
         if value is None or param.name in ("overwrite",):
             continue
+        if getattr(param, "multiple", False):  # a repeated option (search's --hidden): once per value
+            for item in value:
+                text = ",".join(map(str, item)) if isinstance(item, tuple) else str(item)
+                words += [param.opts[0], text or "none"]
+            continue
         if isinstance(value, tuple):
             value = ",".join(map(str, value)) if value else ("none" if param.name == "hidden" else "")
             if value == "":

@@ -27,6 +27,7 @@ from .marker import check_replaceable, check_run_folder, record_files
 from .metrics import FILE, read_metrics
 from .ratio_sections import ratios_section
 from .reading import REPORT, data_source, load_kernels
+from .search_sections import search_section, search_story
 from .sections import (
     curves_section,
     data_section,
@@ -50,7 +51,7 @@ __all__ = ["READS", "REPORT", "build_report"]
 #: run's own, recorded ones are read.
 READS = ("metrics.json", "history.csv", "curves.csv", "comparison_curves.csv", "path.csv", "feature_path.csv",
          "stability.csv", "probabilities.csv", "model.keras", "preprocessing.json", "ratios.csv",
-         "ratio_paths.csv")
+         "ratio_paths.csv", "search.csv")
 
 
 def build_report(run_dir) -> str:
@@ -84,7 +85,7 @@ def build_report(run_dir) -> str:
     folder = os.fspath(run_dir)
     if not os.path.isdir(folder):
         raise ValueError(f"{folder!r} is not a folder; give a folder written by kerasnet fit, path, demo, "
-                         "select or compare.")
+                         "select, compare or search.")
     if not os.path.isfile(os.path.join(folder, FILE)):
         read_metrics(folder)  # raises its own "holds no metrics.json"
     recorded = check_run_folder(folder, reads=READS)
@@ -114,6 +115,8 @@ def render_report(run_dir) -> dict:
         kind = metrics["kind"]
         # Every report opens with what to conclude: a path's and a demo's, or a compare's or a select's.
         conclusion = conclusion_section(metrics) or verdict_section(metrics)
+        if kind == "search":
+            conclusion = "What to conclude", "<p>" + " ".join(search_story(metrics)) + "</p>"
         sections = [divergence_section(metrics), conclusion, data_section(metrics)]
         if kind == "compare":
             sections.append(compare_section(folder, metrics, figure))
@@ -123,6 +126,10 @@ def render_report(run_dir) -> dict:
             sections.append(network_section({**sub_metrics, **metrics}, None))
         elif kind == "select":  # no model: the probabilities and the bound are the result
             sections.append(stability_section(folder, metrics, figure))
+        elif kind == "search":
+            kernels, error = load_kernels(folder)
+            sections += [search_section(folder, metrics, figure), network_section(metrics, kernels),
+                         weights_section(kernels, error, figure)]
         else:
             kernels, error = load_kernels(folder)
             sections += [

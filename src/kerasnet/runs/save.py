@@ -15,7 +15,8 @@ from .folder import atomic_dir
 from .metrics import write_metrics
 from .records import feature_path_frame, probabilities_frame
 
-__all__ = ["save_compare_run", "save_fit_run", "save_path_run", "save_select_run", "write_report"]
+__all__ = ["save_compare_run", "save_fit_run", "save_path_run", "save_search_run", "save_select_run",
+           "write_report"]
 
 
 def write_report(folder) -> str | None:
@@ -93,6 +94,22 @@ def _path_png(path, filename):
     fig = Figure(layout="constrained")
     fig.set_size_inches(path.plot(ax=fig).figsize)
     fig.savefig(filename, dpi=100)
+
+
+def save_search_run(out, overwrite, model, pre, result, metrics, inputs=()):
+    """Write a ``kerasnet search`` run: the chosen model, preprocessing, search.csv (every point),
+    metrics, search.png (every point's CV mean and SE), report."""
+    from .search_sections import search_figure
+
+    with atomic_dir(out, overwrite, inputs=inputs, command="search") as folder:
+        model.save(os.path.join(folder, "model.keras"))
+        pre.save(os.path.join(folder, "preprocessing.json"))
+        frame = result.to_frame()
+        frame.to_csv(os.path.join(folder, "search.csv"), index=False)
+        write_metrics(folder, metrics)
+        search_figure(frame, result.measure).savefig(os.path.join(folder, "search.png"), dpi=100)
+        written = ["model.keras", "preprocessing.json", "search.csv", "metrics.json", "search.png"]
+        return _finish(folder, written)
 
 
 def save_select_run(out, overwrite, stable, metrics, inputs=()):

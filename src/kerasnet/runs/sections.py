@@ -139,6 +139,7 @@ def network_section(metrics, kernels):
     rows = [
         ("layers", " - ".join(map(str, layers)) if layers else None),
         ("activation", model.get("activation")),
+        ("dropout", model.get("dropout")),
         ("penalty" if chosen is None else f"penalty at the selected lambda {chosen:.4g}", described),
         ("l1_ratio", None if settings.get("feature_selection")
          else ratio_text(ratio, settings.get("l1_ratio"))),

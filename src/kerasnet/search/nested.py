@@ -30,7 +30,7 @@ def nested_estimate(search, X, y, weight, task, measure, outer, seed, verbose, s
         inner = search(X[tr], y[tr], sample_weight=weight[tr], verbose=verbose, nested=None, **settings)
         out = inner.outputs(X[te], which)
         scores.append(measures.fold_value(measure, task, y[te], out, weight[te]))
-        chosen.append(inner.points_[inner._index(which)])
+        chosen.append(inner.points_[inner.point_index(which)])
     folds = np.asarray(scores, float)
     mean, se = cv_summary(folds[None, :], weights=(test_rows * weight).sum(axis=1))
     return {"mean": float(mean[0]), "se": float(se[0]), "folds": folds, "chosen": chosen}

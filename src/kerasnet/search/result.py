@@ -86,7 +86,8 @@ class SearchResult:
         gap = np.nanmax(values, axis=0) - self._score(self.cv_values_[self.best_index_])
         return float(np.average(gap, weights=self.fold_weights_))
 
-    def _index(self, which):
+    def point_index(self, which):
+        """The index into ``points_`` of ``which`` ("1se"/"simplest" or "min"/"best")."""
         if which in ("1se", "simplest"):
             return self.simplest_index_
         if which in ("min", "best"):
@@ -124,7 +125,7 @@ class SearchResult:
         dropout with Keras's own ``L1L2`` at its strength, preceded by a ``Normalization`` of the
         training rows' mean and variance (for regression followed by a ``Rescaling`` back to
         ``y``'s units), as :meth:`kerasnet.Path.model`."""
-        i = self._index(which)
+        i = self.point_index(which)
         dense, _, diverged = self.refits_[i]
         if diverged:
             raise ValueError(f"the refit of point {i + 1} diverged; choose the other rule.")
@@ -153,13 +154,16 @@ class SearchResult:
 
     def __str__(self):
         P, C = len(self.points_), self.n_configs
-        head = (f"kerasnet search, task={self.task}, measure={self.measure}: {C} configuration"
-                f"{'s' * (C != 1)}, {P} points with their strengths, x {self.n_splits} folds")
+        counted = f"{C} configuration{'s' * (C != 1)}" + (f" at {P} points with their strengths"
+                                                            if P != C else "")
+        head = (f"kerasnet search, task={self.task}, measure={self.measure}: {counted}, x {self.n_splits} "
+                "folds")
         table = self.summary().to_string(float_format=lambda v: f"{v:.4g}")
         return "\n\n".join([head, table, self.conclusion()])
 
-    def conclusion(self):
-        """What the search says, in sentences: the choices, the optimism of the best, the nested estimate."""
+    def conclusion(self, nested_hint="search(..., nested=5)"):
+        """What the search says, in sentences: the choices, the optimism of the best, the nested estimate
+        (``nested_hint``: how to ask for one, when there is none)."""
         b, s = self.best_index_, self.simplest_index_
         lines = [f"best (min): point {b + 1}, CV {self.measure} {self.cv_mean_[b]:.4g} +- "
                  f"{self.cv_se_[b]:.4g}.",
@@ -170,7 +174,7 @@ class SearchResult:
             lines.append(f"The best of {len(self.points_)} points is optimistic: expect its {self.measure} "
                          f"on new rows about {self.optimism_:.3g} {direction} than its CV mean "
                          f"(Tibshirani and Tibshirani's estimate from the folds)"
-                         + ("." if self.nested_ else "; search(..., nested=5) measures it."))
+                         + ("." if self.nested_ else f"; {nested_hint} measures it."))
         if self.nested_:
             n = self.nested_
             lines.append(f"Nested CV ({len(n['folds'])} outer folds around the whole search, the 1se "
