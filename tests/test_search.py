@@ -73,13 +73,12 @@ def test_simplicity_prefers_narrow_then_dropout_then_strong_penalty():
 def _result(values, points, measure="deviance"):
     values = np.asarray(values, float)
     plan = SimpleNamespace(task="binary", measure=measure, F=values.shape[1],
-                           fold_weights=np.ones(values.shape[1]),
-                           stats=SimpleNamespace(x=(np.zeros((1, 2)), np.ones((1, 2))), y=(0.0, 1.0)))
+                           fold_weights=np.ones(values.shape[1]))
     from kerasnet.path.grid import cv_summary
 
     scored = {"values": {measure: values}, "epochs": np.ones(len(values), int),
               "summary": cv_summary(values, weights=np.ones(values.shape[1]))}
-    return SearchResult(points, scored, plan, np.array([0, 1]), ["a", "b"], len(points))
+    return SearchResult(points, scored, plan, np.array([0, 1]), ["a", "b"], len(points), None)
 
 
 def test_best_simplest_and_optimism_follow_their_rules():

@@ -17,7 +17,7 @@ from ..path import defaults, measures
 from ..path.arguments import check_cv, check_seed
 from ..path.folds import normalized_weights, refit_epochs_for, splits
 from ..path.grid import cv_summary
-from ..path.inputs import check_xy, encode_target
+from ..path.inputs import check_xy, encode_target, model_inputs
 from ..path.members import MemberSpec, Training
 from ..path.pipeline import statistics
 from ..path.plan import Plan
@@ -25,9 +25,9 @@ from ..path.progress import Progress, measure_readout
 from ..path.rows import Rows
 from ..path.stages import train
 from ..tasks import LOSS
+from .families import MLPFamily
 from .result import SearchResult
 from .space import configurations, strengths_for
-from .stack import Stack, stacks_of
 
 __all__ = ["search"]
 
@@ -36,9 +36,10 @@ __all__ = ["search"]
 TASKS = ("binary", "multiclass", "regression")
 
 
-def search(X, y, space=None, *, cv=defaults.CV, n_iter=None, task=None, measure="deviance", n_lambdas=8,
-           lambda_min_ratio=defaults.LAMBDA_MIN_RATIO, epochs=None, batch_size=None, early_stopping=True,
-           patience=None, standardize=True, seed=None, verbose=1, nested=None, sample_weight=None):
+def search(X, y, space=None, *, hypermodel=None, cv=defaults.CV, n_iter=None, task=None, measure="deviance",
+           n_lambdas=8, lambda_min_ratio=defaults.LAMBDA_MIN_RATIO, epochs=None, batch_size=None,
+           early_stopping=True, patience=None, standardize=True, seed=None, verbose=1, nested=None,
+           sample_weight=None):
     """Cross-validate a space of network settings, every configuration in the same stacked fit.
 
     Every point of the search (a configuration of ``space`` at one strength) trains on each CV
@@ -72,6 +73,13 @@ def search(X, y, space=None, *, cv=defaults.CV, n_iter=None, task=None, measure=
         ``"hidden"``; :mod:`kerasnet.search.space`). A setting left out is fit_path's default;
         without ``"lambda"`` every configuration gets ``n_lambdas`` strengths
         (:func:`kerasnet.search.space.strengths_for`).
+    hypermodel : callable or KerasTuner HyperModel, or None
+        Instead of ``space``: a KerasTuner ``build(hp)`` function (or an object with that
+        ``build``) and the grid of every hyperparameter it declares
+        (:mod:`kerasnet.search.hypermodel`): each combination's model is built once, seeded; its
+        learning rate, uniform kernel penalty and dropout rates become per-member values, other
+        differences separate stacks. ``X`` is used as given (no standardization), the penalty is
+        Keras's own (no proximal step), the refit is your model.
     cv : int, scikit-learn splitter or iterable of (train, test) pairs, default 5
         As :func:`kerasnet.fit_path`'s.
     n_iter : int or None
@@ -98,25 +106,40 @@ def search(X, y, space=None, *, cv=defaults.CV, n_iter=None, task=None, measure=
     if seed is None:  # one draw: every point and every outer fold on the same folds and starts
         seed = int(np.random.SeedSequence().generate_state(1)[0])
     check_cv(cv, None)
-    configs = configurations(space, n_iter, seed)
-    X, y, names = check_xy(X, y)
+    if hypermodel is not None and space is not None:
+        raise InputError("give the grid either as space= or as the build function's hyperparameters "
+                         "(hypermodel=), not both.")
+    if hypermodel is None:
+        configs = configurations(space, n_iter, seed)
+        X, y, names = check_xy(X, y)
+    else:
+        X, y = model_inputs(X, y)
+        names = []
     task, y_enc, classes, n_outputs = encode_target(y, task)
     if task not in TASKS:
         raise InputError(f"search takes a {', '.join(TASKS)} task; for task={task!r} use kerasnet.fit_path.")
     measure = measures.check_measure(measure, task)
-    plan = _plan(X, y_enc, task, measure, cv, seed, configs, epochs, batch_size, early_stopping, patience,
-                 standardize, sample_weight)
+    if hypermodel is not None:
+        from .hypermodel import hyper_family
+
+        family = hyper_family(hypermodel, task, seed, n_iter)
+        points = configs = family.points
+    rates = [c.learning_rate for c in configs]
+    plan = _plan(X, y_enc, task, measure, cv, seed, rates, epochs, batch_size, early_stopping, patience,
+                 bool(standardize) and hypermodel is None, sample_weight)
     rows = Rows.prepare(X, y_enc, plan.weight, None)
-    points = [c for config in configs for c in (
-        [config] if config.lam is not None else
-        [config.with_lam(lam) for lam in strengths_for(plan.stats.gradient, config.l1_ratio, n_lambdas,
-                                                       lambda_min_ratio)])]
+    if hypermodel is None:
+        family = MLPFamily(X.shape[1], n_outputs, task, seed, plan.stats)
+        points = [c for config in configs for c in (
+            [config] if config.lam is not None else
+            [config.with_lam(lam) for lam in strengths_for(plan.stats.gradient, config.l1_ratio, n_lambdas,
+                                                           lambda_min_ratio)])]
     progress = Progress(verbose)
     try:
-        scored = _cross_validate(plan, rows, points, n_outputs, seed, progress)
-        result = SearchResult(points, scored, plan, classes, names, len(configs))
+        scored = _cross_validate(plan, rows, points, family, progress)
+        result = SearchResult(points, scored, plan, classes, names, len(configs), family)
         result.refits_ = _refit(plan, rows, points, scored, [result.best_index_, result.simplest_index_],
-                                progress)
+                                family, progress)
     except BaseException:
         progress.close(finished=False)
         raise
@@ -124,15 +147,16 @@ def search(X, y, space=None, *, cv=defaults.CV, n_iter=None, task=None, measure=
     if nested:
         from .nested import nested_estimate
 
-        settings = dict(space=space, cv=cv, n_iter=n_iter, task=task, measure=measure, n_lambdas=n_lambdas,
-                        lambda_min_ratio=lambda_min_ratio, epochs=epochs, batch_size=batch_size,
-                        early_stopping=early_stopping, patience=patience, standardize=standardize, seed=seed)
+        settings = dict(space=space, hypermodel=hypermodel, cv=cv, n_iter=n_iter, task=task, measure=measure,
+                        n_lambdas=n_lambdas, lambda_min_ratio=lambda_min_ratio, epochs=epochs,
+                        batch_size=batch_size, early_stopping=early_stopping, patience=patience,
+                        standardize=standardize, seed=seed)
         result.nested_ = nested_estimate(search, X, y_enc, plan.weight, task, measure, nested, seed, verbose,
                                          settings)
     return result
 
 
-def _plan(X, y, task, measure, cv, seed, configs, epochs, batch_size, early_stopping, patience, standardize,
+def _plan(X, y, task, measure, cv, seed, rates, epochs, batch_size, early_stopping, patience, standardize,
           sample_weight):
     """The search's :class:`~kerasnet.path.plan.Plan`: fit_path's rules for batches, epochs and
     stopping (the warm-up of the smallest learning rate, whose networks move slowest)."""
@@ -142,11 +166,12 @@ def _plan(X, y, task, measure, cv, seed, configs, epochs, batch_size, early_stop
     batch_size = defaults.batch_size_for(len(y)) if batch_size is None else int(batch_size)
     patience = defaults.patience_for(fold_rows, batch_size) if patience is None else int(patience)
     budget = defaults.epoch_budget(epochs, early_stopping, fold_rows, batch_size)
-    slowest = min(c.learning_rate for c in configs)
+    slowest = min(rates)
     training = Training(LOSS[task], budget, batch_size, "adam", None, proximal=True, seed=seed)
     stopping = defaults.stopping_rule(epochs, fold_rows, batch_size, slowest, patience) if early_stopping \
         else None
-    stats = statistics(X, y, task, train_rows, weight, standardize, None, None)
+    # The MLP's standardization and default strengths; a build function's model takes X as given.
+    stats = statistics(X, y, task, train_rows, weight, standardize, None, None) if standardize else None
     return Plan(task, measure, y, weight, train_rows, test_rows, None, None, stats, bool(standardize),
                 training, stopping)
 
@@ -164,43 +189,53 @@ def _members(plan, stack, points, index, F):
                          learning_rate=np.array([c.learning_rate for c in chosen])[point])
 
 
-def _cross_validate(plan, rows, points, n_outputs, seed, progress):
-    """Every point on every fold, one stacked fit per depth; ``{"values": {measure: [P, F]},
-    "excluded": [P, F], "epochs": [P] (the all-folds curve's best epoch)}``."""
+def _training(plan, family, stack, **changes):
+    """The plan's training on ``stack``: the family's L1 step, the stack's penalized layers and optimizer."""
+    return plan.training.replace(proximal=family.proximal, penalized=getattr(stack, "penalized", None),
+                                 optimizer=getattr(stack, "optimizer", plan.training.optimizer), **changes)
+
+
+def _cross_validate(plan, rows, points, family, progress):
+    """Every point on every fold, one stacked fit per group of the family; ``{"values": {measure:
+    [P, F]}, "excluded": [P, F], "epochs": [P] (the all-folds curve's best epoch), "stacks" and
+    "group_of" (each point's)}``."""
     P, F = len(points), plan.F
     names = [m for m in measures.MEASURES if plan.task in measures.MEASURES[m][1]]
     values = {m: np.full((P, F), np.nan) for m in names}
-    excluded, chosen, stacks = np.zeros((P, F), bool), np.zeros(P, int), {}
-    for depth, index in stacks_of(points).items():
-        stacks[depth] = stack = Stack.build([points[i] for i in index], plan.stats.x[0].shape[1], n_outputs,
-                                            plan.task, seed)
+    excluded, chosen, stacks, group_of = np.zeros((P, F), bool), np.zeros(P, int), {}, {}
+    for key, index in family.groups(points).items():
+        stacks[key] = stack = family.stack([points[i] for i in index])
+        group_of.update({i: key for i in index})
         members = _members(plan, stack, points, index, F)
         split = np.tile(np.arange(F), len(index))
-        progress.phase(f"CV, {depth} hidden layer{'s' * (depth != 1)}", plan.training.epochs, (len(index), F),
+        progress.phase(f"CV, {family.label(key)}", plan.training.epochs, (len(index), F),
                        measure_readout(plan.task, plan.measure, plan.y, plan.weight, plan.test_sets, split,
                                        members.scaling))
-        _, fit = train(plan, stack.network, rows, members, plan.training.replace(outputs=True), plan.stopping,
-                       progress)
+        _, fit = train(plan, stack.network, rows, members, _training(plan, family, stack, outputs=True),
+                       plan.stopping, progress)
         got, _ = measures.cross_validated(fit.val_outputs, np.ones(members.K, bool), plan.y, plan.task,
                                           plan.weight, len(index), F, False)
         for m in names:
             values[m][index] = got[m]
         excluded[index] = fit.diverged.reshape(len(index), F)
         chosen[index] = fit.chosen_epoch.reshape(len(index), F)[:, 0]
-    return {"values": values, "excluded": excluded, "epochs": chosen, "stacks": stacks,
+    return {"values": values, "excluded": excluded, "epochs": chosen, "stacks": stacks, "group_of": group_of,
             "summary": cv_summary(values[plan.measure], excluded, plan.fold_weights)}
 
 
-def _refit(plan, rows, points, scored, which, progress):
-    """``{point index: (dense weights, epochs, diverged)}``: each point of ``which`` on all rows for
-    the optimizer steps of its CV members' best epoch, on its CV stack (the same start), one
-    stacked fit per depth."""
+def _refit(plan, rows, points, scored, which, family, progress):
+    """``{point index: (weights, epochs, diverged)}``: each point of ``which`` on all rows for the
+    optimizer steps of its CV members' best epoch, on its CV stack (the same start), one stacked
+    fit per group; ``weights`` as the family assembles them (:meth:`Stack.narrow`)."""
     wanted = sorted(set(int(i) for i in which))
     epochs = refit_epochs_for(scored["epochs"][wanted], plan.train_rows, plan.training.batch_size, plan.n)
     refits = {}
-    for depth, at in stacks_of([points[i] for i in wanted]).items():
+    groups = {}
+    for a, i in enumerate(wanted):
+        groups.setdefault(scored["group_of"][i], []).append(a)
+    for key, at in groups.items():
         index = [wanted[a] for a in at]
-        chosen, stack = [points[i] for i in index], scored["stacks"][depth]
+        chosen, stack = [points[i] for i in index], scored["stacks"][key]
         everything = np.full(len(index), plan.everything)
         lam, ratio = np.array([c.lam for c in chosen]), np.array([c.l1_ratio for c in chosen])
         members = MemberSpec.of(lam * ratio, lam * (1 - ratio) / 2, train=(plan.row_sets, everything),
@@ -209,7 +244,7 @@ def _refit(plan, rows, points, scored, which, progress):
                                 learning_rate=[c.learning_rate for c in chosen])
         progress.phase("Refit", int(epochs[at].max()), (len(index), 1))
         weights, fit = train(plan, stack.network, rows, members,
-                             plan.training.replace(epochs=int(epochs[at].max())), None, progress)
+                             _training(plan, family, stack, epochs=int(epochs[at].max())), None, progress)
         for a, i in enumerate(index):
             refits[i] = (stack.narrow(weights[a], points[i]), int(epochs[at][a]), bool(fit.diverged[a]))
     return refits

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import keras
 import numpy as np
 
-from ..models import mlp, standalone_network
 from ..path import measures
 from .space import simplicity
 
@@ -46,7 +44,7 @@ class SearchResult:
         The best's and the simplest's networks on all rows.
     """
 
-    def __init__(self, points, scored, plan, classes, names, n_configs):
+    def __init__(self, points, scored, plan, classes, names, n_configs, family):
         self.points_, self.task, self.measure = list(points), plan.task, plan.measure
         self.classes_, self.feature_names_, self.n_configs = classes, list(names), int(n_configs)
         self.cv_measures_ = scored["values"]
@@ -56,8 +54,7 @@ class SearchResult:
         self.fold_weights_ = plan.fold_weights
         self.n_splits = plan.F
         self.greater_is_better = measures.greater_is_better(plan.measure)
-        self.x_mean_, self.x_scale_ = plan.stats.x[0][-1], plan.stats.x[1][-1]
-        self.y_mean_, self.y_scale_ = plan.stats.y
+        self.family = family
         self.best_index_ = self._best()
         self.simplest_index_ = self._simplest()
         self.best_, self.simplest_ = self.points_[self.best_index_], self.points_[self.simplest_index_]
@@ -121,27 +118,20 @@ class SearchResult:
 
     def model(self, which="1se"):
         """The refit network of ``which`` ("1se": the simplest within one SE; "min": the best) as
-        a standalone, compiled ``keras.Sequential``: :func:`kerasnet.mlp` of its width and
+        a standalone, compiled Keras model. kerasnet's MLP: :func:`kerasnet.mlp` of its width and
         dropout with Keras's own ``L1L2`` at its strength, preceded by a ``Normalization`` of the
         training rows' mean and variance (for regression followed by a ``Rescaling`` back to
-        ``y``'s units), as :meth:`kerasnet.Path.model`."""
+        ``y``'s units), as :meth:`kerasnet.Path.model`. A build function's: your model built from
+        the point's values, with the refit's weights."""
         i = self.point_index(which)
-        dense, _, diverged = self.refits_[i]
+        weights, _, diverged = self.refits_[i]
         if diverged:
             raise ValueError(f"the refit of point {i + 1} diverged; choose the other rule.")
-        point = self.points_[i]
-        base = mlp(len(self.x_mean_), dense[-1][0].shape[1], point.hidden, self.task,
-                   penalty=keras.regularizers.L1L2(l1=point.lam * point.l1_ratio,
-                                                   l2=point.lam * (1 - point.l1_ratio) / 2),
-                   dropout=point.dropout)
-        return standalone_network(base, dense, self.x_mean_, self.x_scale_, self.task, self.y_mean_,
-                                  self.y_scale_)
+        return self.family.assemble(self.points_[i], weights)
 
     def outputs(self, X, which="1se"):
         """The model's outputs on raw ``X``: probabilities, or values in ``y``'s units."""
-        from ..path.inputs import check_features
-
-        return self.model(which).predict(check_features(X, len(self.x_mean_)), verbose=0)
+        return self.model(which).predict(self.family.inputs(X), verbose=0)
 
     def predict(self, X, which="1se"):
         """Class labels or values of :meth:`model` on raw ``X``."""
