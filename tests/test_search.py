@@ -186,3 +186,18 @@ def test_a_poisson_task_is_sent_to_fit_path():
     X = np.random.default_rng(0).normal(size=(40, 3))
     with pytest.raises(InputError, match="use kerasnet.fit_path"):
         search(X, np.arange(40) % 5, {"lambda": [0.1]}, task="poisson", epochs=2, verbose=0)
+
+
+@pytest.mark.backend
+def test_dominated_points_stop_early_without_changing_the_choice():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 4))
+    y = (X[:, 0] + 0.5 * rng.normal(size=300) > 0).astype(int)
+    # The strong penalty creeps towards the null model for hundreds of epochs unless dominance stops it.
+    space = {"lambda": [1e-3, 0.05], "hidden": [(4,)], "learning_rate": [1e-3]}
+    on = search(X, y, space, seed=0, cv=3, verbose=0)
+    off = search(X, y, space, seed=0, cv=3, verbose=0, stop_dominated=False)
+    assert on.best_index_ == off.best_index_ == 0 and on.simplest_index_ == off.simplest_index_
+    # The hopeless strength (near the null model) stopped sooner; the winner trained as before.
+    assert on.epochs_trained_[1].sum() < off.epochs_trained_[1].sum()
+    np.testing.assert_array_equal(on.epochs_trained_[0], off.epochs_trained_[0])

@@ -10,6 +10,8 @@ different stacks, each compiled once.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from ..errors import InputError
@@ -38,8 +40,8 @@ TASKS = ("binary", "multiclass", "regression")
 
 def search(X, y, space=None, *, hypermodel=None, cv=defaults.CV, n_iter=None, task=None, measure="deviance",
            n_lambdas=8, lambda_min_ratio=defaults.LAMBDA_MIN_RATIO, epochs=None, batch_size=None,
-           early_stopping=True, patience=None, standardize=True, seed=None, verbose=1, nested=None,
-           sample_weight=None):
+           early_stopping=True, patience=None, stop_dominated=True, standardize=True, seed=None, verbose=1,
+           nested=None, sample_weight=None):
     """Cross-validate a space of network settings, every configuration in the same stacked fit.
 
     Every point of the search (a configuration of ``space`` at one strength) trains on each CV
@@ -90,6 +92,11 @@ def search(X, y, space=None, *, hypermodel=None, cv=defaults.CV, n_iter=None, ta
         As :func:`kerasnet.fit_path`'s.
     n_lambdas : int, default 8
     lambda_min_ratio : float, default 1e-3
+    stop_dominated : bool, default True
+        With ``epochs=None``: stop the points of a stack whose validation curves cannot come within
+        one standard error of the stack's best by the end of the budget (above; the path's rule for
+        hopeless strengths, :mod:`kerasnet.path.stopping`). False trains every point until its own
+        curves stall.
     epochs, batch_size, early_stopping, patience, standardize, seed, verbose, sample_weight
         As :func:`kerasnet.fit_path`'s (one seed is drawn when None: the same folds and initial
         weights for every point, and for the nested search).
@@ -126,7 +133,7 @@ def search(X, y, space=None, *, hypermodel=None, cv=defaults.CV, n_iter=None, ta
         points = configs = family.points
     rates = [c.learning_rate for c in configs]
     plan = _plan(X, y_enc, task, measure, cv, seed, rates, epochs, batch_size, early_stopping, patience,
-                 bool(standardize) and hypermodel is None, sample_weight)
+                 bool(standardize) and hypermodel is None, sample_weight, stop_dominated)
     rows = Rows.prepare(X, y_enc, plan.weight, None)
     if hypermodel is None:
         family = MLPFamily(X.shape[1], n_outputs, task, seed, plan.stats)
@@ -150,14 +157,14 @@ def search(X, y, space=None, *, hypermodel=None, cv=defaults.CV, n_iter=None, ta
         settings = dict(space=space, hypermodel=hypermodel, cv=cv, n_iter=n_iter, task=task, measure=measure,
                         n_lambdas=n_lambdas, lambda_min_ratio=lambda_min_ratio, epochs=epochs,
                         batch_size=batch_size, early_stopping=early_stopping, patience=patience,
-                        standardize=standardize, seed=seed)
+                        stop_dominated=stop_dominated, standardize=standardize, seed=seed)
         result.nested_ = nested_estimate(search, X, y_enc, plan.weight, task, measure, nested, seed, verbose,
                                          settings)
     return result
 
 
 def _plan(X, y, task, measure, cv, seed, rates, epochs, batch_size, early_stopping, patience, standardize,
-          sample_weight):
+          sample_weight, stop_dominated=True):
     """The search's :class:`~kerasnet.path.plan.Plan`: fit_path's rules for batches, epochs and
     stopping (the warm-up of the smallest learning rate, whose networks move slowest)."""
     weight = normalized_weights(sample_weight, len(y))
@@ -170,6 +177,8 @@ def _plan(X, y, task, measure, cv, seed, rates, epochs, batch_size, early_stoppi
     training = Training(LOSS[task], budget, batch_size, "adam", None, proximal=True, seed=seed)
     stopping = defaults.stopping_rule(epochs, fold_rows, batch_size, slowest, patience) if early_stopping \
         else None
+    if stopping is not None and not stop_dominated:
+        stopping = dataclasses.replace(stopping, dominance=False)
     # The MLP's standardization and default strengths; a build function's model takes X as given.
     stats = statistics(X, y, task, train_rows, weight, standardize, None, None) if standardize else None
     return Plan(task, measure, y, weight, train_rows, test_rows, None, None, stats, bool(standardize),
@@ -203,6 +212,7 @@ def _cross_validate(plan, rows, points, family, progress):
     names = [m for m in measures.MEASURES if plan.task in measures.MEASURES[m][1]]
     values = {m: np.full((P, F), np.nan) for m in names}
     excluded, chosen, stacks, group_of = np.zeros((P, F), bool), np.zeros(P, int), {}, {}
+    trained = np.zeros((P, F), int)
     for key, index in family.groups(points).items():
         stacks[key] = stack = family.stack([points[i] for i in index])
         group_of.update({i: key for i in index})
@@ -219,7 +229,9 @@ def _cross_validate(plan, rows, points, family, progress):
             values[m][index] = got[m]
         excluded[index] = fit.diverged.reshape(len(index), F)
         chosen[index] = fit.chosen_epoch.reshape(len(index), F)[:, 0]
-    return {"values": values, "excluded": excluded, "epochs": chosen, "stacks": stacks, "group_of": group_of,
+        trained[index] = fit.epochs_trained.reshape(len(index), F)
+    return {"values": values, "excluded": excluded, "epochs": chosen, "trained": trained, "stacks": stacks,
+            "group_of": group_of,
             "summary": cv_summary(values[plan.measure], excluded, plan.fold_weights)}
 
 

@@ -28,6 +28,8 @@ class SearchResult:
         Every measure of the task, each point on each fold.
     epochs_ : int array [P]
         The best epoch of each point's all-folds mean validation curve.
+    epochs_trained_ : int array [P, F]
+        Epochs each point's member on each fold trained (early stopping, dominated points).
     best_index_, simplest_index_ : int
         The best CV mean, and the simplest point within one SE of it
         (:func:`kerasnet.search.space.simplicity`).
@@ -51,6 +53,7 @@ class SearchResult:
         self.cv_values_ = scored["values"][plan.measure]
         self.cv_mean_, self.cv_se_ = scored["summary"]
         self.epochs_ = scored["epochs"]
+        self.epochs_trained_ = scored.get("trained")
         self.fold_weights_ = plan.fold_weights
         self.n_splits = plan.F
         self.greater_is_better = measures.greater_is_better(plan.measure)
