@@ -22,6 +22,7 @@ from ..path import RatioPaths, defaults, fit_path
 from ..path.measures import MEASURES
 from ..tasks import CLASSIFICATION
 from .base import ClassifierOutputs, KerasEstimator, RegressorOutputs, hidden_sizes, seed_from
+from .searched import fit_search, searched_space
 
 
 class BaseElasticNetMLPCV(KerasEstimator):
@@ -39,7 +40,8 @@ class BaseElasticNetMLPCV(KerasEstimator):
         "proximal": ["boolean"],
         "standardize": ["boolean"],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left"), None],
-        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither"), "array-like"],
+        "dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
         "max_iter": [Interval(Integral, 1, None, closed="left"), None],
         "early_stopping": ["boolean"],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
@@ -65,6 +67,7 @@ class BaseElasticNetMLPCV(KerasEstimator):
         standardize=True,
         batch_size=None,
         learning_rate_init=defaults.LEARNING_RATE,
+        dropout=0.0,
         max_iter=None,
         early_stopping=True,
         n_iter_no_change=None,
@@ -86,6 +89,7 @@ class BaseElasticNetMLPCV(KerasEstimator):
         self.standardize = standardize
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
+        self.dropout = dropout
         self.max_iter = max_iter
         self.early_stopping = early_stopping
         self.n_iter_no_change = n_iter_no_change
@@ -122,6 +126,10 @@ class BaseElasticNetMLPCV(KerasEstimator):
         X, y = self._validate_xy(X, y, min_samples=2)  # the path needs rows to split into folds
         sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
         targets, task, _ = self._encode_targets(y, sample_weight)
+        space = searched_space(self)
+        if space is not None:  # lists beyond l1_ratio: every combination in kerasnet.search's stacked fits
+            return fit_search(self, X, _shaped(targets, task), task, sample_weight, groups, space)
+        self.search_ = None
         n = X.shape[0]
         common = dict(
             task=task,
@@ -174,6 +182,7 @@ class BaseElasticNetMLPCV(KerasEstimator):
         path = path.best_ if isinstance(path, RatioPaths) else path
         self.l1_ratio_ = float(path.l1_ratio)
         index = path.index(self.selection)
+        self.best_params_ = {"lambda": float(path.lambdas_[index]), "l1_ratio": self.l1_ratio_}
         self.path_ = path
         self.lambda_ = float(path.lambdas_[index])
         self.lambdas_ = path.lambdas_
@@ -198,8 +207,9 @@ _CV_PARAMS_DOC = """
 
     Parameters
     ----------
-    hidden_layer_sizes : int or tuple of int, default (64, 64)
-        Units of each hidden (ReLU) layer; ``()`` is the linear (logistic) model.
+    hidden_layer_sizes : int, tuple of int or list of tuples, default (64, 64)
+        Units of each hidden (ReLU) layer; ``()`` is the linear (logistic) model. A list of
+        tuples (``[(16,), (64,), (64, 64)]``) is cross-validated: see "Lists of settings" below.
     l1_ratio : float in [0, 1] or sequence of them, default 0.5
         glmnet's alpha: strength ``lambda`` means ``l1 = lambda*l1_ratio``,
         ``l2 = lambda*(1 - l1_ratio)/2`` on every kernel. A sequence is cross-validated too, as
@@ -244,7 +254,10 @@ _CV_PARAMS_DOC = """
         None is :func:`kerasnet.fit_path`'s rule of the row count (32 up to 131,071 rows, then an
         epoch of 2,048 to 4,095 steps: :func:`kerasnet.path.defaults.batch_size_for`); "auto" is
         scikit-learn's ``min(200, n_samples)``.
-    learning_rate_init : float, default 1e-3
+    learning_rate_init : float or list of float, default 1e-3
+        Adam's learning rate; a list is cross-validated ("Lists of settings").
+    dropout : float in [0, 1) or list of them, default 0.0
+        The dropout rate after each hidden layer. Not 0, or a list: "Lists of settings".
     max_iter : int or None, default None
         Epochs of each CV member at most. None: cross-fit early stopping ends training,
         not a cap (each strength trains until every leave-one-fold-out curve of the
@@ -297,6 +310,14 @@ _CV_PARAMS_DOC = """
         ``cv_deviance``, ``cv_<measure>`` (per strength) and ``refit_epochs``.
     n_iter_ : int
         Refit epochs of the chosen strength.
+    best_params_ : dict
+        The chosen point's settings (``lambda``, ``l1_ratio``, and with lists of settings
+        ``learning_rate``, ``dropout`` and ``hidden``).
+    search_ : kerasnet.SearchResult or None
+        With lists of settings: every point's CV mean and SE (``cv_mean_``, ``cv_se_`` and
+        ``history_`` then follow ``search_.points_``, ``lambdas_`` is every strength searched,
+        and ``learning_rate_``, ``dropout_``, ``hidden_layer_sizes_`` are the chosen ones;
+        ``path_`` is None).
     coefs_, intercepts_ : list of ndarray
     sparsity_ : float
 """

@@ -43,14 +43,15 @@ class MLPFamily:
         """The stack of ``points`` (one depth)."""
         return Stack.build(points, self.n_features, self.n_outputs, self.task, self.seed)
 
-    def assemble(self, point, dense):
-        """The refit of ``point`` (its ``(kernel, bias)`` pairs) as a standalone compiled model."""
+    def assemble(self, point, dense, fold=False):
+        """The refit of ``point`` (its ``(kernel, bias)`` pairs) as a standalone compiled model
+        (``fold``: the standardization folded into its first and last ``Dense`` layers)."""
         base = mlp(self.n_features, self.n_outputs, point.hidden, self.task,
                    penalty=keras.regularizers.L1L2(l1=point.lam * point.l1_ratio,
                                                    l2=point.lam * (1 - point.l1_ratio) / 2),
                    dropout=point.dropout)
         return standalone_network(base, dense, self.x_mean, self.x_scale, self.task, self.y_mean,
-                                  self.y_scale)
+                                  self.y_scale, fold=fold)
 
     def inputs(self, X):
         """``X`` checked against the fit's columns."""

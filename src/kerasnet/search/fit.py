@@ -41,7 +41,7 @@ TASKS = ("binary", "multiclass", "regression")
 def search(X, y, space=None, *, hypermodel=None, cv=defaults.CV, n_iter=None, task=None, measure="deviance",
            n_lambdas=8, lambda_min_ratio=defaults.LAMBDA_MIN_RATIO, epochs=None, batch_size=None,
            early_stopping=True, patience=None, stop_dominated=True, standardize=True, seed=None, verbose=1,
-           nested=None, sample_weight=None):
+           nested=None, sample_weight=None, groups=None):
     """Cross-validate a space of network settings, every configuration in the same stacked fit.
 
     Every point of the search (a configuration of ``space`` at one strength) trains on each CV
@@ -97,7 +97,7 @@ def search(X, y, space=None, *, hypermodel=None, cv=defaults.CV, n_iter=None, ta
         one standard error of the stack's best by the end of the budget (above; the path's rule for
         hopeless strengths, :mod:`kerasnet.path.stopping`). False trains every point until its own
         curves stall.
-    epochs, batch_size, early_stopping, patience, standardize, seed, verbose, sample_weight
+    epochs, batch_size, early_stopping, patience, standardize, seed, verbose, sample_weight, groups
         As :func:`kerasnet.fit_path`'s (one seed is drawn when None: the same folds and initial
         weights for every point, and for the nested search).
     nested : int or None
@@ -113,6 +113,8 @@ def search(X, y, space=None, *, hypermodel=None, cv=defaults.CV, n_iter=None, ta
     if seed is None:  # one draw: every point and every outer fold on the same folds and starts
         seed = int(np.random.SeedSequence().generate_state(1)[0])
     check_cv(cv, None)
+    if nested and groups is not None:
+        raise InputError("nested= does not take groups= (its outer folds would split a group); drop one.")
     if hypermodel is not None and space is not None:
         raise InputError("give the grid either as space= or as the build function's hyperparameters "
                          "(hypermodel=), not both.")
@@ -133,7 +135,7 @@ def search(X, y, space=None, *, hypermodel=None, cv=defaults.CV, n_iter=None, ta
         points = configs = family.points
     rates = [c.learning_rate for c in configs]
     plan = _plan(X, y_enc, task, measure, cv, seed, rates, epochs, batch_size, early_stopping, patience,
-                 bool(standardize) and hypermodel is None, sample_weight, stop_dominated)
+                 bool(standardize) and hypermodel is None, sample_weight, stop_dominated, groups)
     rows = Rows.prepare(X, y_enc, plan.weight, None)
     if hypermodel is None:
         family = MLPFamily(X.shape[1], n_outputs, task, seed, plan.stats)
@@ -164,11 +166,11 @@ def search(X, y, space=None, *, hypermodel=None, cv=defaults.CV, n_iter=None, ta
 
 
 def _plan(X, y, task, measure, cv, seed, rates, epochs, batch_size, early_stopping, patience, standardize,
-          sample_weight, stop_dominated=True):
+          sample_weight, stop_dominated=True, groups=None):
     """The search's :class:`~kerasnet.path.plan.Plan`: fit_path's rules for batches, epochs and
     stopping (the warm-up of the smallest learning rate, whose networks move slowest)."""
     weight = normalized_weights(sample_weight, len(y))
-    train_rows, test_rows = splits(cv, y, task, seed)
+    train_rows, test_rows = splits(cv, y, task, seed, groups=groups)
     fold_rows = train_rows.sum(axis=1).mean()
     batch_size = defaults.batch_size_for(len(y)) if batch_size is None else int(batch_size)
     patience = defaults.patience_for(fold_rows, batch_size) if patience is None else int(patience)

@@ -145,8 +145,9 @@ class HyperFamily:
         """The stack of ``points`` (one structure): the first's network, each point's own start."""
         return HyperStack([self._models[id(p)] for p in points], points)
 
-    def assemble(self, point, weights):
-        """Your model built from ``point``'s values, with the refit's ``weights``, compiled as it was."""
+    def assemble(self, point, weights, fold=False):
+        """Your model built from ``point``'s values, with the refit's ``weights``, compiled as it was
+        (``fold`` does not apply: X is not standardized)."""
         model = self._built(point.values)
         model.set_weights(weights)
         if getattr(model, "optimizer", None) is None:

@@ -119,18 +119,19 @@ class SearchResult:
         frame.index = [int(i) + 1 for i in shown]
         return frame
 
-    def model(self, which="1se"):
+    def model(self, which="1se", fold=False):
         """The refit network of ``which`` ("1se": the simplest within one SE; "min": the best) as
         a standalone, compiled Keras model. kerasnet's MLP: :func:`kerasnet.mlp` of its width and
         dropout with Keras's own ``L1L2`` at its strength, preceded by a ``Normalization`` of the
         training rows' mean and variance (for regression followed by a ``Rescaling`` back to
         ``y``'s units), as :meth:`kerasnet.Path.model`. A build function's: your model built from
-        the point's values, with the refit's weights."""
+        the point's values, with the refit's weights. ``fold``: the MLP's standardization folded into
+        its first and last ``Dense`` layers instead (:meth:`kerasnet.Path.model`'s ``fold``)."""
         i = self.point_index(which)
         weights, _, diverged = self.refits_[i]
         if diverged:
             raise ValueError(f"the refit of point {i + 1} diverged; choose the other rule.")
-        return self.family.assemble(self.points_[i], weights)
+        return self.family.assemble(self.points_[i], weights, fold=fold)
 
     def outputs(self, X, which="1se"):
         """The model's outputs on raw ``X``: probabilities, or values in ``y``'s units."""
