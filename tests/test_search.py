@@ -201,3 +201,19 @@ def test_dominated_points_stop_early_without_changing_the_choice():
     # The hopeless strength (near the null model) stopped sooner; the winner trained as before.
     assert on.epochs_trained_[1].sum() < off.epochs_trained_[1].sum()
     np.testing.assert_array_equal(on.epochs_trained_[0], off.epochs_trained_[0])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["breast_cancer", "wine", "diabetes"])
+def test_stopping_dominated_points_keeps_the_choices_on_the_bundled_tables(name):
+    from sklearn import datasets
+
+    X, y = getattr(datasets, "load_" + name)(return_X_y=True)
+    space = {"lambda": [1e-3, 1e-2, 1e-1], "dropout": [0.0, 0.2], "hidden": [(16,), (64,)]}
+    on = search(X, y, space, seed=0, verbose=0)
+    off = search(X, y, space, seed=0, verbose=0, stop_dominated=False)
+    assert (on.best_index_, on.simplest_index_) == (off.best_index_, off.simplest_index_)
+    assert on.epochs_trained_.sum() <= off.epochs_trained_.sum()
+    # A point that was never stopped as dominated trained exactly as without the rule.
+    same = (on.epochs_trained_ == off.epochs_trained_).all(axis=1)
+    np.testing.assert_allclose(on.cv_mean_[same], off.cv_mean_[same], rtol=1e-6)
