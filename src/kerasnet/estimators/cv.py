@@ -128,7 +128,8 @@ class BaseElasticNetMLPCV(KerasEstimator):
         targets, task, _ = self._encode_targets(y, sample_weight)
         space = searched_space(self)
         if space is not None:  # lists beyond l1_ratio: every combination in kerasnet.search's stacked fits
-            return fit_search(self, X, _shaped(targets, task), task, sample_weight, groups, space)
+            self._set_model(fit_search(self, X, _shaped(targets, task), task, sample_weight, groups, space))
+            return self
         self.search_ = None
         n = X.shape[0]
         common = dict(

@@ -93,8 +93,8 @@ def fit_search(estimator, X, targets, task, sample_weight, groups, space):
     The choice follows ``selection``: ``"min"`` the best CV mean over every point (configuration
     x strength), ``"1se"`` the simplest point within one SE of it
     (:func:`kerasnet.search.space.simplicity`). Folds, epochs and the choice read only
-    out-of-fold scores (:func:`kerasnet.search.search`); the kept network is the chosen point's
-    refit on all rows.
+    out-of-fold scores (:func:`kerasnet.search.search`). Returns the chosen point's refit on all
+    rows, for ``model_``.
     """
     from ..search import search
 
@@ -114,7 +114,8 @@ def fit_search(estimator, X, targets, task, sample_weight, groups, space):
 
 
 def keep_search(estimator, found, task):
-    """``found``'s chosen point as the estimator's attributes and ``model_``."""
+    """``found``'s chosen point as the estimator's attributes; returns its refit, the estimator's
+    ``model_`` (the standardization folded in, compiled with the point's learning rate)."""
     i = found.point_index(estimator.selection)
     point = found.points_[i]
     estimator.search_, estimator.path_, estimator.paths_ = found, None, None
@@ -124,9 +125,7 @@ def keep_search(estimator, found, task):
     estimator.hidden_layer_sizes_ = tuple(point.hidden)
     estimator.lambdas_ = np.array(sorted({p.lam for p in found.points_}, reverse=True))
     estimator.cv_mean_, estimator.cv_se_ = found.cv_mean_, found.cv_se_
-    estimator._set_model(compile_for(found.model(estimator.selection, fold=True), task,
-                                     learning_rate=point.learning_rate))
     estimator.n_iter_ = int(found.refits_[i][1])
     estimator.history_ = {f"cv_{found.measure}": [float(v) for v in found.cv_mean_],
                           "epochs": [int(v) for v in found.epochs_]}
-    return estimator
+    return compile_for(found.model(estimator.selection, fold=True), task, learning_rate=point.learning_rate)
