@@ -34,6 +34,15 @@ def machine():
 
 
 @contextmanager
+def publish(lines, out=None):
+    """Print the result's lines, and write them to ``out`` too when given."""
+    text = "\n".join(lines)
+    print(text)
+    if out:
+        with open(out, "w") as fh:
+            fh.write(text + "\n")
+
+
 def sides(baseline):
     """``{"old": src of commit baseline (git archive into a temporary folder), "new": this tree's src}``."""
     with tempfile.TemporaryDirectory() as tmp:

@@ -33,7 +33,7 @@ import sys
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _ab import machine  # noqa: E402
+from _ab import machine, publish  # noqa: E402
 
 SPACE = {"lambda": [1e-3, 1e-2], "l1_ratio": [0.5, 1.0], "learning_rate": [1e-3, 3e-3],
          "dropout": [0.0, 0.2], "hidden": [[16], [32], [64]]}
@@ -224,11 +224,7 @@ def main():
         "", "The nested CV estimate against held-out rows: benchmarks/search_nested.py.", "",
         f"Command: `python benchmarks/search.py --epochs {options.epochs} --dataset {options.dataset} "
         "--tuner-python PYTHON_WITH_KERAS_TUNER_AND_SCIKERAS`"]
-    text = "\n".join(lines)
-    print(text)
-    if options.out:
-        with open(options.out, "w") as fh:
-            fh.write(text + "\n")
+    publish(lines, options.out)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import sys
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _ab import machine  # noqa: E402
+from _ab import machine, publish  # noqa: E402
 
 CHILD = """
 import json, sys, time
@@ -64,11 +64,7 @@ def main():
                      f"({off['simplest_cv']:.4g}) | {'yes' if same else 'no'} |")
     lines += ["", "Space: lambda 1e-3, 1e-2, 1e-1 x dropout 0, 0.2 x hidden (16,), (64,); seed 0, 5-fold CV.",
               "", "Command: `python benchmarks/search_halving.py`"]
-    text = "\n".join(lines)
-    print(text)
-    if options.out:
-        with open(options.out, "w") as fh:
-            fh.write(text + "\n")
+    publish(lines, options.out)
 
 
 if __name__ == "__main__":

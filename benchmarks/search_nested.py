@@ -23,7 +23,7 @@ import time
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _ab import machine  # noqa: E402
+from _ab import machine, publish  # noqa: E402
 from search import SPACE  # noqa: E402
 
 
@@ -91,11 +91,7 @@ def main():
               f"{_mean_gap([r['held_out'] - r['cv'] - r['optimism'] for r in runs])}.", "",
               f"Command: `python benchmarks/search_nested.py --splits {options.splits} "
               f"--epochs {options.epochs} --dataset {options.dataset}`"]
-    text = "\n".join(lines)
-    print(text)
-    if options.out:
-        with open(options.out, "w") as fh:
-            fh.write(text + "\n")
+    publish(lines, options.out)
 
 
 if __name__ == "__main__":
