@@ -73,3 +73,13 @@ def test_single_values_keep_the_path(cancer):
     clf = ElasticNetMLPClassifierCV((4,), n_lambdas=3, max_iter=5, random_state=0).fit(X, y)
     assert clf.search_ is None and clf.path_ is not None
     assert clf.best_params_ == {"lambda": clf.lambda_, "l1_ratio": 0.5}
+
+
+def test_the_poisson_estimator_takes_single_values_only():
+    from kerasnet.sklearn import ElasticNetMLPPoissonRegressorCV
+
+    X = np.random.default_rng(0).normal(size=(60, 3))
+    y = np.random.default_rng(1).poisson(2.0, size=60)
+    with pytest.raises(ValueError, match="give single values and dropout=0") as error:
+        ElasticNetMLPPoissonRegressorCV((4,), dropout=0.2, n_lambdas=2, max_iter=2).fit(X, y)
+    assert "\n" not in str(error.value)
