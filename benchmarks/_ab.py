@@ -43,6 +43,16 @@ def publish(lines, out=None):
             fh.write(text + "\n")
 
 
+def child(code, *args, python=sys.executable):
+    """``python -c code args...`` in a fresh process on the JAX backend: its last line, as JSON (its
+    error output ends the benchmark)."""
+    out = subprocess.run([python, "-c", code, *args], capture_output=True, text=True,
+                         env={**os.environ, "KERAS_BACKEND": "jax"})
+    if out.returncode:
+        raise SystemExit(out.stderr[-3000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def sides(baseline):
     """``{"old": src of commit baseline (git archive into a temporary folder), "new": this tree's src}``."""
     with tempfile.TemporaryDirectory() as tmp:

@@ -28,12 +28,11 @@ import argparse
 import itertools
 import json
 import os
-import subprocess
 import sys
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _ab import machine, publish  # noqa: E402
+from _ab import child, machine, publish  # noqa: E402
 
 SPACE = {"lambda": [1e-3, 1e-2], "l1_ratio": [0.5, 1.0], "learning_rate": [1e-3, 3e-3],
          "dropout": [0.0, 0.2], "hidden": [[16], [32], [64]]}
@@ -167,11 +166,7 @@ def _paired(ours, tuner, grid):
 
 
 def _run(code, args, python=sys.executable):
-    out = subprocess.run([python, "-c", code, json.dumps(args)], capture_output=True, text=True,
-                         env={**os.environ, "KERAS_BACKEND": "jax"})
-    if out.returncode:
-        raise SystemExit(out.stderr[-3000:])
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return child(code, json.dumps(args), python=python)
 
 
 def main():

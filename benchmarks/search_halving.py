@@ -13,14 +13,12 @@ member-epochs trained, and whether the best and the simplest-within-one-SE point
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _ab import machine, publish  # noqa: E402
+from _ab import child, machine, publish  # noqa: E402
 
 CHILD = """
 import json, sys, time
@@ -39,11 +37,7 @@ print(json.dumps({"s": seconds, "trained": int(result.epochs_trained_.sum()), "b
 
 
 def _child(name, on):
-    out = subprocess.run([sys.executable, "-c", CHILD, name, on], capture_output=True, text=True,
-                         env={**os.environ, "KERAS_BACKEND": "jax"})
-    if out.returncode:
-        raise SystemExit(out.stderr[-3000:])
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return child(CHILD, name, on)
 
 
 def main():

@@ -39,12 +39,14 @@ def _hidden_candidates(hidden_layer_sizes):
     return [hidden_sizes(h) for h in hidden_layer_sizes]
 
 
-def _values(name, value, low, high_open):
+def _values(name, value, low, high, high_included=False):
     values = list(value) if _listed(value) else [value]
     for v in values:
-        if isinstance(v, bool) or not isinstance(v, Real) or not low <= v < high_open or not np.isfinite(v):
-            raise ValueError(f"{name} must be a number in [{low}, {high_open}) or a list of them; received "
-                             f"{name}={value!r}.")
+        inside = isinstance(v, Real) and not isinstance(v, bool) and np.isfinite(v) and low <= v and (
+            v <= high if high_included else v < high)
+        if not inside:
+            raise ValueError(f"{name} must be a number in [{low}, {high}{']' if high_included else ')'} or a "
+                             f"list of them; received {name}={value!r}.")
     if not values:
         raise ValueError(f"{name} must not be an empty list.")
     return [float(v) for v in values]
@@ -64,8 +66,9 @@ def searched_space(estimator):
     if hidden is None and not _listed(estimator.learning_rate_init) and not _listed(estimator.dropout) \
             and dropout == [0.0]:
         return None
-    space = {"l1_ratio": _values("l1_ratio", estimator.l1_ratio, 0, 1.0000001), "learning_rate": rates,
-             "dropout": dropout, "hidden": hidden or [hidden_sizes(estimator.hidden_layer_sizes)]}
+    ratios = _values("l1_ratio", estimator.l1_ratio, 0, 1, high_included=True)
+    space = {"l1_ratio": ratios, "learning_rate": rates, "dropout": dropout,
+             "hidden": hidden or [hidden_sizes(estimator.hidden_layer_sizes)]}
     if estimator.lambdas is not None:
         space["lambda"] = [float(v) for v in np.ravel(estimator.lambdas)]
     return space
