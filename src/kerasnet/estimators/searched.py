@@ -79,7 +79,7 @@ def _refused(estimator, task):
     if estimator.model is not None:
         return "model= takes one learning_rate_init and no dropout or hidden_layer_sizes lists"
     if task not in ("binary", "multiclass", "regression"):
-        return (f"dropout and lists of learning_rate_init or hidden_layer_sizes are for classifiers and "
+        return ("dropout and lists of learning_rate_init or hidden_layer_sizes are for classifiers and "
                 f"regressors; for task {task!r} give single values and dropout=0")
     for name, refused, why in (("scheduler", estimator.scheduler is not None, "runs on this machine"),
                                ("penalty_factor", estimator.penalty_factor is not None,
