@@ -31,6 +31,12 @@ def seed_from(random_state) -> int:
     return int(check_random_state(random_state).randint(0, 2**31 - 1))
 
 
+def batch_size_for(batch_size, n_samples):
+    """The batch size a CV estimator trains with: ``"auto"`` is scikit-learn's ``min(200, n_samples)``,
+    an int itself, None :func:`kerasnet.fit_path`'s rule of the row count."""
+    return min(200, n_samples) if batch_size == "auto" else batch_size
+
+
 def hidden_sizes(hidden_layer_sizes) -> tuple[int, ...]:
     """``hidden_layer_sizes`` (an int or a sequence of positive ints) as a tuple of ints."""
     sizes = (hidden_layer_sizes,) if isinstance(hidden_layer_sizes, Integral) else hidden_layer_sizes

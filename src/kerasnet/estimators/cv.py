@@ -21,7 +21,7 @@ from ..models import compile_for
 from ..path import RatioPaths, defaults, fit_path
 from ..path.measures import MEASURES
 from ..tasks import CLASSIFICATION
-from .base import ClassifierOutputs, KerasEstimator, RegressorOutputs, hidden_sizes, seed_from
+from .base import ClassifierOutputs, KerasEstimator, RegressorOutputs, batch_size_for, hidden_sizes, seed_from
 from .searched import fit_search, searched_space
 
 
@@ -139,7 +139,7 @@ class BaseElasticNetMLPCV(KerasEstimator):
             n_lambdas=self.n_lambdas,
             lambda_min_ratio=self.lambda_min_ratio,
             epochs=self.max_iter,
-            batch_size=min(200, n) if self.batch_size == "auto" else self.batch_size,
+            batch_size=batch_size_for(self.batch_size, n),
             learning_rate=self.learning_rate_init,
             early_stopping=self.early_stopping,
             patience=self.n_iter_no_change,

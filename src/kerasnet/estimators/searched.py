@@ -15,7 +15,7 @@ import numpy as np
 
 from ..models import compile_for
 from ..path import defaults
-from .base import hidden_sizes, seed_from
+from .base import batch_size_for, hidden_sizes, seed_from
 
 __all__ = ["fit_search", "searched_space"]
 
@@ -104,12 +104,11 @@ def fit_search(estimator, X, targets, task, sample_weight, groups, space):
     refused = _refused(estimator, task)
     if refused:
         raise ValueError(refused + ".")
-    n = X.shape[0]
     cv = defaults.CV if estimator.cv is None else estimator.cv
     found = search(X, targets, space, cv=cv, task=task, measure=estimator.measure,
                    n_lambdas=estimator.n_lambdas, lambda_min_ratio=estimator.lambda_min_ratio,
                    epochs=estimator.max_iter,
-                   batch_size=min(200, n) if estimator.batch_size == "auto" else estimator.batch_size,
+                   batch_size=batch_size_for(estimator.batch_size, X.shape[0]),
                    early_stopping=estimator.early_stopping, patience=estimator.n_iter_no_change,
                    standardize=estimator.standardize, seed=seed_from(estimator.random_state),
                    verbose=int(bool(estimator.verbose)), sample_weight=sample_weight, groups=groups)
